@@ -1,0 +1,10 @@
+# Sanitizer builds. g++ 12 coroutines rely on tail calls for symmetric transfer: without
+# -foptimize-sibling-calls, long resume chains overflow the stack at -O1 and under ASan.
+if(AMBITIOUS_ENABLE_SANITIZERS)
+  add_compile_options(-fsanitize=${AMBITIOUS_SANITIZERS} -fno-omit-frame-pointer
+                      -foptimize-sibling-calls -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${AMBITIOUS_SANITIZERS})
+  if(AMBITIOUS_SANITIZERS MATCHES "thread")
+    add_compile_definitions(AMBITIOUS_TSAN=1)
+  endif()
+endif()

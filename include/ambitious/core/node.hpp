@@ -1,0 +1,32 @@
+#pragma once
+// The node table: the nodes that pids and refs can name, by (name, creation).
+
+#include <cstdint>
+
+#include "ambitious/core/atom.hpp"
+
+namespace ambitious {
+
+/// A node as pids and refs name it: its name and its creation (a node restarted under the same
+/// name gets a new creation, and its old pids no longer match).
+struct NodeId {
+  Atom name = atoms::nonode_nohost;
+  std::uint32_t creation = 0;
+  friend bool operator==(const NodeId&, const NodeId&) = default;
+};
+
+/// Index 0 is always this node, whatever its name (it changes when distribution starts), so a
+/// local pid stays local. Other indices are remote (name, creation) pairs, assigned on first
+/// use and never reused. All functions may be called from any thread.
+namespace nodes {
+/// The index of this node.
+inline constexpr std::uint32_t local = 0;
+/// The identity behind `index`.
+NodeId get(std::uint32_t index) noexcept;
+/// The index of `node`: 0 if it is this node, else a remote index (made on first use).
+std::uint32_t intern(NodeId node);
+/// Renames this node (distribution start); existing local pids follow the new name.
+void set_local(NodeId node);
+}  // namespace nodes
+
+}  // namespace ambitious

@@ -1,0 +1,155 @@
+#include "ambitious/core/atom.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+namespace ambitious {
+namespace {
+
+// Names live in chunks that are never freed or moved, so name() needs no lock: a reader only
+// ever holds indices of atoms whose creation happened before it (it was handed the Atom).
+constexpr std::uint32_t chunk_bits = 12;
+constexpr std::uint32_t chunk_size = 1u << chunk_bits;
+constexpr std::uint32_t chunk_count = Atom::max_atoms / chunk_size;
+
+struct Table {
+  std::array<std::atomic<std::string_view*>, chunk_count> chunks{};
+  std::mutex mutex;  // guards `index`, `size` growth and the arena
+  std::unordered_map<std::string_view, std::uint32_t> index;
+  std::atomic<std::uint32_t> size{0};
+  char* arena = nullptr;
+  std::size_t arena_left = 0;
+
+  Table() {
+    for (auto name : atoms::predefined) insert(name);
+  }
+
+  // Caller holds `mutex` (or is the constructor).
+  std::uint32_t insert(std::string_view name) {
+    if (name.size() > arena_left) {
+      std::size_t bytes = std::max<std::size_t>(64 * 1024, name.size());
+      arena = new char[bytes];  // never freed: atoms live as long as the program
+      arena_left = bytes;
+    }
+    std::memcpy(arena, name.data(), name.size());
+    std::string_view stored(arena, name.size());
+    arena += name.size();
+    arena_left -= name.size();
+
+    std::uint32_t i = size.load(std::memory_order_relaxed);
+    auto& chunk = chunks[i >> chunk_bits];
+    if (!chunk.load(std::memory_order_relaxed)) chunk.store(new std::string_view[chunk_size]);
+    chunk.load(std::memory_order_relaxed)[i & (chunk_size - 1)] = stored;
+    index.emplace(stored, i);
+    size.store(i + 1, std::memory_order_release);
+    return i;
+  }
+};
+
+Table& table() {
+  static Table* t = new Table;  // never destroyed: atoms may be used during static destruction
+  return *t;
+}
+
+// Counts code points; false when `s` is not valid UTF-8 (overlong forms and surrogates rejected).
+bool utf8_length(std::string_view s, std::size_t& chars) {
+  chars = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned c = *p;
+    int extra;
+    std::uint32_t cp;
+    if (c < 0x80) {
+      extra = 0;
+      cp = c;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else
+      return false;
+    if (end - p <= extra) return false;
+    for (int k = 1; k <= extra; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    static constexpr std::uint32_t min_for[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_for[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += extra + 1;
+    ++chars;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view to_string(AtomError e) noexcept {
+  switch (e) {
+    case AtomError::too_long:
+      return "atom name longer than 255 characters";
+    case AtomError::invalid_utf8:
+      return "atom name is not valid UTF-8";
+    case AtomError::table_full:
+      return "atom table full";
+  }
+  return "unknown atom error";
+}
+
+Atom::Atom(std::string_view name) {
+  auto made = make(name);
+  if (!made) throw std::invalid_argument(std::string(to_string(made.error())));
+  *this = *made;
+}
+
+std::expected<Atom, AtomError> Atom::make(std::string_view name) noexcept {
+  std::size_t chars;
+  if (!utf8_length(name, chars)) return std::unexpected(AtomError::invalid_utf8);
+  if (chars > max_chars) return std::unexpected(AtomError::too_long);
+  Table& t = table();
+  std::lock_guard lock(t.mutex);
+  if (auto it = t.index.find(name); it != t.index.end()) return from_index(it->second);
+  if (t.size.load(std::memory_order_relaxed) >= max_atoms)
+    return std::unexpected(AtomError::table_full);
+  try {
+    return from_index(t.insert(name));
+  } catch (const std::bad_alloc&) {
+    return std::unexpected(AtomError::table_full);
+  }
+}
+
+std::optional<Atom> Atom::existing(std::string_view name) noexcept {
+  Table& t = table();
+  std::lock_guard lock(t.mutex);
+  if (auto it = t.index.find(name); it != t.index.end()) return from_index(it->second);
+  return std::nullopt;
+}
+
+std::uint32_t Atom::count() noexcept { return table().size.load(std::memory_order_acquire); }
+
+std::string_view Atom::name() const noexcept {
+  auto* chunk = table().chunks[index_ >> chunk_bits].load(std::memory_order_acquire);
+  return chunk[index_ & (chunk_size - 1)];
+}
+
+std::strong_ordering operator<=>(Atom a, Atom b) noexcept {
+  if (a == b) return std::strong_ordering::equal;
+  // Erlang compares atoms by their text, byte by byte (UTF-8 keeps code point order).
+  return a.name().compare(b.name()) <=> 0;
+}
+
+std::ostream& operator<<(std::ostream& out, Atom a) { return out << a.name(); }
+
+}  // namespace ambitious
