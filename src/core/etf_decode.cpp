@@ -1,0 +1,523 @@
+// ETF decoding: bytes from anywhere, checked field by field; see DecodeOptions for the limits.
+
+#include <zlib.h>
+
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "ambitious/core/etf.hpp"
+#include "etf_tags.hpp"
+#include "term_node.hpp"
+
+namespace ambitious::etf {
+namespace {
+
+using A = TermAccess;
+
+// Recently decoded atoms by name, per thread: a hit skips the atom table's lock. Names are
+// immutable and live forever, so an entry stays valid.
+struct AtomCacheEntry {
+  const char* name = nullptr;
+  std::uint32_t size = 0;
+  std::uint32_t index = 0;
+};
+constexpr std::size_t atom_cache_size = 256;
+thread_local AtomCacheEntry atom_cache[atom_cache_size];
+
+std::size_t name_hash(const char* p, std::size_t n) noexcept {
+  std::uint64_t h = 0xCBF29CE484222325ull ^ n;
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 0x100000001B3ull;
+  return static_cast<std::size_t>(h ^ (h >> 29)) % atom_cache_size;
+}
+
+std::uint16_t be16(const std::uint8_t* p) noexcept {
+  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
+std::uint32_t be32(const std::uint8_t* p) noexcept {
+  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
+}
+std::uint64_t be64(const std::uint8_t* p) noexcept {
+  return std::uint64_t{be32(p)} << 32 | be32(p + 4);
+}
+
+class Decoder {
+ public:
+  Decoder(std::span<const std::uint8_t> in, const DecodeOptions& options, std::uint32_t& new_atoms)
+      : begin_(in.data()),
+        p_(in.data()),
+        end_(in.data() + in.size()),
+        opt_(options),
+        new_atoms_(new_atoms) {}
+
+  bool term(Term& out, std::uint32_t depth);
+  std::size_t used() const noexcept { return static_cast<std::size_t>(p_ - begin_); }
+  std::size_t left() const noexcept { return static_cast<std::size_t>(end_ - p_); }
+  DecodeError error() const noexcept { return error_; }
+  bool fail(DecodeErrc code, const std::uint8_t* at) noexcept {
+    error_ = {code, static_cast<std::size_t>(at - begin_)};
+    return false;
+  }
+
+ private:
+  bool need(std::size_t n) noexcept { return left() >= n || fail(DecodeErrc::truncated, end_); }
+  bool atom(Atom& out);
+  bool lookup_atom(const char* name, std::size_t size, const std::uint8_t* at, Atom& out);
+  bool tuple(Term& out, std::uint32_t n, std::uint32_t depth);
+  bool list(Term& out, std::uint32_t n, std::uint32_t depth);
+  bool string(Term& out, std::uint32_t n);
+  bool map(Term& out, std::uint32_t n, std::uint32_t depth);
+  bool big(Term& out, std::size_t n);
+  bool ref(Term& out, std::uint8_t tag);
+
+  const std::uint8_t* begin_;
+  const std::uint8_t* p_;
+  const std::uint8_t* end_;
+  const DecodeOptions& opt_;
+  std::uint32_t& new_atoms_;
+  DecodeError error_{DecodeErrc::truncated, 0};
+};
+
+bool Decoder::lookup_atom(const char* name, std::size_t size, const std::uint8_t* at, Atom& out) {
+  AtomCacheEntry& slot = atom_cache[name_hash(name, size)];
+  if (slot.name && slot.size == size && std::memcmp(slot.name, name, size) == 0) {
+    out = Atom::from_index(slot.index);
+    return true;
+  }
+  std::string_view text(name, size);
+  if (auto found = Atom::existing(text)) {
+    out = *found;
+  } else {
+    if (opt_.safe) return fail(DecodeErrc::unknown_atom, at);
+    if (new_atoms_ >= opt_.max_new_atoms) return fail(DecodeErrc::atom_budget, at);
+    if (Atom::count() >= Atom::max_atoms - std::min(opt_.atom_reserve, Atom::max_atoms))
+      return fail(DecodeErrc::atom_table_full, at);
+    auto made = Atom::make(text);
+    if (!made)
+      return fail(made.error() == AtomError::table_full ? DecodeErrc::atom_table_full
+                                                        : DecodeErrc::bad_atom,
+                  at);
+    ++new_atoms_;
+    out = *made;
+  }
+  std::string_view stored = out.name();
+  slot = {stored.data(), static_cast<std::uint32_t>(stored.size()), out.index()};
+  return true;
+}
+
+bool Decoder::atom(Atom& out) {
+  const std::uint8_t* at = p_;
+  if (!need(1)) return false;
+  std::uint8_t t = *p_++;
+  std::size_t size;
+  bool latin1 = t == tag::atom || t == tag::small_atom;
+  if (t == tag::atom || t == tag::atom_utf8) {
+    if (!need(2)) return false;
+    size = be16(p_);
+    p_ += 2;
+  } else if (t == tag::small_atom || t == tag::small_atom_utf8) {
+    if (!need(1)) return false;
+    size = *p_++;
+  } else {
+    return fail(DecodeErrc::malformed, at);  // an atom was required here
+  }
+  if (!need(size)) return false;
+  const auto* name = reinterpret_cast<const char*>(p_);
+  p_ += size;
+  if (latin1) {
+    if (size > Atom::max_chars) return fail(DecodeErrc::bad_atom, at);
+    // Latin-1 bytes from 0x80 up take two bytes in UTF-8.
+    bool ascii = true;
+    for (std::size_t i = 0; i < size; ++i)
+      ascii = ascii && static_cast<unsigned char>(name[i]) < 0x80;
+    if (!ascii) {
+      char buf[2 * Atom::max_chars];
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < size; ++i) {
+        auto c = static_cast<unsigned char>(name[i]);
+        if (c < 0x80) {
+          buf[n++] = static_cast<char>(c);
+        } else {
+          buf[n++] = static_cast<char>(0xC0 | c >> 6);
+          buf[n++] = static_cast<char>(0x80 | (c & 0x3F));
+        }
+      }
+      return lookup_atom(buf, n, at, out);
+    }
+  }
+  return lookup_atom(name, size, at, out);
+}
+
+bool Decoder::tuple(Term& out, std::uint32_t n, std::uint32_t depth) {
+  if (n == 0) {
+    out = Term::tuple();
+    return true;
+  }
+  if (left() < n) return fail(DecodeErrc::truncated, end_);  // each element takes a byte
+  if (depth >= opt_.max_depth) return fail(DecodeErrc::too_deep, p_);
+  TupleNode* node = A::new_tuple(n);
+  for (std::uint32_t i = 0; i < n; ++i) new (node->elems() + i) Term();
+  Term owner = A::tuple(node);  // frees what was decoded if an element fails
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (!term(node->elems()[i], depth + 1)) return false;
+  out = std::move(owner);
+  return true;
+}
+
+bool Decoder::list(Term& out, std::uint32_t n, std::uint32_t depth) {
+  if (n == 0) return fail(DecodeErrc::malformed, p_ - 5);
+  if (left() < std::size_t{n} + 1) return fail(DecodeErrc::truncated, end_);
+  if (depth >= opt_.max_depth) return fail(DecodeErrc::too_deep, p_);
+  ListNode* node = A::new_list(n);
+  new (&node->tail) Term();
+  for (std::uint32_t i = 0; i < n; ++i) new (node->elems() + i) Term();
+  Term owner = A::list(node);
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (!term(node->elems()[i], depth + 1)) return false;
+  if (!term(node->tail, depth + 1)) return false;
+  out = std::move(owner);
+  return true;
+}
+
+bool Decoder::string(Term& out, std::uint32_t n) {
+  if (!need(n)) return false;
+  if (n == 0) {
+    out = Term();
+    return true;
+  }
+  ListNode* node = A::new_list(n);
+  new (&node->tail) Term();
+  for (std::uint32_t i = 0; i < n; ++i) new (node->elems() + i) Term(p_[i]);
+  p_ += n;
+  out = A::list(node);
+  return true;
+}
+
+bool Decoder::map(Term& out, std::uint32_t n, std::uint32_t depth) {
+  const std::uint8_t* at = p_ - 5;
+  if (n == 0) {
+    out = Term::map({});
+    return true;
+  }
+  if (left() / 2 < n) return fail(DecodeErrc::truncated, end_);
+  if (depth >= opt_.max_depth) return fail(DecodeErrc::too_deep, p_);
+  MapNode* node = A::new_map(n);
+  for (std::uint32_t i = 0; i < n; ++i) new (node->entries() + i) MapEntry();
+  Term owner = A::map(node);
+  MapEntry* e = node->entries();
+  bool sorted = true;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!term(e[i].key, depth + 1) || !term(e[i].value, depth + 1)) return false;
+    if (i > 0 && sorted && Term::compare_exact(e[i - 1].key, e[i].key) >= 0) sorted = false;
+  }
+  if (!sorted) {
+    // OTP writes maps of more than 32 keys in hash order; ours are kept in key order.
+    if (sort_map_entries(e, n) != n) return fail(DecodeErrc::duplicate_map_key, at);
+  }
+  out = std::move(owner);
+  return true;
+}
+
+bool Decoder::big(Term& out, std::size_t n) {
+  if (!need(1 + n)) return false;
+  std::uint8_t sign = *p_++;
+  if (sign > 1) return fail(DecodeErrc::malformed, p_ - 1);
+  out = Term::integer(sign == 1, std::span(p_, n));
+  p_ += n;
+  return true;
+}
+
+bool Decoder::ref(Term& out, std::uint8_t t) {
+  const std::uint8_t* at = p_ - 1;
+  Ref r;
+  Atom name;
+  std::uint32_t creation;
+  if (t == tag::reference) {
+    if (!atom(name) || !need(5)) return false;
+    r.length = 1;
+    r.words[0] = be32(p_);
+    creation = p_[4];
+    p_ += 5;
+  } else {
+    if (!need(2)) return false;
+    std::uint32_t len = be16(p_);
+    p_ += 2;
+    if (len == 0 || len > r.words.size()) return fail(DecodeErrc::malformed, at);
+    if (!atom(name)) return false;
+    std::size_t cbytes = t == tag::newer_reference ? 4 : 1;
+    if (!need(cbytes + 4 * len)) return false;
+    creation = cbytes == 4 ? be32(p_) : p_[0];
+    p_ += cbytes;
+    r.length = len;
+    for (std::uint32_t i = 0; i < len; ++i, p_ += 4) r.words[i] = be32(p_);
+  }
+  r.node_index = nodes::intern(NodeId{name, creation});
+  out = Term(r);
+  return true;
+}
+
+bool Decoder::term(Term& out, std::uint32_t depth) {
+  if (!need(1)) return false;
+  const std::uint8_t* at = p_;
+  std::uint8_t t = *p_++;
+  switch (t) {
+    case tag::small_integer:
+      if (!need(1)) return false;
+      out = Term(*p_++);
+      return true;
+    case tag::integer:
+      if (!need(4)) return false;
+      out = Term(static_cast<std::int32_t>(be32(p_)));
+      p_ += 4;
+      return true;
+    case tag::new_float: {
+      if (!need(8)) return false;
+      double d = std::bit_cast<double>(be64(p_));
+      if (!std::isfinite(d)) return fail(DecodeErrc::malformed, at);
+      p_ += 8;
+      out = Term(d);
+      return true;
+    }
+    case tag::float_: {
+      // 31 bytes of "%.20e" text, NUL padded.
+      if (!need(31)) return false;
+      const char* s = reinterpret_cast<const char*>(p_);
+      const char* e = static_cast<const char*>(std::memchr(s, 0, 31));
+      if (!e) e = s + 31;
+      double d = 0;
+      const char* start = s;
+      while (start < e && *start == ' ') ++start;
+      auto r = std::from_chars(start, e, d);
+      if (r.ec != std::errc() || r.ptr != e || !std::isfinite(d))
+        return fail(DecodeErrc::malformed, at);
+      p_ += 31;
+      out = Term(d);
+      return true;
+    }
+    case tag::atom:
+    case tag::small_atom:
+    case tag::atom_utf8:
+    case tag::small_atom_utf8: {
+      --p_;
+      Atom a;
+      if (!atom(a)) return false;
+      out = Term(a);
+      return true;
+    }
+    case tag::small_tuple:
+      if (!need(1)) return false;
+      return tuple(out, *p_++, depth);
+    case tag::large_tuple: {
+      if (!need(4)) return false;
+      std::uint32_t n = be32(p_);
+      p_ += 4;
+      return tuple(out, n, depth);
+    }
+    case tag::nil:
+      out = Term();
+      return true;
+    case tag::string: {
+      if (!need(2)) return false;
+      std::uint32_t n = be16(p_);
+      p_ += 2;
+      return string(out, n);
+    }
+    case tag::list: {
+      if (!need(4)) return false;
+      std::uint32_t n = be32(p_);
+      p_ += 4;
+      return list(out, n, depth);
+    }
+    case tag::binary: {
+      if (!need(4)) return false;
+      std::uint32_t n = be32(p_);
+      p_ += 4;
+      if (!need(n)) return false;
+      out = Term::binary(std::span(p_, n));
+      p_ += n;
+      return true;
+    }
+    case tag::bit_binary: {
+      if (!need(5)) return false;
+      std::uint32_t n = be32(p_);
+      unsigned bits = p_[4];
+      p_ += 5;
+      if (n == 0 || bits == 0 || bits > 8) return fail(DecodeErrc::malformed, at);
+      if (!need(n)) return false;
+      out = Term::bitstring(std::span(p_, n), std::uint64_t{n - 1} * 8 + bits);
+      p_ += n;
+      return true;
+    }
+    case tag::small_big:
+      if (!need(1)) return false;
+      return big(out, *p_++);
+    case tag::large_big: {
+      if (!need(4)) return false;
+      std::uint32_t n = be32(p_);
+      p_ += 4;
+      return big(out, n);
+    }
+    case tag::new_pid:
+    case tag::pid: {
+      Atom name;
+      if (!atom(name)) return false;
+      bool wide = t == tag::new_pid;
+      if (!need(wide ? 12 : 9)) return false;
+      std::uint32_t id = be32(p_), serial = be32(p_ + 4);
+      std::uint32_t creation = wide ? be32(p_ + 8) : p_[8];
+      p_ += wide ? 12 : 9;
+      out = Term(Pid(nodes::intern(NodeId{name, creation}), id, serial));
+      return true;
+    }
+    case tag::port:
+    case tag::new_port:
+    case tag::v4_port: {
+      Atom name;
+      if (!atom(name)) return false;
+      std::size_t id_bytes = t == tag::v4_port ? 8 : 4, creation_bytes = t == tag::port ? 1 : 4;
+      if (!need(id_bytes + creation_bytes)) return false;
+      std::uint64_t id = id_bytes == 8 ? be64(p_) : be32(p_);
+      p_ += id_bytes;
+      std::uint32_t creation = creation_bytes == 4 ? be32(p_) : p_[0];
+      p_ += creation_bytes;
+      out = Term(Port(nodes::intern(NodeId{name, creation}), id));
+      return true;
+    }
+    case tag::reference:
+    case tag::new_reference:
+    case tag::newer_reference:
+      return ref(out, t);
+    case tag::map: {
+      if (!need(4)) return false;
+      std::uint32_t n = be32(p_);
+      p_ += 4;
+      return map(out, n, depth);
+    }
+    case tag::export_: {
+      Atom m, f;
+      if (!atom(m) || !atom(f) || !need(2)) return false;
+      if (p_[0] != tag::small_integer) return fail(DecodeErrc::malformed, p_);
+      std::uint8_t arity = p_[1];
+      p_ += 2;
+      out = Term::export_fun(m, f, arity);
+      return true;
+    }
+    case tag::new_fun: {
+      // Kept whole and opaque: Size counts itself and everything after it.
+      if (!need(4)) return false;
+      std::uint32_t size = be32(p_);
+      if (size < 4) return fail(DecodeErrc::malformed, at);
+      if (!need(size)) return false;
+      out = Term::local_fun(std::span(p_, size));
+      p_ += size;
+      return true;
+    }
+    default:
+      return fail(DecodeErrc::unknown_tag, at);
+  }
+}
+
+// Inflates the zlib stream at `in` into exactly `size` bytes.
+std::expected<std::vector<std::uint8_t>, DecodeErrc> inflate_exact(std::span<const std::uint8_t> in,
+                                                                   std::size_t size,
+                                                                   std::size_t& consumed) {
+  std::vector<std::uint8_t> out(size + 1);  // one spare byte detects a longer stream
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) return std::unexpected(DecodeErrc::bad_compression);
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = static_cast<uInt>(std::min<std::size_t>(in.size(), UINT32_MAX));
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = inflate(&z, Z_FINISH);
+  consumed = z.total_in;
+  std::size_t produced = z.total_out;
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END || produced != size) return std::unexpected(DecodeErrc::bad_compression);
+  out.resize(size);
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(DecodeErrc e) noexcept {
+  switch (e) {
+    case DecodeErrc::truncated:
+      return "truncated";
+    case DecodeErrc::bad_version:
+      return "bad version byte";
+    case DecodeErrc::unknown_tag:
+      return "unknown tag";
+    case DecodeErrc::malformed:
+      return "malformed field";
+    case DecodeErrc::trailing_bytes:
+      return "trailing bytes";
+    case DecodeErrc::too_deep:
+      return "nested too deep";
+    case DecodeErrc::bad_atom:
+      return "invalid atom";
+    case DecodeErrc::unknown_atom:
+      return "unknown atom (safe mode)";
+    case DecodeErrc::atom_budget:
+      return "too many new atoms";
+    case DecodeErrc::atom_table_full:
+      return "atom table reserve reached";
+    case DecodeErrc::duplicate_map_key:
+      return "duplicate map key";
+    case DecodeErrc::too_large:
+      return "uncompressed size too large";
+    case DecodeErrc::bad_compression:
+      return "bad compressed data";
+  }
+  return "unknown decode error";
+}
+
+std::string to_string(const DecodeError& e) {
+  return std::string(to_string(e.code)) + " at byte " + std::to_string(e.offset);
+}
+
+std::expected<std::pair<Term, std::size_t>, DecodeError> decode_prefix(
+    std::span<const std::uint8_t> bytes, const DecodeOptions& options) {
+  if (bytes.empty()) return std::unexpected(DecodeError{DecodeErrc::truncated, 0});
+  if (bytes[0] != version) return std::unexpected(DecodeError{DecodeErrc::bad_version, 0});
+  std::uint32_t new_atoms = 0;
+  Term out;
+  if (bytes.size() >= 2 && bytes[1] == tag::compressed) {
+    if (bytes.size() < 6) return std::unexpected(DecodeError{DecodeErrc::truncated, bytes.size()});
+    std::size_t size = be32(bytes.data() + 2);
+    if (size > options.max_uncompressed)
+      return std::unexpected(DecodeError{DecodeErrc::too_large, 2});
+    std::size_t consumed = 0;
+    std::vector<std::uint8_t> plain;
+    try {
+      auto inflated = inflate_exact(bytes.subspan(6), size, consumed);
+      if (!inflated) return std::unexpected(DecodeError{inflated.error(), 6});
+      plain = std::move(*inflated);
+    } catch (const std::bad_alloc&) {
+      return std::unexpected(DecodeError{DecodeErrc::too_large, 2});
+    }
+    Decoder d(plain, options, new_atoms);
+    if (!d.term(out, 0)) return std::unexpected(d.error());
+    if (d.left() != 0) return std::unexpected(DecodeError{DecodeErrc::malformed, 6});
+    return std::pair{std::move(out), 6 + consumed};
+  }
+  Decoder d(bytes.subspan(1), options, new_atoms);
+  if (!d.term(out, 0)) {
+    DecodeError e = d.error();
+    ++e.offset;  // the version byte
+    return std::unexpected(e);
+  }
+  return std::pair{std::move(out), 1 + d.used()};
+}
+
+std::expected<Term, DecodeError> decode(std::span<const std::uint8_t> bytes,
+                                        const DecodeOptions& options) {
+  auto r = decode_prefix(bytes, options);
+  if (!r) return std::unexpected(r.error());
+  if (r->second != bytes.size())
+    return std::unexpected(DecodeError{DecodeErrc::trailing_bytes, r->second});
+  return std::move(r->first);
+}
+
+}  // namespace ambitious::etf

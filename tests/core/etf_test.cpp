@@ -1,0 +1,217 @@
+#include "ambitious/core/etf.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace ambitious;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+Term round_trip(const Term& t) {
+  auto bytes = etf::encode(t);
+  EXPECT_EQ(bytes.size(), etf::encoded_size(t));
+  auto back = etf::decode(bytes);
+  EXPECT_TRUE(back.has_value()) << (back ? "" : etf::to_string(back.error()));
+  return back ? *back : Term();
+}
+
+etf::DecodeErrc error_of(const Bytes& b, const etf::DecodeOptions& o = {}) {
+  auto r = etf::decode(b, o);
+  EXPECT_FALSE(r.has_value()) << r->to_string();
+  return r ? etf::DecodeErrc::malformed : r.error().code;
+}
+
+}  // namespace
+
+// Bytes below are what OTP 25's term_to_binary(T, [{minor_version, 2}]) writes.
+TEST(Etf, small_terms_encode_as_term_to_binary_does) {
+  EXPECT_EQ(etf::encode(Term(1)), (Bytes{131, 97, 1}));
+  EXPECT_EQ(etf::encode(Term(-1)), (Bytes{131, 98, 255, 255, 255, 255}));
+  EXPECT_EQ(etf::encode(Term(std::int64_t{1} << 40)), (Bytes{131, 110, 6, 0, 0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(etf::encode(atoms::ok), (Bytes{131, 119, 2, 'o', 'k'}));
+  EXPECT_EQ(etf::encode(Term()), (Bytes{131, 106}));
+  EXPECT_EQ(etf::encode(Term::list(1, 2)), (Bytes{131, 107, 0, 2, 1, 2}));
+  EXPECT_EQ(etf::encode(Term::list(atoms::ok)),
+            (Bytes{131, 108, 0, 0, 0, 1, 119, 2, 'o', 'k', 106}));
+  EXPECT_EQ(etf::encode(Term(-0.0)), (Bytes{131, 70, 128, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(etf::encode(Term::binary("ab")), (Bytes{131, 109, 0, 0, 0, 2, 'a', 'b'}));
+  EXPECT_EQ(etf::encode(Term::tuple()), (Bytes{131, 104, 0}));
+  EXPECT_EQ(etf::encode(Term::map({})), (Bytes{131, 116, 0, 0, 0, 0}));
+}
+
+TEST(Etf, every_kind_of_term_round_trips) {
+  std::uint8_t bits[] = {0xE0};
+  Term big = Term::integer(true, std::vector<std::uint8_t>(300, 0xAB));
+  Term t = Term::tuple(
+      atoms::ok, 0, 255, 256, -1, INT64_MAX, INT64_MIN, std::uint64_t{UINT64_MAX}, big, 3.25, -0.0,
+      1.0e308, Term::binary(""), Term::binary(std::string(70000, 'z')), Term::bitstring(bits, 3),
+      Term::list(1, atoms::ok, Term::tuple()), Term::list_from(std::vector<Term>{1, 2}, atoms::nil),
+      Term::string("héllo ☃"), Term::map({{1, 2}, {1.0, 3}, {Atom("a_key"), 4}}), Pid(0, 42, 1),
+      Ref::make(), Port(0, 7), Port(0, std::uint64_t{1} << 40),
+      Term::export_fun(Atom("lists"), Atom("map"), 2), Atom("ünïcödé"), Atom(""));
+  EXPECT_EQ(round_trip(t), t);
+}
+
+TEST(Etf, every_strict_prefix_of_a_valid_encoding_is_truncated) {
+  Term t = Term::tuple(atoms::ok, Term::list(1, 2.5, Term::binary("xyz")), Pid(0, 1, 2),
+                       Term::map({{atoms::error, Ref::make()}}));
+  auto bytes = etf::encode(t);
+  for (std::size_t n = 1; n < bytes.size(); ++n)
+    EXPECT_EQ(error_of(Bytes(bytes.begin(), bytes.begin() + n)), etf::DecodeErrc::truncated) << n;
+  EXPECT_EQ(error_of({}), etf::DecodeErrc::truncated);
+}
+
+TEST(Etf, a_list_claiming_four_billion_elements_fails_fast) {
+  EXPECT_EQ(error_of({131, 108, 255, 255, 255, 255, 97, 1, 97, 2, 106}),
+            etf::DecodeErrc::truncated);
+  EXPECT_EQ(error_of({131, 105, 255, 255, 255, 255, 97, 1}), etf::DecodeErrc::truncated);
+  EXPECT_EQ(error_of({131, 116, 255, 255, 255, 255, 97, 1, 97, 1}), etf::DecodeErrc::truncated);
+  EXPECT_EQ(error_of({131, 109, 255, 255, 255, 255, 1}), etf::DecodeErrc::truncated);
+  EXPECT_EQ(error_of({131, 111, 255, 255, 255, 255, 0, 1}), etf::DecodeErrc::truncated);
+}
+
+TEST(Etf, nesting_beyond_the_depth_limit_is_refused) {
+  Bytes deep{131};
+  for (int i = 0; i < 100000; ++i) deep.insert(deep.end(), {104, 1});
+  deep.push_back(106);
+  EXPECT_EQ(error_of(deep), etf::DecodeErrc::too_deep);
+
+  Bytes ok{131};
+  for (int i = 0; i < 100; ++i) ok.insert(ok.end(), {108, 0, 0, 0, 1});
+  ok.push_back(106);
+  for (int i = 0; i < 100; ++i) ok.push_back(106);
+  auto r = etf::decode(ok);
+  ASSERT_TRUE(r.has_value());
+  etf::DecodeOptions shallow;
+  shallow.max_depth = 50;
+  EXPECT_EQ(error_of(ok, shallow), etf::DecodeErrc::too_deep);
+}
+
+TEST(Etf, bad_fields_are_refused) {
+  EXPECT_EQ(error_of({130, 97, 1}), etf::DecodeErrc::bad_version);
+  EXPECT_EQ(error_of({131, 200}), etf::DecodeErrc::unknown_tag);
+  EXPECT_EQ(error_of({131, 97, 1, 0}), etf::DecodeErrc::trailing_bytes);
+  EXPECT_EQ(error_of({131, 110, 1, 2, 5}), etf::DecodeErrc::malformed);            // sign 2
+  EXPECT_EQ(error_of({131, 77, 0, 0, 0, 1, 0, 255}), etf::DecodeErrc::malformed);  // 0 bits
+  EXPECT_EQ(error_of({131, 77, 0, 0, 0, 1, 9, 255}), etf::DecodeErrc::malformed);  // 9 bits
+  EXPECT_EQ(error_of({131, 70, 0x7F, 0xF8, 0, 0, 0, 0, 0, 0}), etf::DecodeErrc::malformed);  // NaN
+  EXPECT_EQ(error_of({131, 119, 2, 0xC3, 0x28}), etf::DecodeErrc::bad_atom);
+  EXPECT_EQ(error_of({131, 116, 0, 0, 0, 2, 97, 1, 97, 1, 97, 1, 97, 2}),
+            etf::DecodeErrc::duplicate_map_key);
+  EXPECT_EQ(error_of({131, 90, 0, 0, 119, 1, 'a', 0, 0, 0, 0}), etf::DecodeErrc::malformed);
+  EXPECT_EQ(error_of({131, 88, 97, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}),
+            etf::DecodeErrc::malformed);  // node is not an atom
+}
+
+TEST(Etf, old_tags_still_decode) {
+  // ATOM_EXT in Latin-1, SMALL_ATOM_EXT, FLOAT_EXT, PID_EXT, REFERENCE_EXT, PORT_EXT.
+  auto a = etf::decode(Bytes{131, 100, 0, 2, 'h', 0xE9});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->as_atom().name(), "h\xC3\xA9");
+  EXPECT_EQ(*etf::decode(Bytes{131, 115, 2, 'o', 'k'}), atoms::ok);
+  Bytes f{131, 99};
+  std::string text = "1.50000000000000000000e+00";
+  f.insert(f.end(), text.begin(), text.end());
+  f.resize(2 + 31, 0);
+  EXPECT_EQ(*etf::decode(f), Term(1.5));
+  Bytes nonode{100, 0, 13};
+  for (char c : std::string_view("nonode@nohost")) nonode.push_back(static_cast<std::uint8_t>(c));
+  Bytes pid{131, 103};
+  pid.insert(pid.end(), nonode.begin(), nonode.end());
+  pid.insert(pid.end(), {0, 0, 0, 9, 0, 0, 0, 1, 0});
+  EXPECT_EQ(*etf::decode(pid), Term(Pid(0, 9, 1)));
+  Bytes ref{131, 101};
+  ref.insert(ref.end(), nonode.begin(), nonode.end());
+  ref.insert(ref.end(), {0, 0, 0, 5, 0});
+  auto r = etf::decode(ref);
+  ASSERT_TRUE(r && r->is_ref());
+  EXPECT_EQ(r->as_ref().length, 1u);
+  EXPECT_EQ(r->as_ref().words[0], 5u);
+  Bytes port{131, 102};
+  port.insert(port.end(), nonode.begin(), nonode.end());
+  port.insert(port.end(), {0, 0, 0, 3, 0});
+  EXPECT_EQ(*etf::decode(port), Term(Port(0, 3)));
+}
+
+TEST(Etf, compressed_terms_inflate_within_their_bound) {
+  Term t = Term::binary(std::string(100000, 'a'));
+  auto plain = etf::encode(t);
+  uLongf size = compressBound(static_cast<uLong>(plain.size() - 1));
+  Bytes z(size);
+  ASSERT_EQ(compress(z.data(), &size, plain.data() + 1, static_cast<uLong>(plain.size() - 1)),
+            Z_OK);
+  z.resize(size);
+  auto body = static_cast<std::uint32_t>(plain.size() - 1);
+  Bytes packed{131,
+               80,
+               static_cast<std::uint8_t>(body >> 24),
+               static_cast<std::uint8_t>(body >> 16),
+               static_cast<std::uint8_t>(body >> 8),
+               static_cast<std::uint8_t>(body)};
+  packed.insert(packed.end(), z.begin(), z.end());
+  auto back = etf::decode(packed);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, t);
+
+  etf::DecodeOptions small;
+  small.max_uncompressed = 1000;
+  EXPECT_EQ(error_of(packed, small), etf::DecodeErrc::too_large);
+  Bytes lying = packed;
+  lying[5] ^= 1;  // announces a size the stream does not have
+  EXPECT_EQ(error_of(lying), etf::DecodeErrc::bad_compression);
+}
+
+TEST(Etf, safe_mode_accepts_only_existing_atoms) {
+  Bytes fresh{131, 119, 24};
+  std::string name = "etf_test_never_made_atom";
+  fresh.insert(fresh.end(), name.begin(), name.end());
+  etf::DecodeOptions safe;
+  safe.safe = true;
+  auto before = Atom::count();
+  EXPECT_EQ(error_of(fresh, safe), etf::DecodeErrc::unknown_atom);
+  EXPECT_EQ(Atom::count(), before);
+  EXPECT_EQ(*etf::decode(Bytes{131, 119, 2, 'o', 'k'}, safe), atoms::ok);
+}
+
+TEST(Etf, one_decode_makes_at_most_its_budget_of_new_atoms) {
+  Bytes list{131, 108, 0, 0, 0, 10};
+  for (int i = 0; i < 10; ++i) {
+    std::string name = "etf_budget_atom_" + std::to_string(i);
+    list.push_back(119);
+    list.push_back(static_cast<std::uint8_t>(name.size()));
+    list.insert(list.end(), name.begin(), name.end());
+  }
+  list.push_back(106);
+  etf::DecodeOptions budget;
+  budget.max_new_atoms = 4;
+  auto before = Atom::count();
+  EXPECT_EQ(error_of(list, budget), etf::DecodeErrc::atom_budget);
+  EXPECT_EQ(Atom::count(), before + 4);
+  etf::DecodeOptions reserve;
+  reserve.atom_reserve = Atom::max_atoms - Atom::count();  // the table counts as full
+  EXPECT_EQ(error_of(list, reserve), etf::DecodeErrc::atom_table_full);
+  EXPECT_TRUE(etf::decode(list).has_value());  // the default budget allows ten
+}
+
+TEST(Etf, decode_prefix_reports_the_bytes_it_used) {
+  Bytes two = etf::encode(Term(7));
+  auto second = etf::encode(atoms::ok);
+  two.insert(two.end(), second.begin(), second.end());
+  auto r = etf::decode_prefix(two);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, Term(7));
+  EXPECT_EQ(r->second, 3u);
+}
+
+TEST(Etf, encode_append_adds_to_a_buffer) {
+  Bytes out{1, 2};
+  etf::encode_append(atoms::ok, out);
+  EXPECT_EQ(out, (Bytes{1, 2, 131, 119, 2, 'o', 'k'}));
+  std::uint8_t small[3];
+  EXPECT_THROW(etf::encode_into(atoms::ok, small), std::length_error);
+}
