@@ -270,7 +270,7 @@ std::uint64_t hash_bytes(std::span<const std::uint8_t> b, std::uint64_t h) noexc
     h = mix(h, w);
   }
   std::uint64_t w = 0;
-  std::memcpy(&w, b.data() + i, b.size() - i);
+  if (i < b.size()) std::memcpy(&w, b.data() + i, b.size() - i);
   return mix(h, w ^ b.size());
 }
 

@@ -1,0 +1,28 @@
+// libFuzzer: whatever decodes re-encodes to bytes that decode to an equal term, and encoding is
+// canonical (the second encoding equals the first).
+#include "ambitious/core/etf.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <span>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace ambitious;
+  auto first = etf::decode(std::span(data, size));
+  if (!first) return 0;
+  auto bytes = etf::encode(*first);
+  if (bytes.size() != etf::encoded_size(*first)) __builtin_trap();
+  auto second = etf::decode(bytes);
+  if (!second) {
+    std::fprintf(stderr, "re-encoded term does not decode: %s\n%s\n",
+                 etf::to_string(second.error()).c_str(), first->to_string().c_str());
+    __builtin_trap();
+  }
+  if (!(*second == *first) || etf::encode(*second) != bytes) {
+    std::fprintf(stderr, "round trip differs:\n%s\n%s\n", first->to_string().c_str(),
+                 second->to_string().c_str());
+    __builtin_trap();
+  }
+  return 0;
+}
