@@ -1,6 +1,7 @@
 // Term::to_string: Erlang syntax, as io:format's "~tp" (one line) and "~w" print terms.
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <ostream>
 
@@ -146,7 +147,8 @@ void put_atom(std::string& out, Atom a, bool unicode) {
 }
 
 // Shortest round-trip digits, laid out as Erlang does: the shorter of the plain form
-// (123.0, 0.001) and the exponent form (1.0e-4), the plain one on a tie.
+// (123.0, 0.001) and the exponent form (1.0e-4), the plain one on a tie; but never the plain
+// form from 2^53 up, where floats are no longer dense in the integers.
 void put_float(std::string& out, double d) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
@@ -179,7 +181,7 @@ void put_float(std::string& out, double d) {
   }
   std::string expo = digits.substr(0, 1) + "." + (len > 1 ? digits.substr(1) : "0") + "e" +
                      std::to_string(place - 1);
-  out += plain.size() <= expo.size() ? plain : expo;
+  out += plain.size() <= expo.size() && std::fabs(d) < 9007199254740992.0 ? plain : expo;
 }
 
 void put_big(std::string& out, const Term& t) {
@@ -210,10 +212,6 @@ void put_big(std::string& out, const Term& t) {
 
 bool printable_latin1(std::int64_t c) {
   return (c >= 32 && c <= 126) || (c >= 160 && c <= 255) || (c >= 8 && c <= 13) || c == 27;
-}
-bool printable_unicode(std::uint32_t c) {
-  return (c >= 32 && c <= 126) || (c >= 160 && c < 0xD800) || (c >= 0xE000 && c <= 0xFFFD) ||
-         (c >= 0x10000 && c <= 0x10FFFF) || (c >= 8 && c <= 13) || c == 27;
 }
 
 // Reads the module, old index and old uniq of a NEW_FUN_EXT body, for #Fun<M.I.U>.
@@ -264,7 +262,7 @@ struct Printer {
         out += "[]";
         return;
       case Rep::atom:
-        put_atom(out, t.as_atom(), pretty);
+        put_atom(out, t.as_atom(), true);
         return;
       case Rep::small: {
         char buf[24];
@@ -280,9 +278,9 @@ struct Printer {
         return;
       case Rep::export_fun:
         out += "fun ";
-        put_atom(out, t.fun_module(), pretty);
+        put_atom(out, t.fun_module(), true);
         out += ':';
-        put_atom(out, t.fun_function(), pretty);
+        put_atom(out, t.fun_function(), true);
         out += '/';
         out += std::to_string(t.fun_arity());
         return;
@@ -368,31 +366,39 @@ struct Printer {
     if (pretty && t.is_binary() && !b.empty()) {
       const auto* p = b.data();
       const auto* end = p + b.size();
-      bool utf8 = true, wide = false;
+      // Valid UTF-8 with some multi-byte character is read as UTF-8 and printed as text only
+      // when every character is printable in Erlang's default range, Latin-1; other bytes are
+      // read as Latin-1.
+      bool utf8 = true, wide = false, printable = true;
       for (const auto* q = p; utf8 && q < end;) {
         std::uint32_t c;
-        if (!next_code_point(q, end, c) || !printable_unicode(c))
+        if (!next_code_point(q, end, c)) {
           utf8 = false;
-        else if (c >= 0x80)
-          wide = true;
+        } else {
+          wide = wide || c >= 0x80;
+          printable = printable && printable_latin1(c);
+        }
       }
       if (utf8 && wide) {
-        out += "<<\"";
-        for (const auto* q = p; q < end;) {
-          std::uint32_t c;
-          next_code_point(q, end, c);
-          put_quoted_char(out, c, '"', true);
+        if (printable) {
+          out += "<<\"";
+          for (const auto* q = p; q < end;) {
+            std::uint32_t c;
+            next_code_point(q, end, c);
+            put_quoted_char(out, c, '"', true);
+          }
+          out += "\"/utf8>>";
+          return;
         }
-        out += "\"/utf8>>";
-        return;
-      }
-      bool latin1 = true;
-      for (auto c : b) latin1 = latin1 && printable_latin1(c);
-      if (latin1) {
-        out += "<<\"";
-        for (auto c : b) put_quoted_char(out, c, '"', true);
-        out += "\">>";
-        return;
+      } else {
+        bool latin1 = true;
+        for (auto c : b) latin1 = latin1 && printable_latin1(c);
+        if (latin1) {
+          out += "<<\"";
+          for (auto c : b) put_quoted_char(out, c, '"', true);
+          out += "\">>";
+          return;
+        }
       }
     }
     out += "<<";

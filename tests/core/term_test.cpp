@@ -66,3 +66,87 @@ TEST(Term, match_binds_only_when_the_whole_pattern_matches) {
     ADD_FAILURE();
   }
 }
+
+TEST(Term, kinds_sort_in_erlang_term_order) {
+  std::vector<Term> ascending = {Term(1),
+                                 Term(atoms::ok),
+                                 Term(Ref::make()),
+                                 Term::export_fun(atoms::ok, atoms::ok, 0),
+                                 Term(Port(0, 1)),
+                                 Term(Pid(0, 1, 0)),
+                                 Term::tuple(1),
+                                 Term::map({{1, 2}}),
+                                 Term(),
+                                 Term::list(1),
+                                 Term::binary("a")};
+  for (std::size_t i = 0; i + 1 < ascending.size(); ++i)
+    EXPECT_LT(ascending[i], ascending[i + 1]) << i;
+}
+
+TEST(Term, integers_and_floats_compare_by_value_but_are_not_exactly_equal) {
+  EXPECT_TRUE(Term(1) <=> Term(1.0) == 0);
+  EXPECT_NE(Term(1), Term(1.0));
+  EXPECT_LT(Term(1), Term(1.5));
+  EXPECT_LT(Term(INT64_MAX), Term(std::uint64_t{1} << 63));
+  EXPECT_TRUE(Term(std::uint64_t{1} << 63) <=> Term(9223372036854775808.0) == 0);
+  EXPECT_TRUE(Term::compare_exact(Term(2), Term(1.0)) < 0);  // map keys: integers first
+  EXPECT_EQ(Term(0.0), Term(-0.0));                          // OTP 25: 0.0 =:= -0.0
+  EXPECT_EQ(Term(0.0).hash(), Term(-0.0).hash());
+}
+
+TEST(Term, lists_compare_and_hash_the_same_however_they_were_built) {
+  Term flat = Term::list(1, 2, 3);
+  Term consed = Term::cons(1, Term::cons(2, Term::cons(3, Term())));
+  EXPECT_EQ(flat, consed);
+  EXPECT_EQ(flat.hash(), consed.hash());
+  EXPECT_EQ(consed.size(), 3u);
+  EXPECT_EQ(flat.tail(), Term::list(2, 3));
+  EXPECT_LT(Term::list(1, 2), flat);  // a prefix sorts first
+  EXPECT_LT(Term::list_from(std::vector<Term>{1}, atoms::ok), Term::list(1, 2));
+}
+
+TEST(Term, a_long_consed_list_frees_without_recursion) {
+  Term list;
+  for (int i = 0; i < 1'000'000; ++i) list = Term::cons(i, std::move(list));
+  EXPECT_EQ(list.size(), 1'000'000u);
+  list = Term();  // would overflow the stack if freeing recursed on tails
+  EXPECT_TRUE(list.is_nil());
+}
+
+TEST(Term, maps_keep_one_value_per_exact_key_in_key_order) {
+  Term m = Term::map({{atom("b"), 1}, {1.0, 2}, {1, 3}, {atom("b"), 4}});
+  EXPECT_EQ(m.size(), 3u);
+  EXPECT_EQ(*m.find(atom("b")), 4);
+  EXPECT_EQ(*m.find(1), 3);
+  EXPECT_EQ(*m.find(1.0), 2);
+  EXPECT_EQ(m.find(2), nullptr);
+  EXPECT_EQ(m.to_string(), "#{1 => 3,1.0 => 2,b => 4}");
+}
+
+TEST(Term, printing_quotes_atoms_and_lays_out_floats_as_erlang_does) {
+  EXPECT_EQ(Term(atoms::EXIT).to_string(), "'EXIT'");
+  EXPECT_EQ(atom("hello world").to_string(), "'hello world'");
+  EXPECT_EQ(atom("and").to_string(), "'and'");
+  EXPECT_EQ(atom("ok@host").to_string(), "ok@host");
+  EXPECT_EQ(Term(0.1).to_string(), "0.1");
+  EXPECT_EQ(Term(100.0).to_string(), "100.0");
+  EXPECT_EQ(Term(1000.0).to_string(), "1.0e3");
+  EXPECT_EQ(Term(1.0e-5).to_string(), "1.0e-5");
+  EXPECT_EQ(Term(-0.0).to_string(), "-0.0");
+  EXPECT_EQ(Term::string("hi").to_string(), "\"hi\"");
+  EXPECT_EQ(Term::string("hi").to_string(TermFormat::w), "[104,105]");
+  EXPECT_EQ(Term::string("hi").as_charlist(), "hi");
+  EXPECT_EQ(Term::list_from(std::vector<Term>{1}, atoms::ok).to_string(), "[1|ok]");
+  EXPECT_EQ(Term(std::uint64_t{18446744073709551615u}).to_string(), "18446744073709551615");
+  std::ostringstream s;
+  s << Term::tuple(atoms::ok, Term::binary("x"));
+  EXPECT_EQ(s.str(), "{ok,<<\"x\">>}");
+}
+
+TEST(Term, accessors_of_the_wrong_kind_throw) {
+  EXPECT_THROW((void)Term(1).as_atom(), BadTerm);
+  EXPECT_THROW((void)Term::tuple(1)[1], BadTerm);
+  EXPECT_THROW((void)Term().head(), BadTerm);
+  std::unordered_set<Term> set{Term(1), Term(1.0), Term::list(1)};
+  EXPECT_EQ(set.size(), 3u);
+}

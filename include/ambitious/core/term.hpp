@@ -48,8 +48,10 @@ class BadTerm : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-/// How to_string() prints: `~tp` on one line (strings as "abc", printable binaries as
-/// <<"abc">>), or `~w` (every list and binary as numbers). Both are Erlang syntax.
+/// How to_string() prints, as Erlang's io:format does: `p` is "~tp" on one line (lists of
+/// printable Latin-1 codes as "abc", printable binaries as <<"abc">> or <<"é"/utf8>>), `w` is
+/// "~tw" (every list and binary as numbers). Maps print in key order (as OTP prints maps of up
+/// to 32 keys), local funs as #Fun<Module.OldIndex.OldUniq>.
 enum class TermFormat : std::uint8_t { p, w };
 
 /// The wildcard of Term::match: matches any element.
@@ -339,7 +341,7 @@ class Term {
   static std::strong_ordering compare_exact(const Term& a, const Term& b) noexcept;
   /// A hash consistent with `==`.
   std::size_t hash() const noexcept;
-  /// Erlang syntax, as `io:format("~tp")` prints it on one line, or as "~w".
+  /// Erlang syntax, as `io:format("~tp")` prints it on one line, or as "~tw".
   std::string to_string(TermFormat format = TermFormat::p) const;
 
  private:
