@@ -1,0 +1,124 @@
+#include "ambitious/core/codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/describe.hpp>
+
+using namespace ambitious;
+
+namespace shop {
+enum class Color { red, green, blue };
+BOOST_DESCRIBE_ENUM(Color, red, green, blue)
+
+struct Item {
+  std::string name;
+  std::int32_t price = 0;
+  std::optional<Color> color;
+};
+BOOST_DESCRIBE_STRUCT(Item, (), (name, price, color))
+
+struct Order {
+  std::int64_t id = 0;
+  std::vector<Item> items;
+  std::map<std::string, double> totals;
+  bool paid = false;
+};
+BOOST_DESCRIBE_STRUCT(Order, (), (id, items, totals, paid))
+
+struct Point {
+  double x = 0, y = 0;
+  friend bool operator==(const Point&, const Point&) = default;
+};
+BOOST_DESCRIBE_STRUCT(Point, (), (x, y))
+}  // namespace shop
+
+template <>
+struct ambitious::CodecRecord<shop::Point> {
+  static constexpr const char* tag = "point";
+};
+
+TEST(Codec, scalars_convert_both_ways) {
+  EXPECT_EQ(to_term(42), Term(42));
+  EXPECT_EQ(*from_term<int>(Term(42)), 42);
+  EXPECT_EQ(*from_term<double>(Term(2)), 2.0);
+  EXPECT_EQ(to_term(true), Term(atoms::true_));
+  EXPECT_EQ(*from_term<bool>(Term(atoms::false_)), false);
+  EXPECT_EQ(to_term(std::string("hi")), Term::binary("hi"));
+  EXPECT_EQ(*from_term<std::string>(Term::string("hé")), "hé");
+  EXPECT_EQ(*from_term<std::uint64_t>(Term(UINT64_MAX)), UINT64_MAX);
+  EXPECT_EQ(from_term<std::uint8_t>(Term(256)).error().to_string(),
+            "expected non-negative integer of 8 bits, got integer 256");
+}
+
+TEST(Codec, containers_optionals_tuples_and_variants_convert_both_ways) {
+  std::vector<int> v{1, 2, 3};
+  EXPECT_EQ(to_term(v), Term::list(1, 2, 3));
+  EXPECT_EQ(*from_term<std::vector<int>>(Term::list(1, 2, 3)), v);
+  std::map<std::string, int> m{{"a", 1}};
+  EXPECT_EQ(to_term(m), Term::map({{Term::binary("a"), 1}}));
+  EXPECT_EQ((*from_term<std::map<std::string, int>>(to_term(m))), m);
+  EXPECT_EQ(to_term(std::optional<int>()), Term(atoms::undefined));
+  EXPECT_EQ(*from_term<std::optional<int>>(Term(5)), 5);
+  auto pair = std::pair<Atom, int>(atoms::ok, 1);
+  EXPECT_EQ(to_term(pair), Term::tuple(atoms::ok, 1));
+  EXPECT_EQ((*from_term<std::pair<Atom, int>>(Term::tuple(atoms::ok, 1))), pair);
+  using V = std::variant<int, std::string>;
+  EXPECT_EQ(std::get<std::string>(*from_term<V>(Term::binary("x"))), "x");
+  EXPECT_EQ(std::get<int>(*from_term<V>(Term(3))), 3);
+  EXPECT_FALSE(from_term<V>(Term(atoms::ok)).has_value());
+}
+
+TEST(Codec, a_described_struct_becomes_a_map_with_atom_keys) {
+  shop::Order order{
+      7, {{"pen", 150, shop::Color::blue}, {"ink", 90, std::nullopt}}, {{"eur", 2.4}}, true};
+  Term t = to_term(order);
+  EXPECT_EQ(t.to_string(),
+            "#{id => 7,items => [#{color => blue,name => <<\"pen\">>,price => 150},"
+            "#{color => undefined,name => <<\"ink\">>,price => 90}],paid => true,"
+            "totals => #{<<\"eur\">> => 2.4}}");
+  auto back = from_term<shop::Order>(t);
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(back->items[0].color, shop::Color::blue);
+  EXPECT_EQ(back->items[1].price, 90);
+  EXPECT_EQ(back->totals.at("eur"), 2.4);
+}
+
+TEST(Codec, a_term_of_the_wrong_shape_names_the_path_to_the_bad_element) {
+  Term items = Term::list(Term::map({{atom("name"), "a"}, {atom("price"), 1}}),
+                          Term::map({{atom("name"), "b"}, {atom("price"), atom("foo")}}));
+  Term order = Term::map({{atom("id"), 1},
+                          {atom("items"), items},
+                          {atom("totals"), Term::map({})},
+                          {atom("paid"), atoms::false_}});
+  auto r = from_term<shop::Order>(order);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().to_string(), ".items[1].price: expected integer, got atom foo");
+  Term no_id = Term::map({{atom("items"), Term()}});
+  EXPECT_EQ(from_term<shop::Order>(no_id).error().to_string(), ".id: missing");
+  EXPECT_EQ(from_term<shop::Item>(Term(1)).error().to_string(), "expected map, got integer 1");
+}
+
+TEST(Codec, a_struct_with_a_record_tag_becomes_a_tagged_tuple) {
+  shop::Point p{1.5, -2};
+  EXPECT_EQ(to_term(p), Term::tuple(atom("point"), 1.5, -2.0));
+  EXPECT_EQ(*from_term<shop::Point>(Term::tuple(atom("point"), 1.5, -2.0)), p);
+  EXPECT_EQ(from_term<shop::Point>(Term::tuple(atom("point"), 1.5, atoms::ok)).error().to_string(),
+            ".y: expected float, got atom ok");
+}
+
+TEST(Codec, enums_are_atoms_of_their_names) {
+  EXPECT_EQ(to_term(shop::Color::green), atom("green"));
+  EXPECT_EQ(*from_term<shop::Color>(atom("red")), shop::Color::red);
+  EXPECT_EQ(from_term<shop::Color>(atom("mauve")).error().to_string(),
+            "expected an enumerator name, got atom mauve");
+}
+
+TEST(Codec, only_types_with_a_codec_are_encodable) {
+  struct Opaque {};
+  static_assert(Encodable<std::vector<std::map<std::string, std::optional<Pid>>>>);
+  static_assert(Encodable<shop::Order>);
+  static_assert(!Encodable<Opaque>);
+  static_assert(!Encodable<std::vector<Opaque>>);
+  static_assert(!Encodable<int*>);
+  SUCCEED();
+}
