@@ -1,0 +1,21 @@
+#pragma once
+// ambitious: Erlang/OTP's concurrency model for C++. This header includes the whole public API.
+
+#include "ambitious/core/atom.hpp"
+#include "ambitious/core/pid.hpp"
+#include "ambitious/core/ref.hpp"
+#include "ambitious/core/term.hpp"
+#include "ambitious/process/errors.hpp"
+#include "ambitious/process/exit_reason.hpp"
+#include "ambitious/process/link.hpp"
+#include "ambitious/process/monitor.hpp"
+#include "ambitious/process/names.hpp"
+#include "ambitious/process/process.hpp"
+#include "ambitious/process/process_info.hpp"
+#include "ambitious/process/receive.hpp"
+#include "ambitious/process/runtime.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
+#include "ambitious/process/timeout.hpp"
+#include "ambitious/process/timer.hpp"
+#include "ambitious/runtime/task.hpp"

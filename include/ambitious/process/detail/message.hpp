@@ -1,0 +1,102 @@
+#pragma once
+// The mailbox's unit: a message or a signal, allocated once and moved by pointer.
+
+#include <cstddef>
+#include <new>
+#include <string_view>
+#include <utility>
+
+namespace ambitious::detail {
+
+void* allocate_frame(std::size_t size);
+void free_frame(void* p, std::size_t size) noexcept;
+
+struct Message;
+
+/// Identifies a message's C++ type (by the address of its descriptor) and how to destroy it.
+struct MessageType {
+  enum Kind : unsigned char { user, signal };
+  Kind kind;
+  void (*destroy)(Message*) noexcept;
+  std::string_view (*name)() noexcept;
+};
+
+/// The header of every mailbox entry; the value follows it in an Envelope.
+struct Message {
+  Message* next = nullptr;  ///< inbox stack link, then private-queue link (owner only)
+  const MessageType* type;
+  explicit Message(const MessageType* t) noexcept : type(t) {}
+};
+
+/// The readable name of T, for process_info and error messages.
+template <class T>
+std::string_view type_name() noexcept {
+  std::string_view f = __PRETTY_FUNCTION__;  // "... type_name() [with T = X; ...]"
+  auto start = f.find("T = ");
+  if (start == std::string_view::npos) return f;
+  start += 4;
+  auto end = f.find_first_of(";]", start);
+  return f.substr(start, end - start);
+}
+
+template <class T>
+struct Envelope final : Message {
+  T value;
+  template <class... A>
+  explicit Envelope(const MessageType* t, A&&... args)
+      : Message(t), value(std::forward<A>(args)...) {}
+
+  static void destroy(Message* m) noexcept {
+    auto* e = static_cast<Envelope*>(m);
+    e->~Envelope();
+    free_frame(e, sizeof(Envelope));
+  }
+  static constexpr MessageType descriptor{MessageType::user, &Envelope::destroy, &type_name<T>};
+};
+
+/// The descriptor of messages of type T: `m.type == &message_type<T>` tests a message's type.
+template <class T>
+inline constexpr const MessageType* message_type = &Envelope<T>::descriptor;
+
+/// A new message holding a T built from `args`.
+template <class T, class... A>
+Message* make_message(A&&... args) {
+  void* p = allocate_frame(sizeof(Envelope<T>));
+  try {
+    return new (p) Envelope<T>(message_type<T>, std::forward<A>(args)...);
+  } catch (...) {
+    free_frame(p, sizeof(Envelope<T>));
+    throw;
+  }
+}
+
+/// The value of a message known to hold a T.
+template <class T>
+T& value_of(Message& m) noexcept {
+  return static_cast<Envelope<T>&>(m).value;
+}
+
+inline void destroy(Message* m) noexcept { m->type->destroy(m); }
+
+/// Owns one message until it is handed on.
+class MessagePtr {
+ public:
+  explicit MessagePtr(Message* m = nullptr) noexcept : m_(m) {}
+  MessagePtr(MessagePtr&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+  MessagePtr& operator=(MessagePtr&& o) noexcept {
+    reset(std::exchange(o.m_, nullptr));
+    return *this;
+  }
+  ~MessagePtr() { reset(); }
+  Message* get() const noexcept { return m_; }
+  Message* release() noexcept { return std::exchange(m_, nullptr); }
+  void reset(Message* m = nullptr) noexcept {
+    if (m_) destroy(m_);
+    m_ = m;
+  }
+
+ private:
+  Message* m_;
+};
+
+}  // namespace ambitious::detail

@@ -1,0 +1,62 @@
+#pragma once
+// The running process: self(), exit(), yield(), sleep(), and exit signals to others.
+
+#include <coroutine>
+
+#include "ambitious/core/pid.hpp"
+#include "ambitious/core/ref.hpp"
+#include "ambitious/process/errors.hpp"
+#include "ambitious/process/exit_reason.hpp"
+#include "ambitious/process/receive.hpp"
+#include "ambitious/process/timeout.hpp"
+
+namespace ambitious {
+
+/// The pid of the calling process. Throws NotInProcess outside one.
+Pid self();
+
+/// A new ref (Erlang's make_ref/0). Inside a process it also marks the mailbox, so that
+/// `receive...(...).since(ref)` skips the messages queued before it. Any thread.
+Ref make_ref();
+
+/// True when the caller runs inside a process.
+bool in_process() noexcept;
+
+/// Ends the calling process with `reason` (Erlang's exit/1): unwinds the process body as an
+/// exception that only the runtime catches as a process exit (it derives from no std type).
+[[noreturn]] void exit(ExitReason reason);
+
+/// Sends an exit signal to `pid` (Erlang's exit/2): `kill` ends it whatever it traps (partners
+/// then see `killed`); `normal` is ignored unless `pid` traps exits (then it gets an Exit
+/// message) or is the caller; any other reason ends it, or becomes an Exit message if it traps.
+void exit(Pid pid, ExitReason reason);
+
+/// True when `pid` names a live local process (false for remote pids, for now).
+bool alive(Pid pid);
+
+/// Lets the other runnable processes run; the caller continues after them.
+struct YieldAwaiter {
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) noexcept;
+  void await_resume() const noexcept {}
+};
+/// `co_await yield()`: long CPU work yields now and then, as there is no preemption.
+inline YieldAwaiter yield() noexcept { return {}; }
+
+namespace detail {
+struct Nothing {};
+}  // namespace detail
+
+/// `co_await sleep(d)`: waits `d` (Erlang's `receive after D -> ok end`): messages stay queued,
+/// signals (exits, monitors) are handled meanwhile.
+inline auto sleep(Timeout d) {
+  return receive(
+      match<detail::Nothing>([](const detail::Nothing&) { return false; }, [](detail::Nothing) {}),
+      after(d, [] {}));
+}
+
+/// Sets the caller's trap_exit flag, returning the old value: exit signals then arrive as
+/// Exit messages instead of ending the process (`kill` still ends it).
+bool trap_exit(bool on);
+
+}  // namespace ambitious

@@ -1,0 +1,110 @@
+#pragma once
+// Task<T>: the coroutine type of process bodies and of everything they co_await.
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <utility>
+#include <variant>
+
+namespace ambitious {
+namespace detail {
+
+/// Frames come from mimalloc's per-thread heaps: a pooled, lock-free allocation on the hot path,
+/// and frees from another worker (after work stealing) go back to the owning heap.
+void* allocate_frame(std::size_t size);
+void free_frame(void* p, std::size_t size) noexcept;
+
+struct PromiseBase {
+  std::coroutine_handle<> continuation;  // who awaits this task; null for a process's root
+  std::exception_ptr exception;
+
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { free_frame(p, size); }
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+
+  struct FinalAwaiter {
+    bool await_ready() noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+      // Symmetric transfer back to the awaiting coroutine; a root returns to its scheduler.
+      auto next = h.promise().continuation;
+      return next ? next : std::noop_coroutine();
+    }
+    void await_resume() noexcept {}
+  };
+  FinalAwaiter final_suspend() noexcept { return {}; }
+  void unhandled_exception() noexcept { exception = std::current_exception(); }
+};
+
+template <class T>
+struct Promise : PromiseBase {
+  std::variant<std::monostate, T> value;
+  template <class U>
+  void return_value(U&& v) {
+    value.template emplace<1>(std::forward<U>(v));
+  }
+  T take() {
+    if (exception) std::rethrow_exception(exception);
+    return std::move(std::get<1>(value));
+  }
+};
+
+template <>
+struct Promise<void> : PromiseBase {
+  void return_void() noexcept {}
+  void take() {
+    if (exception) std::rethrow_exception(exception);
+  }
+};
+
+}  // namespace detail
+
+/// A lazy, move-only coroutine returning T. It starts when awaited (or when a process it is the
+/// body of is first scheduled) and resumes its awaiter by symmetric transfer when it ends.
+template <class T = void>
+class [[nodiscard]] Task {
+ public:
+  struct promise_type : detail::Promise<T> {
+    Task get_return_object() noexcept {
+      return Task(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
+  };
+  using Handle = std::coroutine_handle<promise_type>;
+
+  Task() noexcept = default;
+  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      if (handle_) handle_.destroy();
+      handle_ = std::exchange(other.handle_, {});
+    }
+    return *this;
+  }
+  ~Task() {
+    if (handle_) handle_.destroy();
+  }
+
+  auto operator co_await() && noexcept {
+    struct Awaiter {
+      Handle h;
+      bool await_ready() noexcept { return false; }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+        h.promise().continuation = awaiting;
+        return h;
+      }
+      T await_resume() { return h.promise().take(); }
+    };
+    return Awaiter{handle_};
+  }
+
+  /// Gives up ownership of the frame (the runtime takes it for a process's root).
+  Handle release() noexcept { return std::exchange(handle_, {}); }
+
+ private:
+  explicit Task(Handle h) noexcept : handle_(h) {}
+  Handle handle_;
+};
+
+}  // namespace ambitious

@@ -1,0 +1,390 @@
+#include "process/process.hpp"
+
+#include <exception>
+
+#include "ambitious/process/link.hpp"
+#include "ambitious/process/monitor.hpp"
+#include "ambitious/process/process_info.hpp"
+#include "ambitious/process/runtime.hpp"
+#include "ambitious/process/timeout.hpp"
+#include "ambitious/runtime/task.hpp"
+#include "process/exit_exception.hpp"
+#include "process/info_reply.hpp"
+#include "process/runtime_state.hpp"
+
+namespace ambitious::detail {
+
+thread_local Process* Process::current_ = nullptr;
+
+namespace {
+
+constexpr std::uint64_t no_timeout = Timeout::infinite().milliseconds();
+
+// Fires a receive timeout: a signal through the inbox, so it is ordered with the messages and
+// a stale one (the receive already ended) is recognised by its number.
+void fire_receive_timeout(TimerEntry& e) noexcept {
+  Signal* s = make_signal(SignalKind::timeout, e.pid);
+  s->seq = e.arg;
+  deliver_message(e.pid, s);
+}
+void discard_nothing(TimerEntry&) noexcept {}
+constexpr TimerAction receive_timeout_action{&fire_receive_timeout, &discard_nothing};
+
+struct CurrentProcess {
+  explicit CurrentProcess(Process* p, Process*& slot) noexcept : slot_(slot) { slot_ = p; }
+  ~CurrentProcess() { slot_ = nullptr; }
+  Process*& slot_;
+};
+
+}  // namespace
+
+Process::~Process() {
+  if (root_) root_.destroy();
+  for (Message* m = inbox.close(); m;) {
+    Message* next = m->next;
+    destroy(m);
+    m = next;
+  }
+}
+
+void Process::destroy_at_teardown(Process* p) noexcept {
+  CurrentProcess scope(p, current_);
+  delete p;
+}
+
+Relations& Process::relations() {
+  if (!relations_) relations_ = std::make_unique<Relations>();
+  return *relations_;
+}
+
+void Process::mark(const Ref& ref) noexcept {
+  mark_ = queue_.back();
+  mark_ref_ = ref;
+}
+
+void Process::remove_from_queue(Message* before, Message* m) noexcept {
+  // Positions are "the node before": keep them valid when their node leaves the queue.
+  if (mark_ == m) mark_ = before;
+  if (scanned_ == m) scanned_ = before;
+  queue_.remove(before, m);
+}
+
+void Process::flush_down(const Ref& ref) noexcept {
+  Message* before = nullptr;
+  for (Message* m = queue_.after(nullptr); m;) {
+    Message* next = m->next;
+    if (m->type == message_type<Down> && value_of<Down>(*m).ref == ref) {
+      remove_from_queue(before, m);
+      destroy(m);
+    } else {
+      before = m;
+    }
+    m = next;
+  }
+}
+
+void Process::drain() {
+  for (Message* m = inbox.take_all(); m;) {
+    Message* next = m->next;
+    if (is_signal(*m)) {
+      MessagePtr owned(m);
+      handle_signal(static_cast<Signal&>(*m));
+    } else {
+      queue_.push_back(m);
+    }
+    m = next;
+  }
+}
+
+void Process::handle_signal(Signal& s) {
+  switch (s.kind) {
+    case SignalKind::exit:
+      handle_exit_signal(s);
+      break;
+    case SignalKind::link:
+      relations().links.insert(s.from);
+      break;
+    case SignalKind::unlink:
+      if (relations_) relations_->links.erase(s.from);
+      break;
+    case SignalKind::monitor:
+      relations().monitored_by.emplace(s.ref, s.from);
+      break;
+    case SignalKind::demonitor:
+      if (relations_) relations_->monitored_by.erase(s.ref);
+      break;
+    case SignalKind::down:
+      // Only while the monitor is active: once demonitor() returned, no Down may appear.
+      if (relations_ && relations_->monitors.erase(s.ref))
+        queue_.push_back(make_message<Down>(Down{s.ref, s.from, std::move(s.reason)}));
+      break;
+    case SignalKind::timeout:
+      if (suspend_ == Suspend::receive && s.seq == receive_seq_) timed_out_ = true;
+      break;
+    case SignalKind::info_request:
+      answer_info_request(s);
+      break;
+  }
+}
+
+void Process::handle_exit_signal(Signal& s) {
+  if (s.linked) {
+    // A link already removed by unlink() has no effect, even if its signal was in flight.
+    if (!relations_ || !relations_->links.erase(s.from)) return;
+  } else if (s.reason.is_kill()) {
+    request_exit(atoms::killed);  // exit(Pid, kill): untrappable
+    return;
+  }
+  if (trap_exit) {
+    queue_.push_back(make_message<Exit>(Exit{s.from, std::move(s.reason)}));
+  } else if (!s.reason.is_normal()) {
+    request_exit(std::move(s.reason));
+  } else if (s.from == pid && !s.linked) {
+    request_exit(atoms::normal);  // exit(self(), normal) ends the caller, as in OTP
+  }
+}
+
+void Process::answer_info_request(const Signal& s) {
+  ProcessInfo info;
+  info.status =
+      suspend_ == Suspend::receive ? ProcessInfo::Status::waiting : ProcessInfo::Status::runnable;
+  info.message_queue_len = queue_.size();
+  for (Message* m = queue_.after(nullptr); m; m = m->next)
+    info.message_types.emplace_back(m->type->name());
+  if (relations_) {
+    info.links.assign(relations_->links.begin(), relations_->links.end());
+    for (auto& [ref, p] : relations_->monitors) info.monitors.push_back(p);
+    for (auto& [ref, p] : relations_->monitored_by) info.monitored_by.push_back(p);
+  }
+  if (name_state.load(std::memory_order_acquire) == 1) {
+    std::shared_lock lock(runtime()->names.mutex);
+    if (name_state.load(std::memory_order_relaxed) == 1) info.registered_name = name;
+  }
+  info.trap_exit = trap_exit;
+  deliver_message(s.from, make_message<InfoReply>(InfoReply{s.ref, std::move(info)}));
+}
+
+Message* Process::scan(ReceiveRequest& r) {
+  Message* before = scanned_;
+  for (Message* m = queue_.after(before); m; before = m, m = m->next) {
+    int clause = r.match(r.clauses, *m);
+    if (clause >= 0) {
+      remove_from_queue(before, m);
+      r.clause = clause;
+      return m;
+    }
+  }
+  scanned_ = before;
+  return nullptr;
+}
+
+bool Process::receive_ready(ReceiveRequest& r) {
+  drain();
+  if (pending_exit_) return false;  // suspend, so that run() ends the process
+  // A reply to a request made after the mark cannot be older than the mark.
+  scanned_ = (r.since && !mark_ref_.is_null() && *r.since == mark_ref_) ? mark_ : nullptr;
+  if (Message* m = scan(r)) {
+    r.matched = m;
+    return true;
+  }
+  if (r.timeout_ms == 0) {
+    r.matched = nullptr;
+    return true;
+  }
+  return false;
+}
+
+void Process::receive_suspend(ReceiveRequest& r, std::coroutine_handle<> h) noexcept {
+  receive_ = &r;
+  resume_at_ = h;
+  suspend_ = Suspend::receive;
+  timed_out_ = false;
+  ++receive_seq_;
+  if (r.timeout_ms != no_timeout && !pending_exit_) {
+    std::uint64_t deadline = now_ms() + r.timeout_ms;
+    receive_timer_ =
+        Worker::current()->timers().arm(deadline, receive_timeout_action, [&](TimerEntry& e) {
+          e.pid = pid;
+          e.arg = receive_seq_;
+        });
+  }
+}
+
+void Process::end_receive() noexcept {
+  if (receive_timer_) {
+    TimerWheel::cancel(receive_timer_);
+    receive_timer_ = {};
+  }
+  ++receive_seq_;  // a timeout signal still in flight is now stale
+  receive_ = nullptr;
+  scanned_ = nullptr;
+  suspend_ = Suspend::resume;
+}
+
+bool Process::poll_receive() {
+  ReceiveRequest& r = *receive_;
+  Message* m = nullptr;
+  try {
+    m = scan(r);
+  } catch (const std::exception& e) {
+    request_exit(ExitReason::exception(e.what()));  // a clause's predicate threw
+    return false;
+  } catch (...) {
+    request_exit(ExitReason::exception("unknown exception in a receive predicate"));
+    return false;
+  }
+  if (!m && !timed_out_) return false;
+  r.matched = m;
+  end_receive();
+  return true;
+}
+
+void Process::yield_suspend(std::coroutine_handle<> h) noexcept {
+  resume_at_ = h;
+  suspend_ = Suspend::yield;
+}
+
+void Process::blocking_suspend(BlockingCall& call, std::coroutine_handle<> h) noexcept {
+  resume_at_ = h;
+  blocking_ = &call;
+  suspend_ = Suspend::blocking;
+}
+
+namespace {
+// Runs a process's blocking call on the pool, then hands the process back to the scheduler.
+struct BlockingRun final : BlockingJob {
+  Process* process;
+  BlockingCall* call;
+  void run() noexcept override {
+    call->call();
+    Process* p = process;
+    delete this;
+    runtime()->scheduler.schedule(p);
+  }
+};
+}  // namespace
+
+ExitReason Process::root_result() noexcept {
+  auto h = std::coroutine_handle<Task<>::promise_type>::from_address(root_.address());
+  if (std::exception_ptr e = h.promise().exception) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const ProcessExit& exit) {
+      return exit.reason;
+    } catch (const std::exception& ex) {
+      return ExitReason::exception(ex.what());
+    } catch (...) {
+      return ExitReason::exception("unknown exception");
+    }
+  }
+  return atoms::normal;
+}
+
+void Process::run() noexcept {
+  CurrentProcess scope(this, current_);
+  drain();
+  for (;;) {
+    if (pending_exit_) return terminate(std::move(*pending_exit_));
+    if (suspend_ == Suspend::receive && !poll_receive()) {
+      if (pending_exit_) continue;
+      if (inbox.try_park()) return;  // a push schedules us again; `this` is no longer ours
+      drain();
+      continue;
+    }
+    suspend_ = Suspend::resume;
+    resume_at_.resume();  // runs until the body's next suspension, or its end
+    if (root_.done()) return terminate(root_result());
+    if (suspend_ == Suspend::yield) {
+      suspend_ = Suspend::resume;
+      drain();
+      if (pending_exit_) continue;
+      Worker::current()->push(this);  // behind everything already queued here
+      return;
+    }
+    if (suspend_ == Suspend::blocking) {
+      suspend_ = Suspend::resume;
+      auto* job = new BlockingRun;
+      job->process = this;
+      job->call = blocking_;
+      runtime()->pool->submit(job);  // the pool schedules us when the call returns
+      return;
+    }
+    // Suspend::receive: loop to park, or to take what arrived meanwhile.
+  }
+}
+
+void Process::terminate(ExitReason reason) noexcept {
+  RuntimeState& rt = *runtime();
+  // The body's frames go first: their destructors still run as this process.
+  if (root_) {
+    root_.destroy();
+    root_ = {};
+  }
+  if (receive_timer_) {
+    TimerWheel::cancel(receive_timer_);
+    receive_timer_ = {};
+  }
+  // From here no signal or message can reach us: pushes now fail, and their senders act as if
+  // we never existed (link -> noproc exit, monitor -> noproc Down).
+  Message* late = inbox.close();
+  rt.table.remove(this);
+  if (name_state.exchange(2, std::memory_order_acq_rel) == 1) {
+    std::unique_lock lock(rt.names.mutex);
+    auto it = rt.names.by_name.find(name);
+    if (it != rt.names.by_name.end() && it->second == pid) rt.names.by_name.erase(it);
+  }
+  for (Message* m = late; m;) {
+    Message* next = m->next;
+    if (is_signal(*m)) {
+      auto& s = static_cast<Signal&>(*m);
+      if (s.kind == SignalKind::link)
+        relations().links.insert(s.from);
+      else if (s.kind == SignalKind::monitor)
+        relations().monitored_by.emplace(s.ref, s.from);
+      else if (s.kind == SignalKind::unlink && relations_)
+        relations_->links.erase(s.from);
+      else if (s.kind == SignalKind::demonitor && relations_)
+        relations_->monitored_by.erase(s.ref);
+      else if (s.kind == SignalKind::info_request)
+        deliver_message(s.from, make_message<InfoReply>(InfoReply{s.ref, std::nullopt}));
+    }
+    destroy(m);
+    m = next;
+  }
+  queue_.clear();
+
+  if (relations_) {
+    for (const Pid& partner : relations_->links) {
+      Signal* s = make_signal(SignalKind::exit, pid);
+      s->reason = reason;
+      s->linked = true;
+      deliver_message(partner, s);
+    }
+    for (auto& [ref, watcher] : relations_->monitored_by) {
+      Signal* s = make_signal(SignalKind::down, pid);
+      s->ref = ref;
+      s->reason = reason;
+      deliver_message(watcher, s);
+    }
+    for (auto& [ref, target] : relations_->monitors) {
+      Signal* s = make_signal(SignalKind::demonitor, pid);
+      s->ref = ref;
+      deliver_message(target, s);
+    }
+    relations_.reset();
+  }
+
+  if (pid == rt.root) {
+    std::lock_guard lock(rt.done_mutex);
+    if (!rt.done) {
+      rt.done = true;
+      rt.exit_code = reason.is_normal() ? 0 : 1;
+      rt.root_reason = reason;
+    }
+    rt.done_cv.notify_all();
+  }
+  // Other workers may still hold a pointer found in the table: free only after they move on.
+  Worker::current()->retire(this, [](void* p) noexcept { delete static_cast<Process*>(p); });
+}
+
+}  // namespace ambitious::detail

@@ -1,0 +1,112 @@
+#pragma once
+// Process: a process control block, and the loop that runs it on a worker.
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ambitious/core/pid.hpp"
+#include "ambitious/core/ref.hpp"
+#include "ambitious/process/detail/receive_core.hpp"
+#include "ambitious/process/exit_reason.hpp"
+#include "process/inbox.hpp"
+#include "process/message_queue.hpp"
+#include "process/signals.hpp"
+#include "runtime/runnable.hpp"
+#include "runtime/timer_wheel.hpp"
+
+namespace ambitious::detail {
+
+struct BlockingCall;
+
+/// Links and monitors: owner-only, allocated on first use (most processes have none).
+struct Relations {
+  std::unordered_set<Pid> links;
+  std::unordered_map<Ref, Pid> monitors;      // refs this process holds -> the monitored pid
+  std::unordered_map<Ref, Pid> monitored_by;  // refs on this process -> the watcher
+};
+
+/// A process. `pid` and `inbox` may be used from any thread; everything else belongs to the
+/// worker running the process, one at a time (hand-over goes through the run queues).
+class Process final : public Runnable {
+ public:
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { free_frame(p, size); }
+
+  /// Where the process stands when a worker picks it up.
+  enum class Suspend : std::uint8_t { resume, receive, yield, blocking };
+
+  explicit Process(std::coroutine_handle<> root) noexcept : root_(root), resume_at_(root) {}
+  ~Process();
+
+  void run() noexcept override;
+
+  /// Frees a process that never ended, when its runtime stops (workers already stopped).
+  static void destroy_at_teardown(Process* p) noexcept;
+
+  /// The process running on this thread, or null.
+  static Process* current() noexcept { return current_; }
+
+  // Any thread.
+  Pid pid;
+  Inbox inbox;
+  /// 0: no name; 1: named (under the name table's lock); 2: ended (no name may be added).
+  std::atomic<std::uint8_t> name_state{0};
+  Atom name;  // guarded by the name table's lock
+
+  // Owner only.
+  bool receive_ready(ReceiveRequest& r);
+  void receive_suspend(ReceiveRequest& r, std::coroutine_handle<> h) noexcept;
+  void yield_suspend(std::coroutine_handle<> h) noexcept;
+  void blocking_suspend(BlockingCall& call, std::coroutine_handle<> h) noexcept;
+  /// Marks the mailbox for `.since(ref)`.
+  void mark(const Ref& ref) noexcept;
+  Relations& relations();
+  bool has_relations() const noexcept { return relations_ != nullptr; }
+  bool trap_exit = false;
+  /// Handles every signal and queues every message pushed so far.
+  void drain();
+  MessageQueue& queue() noexcept { return queue_; }
+  /// Removes the Down messages of monitor `ref` from the queue.
+  void flush_down(const Ref& ref) noexcept;
+  /// Set by a signal (or exit/1): the process ends at its next suspension.
+  void request_exit(ExitReason reason) noexcept {
+    if (!pending_exit_) pending_exit_.emplace(std::move(reason));
+  }
+  bool is_waiting_in_receive() const noexcept { return suspend_ == Suspend::receive; }
+
+ private:
+  static thread_local Process* current_;
+
+  void handle_signal(Signal& s);
+  void handle_exit_signal(Signal& s);
+  /// Scans for the pending receive; true when it is over (matched or timed out).
+  bool poll_receive();
+  Message* scan(ReceiveRequest& r);
+  void remove_from_queue(Message* before, Message* m) noexcept;
+  void end_receive() noexcept;
+  void terminate(ExitReason reason) noexcept;
+  ExitReason root_result() noexcept;
+  void answer_info_request(const Signal& s);
+
+  MessageQueue queue_;
+  std::coroutine_handle<> root_;
+  std::coroutine_handle<> resume_at_;
+  Suspend suspend_ = Suspend::resume;
+  bool timed_out_ = false;
+  ReceiveRequest* receive_ = nullptr;
+  Message* scanned_ = nullptr;  // the last queued message the pending receive has examined
+  std::uint64_t receive_seq_ = 0;
+  TimerHandle receive_timer_;
+  Message* mark_ = nullptr;  // the queue's last message when mark_ref_ was made
+  Ref mark_ref_;
+  BlockingCall* blocking_ = nullptr;
+  std::optional<ExitReason> pending_exit_;
+  std::unique_ptr<Relations> relations_;
+};
+
+}  // namespace ambitious::detail

@@ -1,0 +1,161 @@
+// The process functions of the public API: self, spawn, send, exit, links, monitors, receive.
+
+#include <ostream>
+
+#include "ambitious/process/link.hpp"
+#include "ambitious/process/monitor.hpp"
+#include "ambitious/process/process.hpp"
+#include "ambitious/process/runtime.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
+#include "process/exit_exception.hpp"
+#include "process/process.hpp"
+#include "process/runtime_state.hpp"
+
+namespace ambitious {
+namespace {
+
+detail::Process& require(const char* function) {
+  detail::Process* p = detail::Process::current();
+  if (!p) throw NotInProcess(function);
+  return *p;
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& out, const ExitReason& r) { return out << r.to_string(); }
+
+namespace detail {
+
+bool receive_ready(ReceiveRequest& r) { return require("receive").receive_ready(r); }
+
+void receive_suspend(ReceiveRequest& r, std::coroutine_handle<> h) noexcept {
+  Process::current()->receive_suspend(r, h);
+}
+
+void submit_blocking(BlockingCall& call, std::coroutine_handle<> h) noexcept {
+  Process::current()->blocking_suspend(call, h);
+}
+
+Pid spawn_task(Task<> body, SpawnLink how, Ref* monitor_ref) {
+  Process& parent = require("spawn");
+  auto* child = new Process(body.release());
+  runtime()->table.insert(child);
+  if (how == SpawnLink::link) {
+    // The child has not run yet and nobody else touches its relations: set both ends now.
+    child->relations().links.insert(parent.pid);
+    parent.relations().links.insert(child->pid);
+  } else if (how == SpawnLink::monitor) {
+    *monitor_ref = Ref::make();
+    parent.mark(*monitor_ref);
+    child->relations().monitored_by.emplace(*monitor_ref, parent.pid);
+    parent.relations().monitors.emplace(*monitor_ref, child->pid);
+  }
+  Pid pid = child->pid;
+  Worker::current()->push(child);
+  return pid;
+}
+
+void deliver(Pid to, Message* m) {
+  MessagePtr owned(m);
+  require("send");
+  deliver_message(to, owned.release());
+}
+
+void deliver(Atom name, Message* m) {
+  MessagePtr owned(m);
+  require("send");
+  RuntimeState& rt = *runtime();
+  Pid to;
+  {
+    std::shared_lock lock(rt.names.mutex);
+    auto it = rt.names.by_name.find(name);
+    if (it == rt.names.by_name.end())
+      throw BadArg("send: no process is registered as " + std::string(name.name()));
+    to = it->second;
+  }
+  deliver_message(to, owned.release());
+}
+
+}  // namespace detail
+
+Pid self() { return require("self").pid; }
+
+bool in_process() noexcept { return detail::Process::current() != nullptr; }
+
+Ref make_ref() {
+  Ref ref = Ref::make();
+  if (detail::Process* p = detail::Process::current()) p->mark(ref);
+  return ref;
+}
+
+void exit(ExitReason reason) {
+  require("exit");
+  throw detail::ProcessExit{std::move(reason)};
+}
+
+void exit(Pid pid, ExitReason reason) {
+  detail::Process& me = require("exit");
+  detail::Signal* s = detail::make_signal(detail::SignalKind::exit, me.pid);
+  s->reason = std::move(reason);
+  detail::deliver_message(pid, s);
+}
+
+bool alive(Pid pid) {
+  require("alive");
+  return detail::runtime()->table.lookup(pid) != nullptr;
+}
+
+void YieldAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+  detail::Process::current()->yield_suspend(h);
+}
+
+bool trap_exit(bool on) {
+  detail::Process& me = require("trap_exit");
+  return std::exchange(me.trap_exit, on);
+}
+
+void link(Pid pid) {
+  detail::Process& me = require("link");
+  if (pid == me.pid) return;
+  if (!me.relations().links.insert(pid).second) return;  // already linked
+  detail::deliver_message(pid, detail::make_signal(detail::SignalKind::link, me.pid));
+}
+
+void unlink(Pid pid) {
+  detail::Process& me = require("unlink");
+  if (!me.has_relations() || !me.relations().links.erase(pid)) return;
+  detail::deliver_message(pid, detail::make_signal(detail::SignalKind::unlink, me.pid));
+}
+
+Ref monitor(Pid pid) {
+  detail::Process& me = require("monitor");
+  Ref ref = Ref::make();
+  me.mark(ref);  // the Down, if any, comes after everything queued now
+  me.relations().monitors.emplace(ref, pid);
+  detail::Signal* s = detail::make_signal(detail::SignalKind::monitor, me.pid);
+  s->ref = ref;
+  detail::deliver_message(pid, s);
+  return ref;
+}
+
+bool demonitor(const Ref& ref, Flush flush) {
+  detail::Process& me = require("demonitor");
+  me.drain();  // a Down already here counts as delivered: the monitor is then inactive
+  bool active = false;
+  if (me.has_relations()) {
+    auto& monitors = me.relations().monitors;
+    if (auto it = monitors.find(ref); it != monitors.end()) {
+      active = true;
+      detail::Signal* s = detail::make_signal(detail::SignalKind::demonitor, me.pid);
+      s->ref = ref;
+      Pid target = it->second;
+      monitors.erase(it);
+      detail::deliver_message(target, s);
+    }
+  }
+  if (flush == Flush::yes) me.flush_down(ref);
+  return active;
+}
+
+}  // namespace ambitious

@@ -1,0 +1,39 @@
+// Introspection: process_info, processes, process_count.
+
+#include "ambitious/process/process_info.hpp"
+
+#include "ambitious/process/errors.hpp"
+#include "ambitious/process/process.hpp"
+#include "ambitious/process/receive.hpp"
+#include "process/info_reply.hpp"
+#include "process/process.hpp"
+#include "process/runtime_state.hpp"
+
+namespace ambitious {
+
+Task<std::optional<ProcessInfo>> process_info(Pid pid) {
+  detail::Process* me = detail::Process::current();
+  if (!me) throw NotInProcess("process_info");
+  Ref ref = make_ref();
+  detail::Signal* s = detail::make_signal(detail::SignalKind::info_request, me->pid);
+  s->ref = ref;
+  detail::deliver_message(pid, s);
+  auto reply = co_await receive_if<detail::InfoReply>([ref](const detail::InfoReply& r) {
+                 return r.ref == ref;
+               }).since(ref);
+  co_return std::move(reply.info);
+}
+
+std::vector<Pid> processes() {
+  if (!detail::Process::current()) throw NotInProcess("processes");
+  std::vector<Pid> out;
+  detail::runtime()->table.for_each([&](detail::Process* p) { out.push_back(p->pid); });
+  return out;
+}
+
+std::size_t process_count() noexcept {
+  detail::RuntimeState* rt = detail::runtime();
+  return rt ? rt->table.count() : 0;
+}
+
+}  // namespace ambitious

@@ -1,0 +1,63 @@
+// run(): sets up a runtime, runs the root process, tears everything down.
+
+#include <atomic>
+#include <stdexcept>
+
+#include "ambitious/process/runtime.hpp"
+#include "process/process.hpp"
+#include "process/runtime_state.hpp"
+
+namespace ambitious {
+namespace detail {
+namespace {
+std::atomic<RuntimeState*> current_runtime{nullptr};
+}  // namespace
+
+RuntimeState* runtime() noexcept { return current_runtime.load(std::memory_order_acquire); }
+
+int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason) {
+  auto rt = std::make_unique<RuntimeState>(options.workers, options.blocking_threads);
+  RuntimeState* expected = nullptr;
+  if (!current_runtime.compare_exchange_strong(expected, rt.get()))
+    throw std::logic_error("ambitious::run: another runtime is already running");
+
+  auto* p = new Process(root.release());
+  rt->root = rt->table.insert(p);
+  rt->scheduler.schedule(p);
+  rt->scheduler.start();
+  {
+    std::unique_lock lock(rt->done_mutex);
+    rt->done_cv.wait(lock, [&] { return rt->done; });
+  }
+  rt->scheduler.stop();
+  rt->scheduler.join();
+  // Jobs on the blocking pool finish first: they still refer to their processes.
+  rt->pool.reset();
+  // Every process still alive is destroyed; destructors in its frames still see it as self().
+  std::vector<Process*> alive;
+  rt->table.for_each([&](Process* q) { alive.push_back(q); });
+  for (Process* q : alive) {
+    rt->table.remove(q);
+    Process::destroy_at_teardown(q);
+  }
+  int code = rt->exit_code;
+  if (root_reason && rt->root_reason) *root_reason = *rt->root_reason;
+  rt.reset();  // timers, then retired processes, are freed with the scheduler
+  current_runtime.store(nullptr, std::memory_order_release);
+  return code;
+}
+
+}  // namespace detail
+
+void shutdown(int code) noexcept {
+  detail::RuntimeState* rt = detail::runtime();
+  if (!rt) return;
+  std::lock_guard lock(rt->done_mutex);
+  if (!rt->done) {
+    rt->done = true;
+    rt->exit_code = code;
+  }
+  rt->done_cv.notify_all();
+}
+
+}  // namespace ambitious

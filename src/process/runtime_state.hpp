@@ -1,0 +1,53 @@
+#pragma once
+// RuntimeState: everything one run() owns, reachable from the process layer.
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "ambitious/process/exit_reason.hpp"
+#include "process/process_table.hpp"
+#include "runtime/blocking_pool.hpp"
+#include "runtime/scheduler.hpp"
+
+namespace ambitious::detail {
+
+/// The local name table (register/whereis). Any thread, under its lock.
+struct NameTable {
+  std::shared_mutex mutex;
+  std::unordered_map<Atom, Pid> by_name;
+};
+
+struct RuntimeState {
+  RuntimeState(unsigned workers, unsigned blocking_threads)
+      : scheduler(workers),
+        table(scheduler.worker_count()),
+        pool(std::make_unique<BlockingPool>(blocking_threads)) {}
+
+  Scheduler scheduler;
+  ProcessTable table;
+  NameTable names;
+  std::unique_ptr<BlockingPool> pool;  // reset first at teardown: its jobs refer to processes
+
+  // How run() ends.
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  int exit_code = 0;
+  Pid root;
+  std::optional<ExitReason> root_reason;
+};
+
+/// The running runtime, or null outside run().
+RuntimeState* runtime() noexcept;
+
+/// Delivers `m` to `to`, scheduling `to` if this woke it; handles an undeliverable signal.
+void deliver_message(Pid to, Message* m);
+
+/// Makes `p` runnable: on this worker if called by one, else through the global queue.
+void schedule_woken(Process* p) noexcept;
+
+}  // namespace ambitious::detail

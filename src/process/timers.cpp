@@ -1,0 +1,68 @@
+// Timers: send_after, exit_after, cancel_timer, read_timer, on the caller's worker's wheel.
+
+#include "ambitious/process/timer.hpp"
+
+#include "ambitious/process/errors.hpp"
+#include "process/process.hpp"
+#include "process/runtime_state.hpp"
+
+namespace ambitious {
+namespace {
+
+// The payload is a message or an exit signal: either way, delivering it is all there is to do.
+void fire_delivery(detail::TimerEntry& e) noexcept {
+  detail::deliver_message(e.pid, static_cast<detail::Message*>(e.payload));
+}
+void discard_delivery(detail::TimerEntry& e) noexcept {
+  detail::destroy(static_cast<detail::Message*>(e.payload));
+}
+constexpr detail::TimerAction delivery_action{&fire_delivery, &discard_delivery};
+
+TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const char* function) {
+  detail::MessagePtr owned(m);
+  if (!detail::Process::current()) throw NotInProcess(function);
+  if (delay.is_infinite()) throw BadArg(std::string(function) + ": the delay must be finite");
+  detail::Worker* w = detail::Worker::current();
+  std::uint64_t deadline = detail::now_ms() + delay.milliseconds();
+  detail::TimerHandle h = w->timers().arm(deadline, delivery_action, [&](detail::TimerEntry& e) {
+    e.pid = dest;
+    e.payload = owned.release();
+  });
+  return TimerRef{Ref::make(), h.entry, h.generation};
+}
+
+detail::TimerHandle handle_of(const TimerRef& t) noexcept {
+  return detail::TimerHandle{static_cast<detail::TimerEntry*>(t.entry), t.generation};
+}
+
+}  // namespace
+
+namespace detail {
+TimerRef send_message_after(Timeout delay, Pid dest, Message* m) {
+  return arm_delivery(delay, dest, m, "send_after");
+}
+}  // namespace detail
+
+TimerRef exit_after(Timeout delay, Pid pid, ExitReason reason) {
+  detail::Process* me = detail::Process::current();
+  if (!me) throw NotInProcess("exit_after");
+  detail::Signal* s = detail::make_signal(detail::SignalKind::exit, me->pid);
+  s->reason = std::move(reason);
+  return arm_delivery(delay, pid, s, "exit_after");
+}
+
+std::optional<std::chrono::milliseconds> cancel_timer(const TimerRef& timer) {
+  if (!detail::Process::current()) throw NotInProcess("cancel_timer");
+  auto left = detail::TimerWheel::cancel(handle_of(timer));
+  if (!left) return std::nullopt;
+  return std::chrono::milliseconds(*left);
+}
+
+std::optional<std::chrono::milliseconds> read_timer(const TimerRef& timer) {
+  if (!detail::Process::current()) throw NotInProcess("read_timer");
+  auto left = detail::TimerWheel::remaining(handle_of(timer));
+  if (!left) return std::nullopt;
+  return std::chrono::milliseconds(*left);
+}
+
+}  // namespace ambitious

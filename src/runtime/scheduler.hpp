@@ -1,0 +1,110 @@
+#pragma once
+// Scheduler and Worker: one worker thread per core, local run queues, work stealing, parking.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/quiescence.hpp"
+#include "runtime/run_queue.hpp"
+#include "runtime/timer_wheel.hpp"
+
+namespace ambitious::detail {
+
+class Scheduler;
+
+/// Memory freed only once no worker can still be reading it (see Quiescence).
+struct Retired {
+  void* object;
+  void (*free)(void*) noexcept;
+  std::uint64_t epoch;
+};
+
+/// One worker thread: its ring, its LIFO slot, its timers. Members marked "owner" are called only
+/// on the worker's own thread.
+class Worker {
+ public:
+  Worker(Scheduler& scheduler, unsigned index);
+
+  /// The worker running on this thread, or null on any other thread.
+  static Worker* current() noexcept { return current_; }
+
+  /// Owner: queue `r` to run after what is queued here.
+  void push(Runnable* r) noexcept;
+  /// Owner: run `r` next (a process woken by the one running now: keeps a conversation on one
+  /// core and in its cache). The previous occupant of the slot moves to the ring.
+  void push_next(Runnable* r) noexcept;
+  /// Owner: the timing wheel of this worker.
+  TimerWheel& timers() noexcept { return timers_; }
+  /// Owner: frees `object` once no worker can hold it.
+  void retire(void* object, void (*free)(void*) noexcept);
+  unsigned index() const noexcept { return index_; }
+  Scheduler& scheduler() noexcept { return scheduler_; }
+
+ private:
+  friend class Scheduler;
+  void loop();
+  Runnable* next_local() noexcept;
+  Runnable* search() noexcept;  // steal from others, or take from the global queue
+  void park();
+  void reclaim(bool all) noexcept;
+  void notify() noexcept;
+
+  static thread_local Worker* current_;
+
+  Scheduler& scheduler_;
+  unsigned index_;
+  LocalQueue queue_;
+  Runnable* next_ = nullptr;  // the LIFO slot
+  unsigned next_streak_ = 0;  // runs in a row from the LIFO slot (bounded, for fairness)
+  std::uint64_t tick_ = 0;
+  TimerWheel timers_;
+  std::deque<Retired> retired_;  // in epoch order
+  std::mutex park_mutex_;
+  std::condition_variable park_cv_;
+  bool notified_ = false;  // guarded by park_mutex_
+  std::thread thread_;
+};
+
+/// The set of workers. Threads: schedule() from any thread; start()/stop()/join() by the owner
+/// of the runtime.
+class Scheduler {
+ public:
+  explicit Scheduler(unsigned workers);
+  ~Scheduler();
+
+  /// Starts the worker threads.
+  void start();
+  /// Asks every worker to stop after the runnable it is running; any thread.
+  void stop() noexcept;
+  /// Waits for the workers to stop.
+  void join();
+
+  /// Any thread: queue `r` (on this worker if called by one, else on the global queue).
+  void schedule(Runnable* r) noexcept;
+  /// Wakes a sleeping worker if none is looking for work already.
+  void wake_one() noexcept;
+
+  unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  Quiescence& quiescence() noexcept { return quiescence_; }
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+
+ private:
+  friend class Worker;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  GlobalQueue global_;
+  Quiescence quiescence_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> searching_{0};
+  std::mutex idle_mutex_;
+  std::vector<Worker*> idle_;  // guarded by idle_mutex_
+  std::atomic<int> idle_count_{0};
+};
+
+}  // namespace ambitious::detail

@@ -1,0 +1,171 @@
+#include "runtime/timer_wheel.hpp"
+
+#include <bit>
+
+#include "runtime/scheduler.hpp"
+
+namespace ambitious::detail {
+
+std::uint64_t now_ms() noexcept {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+TimerWheel::TimerWheel()
+    : slots_(slot_count, nullptr), occupied_(slot_count / 64, 0), current_ms_(now_ms()) {}
+
+TimerWheel::~TimerWheel() {
+  drain_remote_cancels();
+  for (auto& head : slots_)
+    for (TimerEntry* e = head; e;) {
+      TimerEntry* next = e->next;
+      std::uint64_t s = e->state.load(std::memory_order_acquire);
+      if ((s & TimerEntry::state_mask) == TimerEntry::armed) e->action->discard(*e);
+      e = next;
+    }
+}
+
+TimerEntry* TimerWheel::take_entry() {
+  if (!free_) {
+    constexpr std::size_t chunk = 256;
+    chunks_.push_back(std::make_unique<TimerEntry[]>(chunk));
+    for (std::size_t i = 0; i < chunk; ++i) {
+      chunks_.back()[i].owner = this;
+      chunks_.back()[i].next = free_;
+      free_ = &chunks_.back()[i];
+    }
+  }
+  TimerEntry* e = free_;
+  free_ = e->next;
+  e->next = e->prev = nullptr;
+  return e;
+}
+
+void TimerWheel::release_entry(TimerEntry* e) noexcept {
+  // A new generation makes every outstanding handle to this entry stale.
+  std::uint64_t gen = (e->state.load(std::memory_order_relaxed) >> 2) + 1;
+  e->state.store(gen << 2 | TimerEntry::free, std::memory_order_release);
+  e->payload = nullptr;
+  e->next = free_;
+  e->prev = nullptr;
+  free_ = e;
+}
+
+TimerHandle TimerWheel::link(TimerEntry* e, std::uint64_t deadline_ms) noexcept {
+  if (deadline_ms < current_ms_) deadline_ms = current_ms_;
+  e->deadline_ms = deadline_ms;
+  std::uint64_t gen = e->state.load(std::memory_order_relaxed) >> 2;
+  e->state.store(gen << 2 | TimerEntry::armed, std::memory_order_release);
+  std::uint64_t slot = deadline_ms & slot_mask;
+  e->prev = nullptr;
+  e->next = slots_[slot];
+  if (e->next) e->next->prev = e;
+  slots_[slot] = e;
+  occupied_[slot / 64] |= 1ull << (slot % 64);
+  ++armed_;
+  return TimerHandle{e, gen};
+}
+
+void TimerWheel::unlink(TimerEntry* e) noexcept {
+  std::uint64_t slot = e->deadline_ms & slot_mask;
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    slots_[slot] = e->next;
+  if (e->next) e->next->prev = e->prev;
+  if (!slots_[slot]) occupied_[slot / 64] &= ~(1ull << (slot % 64));
+  --armed_;
+}
+
+std::optional<std::uint64_t> TimerWheel::cancel(TimerHandle h) noexcept {
+  if (!h.entry) return std::nullopt;
+  TimerEntry* e = h.entry;
+  std::uint64_t expected = h.generation << 2 | TimerEntry::armed;
+  if (!e->state.compare_exchange_strong(expected, h.generation << 2 | TimerEntry::cancelled,
+                                        std::memory_order_acq_rel))
+    return std::nullopt;
+  std::uint64_t now = now_ms();
+  std::uint64_t left = e->deadline_ms > now ? e->deadline_ms - now : 0;
+  TimerWheel* owner = e->owner;
+  if (Worker* w = Worker::current(); w && &w->timers() == owner) {
+    owner->unlink(e);
+    e->action->discard(*e);
+    owner->release_entry(e);
+  } else {
+    // Another worker owns the slot lists: hand the entry back to it through a lock-free stack.
+    TimerEntry* head = owner->remote_cancels_.load(std::memory_order_relaxed);
+    do e->cancel_next = head;
+    while (!owner->remote_cancels_.compare_exchange_weak(head, e, std::memory_order_release,
+                                                         std::memory_order_relaxed));
+  }
+  return left;
+}
+
+std::optional<std::uint64_t> TimerWheel::remaining(TimerHandle h) noexcept {
+  if (!h.entry) return std::nullopt;
+  std::uint64_t armed = h.generation << 2 | TimerEntry::armed;
+  if (h.entry->state.load(std::memory_order_acquire) != armed) return std::nullopt;
+  std::uint64_t deadline = h.entry->deadline_ms;
+  // The deadline is only meaningful if the entry was still this arming after we read it.
+  if (h.entry->state.load(std::memory_order_acquire) != armed) return std::nullopt;
+  std::uint64_t now = now_ms();
+  return deadline > now ? deadline - now : 0;
+}
+
+void TimerWheel::drain_remote_cancels() noexcept {
+  TimerEntry* e = remote_cancels_.exchange(nullptr, std::memory_order_acquire);
+  while (e) {
+    TimerEntry* next = e->cancel_next;
+    unlink(e);
+    e->action->discard(*e);
+    release_entry(e);
+    e = next;
+  }
+}
+
+void TimerWheel::advance(std::uint64_t now) noexcept {
+  if (remote_cancels_.load(std::memory_order_relaxed)) drain_remote_cancels();
+  if (armed_ == 0) {
+    if (now + 1 > current_ms_) current_ms_ = now + 1;
+    return;
+  }
+  for (; current_ms_ <= now; ++current_ms_) {
+    std::uint64_t slot = current_ms_ & slot_mask;
+    if (!(occupied_[slot / 64] & (1ull << (slot % 64)))) continue;
+    for (TimerEntry* e = slots_[slot]; e;) {
+      TimerEntry* next = e->next;
+      if (e->deadline_ms <= current_ms_) {
+        std::uint64_t s = e->state.load(std::memory_order_acquire);
+        // A concurrent remote cancel wins or loses here; if it wins, its stack frees the entry.
+        if ((s & TimerEntry::state_mask) == TimerEntry::armed &&
+            e->state.compare_exchange_strong(s, (s & ~TimerEntry::state_mask) | TimerEntry::fired,
+                                             std::memory_order_acq_rel)) {
+          unlink(e);
+          e->action->fire(*e);
+          release_entry(e);
+        }
+      }
+      e = next;
+    }
+  }
+}
+
+std::optional<std::uint64_t> TimerWheel::next_due_in(std::uint64_t now) const noexcept {
+  if (armed_ == 0) return std::nullopt;
+  // The first occupied slot at or after the current tick; its timers may be a lap later, which
+  // only costs one early wake-up per lap.
+  for (std::uint64_t i = 0; i < slot_count; ++i) {
+    std::uint64_t slot = (current_ms_ + i) & slot_mask;
+    std::uint64_t word = occupied_[slot / 64] >> (slot % 64);
+    if (word == 0) {
+      i += 63 - slot % 64;  // skip the rest of this word
+      continue;
+    }
+    i += std::countr_zero(word);
+    std::uint64_t due = current_ms_ + i;
+    return due > now ? due - now : 0;
+  }
+  return std::nullopt;
+}
+
+}  // namespace ambitious::detail

@@ -1,0 +1,102 @@
+#pragma once
+// TimerWheel: a worker's hashed timing wheel (1 ms ticks) for timers and receive timeouts.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "ambitious/core/pid.hpp"
+
+namespace ambitious::detail {
+
+struct TimerEntry;
+
+/// What a timer does when it fires, and how to drop its payload when it is cancelled.
+struct TimerAction {
+  void (*fire)(TimerEntry&) noexcept;
+  void (*discard)(TimerEntry&) noexcept;
+};
+
+/// One armed timer. Entries live in chunks that are reused but never freed while the wheel
+/// lives, so a handle to a recycled entry is detected by its generation, never a dangling read.
+struct TimerEntry {
+  enum State : std::uint64_t { free = 0, armed = 1, fired = 2, cancelled = 3 };
+  static constexpr std::uint64_t state_mask = 3;
+
+  TimerEntry* prev = nullptr;  // slot list (owner only)
+  TimerEntry* next = nullptr;
+  TimerEntry* cancel_next = nullptr;  // remote-cancel stack
+  std::uint64_t deadline_ms = 0;
+  std::atomic<std::uint64_t> state{0};  // generation << 2 | State
+  const TimerAction* action = nullptr;
+  class TimerWheel* owner = nullptr;
+  // Payload, interpreted by `action`.
+  Pid pid;
+  std::uint64_t arg = 0;
+  void* payload = nullptr;
+};
+
+/// Names one arming of a timer entry: stale once the entry fires, is cancelled, or is reused.
+struct TimerHandle {
+  TimerEntry* entry = nullptr;
+  std::uint64_t generation = 0;
+  explicit operator bool() const noexcept { return entry != nullptr; }
+};
+
+/// Milliseconds on the runtime's monotonic clock.
+std::uint64_t now_ms() noexcept;
+
+/// A hashed timing wheel owned by one worker. arm() and advance() are owner only; cancel() and
+/// remaining() may be called from any worker.
+class TimerWheel {
+ public:
+  TimerWheel();
+  ~TimerWheel();  // discards every armed timer
+  TimerWheel(const TimerWheel&) = delete;
+  TimerWheel& operator=(const TimerWheel&) = delete;
+
+  /// Owner only. The entry is filled in by `fill` before it becomes visible.
+  template <class Fill>
+  TimerHandle arm(std::uint64_t deadline_ms, const TimerAction& action, Fill&& fill) {
+    TimerEntry* e = take_entry();
+    e->action = &action;
+    fill(*e);
+    return link(e, deadline_ms);
+  }
+
+  /// Any worker. Milliseconds that were left, or nothing if it already fired or was cancelled.
+  static std::optional<std::uint64_t> cancel(TimerHandle h) noexcept;
+  /// Any worker. Milliseconds left, or nothing if no longer armed.
+  static std::optional<std::uint64_t> remaining(TimerHandle h) noexcept;
+
+  /// Owner only: fires every timer due at `now`, frees remotely cancelled entries.
+  void advance(std::uint64_t now) noexcept;
+  /// Owner only: milliseconds until the next slot that holds a timer, or nothing when empty.
+  std::optional<std::uint64_t> next_due_in(std::uint64_t now) const noexcept;
+  /// Owner only: how many timers are armed here.
+  std::size_t armed() const noexcept { return armed_; }
+
+ private:
+  static constexpr std::uint64_t slot_bits = 12;
+  static constexpr std::uint64_t slot_count = 1ull << slot_bits;
+  static constexpr std::uint64_t slot_mask = slot_count - 1;
+
+  TimerEntry* take_entry();
+  void release_entry(TimerEntry* e) noexcept;
+  TimerHandle link(TimerEntry* e, std::uint64_t deadline_ms) noexcept;
+  void unlink(TimerEntry* e) noexcept;
+  void drain_remote_cancels() noexcept;
+
+  std::vector<TimerEntry*> slots_;
+  std::vector<std::uint64_t> occupied_;  // one bit per slot
+  std::uint64_t current_ms_;             // every tick before this one has been processed
+  std::size_t armed_ = 0;
+  TimerEntry* free_ = nullptr;
+  std::vector<std::unique_ptr<TimerEntry[]>> chunks_;
+  std::atomic<TimerEntry*> remote_cancels_{nullptr};
+};
+
+}  // namespace ambitious::detail
