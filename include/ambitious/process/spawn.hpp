@@ -24,11 +24,19 @@ Task<> bind_body(F f, A... args) {
   co_await std::invoke(f, std::move(args)...);
 }
 
+template <class Fn>
+struct by_value_function : std::false_type {};
+template <class... P>
+struct by_value_function<Task<> (*)(P...)>
+    : std::bool_constant<(!std::is_reference_v<P> && ...)> {};
+
 template <class F, class... A>
 Task<> make_body(F&& f, A&&... args) {
   using Fn = std::decay_t<F>;
   if constexpr (sizeof...(A) == 0 && std::is_convertible_v<Fn, Task<> (*)()>) {
     return static_cast<Task<> (*)()>(f)();  // a function or capture-less lambda: one frame
+  } else if constexpr (by_value_function<Fn>::value) {
+    return f(std::forward<A>(args)...);  // its frame keeps copies of its arguments: one frame
   } else {
     return bind_body(Fn(std::forward<F>(f)), std::decay_t<A>(std::forward<A>(args))...);
   }
