@@ -1,0 +1,257 @@
+// The anchor workloads (../shared/bench-anchors) written with ambitious. Usage:
+//   ambitious_bench WORKLOAD [ARGS...] [--workers=N]
+// Prints `bench=<name> impl=ambitious value=<number> unit=<unit>` per figure, and `# ...` notes.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "ambitious/ambitious.hpp"
+
+using namespace ambitious;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+long proc_status_kb(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  std::size_t n = std::strlen(key);
+  while (std::getline(f, line))
+    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':')
+      return std::stol(line.substr(n + 1));
+  return -1;
+}
+
+void result(const char* name, double value, const char* unit) {
+  std::printf("bench=%s impl=ambitious value=%.1f unit=%s\n", name, value, unit);
+  std::fflush(stdout);
+}
+
+std::int64_t arg(const std::vector<std::int64_t>& a, std::size_t i, std::int64_t fallback) {
+  return i < a.size() ? a[i] : fallback;
+}
+
+// --- skynet: a tree of 1,111,111 processes summing the leaves' ordinals -----------------------
+struct Sum {
+  std::int64_t value;
+};
+
+Task<> skynet(Pid parent, std::int64_t num, std::int64_t size, std::int64_t div) {
+  if (size == 1) {
+    send(parent, Sum{num});
+    co_return;
+  }
+  std::int64_t sub = size / div;
+  for (std::int64_t i = 0; i < div; ++i) spawn(skynet, self(), num + i * sub, sub, div);
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < div; ++i) sum += (co_await receive<Sum>()).value;
+  send(parent, Sum{sum});
+}
+
+Task<> run_skynet(std::int64_t leaves, std::int64_t div) {
+  auto t0 = Clock::now();
+  spawn(skynet, self(), std::int64_t{0}, leaves, div);
+  std::int64_t sum = (co_await receive<Sum>()).value;
+  double ms = seconds_since(t0) * 1000;
+  std::int64_t expected = leaves * (leaves - 1) / 2;
+  std::printf("# skynet leaves=%lld div=%lld sum=%lld expected=%lld ok=%s\n", (long long)leaves,
+              (long long)div, (long long)sum, (long long)expected,
+              sum == expected ? "true" : "false");
+  if (sum != expected) std::exit(1);
+  result("skynet", ms, "ms");
+}
+
+// --- pingpong: two processes, N round trips -----------------------------------------------------
+struct PingMsg {
+  Pid from;
+  std::int64_t k;
+};
+struct PongMsg {
+  std::int64_t k;
+};
+struct Stop {};
+struct Done {};
+
+Task<> pong_loop() {
+  for (;;) {
+    bool stop = co_await receive(
+        [](PingMsg p) {
+          send(p.from, PongMsg{p.k});
+          return false;
+        },
+        [](Stop) { return true; });
+    if (stop) co_return;
+  }
+}
+
+Task<> ping_loop(Pid pong, std::int64_t n, Pid done) {
+  for (std::int64_t k = n; k > 0; --k) {
+    send(pong, PingMsg{self(), k});
+    co_await receive_if<PongMsg>([k](const PongMsg& m) { return m.k == k; });
+  }
+  send(done, Done{});
+}
+
+Task<> run_pingpong(std::int64_t n) {
+  Pid pong = spawn(pong_loop);
+  auto t0 = Clock::now();
+  spawn(ping_loop, pong, n, self());
+  co_await receive<Done>();
+  double s = seconds_since(t0);
+  send(pong, Stop{});
+  std::printf("# pingpong round_trips=%lld elapsed_ms=%.1f\n", (long long)n, s * 1000);
+  result("pingpong", n / s, "roundtrips_per_s");
+}
+
+// --- ring: a token passed around 1,000 processes ------------------------------------------------
+struct Next {
+  Pid next;
+};
+struct Token {
+  std::int64_t k;
+};
+
+Task<> ring_node(Pid main) {
+  Pid next = (co_await receive<Next>()).next;
+  for (;;) {
+    bool stop = co_await receive(
+        [&](Token t) {
+          if (t.k == 0)
+            send(main, Done{});
+          else
+            send(next, Token{t.k - 1});
+          return false;
+        },
+        [](Stop) { return true; });
+    if (stop) co_return;
+  }
+}
+
+Task<> run_ring(std::int64_t procs, std::int64_t hops) {
+  auto ts = Clock::now();
+  std::vector<Pid> nodes;
+  nodes.reserve(procs);
+  for (std::int64_t i = 0; i < procs; ++i) nodes.push_back(spawn(ring_node, self()));
+  for (std::int64_t i = 0; i < procs; ++i) send(nodes[i], Next{nodes[(i + 1) % procs]});
+  double setup = seconds_since(ts);
+  auto t0 = Clock::now();
+  send(nodes[0], Token{hops});
+  co_await receive<Done>();
+  double s = seconds_since(t0);
+  for (Pid p : nodes) send(p, Stop{});
+  std::printf("# ring procs=%lld hops=%lld setup_ms=%.1f elapsed_ms=%.1f\n", (long long)procs,
+              (long long)hops, setup * 1000, s * 1000);
+  result("ring", hops / s, "hops_per_s");
+}
+
+// --- spawn_idle: a million processes waiting in receive -----------------------------------------
+std::atomic<std::int64_t> idle_ready{0};
+
+Task<> idle_process() {
+  idle_ready.fetch_add(1, std::memory_order_relaxed);
+  co_await receive<Stop>();
+}
+
+Task<> run_spawn_idle(std::int64_t n) {
+  std::size_t base = process_count();
+  long rss0 = proc_status_kb("VmRSS");
+  auto t0 = Clock::now();
+  for (std::int64_t i = 0; i < n; ++i) spawn(idle_process);
+  double spawned = seconds_since(t0);
+  while (idle_ready.load(std::memory_order_relaxed) < n) co_await sleep(1ms);
+  double all_waiting = seconds_since(t0);
+  long rss1 = proc_status_kb("VmRSS");
+  double per = (rss1 - rss0) * 1024.0 / n;
+  std::printf("# spawn_idle n=%lld spawn_call_ms=%.1f all_waiting_ms=%.1f\n", (long long)n,
+              spawned * 1000, all_waiting * 1000);
+  std::printf("# spawn_idle rss_kb_before=%ld rss_kb_after=%ld rss_bytes_per_proc=%.1f\n", rss0,
+              rss1, per);
+  result("spawn_idle", n / all_waiting, "procs_per_s");
+  result("spawn_idle_mem", per, "bytes_per_proc");
+  // Pids collected only now, so that the list is not part of the memory figure (as Erlang's).
+  auto t2 = Clock::now();
+  Pid me = self();
+  std::int64_t stopped = 0;
+  for (Pid p : processes())
+    if (p != me) {
+      send(p, Stop{});
+      ++stopped;
+    }
+  while (process_count() > base) co_await sleep(1ms);
+  std::printf("# spawn_idle stopped=%lld exit_ms=%.1f\n", (long long)stopped,
+              seconds_since(t2) * 1000);
+}
+
+// --- fanin: producers flooding one consumer -----------------------------------------------------
+Task<> consumer(std::int64_t total, Pid done) {
+  for (std::int64_t k = 0; k < total; ++k) co_await receive<std::int64_t>();
+  send(done, Done{});
+}
+
+Task<> producer(Pid to, std::int64_t n) {
+  for (std::int64_t k = n; k > 0; --k) send(to, k);
+  co_return;
+}
+
+Task<> run_fanin(std::int64_t producers, std::int64_t per) {
+  std::int64_t total = producers * per;
+  auto t0 = Clock::now();
+  Pid c = spawn(consumer, total, self());
+  for (std::int64_t p = 0; p < producers; ++p) spawn(producer, c, per);
+  co_await receive<Done>();
+  double s = seconds_since(t0);
+  std::printf("# fanin producers=%lld per_producer=%lld elapsed_ms=%.1f\n", (long long)producers,
+              (long long)per, s * 1000);
+  result("fanin", total / s, "msgs_per_s");
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: ambitious_bench WORKLOAD [ARGS...] [--workers=N]\n"
+               "workloads: skynet [leaves div] | pingpong [n] | ring [procs hops] |\n"
+               "           spawn_idle [n] | fanin [producers per_producer]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  std::string workload = argv[1];
+  std::vector<std::int64_t> a;
+  RuntimeOptions options;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--workers=", 10) == 0)
+      options.workers = std::atoi(argv[i] + 10);
+    else
+      a.push_back(std::atoll(argv[i]));
+  }
+  std::printf("# ambitious workers=%u\n", options.workers);
+  int rc;
+  if (workload == "skynet")
+    rc = run(options, run_skynet, arg(a, 0, 1000000), arg(a, 1, 10));
+  else if (workload == "pingpong")
+    rc = run(options, run_pingpong, arg(a, 0, 1000000));
+  else if (workload == "ring")
+    rc = run(options, run_ring, arg(a, 0, 1000), arg(a, 1, 10000000));
+  else if (workload == "spawn_idle")
+    rc = run(options, run_spawn_idle, arg(a, 0, 1000000));
+  else if (workload == "fanin")
+    rc = run(options, run_fanin, arg(a, 0, 4), arg(a, 1, 1000000));
+  else
+    return usage();
+  std::printf("# peak_rss_kb=%ld\n", proc_status_kb("VmHWM"));
+  return rc;
+}

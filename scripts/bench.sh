@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make bench`: our benchmarks beside Erlang/OTP 25 and CAF 0.17.6 in one run (compare.sh from
+# ../shared/bench-anchors, which prints the ratio table), then the ETF codec beside Erlang's.
+#   RUNS=5 WORKLOADS="skynet pingpong" make bench
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+# Every anchor workload we implement (later stages add theirs here).
+WORKLOADS=${WORKLOADS:-"skynet pingpong ring spawn_idle fanin"}
+ANCHORS=${ANCHORS:-../shared/bench-anchors}
+BIN=build/release/bench/ambitious_bench
+[ -x "$BIN" ] || { echo "bench.sh: build first (make release)" >&2; exit 1; }
+if [ -x "$ANCHORS/compare.sh" ] || [ -f "$ANCHORS/compare.sh" ]; then
+  bash "$ANCHORS/compare.sh" -n "$RUNS" -w "$WORKLOADS" -- "$PWD/$BIN"
+else
+  echo "bench.sh: $ANCHORS/compare.sh not found; running ours alone" >&2
+  for w in $WORKLOADS; do "$BIN" "$w"; done
+fi
+if [ -f bench/etf/run.sh ]; then
+  echo
+  echo "# ETF codec beside Erlang's term_to_binary/binary_to_term"
+  bash bench/etf/run.sh
+fi
