@@ -217,11 +217,46 @@ Task<> run_fanin(std::int64_t producers, std::int64_t per) {
   result("fanin", total / s, "msgs_per_s");
 }
 
+// --- timers: a million armed timers (not an anchor workload: Erlang and CAF have no twin) ----
+struct Tick {
+  int n;
+};
+
+Task<> run_timers(std::int64_t n) {
+  std::vector<TimerRef> timers;
+  timers.reserve(n);
+  long rss0 = proc_status_kb("VmRSS");
+  auto t0 = Clock::now();
+  // Deadlines spread over 10..70 s, so that none fires while we measure.
+  for (std::int64_t i = 0; i < n; ++i)
+    timers.push_back(send_after(std::chrono::milliseconds(10'000 + (i * 7919) % 60'000), self(),
+                                Tick{static_cast<int>(i)}));
+  double arm = seconds_since(t0);
+  long rss1 = proc_status_kb("VmRSS");
+  auto t1 = Clock::now();
+  std::int64_t cancelled = 0;
+  for (auto& t : timers) cancelled += cancel_timer(t).has_value();
+  double cancel = seconds_since(t1);
+  if (cancelled != n) std::exit(1);
+  // Firing: n timers due within 100 ms, all delivered.
+  auto t2 = Clock::now();
+  for (std::int64_t i = 0; i < n; ++i)
+    send_after(std::chrono::milliseconds(1 + i % 100), self(), Tick{static_cast<int>(i)});
+  for (std::int64_t i = 0; i < n; ++i) co_await receive<Tick>();
+  double fire = seconds_since(t2);
+  std::printf("# timers n=%lld arm_ms=%.1f cancel_ms=%.1f arm_fire_receive_ms=%.1f\n", (long long)n,
+              arm * 1000, cancel * 1000, fire * 1000);
+  result("timer_arm", arm * 1e9 / n, "ns_per_timer");
+  result("timer_cancel", cancel * 1e9 / n, "ns_per_timer");
+  result("timer_mem", (rss1 - rss0) * 1024.0 / n - sizeof(TimerRef), "bytes_per_timer");
+  result("timer_fire", n / fire, "timers_per_s");
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: ambitious_bench WORKLOAD [ARGS...] [--workers=N]\n"
                "workloads: skynet [leaves div] | pingpong [n] | ring [procs hops] |\n"
-               "           spawn_idle [n] | fanin [producers per_producer]\n");
+               "           spawn_idle [n] | fanin [producers per_producer] | timers [n]\n");
   return 2;
 }
 
@@ -239,6 +274,7 @@ int main(int argc, char** argv) {
       a.push_back(std::atoll(argv[i]));
   }
   std::printf("# ambitious workers=%u\n", options.workers);
+  std::fflush(stdout);
   int rc;
   if (workload == "skynet")
     rc = run(options, run_skynet, arg(a, 0, 1000000), arg(a, 1, 10));
@@ -250,6 +286,8 @@ int main(int argc, char** argv) {
     rc = run(options, run_spawn_idle, arg(a, 0, 1000000));
   else if (workload == "fanin")
     rc = run(options, run_fanin, arg(a, 0, 4), arg(a, 1, 1000000));
+  else if (workload == "timers")
+    rc = run(options, run_timers, arg(a, 0, 1000000));
   else
     return usage();
   std::printf("# peak_rss_kb=%ld\n", proc_status_kb("VmHWM"));
