@@ -53,6 +53,21 @@ class Decoder {
         new_atoms_(new_atoms) {}
 
   bool term(Term& out, std::uint32_t depth);
+  // An element of a tuple, list or map, decoded into a fresh (nil) slot: small integers, the
+  // commonest elements, skip the call and the assignment.
+  bool element(Term& slot, std::uint32_t depth) {
+    if (left() >= 2 && p_[0] == tag::small_integer) {
+      new (&slot) Term(p_[1]);
+      p_ += 2;
+      return true;
+    }
+    if (left() >= 5 && p_[0] == tag::integer) {
+      new (&slot) Term(static_cast<std::int32_t>(be32(p_ + 1)));
+      p_ += 5;
+      return true;
+    }
+    return term(slot, depth);
+  }
   std::size_t used() const noexcept { return static_cast<std::size_t>(p_ - begin_); }
   std::size_t left() const noexcept { return static_cast<std::size_t>(end_ - p_); }
   DecodeError error() const noexcept { return error_; }
@@ -161,7 +176,7 @@ bool Decoder::tuple(Term& out, std::uint32_t n, std::uint32_t depth) {
   for (std::uint32_t i = 0; i < n; ++i) new (node->elems() + i) Term();
   Term owner = A::tuple(node);  // frees what was decoded if an element fails
   for (std::uint32_t i = 0; i < n; ++i)
-    if (!term(node->elems()[i], depth + 1)) return false;
+    if (!element(node->elems()[i], depth + 1)) return false;
   out = std::move(owner);
   return true;
 }
@@ -175,7 +190,7 @@ bool Decoder::list(Term& out, std::uint32_t n, std::uint32_t depth) {
   for (std::uint32_t i = 0; i < n; ++i) new (node->elems() + i) Term();
   Term owner = A::list(node);
   for (std::uint32_t i = 0; i < n; ++i)
-    if (!term(node->elems()[i], depth + 1)) return false;
+    if (!element(node->elems()[i], depth + 1)) return false;
   if (!term(node->tail, depth + 1)) return false;
   out = std::move(owner);
   return true;
@@ -209,7 +224,7 @@ bool Decoder::map(Term& out, std::uint32_t n, std::uint32_t depth) {
   MapEntry* e = node->entries();
   bool sorted = true;
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (!term(e[i].key, depth + 1) || !term(e[i].value, depth + 1)) return false;
+    if (!term(e[i].key, depth + 1) || !element(e[i].value, depth + 1)) return false;
     if (i > 0 && sorted && Term::compare_exact(e[i - 1].key, e[i].key) >= 0) sorted = false;
   }
   if (!sorted) {

@@ -48,6 +48,24 @@ bool is_byte(const Term& e) noexcept {
   return A::rep(e) == Rep::small && A::i(e) >= 0 && A::i(e) <= 255;
 }
 
+std::size_t size_of(const Term& t);
+
+// The common leaves without a call: most elements of lists, tuples and maps are one of these.
+inline std::size_t element_size(const Term& e) {
+  switch (A::rep(e)) {
+    case Rep::small:
+      return small_size(A::i(e));
+    case Rep::atom:
+      return atom_size(e.as_atom());
+    case Rep::nil:
+      return 1;
+    case Rep::flt:
+      return 9;
+    default:
+      return size_of(e);
+  }
+}
+
 std::size_t size_of(const Term& t) {
   switch (A::rep(t)) {
     case Rep::nil:
@@ -79,12 +97,12 @@ std::size_t size_of(const Term& t) {
     case Rep::tuple: {
       auto e = t.elements();
       std::size_t n = e.size() <= 255 ? 2 : 5;
-      for (const Term& x : e) n += size_of(x);
+      for (const Term& x : e) n += element_size(x);
       return n;
     }
     case Rep::map: {
       std::size_t n = 5;
-      for (const MapEntry& x : t.entries()) n += size_of(x.key) + size_of(x.value);
+      for (const MapEntry& x : t.entries()) n += element_size(x.key) + element_size(x.value);
       return n;
     }
     case Rep::list: {
@@ -93,7 +111,7 @@ std::size_t size_of(const Term& t) {
       const Term& tail = walk_list(t, [&](const Term& e) {
         ++count;
         bytes = bytes && is_byte(e);
-        sum += size_of(e);
+        sum += element_size(e);
       });
       if (bytes && count <= 65535 && A::rep(tail) == Rep::nil) return 3 + count;
       return 5 + sum + size_of(tail);
@@ -104,10 +122,40 @@ std::size_t size_of(const Term& t) {
   return 0;
 }
 
+// Writes into memory already sized (encoded_size) without bounds checks.
+struct RawSink {
+  std::uint8_t* p;
+  void byte(std::uint8_t v) noexcept { *p++ = v; }
+  void bytes(const void* data, std::size_t n) noexcept {
+    if (n) std::memcpy(p, data, n);
+    p += n;
+  }
+};
+// Appends to a vector whose capacity is reserved: large payloads are copied once, without the
+// zero-filling that resizing first would cost.
+struct VectorSink {
+  std::vector<std::uint8_t>& out;
+  void byte(std::uint8_t v) { out.push_back(v); }
+  void bytes(const void* data, std::size_t n) {
+    const auto* b = static_cast<const std::uint8_t*>(data);
+    out.insert(out.end(), b, b + n);
+  }
+};
+
+template <typename Sink>
 class Writer {
  public:
-  explicit Writer(std::uint8_t* p) : p_(p) {}
-  std::uint8_t* pos() const noexcept { return p_; }
+  explicit Writer(Sink sink) : s_(sink) {}
+
+  // The common leaves without a call.
+  void element(const Term& e) {
+    if (A::rep(e) == Rep::small)
+      small(A::i(e));
+    else if (A::rep(e) == Rep::atom)
+      atom(e.as_atom());
+    else
+      term(e);
+  }
 
   void term(const Term& t) {
     switch (A::rep(t)) {
@@ -192,7 +240,7 @@ class Writer {
           u8(tag::large_tuple);
           u32(static_cast<std::uint32_t>(e.size()));
         }
-        for (const Term& x : e) term(x);
+        for (const Term& x : e) element(x);
         return;
       }
       case Rep::map: {
@@ -200,8 +248,8 @@ class Writer {
         u8(tag::map);
         u32(static_cast<std::uint32_t>(e.size()));
         for (const MapEntry& x : e) {
-          term(x.key);
-          term(x.value);
+          element(x.key);
+          element(x.value);
         }
         return;
       }
@@ -241,7 +289,7 @@ class Writer {
     }
     u8(tag::list);
     u32(static_cast<std::uint32_t>(count));
-    walk_list(t, [&](const Term& e) { term(e); });
+    walk_list(t, [&](const Term& e) { element(e); });
     term(tail);
   }
 
@@ -274,29 +322,27 @@ class Writer {
     raw(name.data(), name.size());
   }
 
-  void u8(std::uint8_t v) noexcept { *p_++ = v; }
-  void u16(std::uint16_t v) noexcept {
-    p_[0] = static_cast<std::uint8_t>(v >> 8);
-    p_[1] = static_cast<std::uint8_t>(v);
-    p_ += 2;
+  void u8(std::uint8_t v) { s_.byte(v); }
+  void u16(std::uint16_t v) {
+    std::uint8_t b[2] = {static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+    s_.bytes(b, 2);
   }
-  void u32(std::uint32_t v) noexcept {
+  void u32(std::uint32_t v) {
     v = __builtin_bswap32(v);
-    std::memcpy(p_, &v, 4);
-    p_ += 4;
+    s_.bytes(&v, 4);
   }
-  void u64(std::uint64_t v) noexcept {
+  void u64(std::uint64_t v) {
     v = __builtin_bswap64(v);
-    std::memcpy(p_, &v, 8);
-    p_ += 8;
+    s_.bytes(&v, 8);
   }
-  void raw(const void* data, std::size_t n) noexcept {
-    if (n) std::memcpy(p_, data, n);
-    p_ += n;
-  }
+  void raw(const void* data, std::size_t n) { s_.bytes(data, n); }
 
-  std::uint8_t* p_;
+ public:
+  Sink s_;
 };
+
+// From this size on, appending beats resizing (which zero-fills) and then writing.
+constexpr std::size_t large_encoding = 64 * 1024;
 
 }  // namespace
 
@@ -306,17 +352,24 @@ std::size_t encode_into(const Term& t, std::span<std::uint8_t> out) {
   std::size_t n = encoded_size(t);
   if (out.size() < n) throw std::length_error("etf::encode_into: buffer too small");
   out[0] = version;
-  Writer w(out.data() + 1);
+  Writer<RawSink> w(RawSink{out.data() + 1});
   w.term(t);
   return n;
 }
 
 void encode_append(const Term& t, std::vector<std::uint8_t>& out) {
   std::size_t n = encoded_size(t);
+  if (n >= large_encoding) {
+    out.reserve(out.size() + n);
+    out.push_back(version);
+    Writer<VectorSink> w(VectorSink{out});
+    w.term(t);
+    return;
+  }
   std::size_t at = out.size();
   out.resize(at + n);
   out[at] = version;
-  Writer w(out.data() + at + 1);
+  Writer<RawSink> w(RawSink{out.data() + at + 1});
   w.term(t);
 }
 
