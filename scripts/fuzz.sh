@@ -33,10 +33,7 @@ objects=()
 for src in "${sources[@]}"; do
   obj="$out/obj/$(basename "${src%.cpp}").o"
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find include src/core -newer "$obj" -name '*.hpp')" ]; then
-    extra=()
-    # atom.cpp copies the empty name from a null arena (memcpy of 0 bytes): harmless, reported.
-    [ "$src" = src/core/atom.cpp ] && extra=(-fno-sanitize=nonnull-attribute)
-    "$cxx" "${flags[@]}" "${extra[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
+    "$cxx" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
   fi
   objects+=("$obj")
 done

@@ -38,7 +38,7 @@ struct Table {
       arena = new char[bytes];  // never freed: atoms live as long as the program
       arena_left = bytes;
     }
-    std::memcpy(arena, name.data(), name.size());
+    if (!name.empty()) std::memcpy(arena, name.data(), name.size());  // '' may meet a null arena
     std::string_view stored(arena, name.size());
     arena += name.size();
     arena_left -= name.size();
