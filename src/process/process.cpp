@@ -70,8 +70,9 @@ void Process::remove_from_queue(Message* before, Message* m) noexcept {
 }
 
 void Process::flush_down(const Ref& ref) noexcept {
-  Message* before = nullptr;
-  for (Message* m = queue_.after(nullptr); m;) {
+  // A Down for `ref` cannot be older than `ref`: when it is the mark, start there.
+  Message* before = mark_ref_ == ref ? mark_ : nullptr;
+  for (Message* m = queue_.after(before); m;) {
     Message* next = m->next;
     if (m->type == message_type<Down> && value_of<Down>(*m).ref == ref) {
       remove_from_queue(before, m);
@@ -123,6 +124,10 @@ void Process::handle_signal(Signal& s) {
       break;
     case SignalKind::info_request:
       answer_info_request(s);
+      break;
+    case SignalKind::alias:
+      if (relations_ && relations_->monitors.contains(s.ref))
+        queue_.push_back(std::exchange(s.payload, nullptr));
       break;
   }
 }

@@ -2,6 +2,7 @@
 
 #include <ostream>
 
+#include "ambitious/process/detail/alias.hpp"
 #include "ambitious/process/link.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/process.hpp"
@@ -75,6 +76,15 @@ void deliver(Atom name, Message* m) {
     to = it->second;
   }
   deliver_message(to, owned.release());
+}
+
+void send_to_alias(Pid to, const Ref& alias, Message* m) {
+  MessagePtr owned(m);
+  Process& me = require("reply");
+  Signal* s = make_signal(SignalKind::alias, me.pid);
+  s->ref = alias;
+  s->payload = owned.release();
+  deliver_message(to, s);
 }
 
 }  // namespace detail

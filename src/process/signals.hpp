@@ -21,6 +21,8 @@ enum class SignalKind : std::uint8_t {
   down,          ///< the monitored `from` ended; becomes a Down message if `ref` is still active
   timeout,       ///< the receive timer numbered `seq` fired
   info_request,  ///< `from` asks for process_info, answer tagged `ref`
+  alias,         ///< `payload` is a message for the receiver, valid while `ref` is one of its
+                 ///< active monitors (OTP's alias: a late call reply is dropped, not queued)
 };
 
 struct Signal : Message {
@@ -33,6 +35,7 @@ struct Signal : Message {
 
   static void destroy_signal(Message* m) noexcept {
     auto* s = static_cast<Signal*>(m);
+    if (s->payload) destroy(s->payload);
     s->~Signal();
     free_frame(s, sizeof(Signal));
   }
