@@ -28,10 +28,11 @@ enum class SignalKind : std::uint8_t {
 struct Signal : Message {
   SignalKind kind;
   Pid from;
-  Ref ref;                // monitor, demonitor, down, info_request
-  ExitReason reason;      // exit, down
-  bool linked = false;    // exit: sent because of a link (else by exit/2)
-  std::uint64_t seq = 0;  // timeout
+  Ref ref;                     // monitor, demonitor, down, info_request
+  ExitReason reason;           // exit, down
+  bool linked = false;         // exit: sent because of a link (else by exit/2)
+  std::uint64_t seq = 0;       // timeout
+  Message* payload = nullptr;  // alias: owned until handed on
 
   static void destroy_signal(Message* m) noexcept {
     auto* s = static_cast<Signal*>(m);
