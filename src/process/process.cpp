@@ -8,7 +8,7 @@
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/timeout.hpp"
 #include "ambitious/runtime/task.hpp"
-#include "process/exit_exception.hpp"
+#include "ambitious/process/detail/exit_exception.hpp"
 #include "process/info_reply.hpp"
 #include "process/runtime_state.hpp"
 

@@ -9,7 +9,7 @@
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/send.hpp"
 #include "ambitious/process/spawn.hpp"
-#include "process/exit_exception.hpp"
+#include "ambitious/process/detail/exit_exception.hpp"
 #include "process/process.hpp"
 #include "process/runtime_state.hpp"
 
