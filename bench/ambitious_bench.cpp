@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ambitious/ambitious.hpp"
+#include "ambitious/behaviours/gen_server.hpp"
 
 using namespace ambitious;
 using namespace std::chrono_literals;
@@ -217,6 +218,28 @@ Task<> run_fanin(std::int64_t producers, std::int64_t per) {
   result("fanin", total / s, "msgs_per_s");
 }
 
+// --- call: one client, sequential GenServer calls ----------------------------------------------
+struct CounterServer : GenServer<CounterServer> {
+  struct Incr {};
+  std::int64_t value = 0;
+  CallResult<std::int64_t> handle_call(Incr, const From&) { return reply(++value); }
+};
+
+Task<> run_call(std::int64_t n) {
+  auto server = co_await CounterServer::start_link();
+  if (!server) std::exit(1);
+  auto t0 = Clock::now();
+  std::int64_t last = 0;
+  for (std::int64_t i = 0; i < n; ++i)
+    last = co_await gen_server::call(*server, CounterServer::Incr{});
+  double s = seconds_since(t0);
+  if (last != n) std::exit(1);
+  co_await gen_server::stop(*server);
+  std::printf("# call calls=%lld last_reply=%lld elapsed_ms=%.1f\n", (long long)n, (long long)last,
+              s * 1000);
+  result("call", n / s, "calls_per_s");
+}
+
 // --- timers: a million armed timers (not an anchor workload: Erlang and CAF have no twin) ----
 struct Tick {
   int n;
@@ -256,7 +279,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: ambitious_bench WORKLOAD [ARGS...] [--workers=N]\n"
                "workloads: skynet [leaves div] | pingpong [n] | ring [procs hops] |\n"
-               "           spawn_idle [n] | fanin [producers per_producer] | timers [n]\n");
+               "           spawn_idle [n] | fanin [producers per_producer] | call [n] |\n"
+               "           timers [n]\n");
   return 2;
 }
 
@@ -286,6 +310,8 @@ int main(int argc, char** argv) {
     rc = run(options, run_spawn_idle, arg(a, 0, 1000000));
   else if (workload == "fanin")
     rc = run(options, run_fanin, arg(a, 0, 4), arg(a, 1, 1000000));
+  else if (workload == "call")
+    rc = run(options, run_call, arg(a, 0, 1000000));
   else if (workload == "timers")
     rc = run(options, run_timers, arg(a, 0, 1000000));
   else

@@ -78,6 +78,16 @@ struct Clause {
   decltype(auto) take(Message& m) { return std::invoke(handler, std::move(value_of<T>(m))); }
 };
 
+/// A clause taking any message of a type no earlier clause took (see match_any).
+template <class Handler>
+struct AnyClause {
+  using type = void;
+  static constexpr bool pred = true;
+  Handler handler;
+  bool accepts(Message&) const noexcept { return true; }
+  decltype(auto) take(Message& m) { return std::invoke(handler, m.type->name()); }
+};
+
 template <class H>
 auto to_clause(H&& h) {
   if constexpr (requires {
@@ -195,6 +205,14 @@ struct last_is_after<H, Hs...> : last_is_after<Hs...> {};
 template <class T, class Pred, class Handler>
 auto match(Pred pred, Handler handler) {
   return detail::Clause<T, Pred, Handler>{std::move(pred), std::move(handler)};
+}
+
+/// A clause taking any message at all; the handler gets the message's C++ type name and the
+/// message is dropped. Put it last (before after()): OTP's default handle_info, which logs
+/// and drops what nobody expected, is built with it.
+template <class Handler>
+auto match_any(Handler handler) {
+  return detail::AnyClause<Handler>{std::move(handler)};
 }
 
 /// The timeout clause of a multi-clause receive, last: `after(100ms, [] { ... })`.

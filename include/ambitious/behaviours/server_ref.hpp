@@ -1,0 +1,74 @@
+#pragma once
+// ServerRef: how a client names a server — a pid, a local name, or a via name.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "ambitious/core/atom.hpp"
+#include "ambitious/core/pid.hpp"
+#include "ambitious/core/term.hpp"
+
+namespace ambitious {
+
+/// A name kept by some registry other than the local name table (Erlang's {via, Module, Name}):
+/// the registry says who holds it and lets a process claim it. Implemented by Registry.
+class ViaName {
+ public:
+  virtual ~ViaName() = default;
+  /// The pid holding the name, if any. Inside a process.
+  virtual std::optional<Pid> whereis() const = 0;
+  /// Claims the name for the calling process; false when it is taken (then `*holder` says by
+  /// whom, when known). Inside a process.
+  virtual bool register_self(Pid* holder) const = 0;
+  /// The name as a term, for reports and exit reasons.
+  virtual Term describe() const = 0;
+};
+
+/// The name a server is started under.
+using ServerName = std::variant<Atom, std::shared_ptr<const ViaName>>;
+
+/// Names a server of type S: by pid, local name or via name. S is only a compile-time tag
+/// that lets call() know the server's request and reply types.
+template <class S>
+class ServerRef {
+ public:
+  ServerRef(Pid pid) noexcept : target_(pid) {}
+  ServerRef(Atom name) noexcept : target_(name) {}
+  ServerRef(std::shared_ptr<const ViaName> via) noexcept : target_(std::move(via)) {}
+  ServerRef(const ServerName& name) {
+    if (auto* a = std::get_if<Atom>(&name))
+      target_ = *a;
+    else
+      target_ = std::get<1>(name);
+  }
+
+  /// The pid behind the name now, if any (a pid is returned as it is, alive or not).
+  std::optional<Pid> resolve() const;
+  /// The pid, if this ref was made from one.
+  std::optional<Pid> pid() const noexcept {
+    if (auto* p = std::get_if<Pid>(&target_)) return *p;
+    return std::nullopt;
+  }
+  /// As a term: the pid, the name, or {via, Name}.
+  Term describe() const {
+    if (auto* p = std::get_if<Pid>(&target_)) return Term(*p);
+    if (auto* a = std::get_if<Atom>(&target_)) return Term(*a);
+    return Term::tuple(Atom("via"), std::get<2>(target_)->describe());
+  }
+
+ private:
+  std::variant<Pid, Atom, std::shared_ptr<const ViaName>> target_;
+};
+
+}  // namespace ambitious
+
+#include "ambitious/process/names.hpp"
+
+template <class S>
+std::optional<ambitious::Pid> ambitious::ServerRef<S>::resolve() const {
+  if (auto* p = std::get_if<Pid>(&target_)) return *p;
+  if (auto* a = std::get_if<Atom>(&target_)) return whereis(*a);
+  return std::get<2>(target_)->whereis();
+}
