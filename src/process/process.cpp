@@ -2,13 +2,13 @@
 
 #include <exception>
 
+#include "ambitious/process/detail/exit_exception.hpp"
 #include "ambitious/process/link.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/process_info.hpp"
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/timeout.hpp"
 #include "ambitious/runtime/task.hpp"
-#include "ambitious/process/detail/exit_exception.hpp"
 #include "process/info_reply.hpp"
 #include "process/runtime_state.hpp"
 
@@ -151,8 +151,10 @@ void Process::handle_exit_signal(Signal& s) {
 
 void Process::answer_info_request(const Signal& s) {
   ProcessInfo info;
-  info.status =
-      suspend_ == Suspend::receive ? ProcessInfo::Status::waiting : ProcessInfo::Status::runnable;
+  // Asked by itself, a process is running (as OTP's process_info(self(), status) says).
+  info.status = s.from == pid                  ? ProcessInfo::Status::running
+                : suspend_ == Suspend::receive ? ProcessInfo::Status::waiting
+                                               : ProcessInfo::Status::runnable;
   info.message_queue_len = queue_.size();
   for (Message* m = queue_.after(nullptr); m; m = m->next)
     info.message_types.emplace_back(m->type->name());

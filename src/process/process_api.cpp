@@ -3,13 +3,13 @@
 #include <ostream>
 
 #include "ambitious/process/detail/alias.hpp"
+#include "ambitious/process/detail/exit_exception.hpp"
 #include "ambitious/process/link.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/process.hpp"
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/send.hpp"
 #include "ambitious/process/spawn.hpp"
-#include "ambitious/process/detail/exit_exception.hpp"
 #include "process/process.hpp"
 #include "process/runtime_state.hpp"
 
@@ -128,7 +128,12 @@ bool trap_exit(bool on) {
 void link(Pid pid) {
   detail::Process& me = require("link");
   if (pid == me.pid) return;
-  if (!me.relations().links.insert(pid).second) return;  // already linked
+  if (me.has_relations() && me.relations().links.contains(pid)) return;  // already linked
+  // OTP 25 raises noproc at once for a process known dead when the caller does not trap exits
+  // (verified with erl); a trapping caller gets the noproc exit signal as a message instead.
+  if (!me.trap_exit && pid.is_local() && !detail::runtime()->table.lookup(pid))
+    throw NoProc("link: no process " + to_string(pid) + " (noproc)");
+  me.relations().links.insert(pid);
   detail::deliver_message(pid, detail::make_signal(detail::SignalKind::link, me.pid));
 }
 

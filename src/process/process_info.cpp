@@ -11,9 +11,10 @@
 
 namespace ambitious {
 
-Task<std::optional<ProcessInfo>> process_info(Pid pid) {
+namespace {
+
+Task<std::optional<ProcessInfo>> ask_for_info(Pid pid) {
   detail::Process* me = detail::Process::current();
-  if (!me) throw NotInProcess("process_info");
   Ref ref = make_ref();
   detail::Signal* s = detail::make_signal(detail::SignalKind::info_request, me->pid);
   s->ref = ref;
@@ -22,6 +23,14 @@ Task<std::optional<ProcessInfo>> process_info(Pid pid) {
                  return r.ref == ref;
                }).since(ref);
   co_return std::move(reply.info);
+}
+
+}  // namespace
+
+Task<std::optional<ProcessInfo>> process_info(Pid pid) {
+  // Checked here, not in the lazy coroutine, so that misuse fails at the call.
+  if (!detail::Process::current()) throw NotInProcess("process_info");
+  return ask_for_info(pid);
 }
 
 std::vector<Pid> processes() {

@@ -21,4 +21,12 @@ class BadArg : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+/// The process a call names does not exist, as Erlang's `noproc` error: link() raises it when
+/// the caller does not trap exits. Escaping a process body, it ends the process with
+/// `{exception, What}`.
+class NoProc : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace ambitious

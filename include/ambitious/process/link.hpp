@@ -12,9 +12,10 @@ struct Exit {
   ExitReason reason;
 };
 
-/// Links the caller and `pid`. Linking to a dead or unknown pid sends the caller an exit signal
-/// with reason `noproc` (it ends the caller, or arrives as an Exit message if it traps), as
-/// OTP 25 does. Linking to self does nothing.
+/// Links the caller and `pid`, as OTP 25's link/1. When `pid` is already dead or unknown, a
+/// caller that traps exits gets an `Exit{pid, noproc}` message, and one that does not gets a
+/// NoProc exception (Erlang raises `noproc`). A `pid` that dies while the link is being made
+/// sends the caller an exit signal `noproc`. Linking to self, or again to a partner, does nothing.
 void link(Pid pid);
 
 /// Removes the link, if any. Once unlink returns, the link has no further effect on the caller:

@@ -1,0 +1,307 @@
+#include "ambitious/process/monitor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace ambitious;
+using namespace ambitious::test;
+
+namespace {
+
+const Atom foo("foo");
+
+Task<> exit_on_go(ExitReason reason) {
+  co_await receive<Go>();
+  exit(std::move(reason));
+}
+
+auto down_for(const Ref& ref) {
+  return [ref](const Down& d) { return d.ref == ref; };
+}
+
+}  // namespace
+
+TEST(Monitor, a_monitor_gets_down_with_ref_pid_and_reason_when_the_process_ends) {
+  std::optional<Down> down;
+  Pid p;
+  Ref ref;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  p = spawn(exit_on_go, ExitReason(foo));
+                  ref = monitor(p);
+                  send(p, Go{});
+                  down = co_await receive<Down>(patience);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->ref, ref);
+  EXPECT_EQ(down->pid, p);
+  EXPECT_EQ(down->reason, foo);
+}
+
+TEST(Monitor, monitoring_a_dead_pid_gives_down_noproc_at_once) {
+  std::optional<Down> down;
+  Pid dead;
+  Ref ref;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto sm = spawn_monitor([]() -> Task<> { co_return; });
+                  dead = sm.pid;
+                  co_await receive<Down>();
+                  ref = monitor(dead);
+                  down = co_await receive<Down>(0ms);  // a poll: it is already there
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->ref, ref);
+  EXPECT_EQ(down->pid, dead);
+  EXPECT_EQ(down->reason, atoms::noproc);
+}
+
+TEST(Monitor, monitoring_a_pid_that_never_existed_gives_down_noproc) {
+  std::optional<Down> down;
+  Pid never(nodes::local, 123'456'789, 7);
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  monitor(never);
+                  down = co_await receive<Down>(0ms);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->pid, never);
+  EXPECT_EQ(down->reason, atoms::noproc);
+}
+
+TEST(Monitor, down_arrives_exactly_once_per_monitor) {
+  std::vector<Ref> refs, downs;
+  bool extra = true;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(exit_on_go, ExitReason(foo));
+                  for (int i = 0; i < 3; ++i) refs.push_back(monitor(p));
+                  send(p, Go{});
+                  for (int i = 0; i < 3; ++i)
+                    if (auto d = co_await receive<Down>(patience)) downs.push_back(d->ref);
+                  // One worker: p's end, which sent every Down, is over; none can follow.
+                  extra = (co_await receive<Down>(0ms)).has_value();
+                }),
+            0);
+  EXPECT_EQ(std::set<Ref>(refs.begin(), refs.end()).size(), 3u);
+  EXPECT_EQ(std::set<Ref>(downs.begin(), downs.end()), std::set<Ref>(refs.begin(), refs.end()));
+  EXPECT_FALSE(extra);
+}
+
+TEST(Monitor, a_killed_process_is_down_with_killed) {
+  std::optional<Down> down;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor(wait_forever);
+                  exit(p, atoms::kill);
+                  down = co_await receive<Down>(patience);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->reason, atoms::killed);
+}
+
+TEST(Monitor, an_exception_escaping_a_body_reaches_monitors_as_an_exception_reason) {
+  std::optional<Down> down;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  spawn_monitor([]() -> Task<> {
+                    throw std::logic_error("broken invariant");
+                    co_return;
+                  });
+                  down = co_await receive<Down>(patience);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->reason, ExitReason::exception("broken invariant"));
+}
+
+TEST(Monitor, a_thrown_non_standard_exception_still_gives_an_exception_reason) {
+  std::optional<Down> down;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  spawn_monitor([]() -> Task<> {
+                    throw 42;
+                    co_return;
+                  });
+                  down = co_await receive<Down>(patience);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_FALSE(down->reason.exception_what().empty()) << down->reason;
+}
+
+TEST(Monitor, demonitor_returns_true_for_an_active_monitor_and_false_after) {
+  bool first = false, second = true;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(wait_forever);
+                  Ref ref = monitor(p);
+                  first = demonitor(ref);
+                  second = demonitor(ref);
+                  send(p, Done{});
+                  co_return;
+                }),
+            0);
+  EXPECT_TRUE(first);
+  EXPECT_FALSE(second);
+}
+
+TEST(Monitor, no_down_arrives_after_demonitor_returns) {
+  std::optional<Down> other;
+  bool stale = true;
+  EXPECT_EQ(run(four_workers,
+                [&]() -> Task<> {
+                  Pid p = spawn(exit_on_go, ExitReason(foo));
+                  Ref dropped = monitor(p);
+                  Ref kept = monitor(p);
+                  send(p, Go{});  // p may be ending while we demonitor
+                  demonitor(dropped);
+                  other = co_await receive_if<Down>(down_for(kept), patience);
+                  // p sent both Downs before it was gone; one worker or four, none is in flight
+                  // once the kept one is here and we wait for a fresh process's Down too.
+                  auto fresh = spawn_monitor([]() -> Task<> { co_return; });
+                  co_await receive_if<Down>(down_for(fresh.ref), patience);
+                  stale = (co_await receive_if<Down>(down_for(dropped), 0ms)).has_value();
+                }),
+            0);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->reason, foo);
+  EXPECT_FALSE(stale);
+}
+
+TEST(Monitor, demonitor_with_flush_removes_a_down_already_queued) {
+  bool active = true, left = true;
+  std::size_t queued_before = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(exit_on_go, ExitReason(foo));
+                  Ref flushed = monitor(p);
+                  Ref witness = monitor(p);
+                  send(p, Go{});
+                  co_await receive_if<Down>(down_for(witness), patience);
+                  // One worker: p's end ran to completion, so the other Down is queued too.
+                  auto info = co_await process_info(self());
+                  queued_before = info ? info->message_queue_len : 0;
+                  active = demonitor(flushed, Flush::yes);
+                  left = (co_await receive<Down>(0ms)).has_value();
+                }),
+            0);
+  EXPECT_EQ(queued_before, 1u);
+  EXPECT_FALSE(active);  // its Down had arrived: the monitor was no longer active
+  EXPECT_FALSE(left);
+}
+
+TEST(Monitor, demonitor_without_flush_leaves_a_queued_down_in_place) {
+  std::optional<Down> left;
+  Ref flushed;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(exit_on_go, ExitReason(foo));
+                  flushed = monitor(p);
+                  Ref witness = monitor(p);
+                  send(p, Go{});
+                  co_await receive_if<Down>(down_for(witness), patience);
+                  demonitor(flushed);
+                  left = co_await receive<Down>(0ms);
+                }),
+            0);
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->ref, flushed);
+}
+
+TEST(Monitor, demonitor_with_flush_leaves_other_messages_in_order) {
+  std::vector<int> ints;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor([]() -> Task<> { co_return; });
+                  send(self(), 1);
+                  co_await receive_if<int>([](int) { return false; }, 0ms);
+                  send(self(), 2);
+                  Ref other = monitor(spawn(wait_forever));
+                  auto sm = spawn_monitor([]() -> Task<> { co_return; });
+                  co_await receive_if<Down>(down_for(sm.ref), patience);
+                  send(self(), 3);
+                  demonitor(ref, Flush::yes);
+                  demonitor(other, Flush::yes);
+                  while (auto x = co_await receive<int>(0ms)) ints.push_back(*x);
+                  EXPECT_FALSE(co_await receive<Down>(0ms));
+                  for (Pid q : processes())
+                    if (q != self()) send(q, Done{});
+                }),
+            0);
+  EXPECT_EQ(ints, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(Monitor, a_monitor_is_one_way_and_the_monitored_process_lives_on) {
+  bool survived = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  Pid p = spawn([root]() -> Task<> {
+                    co_await receive<Go>();
+                    send(root, Done{});
+                  });
+                  spawn_monitor([p]() -> Task<> {
+                    monitor(p);
+                    exit(foo);
+                    co_return;
+                  });
+                  co_await receive<Down>(patience);
+                  send(p, Go{});
+                  survived = (co_await receive<Done>(patience)).has_value();
+                }),
+            0);
+  EXPECT_TRUE(survived);
+}
+
+TEST(Monitor, a_dead_watchers_monitors_are_removed_from_the_process_it_watched) {
+  std::size_t watchers_before = 0, watchers_after = 9;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(wait_forever);
+                  Pid root = self();
+                  auto [w, wref] = spawn_monitor([p, root]() -> Task<> {
+                    monitor(p);
+                    send(root, Go{});
+                    co_await receive<Done>();
+                  });
+                  co_await receive<Go>(patience);
+                  auto before = co_await process_info(p);
+                  watchers_before = before ? before->monitored_by.size() : 0;
+                  send(w, Done{});
+                  co_await receive<Down>(patience);
+                  // One worker: w's end (and its demonitor to p) is complete.
+                  auto after = co_await process_info(p);
+                  watchers_after = after ? after->monitored_by.size() : 9;
+                  send(p, Done{});
+                }),
+            0);
+  EXPECT_EQ(watchers_before, 1u);
+  EXPECT_EQ(watchers_after, 0u);
+}
+
+TEST(Monitor, monitoring_self_never_gives_a_down) {
+  bool got = true;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Ref ref = monitor(self());
+                  got = (co_await receive<Down>(1ms)).has_value();
+                  EXPECT_TRUE(demonitor(ref));
+                }),
+            0);
+  EXPECT_FALSE(got);
+}
+
+TEST(Monitor, monitor_and_demonitor_outside_a_process_throw_not_in_process) {
+  EXPECT_THROW(monitor(Pid()), NotInProcess);
+  EXPECT_THROW(demonitor(Ref()), NotInProcess);
+}

@@ -1,0 +1,318 @@
+#include "ambitious/process/runtime.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace ambitious;
+using namespace ambitious::test;
+
+namespace {
+
+const Atom foo("foo");
+
+struct Token {
+  int hops_left;
+};
+
+// One member of a ring: passes the token on until its hops run out, then tells `root`.
+Task<> ring_member(Pid root) {
+  Pid next = co_await receive<Pid>();
+  for (;;) {
+    bool stop = false;
+    co_await receive(
+        [&](Token t) {
+          if (t.hops_left == 0)
+            send(root, Done{});
+          else
+            send(next, Token{t.hops_left - 1});
+        },
+        [&](Go) { stop = true; });
+    if (stop) co_return;
+  }
+}
+
+int ring(RuntimeOptions options, int members, int hops) {
+  bool done = false;
+  int rc = run(options, [&]() -> Task<> {
+    std::vector<Pid> ps;
+    for (int i = 0; i < members; ++i) ps.push_back(spawn(ring_member, self()));
+    for (int i = 0; i < members; ++i) send(ps[i], ps[(i + 1) % members]);
+    send(ps[0], Token{hops});
+    done = (co_await receive<Done>(patience)).has_value();
+    for (Pid p : ps) send(p, Go{});
+  });
+  return done ? rc : -1;
+}
+
+// Records the pid it sees as self() when destroyed.
+struct SeesSelf {
+  std::vector<std::pair<Pid, Pid>>* log;
+  std::mutex* mutex;
+  Pid expected;
+  ~SeesSelf() {
+    std::lock_guard lock(*mutex);
+    log->emplace_back(expected, self());
+  }
+};
+
+}  // namespace
+
+TEST(Runtime, run_returns_zero_when_the_root_ends_normally) {
+  EXPECT_EQ(run(one_worker, []() -> Task<> { co_return; }), 0);
+}
+
+TEST(Runtime, run_returns_one_when_the_root_ends_abnormally) {
+  EXPECT_EQ(run(one_worker,
+                []() -> Task<> {
+                  exit(foo);
+                  co_return;
+                }),
+            1);
+  EXPECT_EQ(run(one_worker,
+                []() -> Task<> {
+                  throw std::runtime_error("root failed");
+                  co_return;
+                }),
+            1);
+  EXPECT_EQ(run(one_worker,
+                []() -> Task<> {
+                  exit(self(), atoms::kill);
+                  co_await receive<Done>();
+                }),
+            1);
+}
+
+TEST(Runtime, run_passes_its_arguments_to_the_root) {
+  std::string got;
+  auto root = [&](std::string a, int b) -> Task<> {
+    got = a + std::to_string(b);
+    co_return;
+  };
+  EXPECT_EQ(run(one_worker, root, std::string("x"), 7), 0);
+  EXPECT_EQ(got, "x7");
+}
+
+TEST(Runtime, a_ring_passes_a_token_on_one_worker) { EXPECT_EQ(ring(one_worker, 100, 10'000), 0); }
+
+TEST(Runtime, a_ring_passes_a_token_on_four_workers) {
+  EXPECT_EQ(ring(four_workers, 100, 10'000), 0);
+}
+
+TEST(Runtime, zero_workers_means_one) { EXPECT_EQ(ring(RuntimeOptions{.workers = 0}, 10, 100), 0); }
+
+TEST(Runtime, shutdown_ends_run_with_its_code_while_processes_still_run) {
+  std::atomic<int> destroyed{0};
+  int rc = run(four_workers, [&]() -> Task<> {
+    for (int i = 0; i < 10; ++i)
+      spawn([&destroyed]() -> Task<> {
+        Counted c(destroyed);
+        co_await receive<Done>();
+      });
+    co_await yield();
+    shutdown(3);
+    co_await receive<Done>();  // never comes: run() is over
+  });
+  EXPECT_EQ(rc, 3);
+  EXPECT_EQ(destroyed.load(), 10);
+}
+
+TEST(Runtime, shutdown_from_a_thread_that_is_not_a_worker_ends_run) {
+  int rc = run(one_worker, []() -> Task<> {
+    co_await blocking([] { shutdown(5); });
+    co_await receive<Done>();
+  });
+  EXPECT_EQ(rc, 5);
+}
+
+TEST(Runtime, processes_still_alive_when_run_returns_are_destroyed_as_themselves) {
+  std::vector<std::pair<Pid, Pid>> log;
+  std::mutex mutex;
+  std::atomic<int> destroyed{0};
+  EXPECT_EQ(run(four_workers,
+                [&]() -> Task<> {
+                  for (int i = 0; i < 20; ++i)
+                    spawn([&]() -> Task<> {
+                      Counted c(destroyed);
+                      SeesSelf s{&log, &mutex, self()};
+                      if (self().id % 2)
+                        co_await receive<Done>();
+                      else
+                        for (;;) co_await yield();  // runnable, not waiting
+                    });
+                  co_await yield();
+                }),
+            0);
+  EXPECT_EQ(destroyed.load(), 20);
+  ASSERT_EQ(log.size(), 20u);
+  for (auto& [expected, seen] : log) EXPECT_EQ(expected, seen);
+}
+
+TEST(Runtime, blocking_returns_the_result_of_its_function) {
+  int got = 0;
+  std::thread::id worker, pool;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  worker = std::this_thread::get_id();
+                  got = co_await blocking([&] {
+                    pool = std::this_thread::get_id();
+                    return 6 * 7;
+                  });
+                  co_await blocking([] {});  // void works too
+                }),
+            0);
+  EXPECT_EQ(got, 42);
+  EXPECT_NE(worker, pool);
+}
+
+TEST(Runtime, blocking_rethrows_the_exception_of_its_function) {
+  std::string what;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  try {
+                    co_await blocking([]() -> int { throw std::runtime_error("disk on fire"); });
+                  } catch (const std::runtime_error& e) {
+                    what = e.what();
+                  }
+                }),
+            0);
+  EXPECT_EQ(what, "disk on fire");
+}
+
+TEST(Runtime, other_processes_run_while_one_waits_in_a_blocking_call) {
+  // One worker: if the blocking call held it, the process that releases the call never runs.
+  std::atomic<bool> released{false};
+  bool returned = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  spawn([&released]() -> Task<> {
+                    co_await receive<Go>();
+                    released = true;
+                  });
+                  for (Pid p : processes())
+                    if (p != self()) send(p, Go{});
+                  co_await blocking([&] {
+                    while (!released) std::this_thread::yield();
+                  });
+                  returned = true;
+                }),
+            0);
+  EXPECT_TRUE(returned);
+}
+
+TEST(Runtime, many_blocking_calls_at_once_all_complete) {
+  constexpr int n = 100;
+  int sum = 0;
+  EXPECT_EQ(run(four_workers,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  for (int i = 0; i < n; ++i)
+                    spawn(
+                        [root](int i) -> Task<> {
+                          int r = co_await blocking([i] { return i; });
+                          send(root, r);
+                        },
+                        i);
+                  for (int i = 0; i < n; ++i) sum += (co_await receive<int>(patience)).value_or(0);
+                }),
+            0);
+  EXPECT_EQ(sum, n * (n - 1) / 2);
+}
+
+TEST(Runtime, yield_lets_the_other_runnable_processes_run_first) {
+  std::vector<std::string> order;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  spawn([&order]() -> Task<> {
+                    order.push_back("child");
+                    co_return;
+                  });
+                  order.push_back("root before");
+                  co_await yield();
+                  order.push_back("root after");
+                }),
+            0);
+  EXPECT_EQ(order, (std::vector<std::string>{"root before", "child", "root after"}));
+}
+
+TEST(Runtime, a_process_that_only_yields_does_not_starve_the_others) {
+  std::atomic<bool> stop{false};
+  bool others_ran = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  spawn([&stop]() -> Task<> {
+                    while (!stop) co_await yield();
+                  });
+                  Pid root = self();
+                  spawn([root]() -> Task<> {
+                    send(root, Go{});
+                    co_return;
+                  });
+                  others_ran = (co_await receive<Go>(patience)).has_value();
+                  stop = true;
+                }),
+            0);
+  EXPECT_TRUE(others_ran);
+}
+
+TEST(Runtime, sleep_waits_and_leaves_messages_queued) {
+  std::optional<int> kept;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  send(self(), 1);
+                  co_await sleep(2ms);
+                  co_await sleep(0ms);
+                  kept = co_await receive<int>(0ms);
+                }),
+            0);
+  EXPECT_EQ(kept, 1);
+}
+
+TEST(Runtime, process_functions_outside_a_process_throw_a_clear_not_in_process) {
+  EXPECT_FALSE(in_process());
+  try {
+    self();
+    FAIL() << "self() did not throw";
+  } catch (const NotInProcess& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("ambitious::self"), std::string::npos) << what;
+    EXPECT_NE(what.find("outside a process"), std::string::npos) << what;
+  }
+  EXPECT_THROW(send(Pid(), 1), NotInProcess);
+  EXPECT_THROW(alive(Pid()), NotInProcess);
+  EXPECT_THROW(spawn(wait_forever), NotInProcess);
+  auto r = receive<int>(0ms);
+  EXPECT_THROW((void)r.await_ready(), NotInProcess);
+  EXPECT_FALSE(make_ref().is_null());  // any thread
+}
+
+TEST(Runtime, in_process_is_true_inside_a_process) {
+  bool inside = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  inside = in_process();
+                  co_return;
+                }),
+            0);
+  EXPECT_TRUE(inside);
+}
+
+TEST(Runtime, a_second_runtime_cannot_start_while_one_runs) {
+  std::string what;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  try {
+                    run(one_worker, []() -> Task<> { co_return; });
+                  } catch (const std::logic_error& e) {
+                    what = e.what();
+                  }
+                  co_return;
+                }),
+            0);
+  EXPECT_NE(what.find("already"), std::string::npos) << what;
+}

@@ -1,0 +1,319 @@
+#include "ambitious/process/timer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace ambitious;
+using namespace ambitious::test;
+
+namespace {
+
+const Atom foo("foo");
+
+struct Tick {
+  int n;
+};
+struct Marker {};
+
+}  // namespace
+
+TEST(Timer, send_after_delivers_the_message_to_its_destination) {
+  std::optional<std::string> got;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  Pid p = spawn([root]() -> Task<> {
+                    auto s = co_await receive<std::string>();
+                    send(root, s + "!");
+                  });
+                  send_after(2ms, p, std::string("ring"));
+                  got = co_await receive<std::string>(patience);
+                }),
+            0);
+  EXPECT_EQ(got, "ring!");
+}
+
+TEST(Timer, send_after_with_no_delay_delivers_at_once) {
+  std::optional<Tick> got;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  send_after(0ms, self(), Tick{1});
+                  got = co_await receive<Tick>(patience);
+                }),
+            0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->n, 1);
+}
+
+TEST(Timer, timers_deliver_in_the_order_of_their_deadlines) {
+  std::vector<int> order;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  for (int ms : {30, 10, 20, 1})
+                    send_after(std::chrono::milliseconds(ms), self(), Tick{ms});
+                  for (int i = 0; i < 4; ++i)
+                    if (auto t = co_await receive<Tick>(patience)) order.push_back(t->n);
+                }),
+            0);
+  EXPECT_EQ(order, (std::vector<int>{1, 10, 20, 30}));
+}
+
+TEST(Timer, cancel_timer_returns_the_time_left_and_the_message_never_arrives) {
+  std::optional<std::chrono::milliseconds> left;
+  bool arrived = true;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef t = send_after(20ms, self(), Tick{1});
+                  left = cancel_timer(t);
+                  // A later timer on the same wheel: had the first fired, it would come before.
+                  send_after(40ms, self(), Marker{});
+                  co_await receive<Marker>(patience);
+                  arrived = (co_await receive<Tick>(0ms)).has_value();
+                }),
+            0);
+  ASSERT_TRUE(left);
+  EXPECT_GE(left->count(), 0);
+  EXPECT_LE(left->count(), 20);
+  EXPECT_FALSE(arrived);
+}
+
+TEST(Timer, cancelling_a_timer_that_fired_returns_nothing) {
+  std::optional<std::chrono::milliseconds> cancelled = 1ms, read = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef t = send_after(1ms, self(), Tick{1});
+                  co_await receive<Tick>(patience);
+                  cancelled = cancel_timer(t);
+                  read = read_timer(t);
+                }),
+            0);
+  EXPECT_FALSE(cancelled);
+  EXPECT_FALSE(read);
+}
+
+TEST(Timer, cancelling_twice_returns_nothing_the_second_time) {
+  std::optional<std::chrono::milliseconds> first, second = 1ms, read = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef t = send_after(std::chrono::hours(1), self(), Tick{1});
+                  first = cancel_timer(t);
+                  second = cancel_timer(t);
+                  read = read_timer(t);
+                  co_return;
+                }),
+            0);
+  ASSERT_TRUE(first);
+  EXPECT_GT(first->count(), 3'500'000);
+  EXPECT_LE(first->count(), 3'600'000);
+  EXPECT_FALSE(second);
+  EXPECT_FALSE(read);
+}
+
+TEST(Timer, read_timer_gives_the_time_left_and_leaves_the_timer_armed) {
+  std::optional<std::chrono::milliseconds> read;
+  bool arrived = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef t = send_after(10ms, self(), Tick{1});
+                  read = read_timer(t);
+                  arrived = (co_await receive<Tick>(patience)).has_value();
+                }),
+            0);
+  ASSERT_TRUE(read);
+  EXPECT_LE(read->count(), 10);
+  EXPECT_TRUE(arrived);
+}
+
+TEST(Timer, a_timer_longer_than_one_turn_of_the_wheel_does_not_fire_a_turn_early) {
+  // 4,100 ms lands in the slot of tick 4 of the next 4,096 ms turn.
+  bool early = true;
+  std::optional<std::chrono::milliseconds> left;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef t = send_after(4100ms, self(), Tick{1});
+                  send_after(50ms, self(), Marker{});
+                  co_await receive<Marker>(patience);
+                  early = (co_await receive<Tick>(0ms)).has_value();
+                  left = cancel_timer(t);
+                }),
+            0);
+  EXPECT_FALSE(early);
+  EXPECT_TRUE(left);
+}
+
+TEST(Timer, a_timer_outlives_the_process_that_armed_it) {
+  std::optional<Tick> got;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  spawn([root]() -> Task<> {
+                    send_after(2ms, root, Tick{7});
+                    co_return;
+                  });
+                  got = co_await receive<Tick>(patience);
+                }),
+            0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->n, 7);
+}
+
+TEST(Timer, a_timer_to_a_dead_process_is_dropped) {
+  std::optional<std::chrono::milliseconds> after_fire = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor([]() -> Task<> { co_return; });
+                  co_await receive<Down>();
+                  TimerRef t = send_after(1ms, p, Tick{1});
+                  send_after(20ms, self(), Marker{});
+                  co_await receive<Marker>(patience);  // the first fired before this one
+                  after_fire = cancel_timer(t);
+                }),
+            0);
+  EXPECT_FALSE(after_fire);
+}
+
+TEST(Timer, exit_after_ends_the_target_with_the_reason) {
+  std::vector<ExitReason> reasons;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto a = spawn_monitor(wait_forever);
+                  exit_after(1ms, a.pid, foo);
+                  if (auto d = co_await receive<Down>(patience)) reasons.push_back(d->reason);
+                  auto b = spawn_monitor([]() -> Task<> {
+                    trap_exit(true);
+                    co_await receive<Done>();
+                  });
+                  exit_after(1ms, b.pid, atoms::kill);
+                  if (auto d = co_await receive<Down>(patience)) reasons.push_back(d->reason);
+                }),
+            0);
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_EQ(reasons[0], foo);
+  EXPECT_EQ(reasons[1], atoms::killed);
+}
+
+TEST(Timer, exit_after_reaches_a_trapping_process_as_an_exit_from_the_caller) {
+  std::optional<Exit> got;
+  Pid caller;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  caller = self();
+                  trap_exit(true);
+                  exit_after(1ms, self(), foo);
+                  got = co_await receive<Exit>(patience);
+                }),
+            0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->from, caller);
+  EXPECT_EQ(got->reason, foo);
+}
+
+TEST(Timer, a_cancelled_exit_after_never_ends_the_target) {
+  bool alive_after = false;
+  std::optional<std::chrono::milliseconds> left;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(wait_forever);
+                  TimerRef t = exit_after(5ms, p, foo);
+                  left = cancel_timer(t);
+                  send_after(30ms, self(), Marker{});
+                  co_await receive<Marker>(patience);
+                  alive_after = alive(p);
+                  send(p, Done{});
+                }),
+            0);
+  EXPECT_TRUE(left);
+  EXPECT_TRUE(alive_after);
+}
+
+TEST(Timer, a_hundred_thousand_armed_timers_can_all_be_cancelled) {
+  constexpr int n = 100'000;
+  int cancelled = 0, still_readable = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  std::vector<TimerRef> timers;
+                  timers.reserve(n);
+                  for (int i = 0; i < n; ++i)
+                    timers.push_back(send_after(std::chrono::hours(1), self(), Tick{i}));
+                  for (auto& t : timers) cancelled += cancel_timer(t).has_value();
+                  for (auto& t : timers) still_readable += read_timer(t).has_value();
+                  auto info = co_await process_info(self());
+                  EXPECT_TRUE(info && info->message_queue_len == 0);
+                }),
+            0);
+  EXPECT_EQ(cancelled, n);
+  EXPECT_EQ(still_readable, 0);
+}
+
+TEST(Timer, a_hundred_thousand_timers_each_deliver_exactly_once) {
+  constexpr int n = 100'000;
+  std::vector<int> seen(n, 0);
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  for (int i = 0; i < n; ++i)
+                    send_after(std::chrono::milliseconds(i % 50), self(), Tick{i});
+                  for (int i = 0; i < n; ++i) {
+                    auto t = co_await receive<Tick>(patience);
+                    if (!t) break;
+                    ++seen[t->n];
+                  }
+                  EXPECT_FALSE(co_await receive<Tick>(0ms));
+                }),
+            0);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), n);
+}
+
+TEST(Timer, a_timer_armed_on_one_worker_is_cancelled_from_another) {
+  constexpr int n = 2'000;
+  int cancelled = 0;
+  bool arrived = true;
+  EXPECT_EQ(run(four_workers,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  // Helpers on other workers cancel what the root armed, while it keeps arming.
+                  std::vector<Pid> helpers;
+                  for (int h = 0; h < 3; ++h)
+                    helpers.push_back(spawn([root]() -> Task<> {
+                      int mine = 0;
+                      for (;;) {
+                        bool stop = false;
+                        co_await receive([&](TimerRef t) { mine += cancel_timer(t).has_value(); },
+                                         [&](Done) { stop = true; });
+                        if (stop) break;
+                      }
+                      send(root, mine);
+                    }));
+                  for (int i = 0; i < n; ++i) {
+                    send(helpers[i % 3], send_after(std::chrono::minutes(10), root, Tick{i}));
+                    if (i % 100 == 0) co_await yield();
+                  }
+                  for (Pid h : helpers) send(h, Done{});
+                  for (int h = 0; h < 3; ++h)
+                    cancelled += (co_await receive<int>(patience)).value_or(0);
+                  arrived = (co_await receive<Tick>(0ms)).has_value();
+                }),
+            0);
+  EXPECT_EQ(cancelled, n);
+  EXPECT_FALSE(arrived);
+}
+
+TEST(Timer, an_infinite_delay_is_refused_with_bad_arg) {
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  EXPECT_THROW(send_after(infinity, self(), 1), BadArg);
+                  EXPECT_THROW(exit_after(infinity, self(), foo), BadArg);
+                  co_return;
+                }),
+            0);
+}
+
+TEST(Timer, timer_functions_outside_a_process_throw_not_in_process) {
+  EXPECT_THROW(send_after(1ms, Pid(), 1), NotInProcess);
+  EXPECT_THROW(exit_after(1ms, Pid(), foo), NotInProcess);
+  EXPECT_THROW(cancel_timer(TimerRef{}), NotInProcess);
+  EXPECT_THROW(read_timer(TimerRef{}), NotInProcess);
+}
