@@ -14,6 +14,7 @@
 
 #include "ambitious/ambitious.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
+#include "ambitious/behaviours/supervisor.hpp"
 
 using namespace ambitious;
 using namespace std::chrono_literals;
@@ -240,6 +241,43 @@ Task<> run_call(std::int64_t n) {
   result("call", n / s, "calls_per_s");
 }
 
+// --- restart: a one_for_one supervisor whose child crashes right after it starts -------------
+std::atomic<std::int64_t> restart_starts{0};
+std::int64_t restart_target = 0;
+Pid restart_notify;
+
+Task<> crash_at_once() {
+  exit(Atom("crash"));
+  co_return;
+}
+
+Task<> run_restart(std::int64_t n) {
+  set_log_level(LogLevel::none);  // as the Erlang anchor: time supervision, not console I/O
+  trap_exit(true);
+  restart_target = n;
+  restart_notify = self();
+  ChildSpec child;
+  child.id = Atom("crasher");
+  child.shutdown = Shutdown::brutal_kill();
+  child.start = []() -> Task<StartChildResult> {
+    // The first start is not a restart: the n-th restart is start number n + 1.
+    if (restart_starts.fetch_add(1) + 1 == restart_target + 1) send(restart_notify, Done{});
+    co_return spawn_link(crash_at_once);
+  };
+  SupervisorSpec spec{
+      {Strategy::one_for_one, static_cast<int>(10 * n + 10), std::chrono::seconds(1)}, {child}};
+  auto t0 = Clock::now();
+  auto sup = co_await supervisor::start_link(spec);
+  if (!sup) std::exit(1);
+  co_await receive<Done>();
+  double s = seconds_since(t0);
+  unlink(*sup->pid());
+  exit(*sup->pid(), atoms::shutdown);
+  std::printf("# restart restarts=%lld starts=%lld elapsed_ms=%.1f logger=none\n", (long long)n,
+              (long long)restart_starts.load(), s * 1000);
+  result("restart", n / s, "restarts_per_s");
+}
+
 // --- timers: a million armed timers (not an anchor workload: Erlang and CAF have no twin) ----
 struct Tick {
   int n;
@@ -280,6 +318,7 @@ int usage() {
                "usage: ambitious_bench WORKLOAD [ARGS...] [--workers=N]\n"
                "workloads: skynet [leaves div] | pingpong [n] | ring [procs hops] |\n"
                "           spawn_idle [n] | fanin [producers per_producer] | call [n] |\n"
+               "           restart [n] |\n"
                "           timers [n]\n");
   return 2;
 }
@@ -312,6 +351,8 @@ int main(int argc, char** argv) {
     rc = run(options, run_fanin, arg(a, 0, 4), arg(a, 1, 1000000));
   else if (workload == "call")
     rc = run(options, run_call, arg(a, 0, 1000000));
+  else if (workload == "restart")
+    rc = run(options, run_restart, arg(a, 0, 10000));
   else if (workload == "timers")
     rc = run(options, run_timers, arg(a, 0, 1000000));
   else

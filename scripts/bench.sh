@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 # Every anchor workload we implement (later stages add theirs here).
-WORKLOADS=${WORKLOADS:-"skynet pingpong ring spawn_idle call fanin"}
+WORKLOADS=${WORKLOADS:-"skynet pingpong ring spawn_idle call fanin restart"}
 ANCHORS=${ANCHORS:-../shared/bench-anchors}
 BIN=build/release/bench/ambitious_bench
 [ -x "$BIN" ] || { echo "bench.sh: build first (make release)" >&2; exit 1; }

@@ -24,6 +24,8 @@
 
 #include <chrono>
 #include <exception>
+#include <expected>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -325,13 +327,20 @@ namespace detail {
 template <class S>
 using info_types_t = typename S::info;
 
+/// Runs S's terminate, if it has one (it may be a coroutine: a supervisor waits for its
+/// children there). A crash in terminate is reported; the original reason stays.
 template <class S>
-void call_terminate(S& s, const ExitReason& reason) noexcept {
+Task<> call_terminate(S& s, const ExitReason& reason) {
   if constexpr (requires { s.terminate(reason); }) {
     try {
-      s.terminate(reason);
-    } catch (...) {
-      // OTP would exit with terminate's crash instead; the original reason is more useful.
+      using Ret = decltype(s.terminate(reason));
+      if constexpr (is_task<Ret>::value)
+        co_await s.terminate(reason);
+      else
+        s.terminate(reason);
+    } catch (const std::exception& e) {
+      log(LogReport{LogLevel::error, "gen_server_terminate_failed", self(),
+                    "** terminate of " + std::string(type_name<S>()) + " threw: " + e.what()});
     }
   }
 }
@@ -483,7 +492,7 @@ Task<> serve(S& s, LoopControl control, Pid parent, Types<Info...>) {
     }
     if (crash || control.stop) {
       ExitReason reason = crash ? *crash : control.reason;
-      call_terminate(s, reason);
+      co_await call_terminate(s, reason);
       if (crash) report_termination<S>(reason, last);
       exit(std::move(reason));
     }

@@ -1,0 +1,136 @@
+#pragma once
+// ChildSpec: what a supervisor needs to start, restart and stop one child.
+
+#include <chrono>
+#include <expected>
+#include <functional>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ambitious/core/pid.hpp"
+#include "ambitious/core/term.hpp"
+#include "ambitious/process/exit_reason.hpp"
+#include "ambitious/process/spawn.hpp"
+#include "ambitious/runtime/task.hpp"
+
+namespace ambitious {
+
+/// When a child is restarted (OTP's restart types).
+enum class Restart {
+  permanent,  ///< always
+  transient,  ///< only after an abnormal exit (not normal, shutdown, {shutdown, _})
+  temporary,  ///< never; its spec is dropped when it ends
+};
+
+/// Worker or supervisor (changes the default shutdown and the counts).
+enum class ChildType { worker, supervisor };
+
+/// How a supervisor stops a child: kill at once, or exit(shutdown) and wait (for a time, or
+/// forever), then kill.
+class Shutdown {
+ public:
+  static Shutdown brutal_kill() noexcept { return Shutdown(0, true); }
+  static Shutdown infinity() noexcept { return Shutdown(0, false, true); }
+  static Shutdown timeout(std::chrono::milliseconds t) noexcept {
+    return Shutdown(t.count(), false);
+  }
+
+  bool is_brutal_kill() const noexcept { return brutal_; }
+  bool is_infinity() const noexcept { return infinite_; }
+  std::chrono::milliseconds time() const noexcept { return std::chrono::milliseconds(ms_); }
+
+ private:
+  Shutdown(std::int64_t ms, bool brutal, bool infinite = false) noexcept
+      : ms_(ms), brutal_(brutal), infinite_(infinite) {}
+  std::int64_t ms_;
+  bool brutal_;
+  bool infinite_;
+};
+
+/// What a child's start returns: its pid (linked to the supervisor), the error `ignore` (not
+/// started, not an error either), or why it failed.
+using StartChildResult = std::expected<Pid, ExitReason>;
+
+namespace detail {
+// The callable is copied into this frame, so a coroutine lambda's captures live as long as the
+// start they run (a capturing coroutine lambda must not outlive its own closure object).
+template <class F, class... A>
+Task<StartChildResult> run_owned(F f, A... args) {
+  co_return co_await f(std::move(args)...);
+}
+}  // namespace detail
+
+/// Starts a child linked to the calling supervisor. Accepts a callable returning
+/// Task<StartChildResult>, taking nothing, or the DynamicSupervisor's extra_arguments.
+class ChildStart {
+ public:
+  ChildStart() = default;
+  template <class F>
+  requires std::same_as<std::invoke_result_t<F&>, Task<StartChildResult>> ChildStart(
+      F f)  // NOLINT: implicit, so that `spec.start = [] ... ` reads naturally
+      : fn_([f = std::move(f)](std::span<const Term>) { return detail::run_owned(f); }) {}
+  template <class F>
+  requires std::same_as<std::invoke_result_t<F&, std::span<const Term>>, Task<StartChildResult>>
+  ChildStart(F f)  // NOLINT
+      : fn_([f = std::move(f)](std::span<const Term> extra) {
+          return detail::run_owned(f, std::vector<Term>(extra.begin(), extra.end()));
+        }) {}
+
+  /// Runs the start; `extra` are the DynamicSupervisor's extra_arguments (else empty).
+  Task<StartChildResult> operator()(std::span<const Term> extra = {}) const { return fn_(extra); }
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+
+ private:
+  std::function<Task<StartChildResult>(std::span<const Term>)> fn_;
+};
+
+/// One child of a supervisor (OTP's child_spec map).
+struct ChildSpec {
+  Term id;           ///< unique among the supervisor's children
+  ChildStart start;  ///< runs in the supervisor; must link the child to it
+  Restart restart = Restart::permanent;
+  std::optional<Shutdown> shutdown;  ///< default: 5 s for a worker, infinity for a supervisor
+  ChildType type = ChildType::worker;
+
+  Shutdown effective_shutdown() const noexcept {
+    if (shutdown) return *shutdown;
+    return type == ChildType::supervisor ? Shutdown::infinity()
+                                         : Shutdown::timeout(std::chrono::seconds(5));
+  }
+};
+
+namespace detail {
+template <class S, class... A>
+Task<StartChildResult> start_server_child(A... args) {
+  auto started = co_await S::start_link(std::move(args)...);
+  if (!started) co_return std::unexpected(started.error());
+  co_return *started->pid();
+}
+template <class F, class... A>
+Task<StartChildResult> start_process_child(F f, A... args) {
+  co_return spawn_link(std::move(f), std::move(args)...);
+}
+}  // namespace detail
+
+/// A child spec for a GenServer S started with S::start_link(args...).
+template <class S, class... A>
+ChildSpec server_child(Term id, A... args) {
+  ChildSpec spec;
+  spec.id = std::move(id);
+  spec.start = [args...] { return detail::start_server_child<S>(args...); };
+  return spec;
+}
+
+/// A child spec for a plain process running f(args...), spawned linked to the supervisor.
+template <class F, class... A>
+requires ProcessBody<F, A...> ChildSpec process_child(Term id, F f, A... args) {
+  ChildSpec spec;
+  spec.id = std::move(id);
+  spec.start = [f, args...] { return detail::start_process_child(f, args...); };
+  return spec;
+}
+
+}  // namespace ambitious

@@ -1,0 +1,85 @@
+#pragma once
+// Supervisor: starts children, restarts them by a strategy, stops them in order (OTP's
+// supervisor).
+//
+//   flags                    | meaning                                       | OTP default
+//   -------------------------|-----------------------------------------------|-------------
+//   strategy                 | one_for_one: restart the one that ended;      | one_for_one
+//                            | one_for_all: stop the others, restart all;    |
+//                            | rest_for_one: stop the later ones, restart    |
+//                            | it and them                                   |
+//   intensity, period        | more than `intensity` restarts within         | 1, 5 s
+//                            | `period`: stop all children, exit `shutdown`  |
+//
+// Children start in order and stop in reverse order. A child is stopped as OTP does: unlink,
+// exit(child, shutdown), wait for its end up to its shutdown time, then kill. The supervisor
+// traps exits; its parent's exit stops it the same way.
+
+#include <chrono>
+#include <cstddef>
+#include <expected>
+#include <optional>
+#include <vector>
+
+#include "ambitious/behaviours/child_spec.hpp"
+#include "ambitious/behaviours/gen_server.hpp"
+
+namespace ambitious {
+
+enum class Strategy { one_for_one, one_for_all, rest_for_one };
+
+struct SupervisorFlags {
+  Strategy strategy = Strategy::one_for_one;
+  int intensity = 1;
+  std::chrono::milliseconds period = std::chrono::seconds(5);
+};
+
+/// What a supervisor supervises: OTP's {SupFlags, [ChildSpec]} from init/1.
+struct SupervisorSpec {
+  SupervisorFlags flags;
+  std::vector<ChildSpec> children;
+};
+
+/// One line of which_children: the pid is empty while the child is not running.
+struct ChildInfo {
+  Term id;
+  std::optional<Pid> pid;
+  ChildType type;
+};
+
+/// count_children: specs, running children, and specs by type.
+struct ChildCounts {
+  std::size_t specs = 0;
+  std::size_t active = 0;
+  std::size_t supervisors = 0;
+  std::size_t workers = 0;
+};
+
+namespace detail {
+class SupervisorServer;
+}
+
+/// Client functions of a supervisor. A supervisor is a server of type detail::SupervisorServer.
+namespace supervisor {
+
+using Ref = ServerRef<detail::SupervisorServer>;
+
+/// Starts a supervisor linked to the caller; returns when every child has started, or the
+/// error `{shutdown, {failed_to_start_child, Id, Reason}}` (the started ones are stopped).
+Task<StartResult<detail::SupervisorServer>> start_link(SupervisorSpec spec,
+                                                       StartOptions options = {});
+
+Task<std::vector<ChildInfo>> which_children(Ref sup);
+Task<ChildCounts> count_children(Ref sup);
+/// Starts a new child: its pid, or `{already_started, Pid}`, `{already_present, Id}`, or the
+/// start's error. `ignore` leaves the spec, not running.
+Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec);
+/// Stops the child, keeping its spec (a temporary child's spec goes). Error: `not_found`.
+Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Term id);
+/// Starts a stopped child again. Errors: `running`, `restarting`, `not_found`, or the start's.
+Task<std::expected<std::optional<Pid>, ExitReason>> restart_child(Ref sup, Term id);
+/// Removes a stopped child's spec. Errors: `running`, `restarting`, `not_found`.
+Task<std::expected<void, ExitReason>> delete_child(Ref sup, Term id);
+
+}  // namespace supervisor
+}  // namespace ambitious

@@ -1,0 +1,241 @@
+#include "ambitious/behaviours/supervisor.hpp"
+
+#include "behaviours/child_shutdown.hpp"
+#include "behaviours/supervisor_server.hpp"
+#include "runtime/timer_wheel.hpp"
+
+namespace ambitious {
+namespace detail {
+namespace {
+
+const Atom ignore_atom("ignore");
+
+bool is_ignore(const ExitReason& r) { return r.is(ignore_atom); }
+
+}  // namespace
+
+bool RestartIntensity::add(std::uint64_t now) {
+  restarts_.push_back(now);
+  // OTP keeps the restarts younger than the period (now - t < period).
+  while (!restarts_.empty() && now - restarts_.front() >= period_ms_) restarts_.pop_front();
+  return static_cast<int>(restarts_.size()) <= intensity_;
+}
+
+SupervisorServer::SupervisorServer(SupervisorSpec spec)
+    : flags_(spec.flags), intensity_(spec.flags) {
+  children_.reserve(spec.children.size());
+  for (auto& c : spec.children) children_.push_back(Child{std::move(c), std::nullopt});
+}
+
+std::optional<std::size_t> SupervisorServer::find(const Term& id) const {
+  for (std::size_t i = 0; i < children_.size(); ++i)
+    if (children_[i].spec.id == id) return i;
+  return std::nullopt;
+}
+
+std::optional<std::size_t> SupervisorServer::find(Pid pid) const {
+  for (std::size_t i = 0; i < children_.size(); ++i)
+    if (children_[i].pid == pid) return i;
+  return std::nullopt;
+}
+
+Task<SupervisorServer::StartReply> SupervisorServer::start(std::size_t i) {
+  // Copy the start: the call below runs while this child's slot may move (a start may not add
+  // children, but being careful costs one copy).
+  ChildStart start = children_[i].spec.start;
+  if (!start) co_return StartReply(std::unexpect, ExitReason(Atom("no_start_function")));
+  StartChildResult r = co_await start();
+  if (!r) {
+    if (is_ignore(r.error())) co_return std::optional<Pid>();
+    co_return StartReply(std::unexpect, r.error());
+  }
+  children_[i].pid = *r;
+  co_return std::optional<Pid>(*r);
+}
+
+Task<InitResult> SupervisorServer::init() {
+  trap_exit(true);
+  for (std::size_t i = 0; i < children_.size(); ++i) {
+    if (find(children_[i].spec.id) != i)
+      co_return stop(
+          ExitReason(Term::tuple(Atom("bad_start_spec"),
+                                 Term::tuple(Atom("duplicate_child_name"), children_[i].spec.id))));
+    StartReply r = co_await start(i);
+    if (!r) {
+      Term id = children_[i].spec.id;
+      co_await stop_range(0, i);
+      co_return stop(
+          ExitReason::shutdown(Term::tuple(Atom("failed_to_start_child"), id, r.error().term())));
+    }
+    if (!*r && children_[i].spec.restart == Restart::temporary) {
+      children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));  // ignored, temporary
+      --i;
+    }
+  }
+  co_return ok();
+}
+
+Task<> SupervisorServer::stop_range(std::size_t first, std::size_t end) {
+  for (std::size_t i = end; i-- > first;) {
+    if (!children_[i].pid) continue;
+    Pid pid = *children_[i].pid;
+    children_[i].pid.reset();
+    co_await shutdown_child(pid, children_[i].spec.effective_shutdown(), children_[i].spec.id);
+  }
+}
+
+Task<bool> SupervisorServer::restart_range(std::size_t first, std::size_t end) {
+  for (std::size_t i = first; i < end && i < children_.size(); ++i) {
+    if (children_[i].pid) continue;
+    for (;;) {
+      StartReply r = co_await start(i);
+      if (r) break;
+      log(LogReport{LogLevel::error, "supervisor_start_error", self(),
+                    "** Supervisor " + to_string(self()) + ": restarting child " +
+                        children_[i].spec.id.to_string() + " failed: " + r.error().to_string()});
+      if (!intensity_.add(now_ms())) co_return false;
+    }
+  }
+  co_return true;
+}
+
+Task<Action> SupervisorServer::handle_info(Exit e) {
+  std::optional<std::size_t> found = find(e.from);
+  if (!found) co_return noreply();  // not a child (anymore): nothing to do, as in OTP
+  std::size_t i = *found;
+  children_[i].pid.reset();
+  report_child_terminated(children_[i].spec.id, e.from, e.reason);
+  if (!should_restart(children_[i].spec.restart, e.reason)) {
+    if (children_[i].spec.restart == Restart::temporary)
+      children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
+    co_return noreply();
+  }
+  if (!intensity_.add(now_ms())) {
+    log(LogReport{LogLevel::error, "supervisor_reached_max_restart_intensity", self(),
+                  "** Supervisor " + to_string(self()) + ": more than " +
+                      std::to_string(flags_.intensity) + " restarts in " +
+                      std::to_string(flags_.period.count()) + " ms; shutting down"});
+    co_return stop(atoms::shutdown);  // terminate() stops the remaining children
+  }
+  std::size_t first = i, end = i + 1;
+  if (flags_.strategy == Strategy::one_for_all) {
+    first = 0;
+    end = children_.size();
+  } else if (flags_.strategy == Strategy::rest_for_one) {
+    end = children_.size();
+  }
+  co_await stop_range(first, end);
+  // Temporary children stopped by one_for_all/rest_for_one are not restarted: OTP drops them.
+  for (std::size_t k = end; k-- > first;)
+    if (k != i && children_[k].spec.restart == Restart::temporary) {
+      children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(k));
+      --end;
+      if (k < i) --i;
+    }
+  if (!co_await restart_range(first, end)) co_return stop(atoms::shutdown);
+  co_return noreply();
+}
+
+Task<> SupervisorServer::terminate(const ExitReason&) { co_await stop_range(0, children_.size()); }
+
+CallResult<std::vector<ChildInfo>> SupervisorServer::handle_call(WhichChildren, const From&) {
+  std::vector<ChildInfo> out;
+  out.reserve(children_.size());
+  for (auto& c : children_) out.push_back(ChildInfo{c.spec.id, c.pid, c.spec.type});
+  return reply(std::move(out));
+}
+
+CallResult<ChildCounts> SupervisorServer::handle_call(CountChildren, const From&) {
+  ChildCounts n;
+  n.specs = children_.size();
+  for (auto& c : children_) {
+    if (c.pid) ++n.active;
+    if (c.spec.type == ChildType::supervisor)
+      ++n.supervisors;
+    else
+      ++n.workers;
+  }
+  return reply(n);
+}
+
+Task<CallResult<SupervisorServer::StartReply>> SupervisorServer::handle_call(StartChild req,
+                                                                             const From&) {
+  if (auto i = find(req.spec.id)) {
+    if (children_[*i].pid)
+      co_return reply(StartReply(
+          std::unexpect, ExitReason(Term::tuple(Atom("already_started"), *children_[*i].pid))));
+    co_return reply(
+        StartReply(std::unexpect, ExitReason(Term::tuple(Atom("already_present"), req.spec.id))));
+  }
+  children_.push_back(Child{std::move(req.spec), std::nullopt});
+  std::size_t i = children_.size() - 1;
+  StartReply r = co_await start(i);
+  if (!r || (!*r && children_[i].spec.restart == Restart::temporary))
+    children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
+  co_return reply(std::move(r));
+}
+
+Task<CallResult<SupervisorServer::VoidReply>> SupervisorServer::handle_call(TerminateChild req,
+                                                                            const From&) {
+  std::optional<std::size_t> i = find(req.id);
+  if (!i) co_return reply(VoidReply(std::unexpect, ExitReason(Atom("not_found"))));
+  co_await stop_range(*i, *i + 1);
+  if (children_[*i].spec.restart == Restart::temporary)
+    children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(*i));
+  co_return reply(VoidReply());
+}
+
+Task<CallResult<SupervisorServer::StartReply>> SupervisorServer::handle_call(RestartChild req,
+                                                                             const From&) {
+  std::optional<std::size_t> i = find(req.id);
+  if (!i) co_return reply(StartReply(std::unexpect, ExitReason(Atom("not_found"))));
+  if (children_[*i].pid) co_return reply(StartReply(std::unexpect, ExitReason(Atom("running"))));
+  co_return reply(co_await start(*i));
+}
+
+CallResult<SupervisorServer::VoidReply> SupervisorServer::handle_call(DeleteChild req,
+                                                                      const From&) {
+  std::optional<std::size_t> i = find(req.id);
+  if (!i) return reply(VoidReply(std::unexpect, ExitReason(Atom("not_found"))));
+  if (children_[*i].pid) return reply(VoidReply(std::unexpect, ExitReason(Atom("running"))));
+  children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(*i));
+  return reply(VoidReply());
+}
+
+}  // namespace detail
+
+namespace supervisor {
+
+using detail::SupervisorServer;
+
+Task<StartResult<SupervisorServer>> start_link(SupervisorSpec spec, StartOptions options) {
+  return SupervisorServer::start_link(std::move(options), std::move(spec));
+}
+
+Task<std::vector<ChildInfo>> which_children(Ref sup) {
+  co_return co_await gen_server::call(sup, SupervisorServer::WhichChildren{}, infinity);
+}
+
+Task<ChildCounts> count_children(Ref sup) {
+  co_return co_await gen_server::call(sup, SupervisorServer::CountChildren{}, infinity);
+}
+
+Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec) {
+  co_return co_await gen_server::call(sup, SupervisorServer::StartChild{std::move(spec)}, infinity);
+}
+
+Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Term id) {
+  co_return co_await gen_server::call(sup, SupervisorServer::TerminateChild{std::move(id)},
+                                      infinity);
+}
+
+Task<std::expected<std::optional<Pid>, ExitReason>> restart_child(Ref sup, Term id) {
+  co_return co_await gen_server::call(sup, SupervisorServer::RestartChild{std::move(id)}, infinity);
+}
+
+Task<std::expected<void, ExitReason>> delete_child(Ref sup, Term id) {
+  co_return co_await gen_server::call(sup, SupervisorServer::DeleteChild{std::move(id)}, infinity);
+}
+
+}  // namespace supervisor
+}  // namespace ambitious
