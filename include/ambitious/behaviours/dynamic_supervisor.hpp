@@ -1,0 +1,56 @@
+#pragma once
+// DynamicSupervisor: a supervisor of children started on demand (Elixir's DynamicSupervisor).
+//
+//   option            | meaning                                                 | default
+//   ------------------|---------------------------------------------------------|----------
+//   max_restarts,     | more restarts than this within max_seconds: stop every  | 3, 5 s
+//   max_seconds       | child and exit `shutdown`                               |
+//   max_children      | start_child beyond it fails with `max_children`         | unlimited
+//   extra_arguments   | passed to every child's start (ChildStart's span)       | none
+//
+// start_child runs the child's start inside the supervisor, which links to the child and
+// restarts it by its restart type (one_for_one). On shutdown every child is asked to stop at
+// once, each with its own shutdown time.
+
+#include <chrono>
+#include <cstddef>
+#include <expected>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "ambitious/behaviours/child_spec.hpp"
+#include "ambitious/behaviours/gen_server.hpp"
+#include "ambitious/behaviours/supervisor.hpp"
+
+namespace ambitious {
+
+struct DynamicSupervisorOptions {
+  int max_restarts = 3;
+  std::chrono::milliseconds max_seconds = std::chrono::seconds(5);
+  std::size_t max_children = std::numeric_limits<std::size_t>::max();
+  std::vector<Term> extra_arguments;
+};
+
+namespace detail {
+class DynamicSupervisorServer;
+}
+
+namespace dynamic_supervisor {
+
+using Ref = ServerRef<detail::DynamicSupervisorServer>;
+
+/// Starts a dynamic supervisor linked to the caller (it has no children yet).
+Task<StartResult<detail::DynamicSupervisorServer>> start_link(DynamicSupervisorOptions options = {},
+                                                              StartOptions start = {});
+/// Starts a child under `sup`: its pid; nothing for `ignore`; or the error (`max_children`, or
+/// the start's). The child's id is not used: children are known by pid.
+Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec);
+/// Stops the child `pid` (not restarted). Error: `not_found`.
+Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Pid pid);
+/// The running children (ids are `undefined`, as in Elixir).
+Task<std::vector<ChildInfo>> which_children(Ref sup);
+Task<ChildCounts> count_children(Ref sup);
+
+}  // namespace dynamic_supervisor
+}  // namespace ambitious

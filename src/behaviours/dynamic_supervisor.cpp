@@ -1,0 +1,151 @@
+#include "ambitious/behaviours/dynamic_supervisor.hpp"
+
+#include <unordered_map>
+
+#include "behaviours/child_shutdown.hpp"
+#include "behaviours/supervisor_server.hpp"
+#include "runtime/timer_wheel.hpp"
+
+namespace ambitious {
+namespace detail {
+
+/// The server behind dynamic_supervisor::start_link: children by pid, restarted one for one.
+class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
+ public:
+  using info = Types<Exit>;
+  using StartReply = std::expected<std::optional<Pid>, ExitReason>;
+  using VoidReply = std::expected<void, ExitReason>;
+
+  struct StartChild {
+    ChildSpec spec;
+  };
+  struct TerminateChild {
+    Pid pid;
+  };
+  struct WhichChildren {};
+  struct CountChildren {};
+
+  explicit DynamicSupervisorServer(DynamicSupervisorOptions options)
+      : options_(std::move(options)),
+        intensity_(
+            SupervisorFlags{Strategy::one_for_one, options_.max_restarts, options_.max_seconds}) {}
+
+  InitResult init() {
+    trap_exit(true);
+    return ok();
+  }
+
+  Task<CallResult<StartReply>> handle_call(StartChild req, const From&) {
+    if (children_.size() >= options_.max_children)
+      co_return reply(StartReply(std::unexpect, ExitReason(Atom("max_children"))));
+    co_return reply(co_await start(std::move(req.spec)));
+  }
+
+  Task<CallResult<VoidReply>> handle_call(TerminateChild req, const From&) {
+    auto it = children_.find(req.pid);
+    if (it == children_.end())
+      co_return reply(VoidReply(std::unexpect, ExitReason(Atom("not_found"))));
+    ChildSpec spec = std::move(it->second);
+    children_.erase(it);
+    co_await shutdown_child(req.pid, spec.effective_shutdown(), Term(Atom("undefined")));
+    co_return reply(VoidReply());
+  }
+
+  CallResult<std::vector<ChildInfo>> handle_call(WhichChildren, const From&) {
+    std::vector<ChildInfo> out;
+    out.reserve(children_.size());
+    for (auto& [pid, spec] : children_)
+      out.push_back(ChildInfo{Term(atoms::undefined), pid, spec.type});
+    return reply(std::move(out));
+  }
+
+  CallResult<ChildCounts> handle_call(CountChildren, const From&) {
+    ChildCounts n;
+    n.specs = n.active = children_.size();
+    for (auto& [pid, spec] : children_) {
+      if (spec.type == ChildType::supervisor)
+        ++n.supervisors;
+      else
+        ++n.workers;
+    }
+    return reply(n);
+  }
+
+  Task<Action> handle_info(Exit e) {
+    auto it = children_.find(e.from);
+    if (it == children_.end()) co_return noreply();
+    ChildSpec spec = std::move(it->second);
+    children_.erase(it);
+    report_child_terminated(Term(atoms::undefined), e.from, e.reason);
+    if (!should_restart(spec.restart, e.reason)) co_return noreply();
+    for (;;) {
+      if (!intensity_.add(now_ms())) {
+        log(LogReport{LogLevel::error, "supervisor_reached_max_restart_intensity", self(),
+                      "** DynamicSupervisor " + to_string(self()) + ": more than " +
+                          std::to_string(options_.max_restarts) + " restarts in " +
+                          std::to_string(options_.max_seconds.count()) + " ms; shutting down"});
+        co_return stop(atoms::shutdown);
+      }
+      StartReply r = co_await start(spec);
+      if (r) co_return noreply();
+      log(LogReport{LogLevel::error, "supervisor_start_error", self(),
+                    "** DynamicSupervisor " + to_string(self()) +
+                        ": restarting a child failed: " + r.error().to_string()});
+    }
+  }
+
+  Task<> terminate(const ExitReason&) {
+    std::vector<std::pair<Pid, Shutdown>> all;
+    all.reserve(children_.size());
+    for (auto& [pid, spec] : children_) all.emplace_back(pid, spec.effective_shutdown());
+    children_.clear();
+    co_await shutdown_children(std::move(all));
+  }
+
+ private:
+  Task<StartReply> start(ChildSpec spec) {
+    if (!spec.start) co_return StartReply(std::unexpect, ExitReason(Atom("no_start_function")));
+    StartChildResult r = co_await spec.start(options_.extra_arguments);
+    if (!r) {
+      if (r.error().is(Atom("ignore"))) co_return std::optional<Pid>();
+      co_return StartReply(std::unexpect, r.error());
+    }
+    children_.emplace(*r, std::move(spec));
+    co_return std::optional<Pid>(*r);
+  }
+
+  DynamicSupervisorOptions options_;
+  RestartIntensity intensity_;
+  std::unordered_map<Pid, ChildSpec> children_;
+};
+
+}  // namespace detail
+
+namespace dynamic_supervisor {
+
+using detail::DynamicSupervisorServer;
+
+Task<StartResult<DynamicSupervisorServer>> start_link(DynamicSupervisorOptions options,
+                                                      StartOptions start) {
+  return DynamicSupervisorServer::start_link(std::move(start), std::move(options));
+}
+
+Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec) {
+  co_return co_await gen_server::call(sup, DynamicSupervisorServer::StartChild{std::move(spec)},
+                                      infinity);
+}
+
+Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Pid pid) {
+  co_return co_await gen_server::call(sup, DynamicSupervisorServer::TerminateChild{pid}, infinity);
+}
+
+Task<std::vector<ChildInfo>> which_children(Ref sup) {
+  co_return co_await gen_server::call(sup, DynamicSupervisorServer::WhichChildren{}, infinity);
+}
+
+Task<ChildCounts> count_children(Ref sup) {
+  co_return co_await gen_server::call(sup, DynamicSupervisorServer::CountChildren{}, infinity);
+}
+
+}  // namespace dynamic_supervisor
+}  // namespace ambitious
