@@ -69,4 +69,16 @@ void deliver_message(Pid to, Message* m) {
   undeliverable(to, m);
 }
 
+bool post_message(Pid to, Message* m) {
+  MessagePtr owned(m);
+  RuntimeState* rt = runtime();
+  if (!rt) return false;
+  if (Worker* w = Worker::current(); w && &w->scheduler() == &rt->scheduler) {
+    deliver_message(to, owned.release());
+  } else {
+    rt->scheduler.run_as_reader([&] { deliver_message(to, owned.release()); });
+  }
+  return true;
+}
+
 }  // namespace ambitious::detail

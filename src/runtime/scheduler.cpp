@@ -157,7 +157,7 @@ void Worker::loop() {
   current_ = nullptr;
 }
 
-Scheduler::Scheduler(unsigned workers) : quiescence_(workers ? workers : 1) {
+Scheduler::Scheduler(unsigned workers) : quiescence_((workers ? workers : 1) + 1) {
   if (workers == 0) workers = 1;
   for (unsigned i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
 }

@@ -91,14 +91,28 @@ class Scheduler {
   /// Wakes a sleeping worker if none is looking for work already.
   void wake_one() noexcept;
 
+  /// Runs `f` on a thread that is not a worker as if it were one, for the quiescent-state
+  /// reclamation: shared pointers read inside `f` stay valid until it returns. One such thread
+  /// at a time (they take turns on a mutex): the slow path for foreign threads.
+  template <class F>
+  void run_as_reader(F&& f) {
+    std::lock_guard lock(external_mutex_);
+    quiescence_.go_online(external_slot());
+    f();
+    quiescence_.go_offline(external_slot());
+  }
+
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
   Quiescence& quiescence() noexcept { return quiescence_; }
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
  private:
   friend class Worker;
+  unsigned external_slot() const noexcept { return worker_count(); }
+
   std::vector<std::unique_ptr<Worker>> workers_;
   GlobalQueue global_;
+  std::mutex external_mutex_;  // one foreign thread at a time in the external reader slot
   Quiescence quiescence_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> searching_{0};
