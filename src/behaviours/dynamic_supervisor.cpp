@@ -131,12 +131,13 @@ Task<StartResult<DynamicSupervisorServer>> start_link(DynamicSupervisorOptions o
 }
 
 Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec) {
-  co_return co_await gen_server::call(sup, DynamicSupervisorServer::StartChild{std::move(spec)},
-                                      infinity);
+  DynamicSupervisorServer::StartChild req{std::move(spec)};  // g++ 12: no braced temporaries
+  co_return co_await gen_server::call(sup, std::move(req), infinity);
 }
 
 Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Pid pid) {
-  co_return co_await gen_server::call(sup, DynamicSupervisorServer::TerminateChild{pid}, infinity);
+  DynamicSupervisorServer::TerminateChild req{pid};
+  co_return co_await gen_server::call(sup, req, infinity);
 }
 
 Task<std::vector<ChildInfo>> which_children(Ref sup) {

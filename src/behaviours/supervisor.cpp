@@ -221,20 +221,23 @@ Task<ChildCounts> count_children(Ref sup) {
 }
 
 Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec) {
-  co_return co_await gen_server::call(sup, SupervisorServer::StartChild{std::move(spec)}, infinity);
+  SupervisorServer::StartChild req{std::move(spec)};  // g++ 12: no braced temporaries here
+  co_return co_await gen_server::call(sup, std::move(req), infinity);
 }
 
 Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Term id) {
-  co_return co_await gen_server::call(sup, SupervisorServer::TerminateChild{std::move(id)},
-                                      infinity);
+  SupervisorServer::TerminateChild req{std::move(id)};
+  co_return co_await gen_server::call(sup, std::move(req), infinity);
 }
 
 Task<std::expected<std::optional<Pid>, ExitReason>> restart_child(Ref sup, Term id) {
-  co_return co_await gen_server::call(sup, SupervisorServer::RestartChild{std::move(id)}, infinity);
+  SupervisorServer::RestartChild req{std::move(id)};
+  co_return co_await gen_server::call(sup, std::move(req), infinity);
 }
 
 Task<std::expected<void, ExitReason>> delete_child(Ref sup, Term id) {
-  co_return co_await gen_server::call(sup, SupervisorServer::DeleteChild{std::move(id)}, infinity);
+  SupervisorServer::DeleteChild req{std::move(id)};
+  co_return co_await gen_server::call(sup, std::move(req), infinity);
 }
 
 }  // namespace supervisor

@@ -1,0 +1,70 @@
+#pragma once
+// Application: a named unit with dependencies, an environment, and a supervision tree
+// (OTP's application).
+//
+//   ApplicationSpec field | OTP
+//   ----------------------|------------------------------------------------------------
+//   name                  | the application's name
+//   applications          | the applications it needs, started before it
+//   env                   | its environment (application:get_env/2)
+//   start                 | Mod:start/2: starts the top supervisor, linked to the caller
+//   stop                  | Mod:stop/1: runs after its supervision tree has stopped
+//
+// When the top supervisor of a started application ends: a permanent application stops every
+// other application and the runtime (run() returns 1); a transient one does so only if the
+// reason is not normal; a temporary one just goes away. Each case is reported.
+
+#include <expected>
+#include <functional>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "ambitious/core/atom.hpp"
+#include "ambitious/core/pid.hpp"
+#include "ambitious/core/term.hpp"
+#include "ambitious/process/exit_reason.hpp"
+#include "ambitious/process/runtime.hpp"
+#include "ambitious/runtime/task.hpp"
+
+namespace ambitious {
+
+enum class AppType { permanent, transient, temporary };
+
+struct ApplicationSpec {
+  Atom name;
+  std::vector<Atom> applications;
+  std::vector<std::pair<Atom, Term>> env;
+  std::function<Task<std::expected<Pid, ExitReason>>()> start;
+  std::function<void()> stop;
+};
+
+namespace application {
+
+/// Makes `spec` known. Error: `{already_loaded, Name}`.
+Task<std::expected<void, ExitReason>> load(ApplicationSpec spec);
+/// Starts a loaded application whose dependencies run. Errors: `{not_loaded, Name}`,
+/// `{not_started, Dep}`, `{already_started, Name}`, or the start's.
+Task<std::expected<void, ExitReason>> start(Atom name, AppType type = AppType::temporary);
+/// Starts the dependencies (recursively) and then the application; returns those it started.
+Task<std::expected<std::vector<Atom>, ExitReason>> ensure_all_started(
+    Atom name, AppType type = AppType::temporary);
+/// Stops the application's supervision tree, then runs its stop. Error: `{not_started, Name}`.
+Task<std::expected<void, ExitReason>> stop(Atom name);
+/// The running applications, the last started first (as OTP lists them).
+Task<std::vector<Atom>> which_applications();
+/// A value of an application's environment. Any process, no call.
+std::optional<Term> get_env(Atom app, Atom key);
+/// Sets a value of an application's environment. Any process.
+void set_env(Atom app, Atom key, Term value);
+
+}  // namespace application
+
+/// Runs `main` and its dependencies as the program: starts them (as permanent), waits until
+/// SIGINT or SIGTERM, then stops them in reverse order (their trees shut down child by child,
+/// terminate callbacks run) and returns 0. Returns 1 if an application could not start or a
+/// permanent one died.
+int run_application(std::vector<ApplicationSpec> applications, Atom main,
+                    RuntimeOptions options = {});
+
+}  // namespace ambitious

@@ -1,0 +1,334 @@
+#include "ambitious/behaviours/application.hpp"
+
+#include <pthread.h>
+#include <csignal>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+#include "ambitious/behaviours/child_spec.hpp"
+#include "ambitious/behaviours/gen_server.hpp"
+#include "behaviours/child_shutdown.hpp"
+
+namespace ambitious {
+namespace detail {
+namespace {
+
+const Atom controller_name("application_controller");
+
+// The environment is read by any process without a call, as OTP's (an ETS table there).
+struct Environment {
+  std::shared_mutex mutex;
+  std::map<std::pair<Atom, Atom>, Term> values;
+};
+Environment& environment() {
+  static Environment* e = new Environment;
+  return *e;
+}
+
+ExitReason error2(const char* what, Atom name) { return ExitReason(Term::tuple(Atom(what), name)); }
+
+struct Running {
+  Atom name;
+  AppType type;
+  Pid top;
+};
+
+/// OTP's application_controller and application masters in one server.
+class ApplicationController : public GenServer<ApplicationController> {
+ public:
+  using info = Types<Exit>;
+  using VoidReply = std::expected<void, ExitReason>;
+  struct Load {
+    ApplicationSpec spec;
+  };
+  struct Start {
+    Atom name;
+    AppType type;
+  };
+  struct Stop {
+    Atom name;
+  };
+  struct StopAll {};
+  struct Which {};
+  struct Needs {
+    Atom name;
+  };
+
+  InitResult init() {
+    trap_exit(true);
+    return ok();
+  }
+
+  CallResult<VoidReply> handle_call(Load req, const From&) {
+    Atom name = req.spec.name;
+    if (loaded_.contains(name))
+      return reply(VoidReply(std::unexpect, error2("already_loaded", name)));
+    {
+      auto& env = environment();
+      std::unique_lock lock(env.mutex);
+      for (auto& [key, value] : req.spec.env) env.values.insert_or_assign({name, key}, value);
+    }
+    loaded_.emplace(name, std::move(req.spec));
+    return reply(VoidReply());
+  }
+
+  /// The dependencies of a loaded application (for ensure_all_started, on the client side).
+  CallResult<std::expected<std::vector<Atom>, ExitReason>> handle_call(Needs req, const From&) {
+    auto it = loaded_.find(req.name);
+    if (it == loaded_.end())
+      return reply(std::expected<std::vector<Atom>, ExitReason>(std::unexpect,
+                                                                error2("not_loaded", req.name)));
+    return reply(std::expected<std::vector<Atom>, ExitReason>(it->second.applications));
+  }
+
+  Task<CallResult<VoidReply>> handle_call(Start req, const From&) {
+    auto it = loaded_.find(req.name);
+    if (it == loaded_.end())
+      co_return reply(VoidReply(std::unexpect, error2("not_loaded", req.name)));
+    if (running(req.name))
+      co_return reply(VoidReply(std::unexpect, error2("already_started", req.name)));
+    for (Atom dep : it->second.applications)
+      if (!running(dep)) co_return reply(VoidReply(std::unexpect, error2("not_started", dep)));
+    if (!it->second.start)
+      co_return reply(VoidReply(std::unexpect, error2("no_start_function", req.name)));
+    auto start = it->second.start;  // a copy: it runs while other calls cannot change loaded_
+    std::expected<Pid, ExitReason> top = co_await start();
+    if (!top) co_return reply(VoidReply(std::unexpect, top.error()));
+    link(*top);  // the start linked it already when it used start_link; linking twice is fine
+    running_.push_back(Running{req.name, req.type, *top});
+    log(LogReport{LogLevel::info, "application_started", *top,
+                  "** Application " + std::string(req.name.name()) + " started"});
+    co_return reply(VoidReply());
+  }
+
+  Task<CallResult<VoidReply>> handle_call(Stop req, const From&) {
+    auto it =
+        std::find_if(running_.begin(), running_.end(), [&](auto& r) { return r.name == req.name; });
+    if (it == running_.end())
+      co_return reply(VoidReply(std::unexpect, error2("not_started", req.name)));
+    Running app = *it;
+    running_.erase(it);
+    co_await stop_app(app);
+    co_return reply(VoidReply());
+  }
+
+  Task<CallResult<VoidReply>> handle_call(StopAll, const From&) {
+    co_await stop_all();
+    co_return reply(VoidReply());
+  }
+
+  CallResult<std::vector<Atom>> handle_call(Which, const From&) {
+    std::vector<Atom> out;
+    for (auto it = running_.rbegin(); it != running_.rend(); ++it) out.push_back(it->name);
+    return reply(std::move(out));
+  }
+
+  Task<Action> handle_info(Exit e) {
+    auto it =
+        std::find_if(running_.begin(), running_.end(), [&](auto& r) { return r.top == e.from; });
+    if (it == running_.end()) co_return noreply();
+    Running app = *it;
+    running_.erase(it);
+    run_stop_callback(app.name);
+    log(LogReport{LogLevel::info, "application_exited", e.from,
+                  "** Application " + std::string(app.name.name()) +
+                      " exited: " + e.reason.to_string() + ", type: " + type_name(app.type)});
+    bool fatal =
+        app.type == AppType::permanent || (app.type == AppType::transient && !e.reason.is_normal());
+    if (!fatal) co_return noreply();
+    // OTP stops the node: every other application, then the runtime.
+    co_await stop_all();
+    shutdown(1);
+    co_return stop(
+        ExitReason(Term::tuple(Atom("application_terminated"), app.name, e.reason.term())));
+  }
+
+  Task<> terminate(const ExitReason&) { co_await stop_all(); }
+
+ private:
+  static std::string type_name(AppType t) {
+    return t == AppType::permanent   ? "permanent"
+           : t == AppType::transient ? "transient"
+                                     : "temporary";
+  }
+  bool running(Atom name) const {
+    return std::any_of(running_.begin(), running_.end(), [&](auto& r) { return r.name == name; });
+  }
+  void run_stop_callback(Atom name) {
+    if (auto it = loaded_.find(name); it != loaded_.end() && it->second.stop) it->second.stop();
+  }
+  Task<> stop_app(Running app) {
+    co_await shutdown_child(app.top, Shutdown::infinity(), Term(app.name));
+    run_stop_callback(app.name);
+    log(LogReport{LogLevel::info, "application_stopped", app.top,
+                  "** Application " + std::string(app.name.name()) + " stopped"});
+  }
+  Task<> stop_all() {
+    while (!running_.empty()) {
+      Running app = running_.back();
+      running_.pop_back();
+      co_await stop_app(app);
+    }
+  }
+
+  std::map<Atom, ApplicationSpec> loaded_;
+  std::vector<Running> running_;  // in start order
+};
+
+using ControllerRef = ServerRef<ApplicationController>;
+
+/// The controller, started on first use (not linked: it outlives whoever started it).
+Task<ControllerRef> controller() {
+  if (auto pid = whereis(controller_name)) co_return ControllerRef(*pid);
+  {
+    auto& env = environment();
+    std::unique_lock lock(env.mutex);
+    env.values.clear();  // a new runtime's controller starts from a clean environment
+  }
+  StartOptions options{controller_name, infinity};  // g++ 12: no braced temporaries here
+  auto started = co_await ApplicationController::start(std::move(options));
+  if (started) co_return *started;
+  // Another process started it meanwhile: {already_started, Pid}.
+  if (auto pid = whereis(controller_name)) co_return ControllerRef(*pid);
+  exit(started.error());
+}
+
+struct StopRequested {
+  int signal;
+};
+
+}  // namespace
+}  // namespace detail
+
+namespace application {
+
+using detail::ApplicationController;
+
+Task<std::expected<void, ExitReason>> load(ApplicationSpec spec) {
+  auto c = co_await detail::controller();
+  ApplicationController::Load req{std::move(spec)};
+  co_return co_await gen_server::call(c, std::move(req), infinity);
+}
+
+Task<std::expected<void, ExitReason>> start(Atom name, AppType type) {
+  auto c = co_await detail::controller();
+  ApplicationController::Start req{name, type};
+  co_return co_await gen_server::call(c, req, infinity);
+}
+
+Task<std::expected<std::vector<Atom>, ExitReason>> ensure_all_started(Atom name, AppType type) {
+  auto c = co_await detail::controller();
+  std::vector<Atom> started;
+  ApplicationController::Needs needs{name};
+  auto deps = co_await gen_server::call(c, needs, infinity);
+  if (!deps) co_return std::unexpected(deps.error());
+  for (Atom dep : *deps) {
+    auto more = co_await ensure_all_started(dep, type);
+    if (!more) co_return std::unexpected(more.error());
+    started.insert(started.end(), more->begin(), more->end());
+  }
+  ApplicationController::Start req{name, type};
+  auto r = co_await gen_server::call(c, req, infinity);
+  if (r)
+    started.push_back(name);
+  else if (!(r.error().term().is_tuple() && r.error().term()[0] == Term(Atom("already_started"))))
+    co_return std::unexpected(r.error());
+  co_return started;
+}
+
+Task<std::expected<void, ExitReason>> stop(Atom name) {
+  auto c = co_await detail::controller();
+  ApplicationController::Stop req{name};
+  co_return co_await gen_server::call(c, req, infinity);
+}
+
+Task<std::vector<Atom>> which_applications() {
+  auto c = co_await detail::controller();
+  co_return co_await gen_server::call(c, ApplicationController::Which{}, infinity);
+}
+
+std::optional<Term> get_env(Atom app, Atom key) {
+  auto& env = detail::environment();
+  std::shared_lock lock(env.mutex);
+  auto it = env.values.find({app, key});
+  if (it == env.values.end()) return std::nullopt;
+  return it->second;
+}
+
+void set_env(Atom app, Atom key, Term value) {
+  auto& env = detail::environment();
+  std::unique_lock lock(env.mutex);
+  env.values.insert_or_assign({app, key}, std::move(value));
+}
+
+}  // namespace application
+
+namespace {
+
+struct SignalWatch {
+  std::mutex mutex;
+  Pid root;           // guarded by mutex
+  int pending = 0;    // a signal that came before the root was known
+  bool done = false;  // guarded by mutex
+};
+
+Task<> application_root(std::vector<ApplicationSpec> apps, Atom main, SignalWatch* watch) {
+  {
+    std::lock_guard lock(watch->mutex);
+    watch->root = self();
+    if (watch->pending) post(self(), detail::StopRequested{watch->pending});
+  }
+  for (auto& spec : apps) {
+    auto loaded = co_await application::load(std::move(spec));
+    if (!loaded) exit(loaded.error());
+  }
+  auto started = co_await application::ensure_all_started(main, AppType::permanent);
+  if (!started) exit(started.error());
+  auto c = co_await detail::controller();
+  Ref mref = monitor(*c.pid());
+  co_await receive(
+      [](detail::StopRequested s) {
+        log(LogReport{LogLevel::info, "application_stop_requested", self(),
+                      "** Signal " + std::to_string(s.signal) + ": stopping the applications"});
+      },
+      match<Down>([mref](const Down& d) { return d.ref == mref; }, [](Down d) { exit(d.reason); }));
+  co_await gen_server::call(c, detail::ApplicationController::StopAll{}, infinity);
+}
+
+}  // namespace
+
+int run_application(std::vector<ApplicationSpec> applications, Atom main, RuntimeOptions options) {
+  // SIGINT and SIGTERM are blocked in every thread the runtime starts (they inherit the mask)
+  // and taken by one watcher thread, which turns them into a message to the root.
+  sigset_t signals, old;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, &old);
+  SignalWatch watch;
+  std::thread watcher([&] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      std::lock_guard lock(watch.mutex);
+      if (watch.done) return;
+      if (watch.root.is_null())
+        watch.pending = sig;
+      else
+        post(watch.root, detail::StopRequested{sig});
+    }
+  });
+  int rc = run(options, application_root, std::move(applications), main, &watch);
+  {
+    std::lock_guard lock(watch.mutex);
+    watch.done = true;
+  }
+  pthread_kill(watcher.native_handle(), SIGTERM);  // wakes its sigwait; it sees `done`
+  watcher.join();
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return rc;
+}
+
+}  // namespace ambitious
