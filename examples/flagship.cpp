@@ -1,113 +1,189 @@
-// The flagship demo: processes, links, monitors, exit signals, names and timers, narrated.
+// The flagship: a job queue built from OTP behaviours.
 //
-// A "desk" process (registered as `desk`) hands jobs to workers it starts linked to itself,
-// trapping exits so that a crashing worker becomes a message, not the desk's death. An observer
-// monitors the desk. One job crashes its worker on purpose; one worker is killed from outside;
-// a timer ends the day. Every event is printed as it happens.
+//   application `jobs`
+//   └── supervisor (rest_for_one)
+//       ├── queue      GenServer `job_queue`: pending jobs, jobs in flight, the tally
+//       └── workers    DynamicSupervisor `job_workers`: WORKERS workers, restarted when they crash
+//
+// Workers ask the queue for a job (a call the queue answers later, when it has one: a deferred
+// reply). Some jobs are poisoned: they crash their worker the first time. The queue monitors
+// every worker holding a job and puts the job back if the worker dies, so the final tally shows
+// that no job was lost. Then the program stops itself the way Ctrl-C stops it: SIGTERM, and the
+// application shuts its tree down in order. `flagship --forever` waits for your Ctrl-C instead.
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
 #include <string>
-#include <vector>
 
 #include "ambitious/ambitious.hpp"
+#include "ambitious/behaviours/application.hpp"
+#include "ambitious/behaviours/dynamic_supervisor.hpp"
+#include "ambitious/behaviours/supervisor.hpp"
 
 using namespace ambitious;
 using namespace std::chrono_literals;
 
+constexpr int jobs_total = 40;
+constexpr int workers_total = 4;
+bool run_forever = false;
+
 struct Job {
   int id;
-  bool crash;
+  int attempt;
 };
-struct Result {
-  Pid worker;
-  int id;
-  int value;
+
+class JobQueue : public GenServer<JobQueue> {
+ public:
+  using info = Types<Down>;
+  struct Submit {
+    int id;
+  };
+  struct Fetch {};
+  struct Finished {
+    int id;
+    Pid worker;
+  };
+
+  InitResult init() {
+    trap_exit(true);  // so that terminate runs when the supervisor stops us
+    return ok();
+  }
+
+  Action handle_cast(Submit s) {
+    pending_.push_back(Job{s.id, 0});
+    hand_out();
+    return noreply();
+  }
+
+  // A worker asks for work; it gets it now, or later when some arrives (deferred reply).
+  CallResult<Job> handle_call(Fetch, const From& from) {
+    idle_.push_back(from);
+    hand_out();
+    return noreply();
+  }
+
+  Action handle_cast(Finished f) {
+    auto it = in_flight_.find(f.worker);
+    if (it != in_flight_.end()) {
+      demonitor(it->second.monitor, Flush::yes);
+      in_flight_.erase(it);
+    }
+    ++done_;
+    if (done_ == jobs_total) {
+      std::printf("queue: all %d jobs done (%d retried after a crash); stopping as on Ctrl-C\n",
+                  done_, retried_);
+      std::fflush(stdout);
+      if (!run_forever) kill(getpid(), SIGTERM);  // to the process, as Ctrl-C would
+    }
+    return noreply();
+  }
+
+  // A worker died holding a job: the job goes back to the front of the queue.
+  Action handle_info(Down d) {
+    auto it = in_flight_.find(d.pid);
+    if (it == in_flight_.end()) return noreply();
+    Job job = it->second.job;
+    in_flight_.erase(it);
+    ++retried_;
+    std::printf("queue: worker %s died with job %d (%s); job %d goes back in the queue\n",
+                to_string(d.pid).c_str(), job.id, d.reason.to_string().c_str(), job.id);
+    pending_.push_front(job);
+    hand_out();
+    return noreply();
+  }
+
+  void terminate(const ExitReason& reason) {
+    std::printf("queue: terminate(%s): %d done, %zu pending\n", reason.to_string().c_str(), done_,
+                pending_.size());
+  }
+
+ private:
+  struct InFlight {
+    Job job;
+    Ref monitor;
+  };
+  void hand_out() {
+    while (!pending_.empty() && !idle_.empty()) {
+      Job job = pending_.front();
+      pending_.pop_front();
+      ++job.attempt;
+      From worker = idle_.front();
+      idle_.pop_front();
+      in_flight_[worker.pid] = InFlight{job, monitor(worker.pid)};
+      reply(worker, job);
+    }
+  }
+
+  std::deque<Job> pending_;
+  std::deque<From> idle_;
+  std::map<Pid, InFlight> in_flight_;
+  int done_ = 0;
+  int retried_ = 0;
 };
-struct Assign {
-  Pid desk;
-  Job job;
-};
-struct ClosingTime {};
-struct Staff {
-  std::vector<Pid> workers;
-};
-struct Watching {};
+
+const Atom queue_name("job_queue");
+const Atom workers_name("job_workers");
 
 Task<> worker() {
+  ServerRef<JobQueue> queue(queue_name);
   for (;;) {
-    Assign a = co_await receive<Assign>();
-    if (a.job.crash) throw std::runtime_error("job " + std::to_string(a.job.id) + " is poisoned");
-    send(a.desk, Result{self(), a.job.id, a.job.id * a.job.id});
+    Job job = co_await gen_server::call(queue, JobQueue::Fetch{}, infinity);
+    if (job.id % 7 == 3 && job.attempt == 1)
+      throw std::runtime_error("job " + std::to_string(job.id) + " is poisoned");
+    co_await sleep(std::chrono::milliseconds(2 + job.id % 5));  // the work
+    std::printf("worker %s: job %d done (attempt %d)\n", to_string(self()).c_str(), job.id,
+                job.attempt);
+    gen_server::cast(queue, JobQueue::Finished{job.id, self()});
   }
 }
 
-Task<> desk(Pid boss, int jobs) {
-  trap_exit(true);
-  register_name(Atom("desk"), self());
-  std::printf("desk %s: open, trapping exits, registered as 'desk'\n", to_string(self()).c_str());
-  Pid a = spawn_link(worker), b = spawn_link(worker);
-  std::vector<Pid> staff{a, b};
-  std::printf("desk: started workers %s and %s, linked\n", to_string(a).c_str(),
-              to_string(b).c_str());
-  send_after(200ms, self(), ClosingTime{});
-
-  int done = 0, next = 1;
-  auto hand_out = [&](Pid w) {
-    if (next <= jobs) send(w, Assign{self(), Job{next, next == 3}}), ++next;
+Task<std::expected<Pid, ExitReason>> start_jobs() {
+  StartOptions queue_options{queue_name, infinity};
+  ChildSpec queue = server_child<JobQueue>(Atom("queue"));
+  queue.start = [queue_options]() -> Task<StartChildResult> {
+    auto started = co_await JobQueue::start_link(queue_options);
+    if (!started) co_return std::unexpected(started.error());
+    co_return *started->pid();
   };
-  hand_out(a);
-  hand_out(b);
-  for (bool open = true; open;) {
-    co_await receive(
-        [&](Result r) {
-          std::printf("desk: job %d done by %s: %d\n", r.id, to_string(r.worker).c_str(), r.value);
-          ++done;
-          hand_out(r.worker);
-        },
-        [&](Exit e) {
-          std::printf("desk: worker %s exited: %s; starting a new one\n", to_string(e.from).c_str(),
-                      e.reason.to_string().c_str());
-          std::erase(staff, e.from);
-          Pid fresh = spawn_link(worker);
-          staff.push_back(fresh);
-          hand_out(fresh);
-        },
-        [&](ClosingTime) {
-          std::printf("desk: closing time after %d jobs\n", done);
-          open = false;
-        });
-  }
-  send(boss, Staff{staff});
-  co_await receive<Watching>();
-  exit(ExitReason::shutdown(Term::atom("closing_time")));
+  ChildSpec workers;
+  workers.id = Atom("workers");
+  workers.type = ChildType::supervisor;
+  workers.start = []() -> Task<StartChildResult> {
+    DynamicSupervisorOptions options;
+    options.max_restarts = 20;
+    StartOptions named{workers_name, infinity};
+    auto sup = co_await dynamic_supervisor::start_link(options, named);
+    if (!sup) co_return std::unexpected(sup.error());
+    for (int i = 0; i < workers_total; ++i)
+      co_await dynamic_supervisor::start_child(*sup, process_child(Term(), worker));
+    co_return *sup->pid();
+  };
+  SupervisorSpec spec{{Strategy::rest_for_one, 3, 5s}, {queue, workers}};
+  auto top = co_await supervisor::start_link(spec);
+  if (!top) co_return std::unexpected(top.error());
+  for (int id = 1; id <= jobs_total; ++id)
+    gen_server::cast(ServerRef<JobQueue>(queue_name), JobQueue::Submit{id});
+  co_return *top->pid();
 }
 
-int main() {
-  return run([]() -> Task<> {
-    std::printf("root %s: starting the desk\n", to_string(self()).c_str());
-    auto [d, ref] = spawn_monitor(desk, self(), 8);
-    co_await sleep(20ms);  // let some jobs run before the sabotage
-    auto info = co_await process_info(d);
-    if (info)
-      std::printf("root: desk has %zu links, trap_exit=%s, name '%s'\n", info->links.size(),
-                  info->trap_exit ? "true" : "false",
-                  info->registered_name ? std::string(info->registered_name->name()).c_str() : "");
-    if (info && !info->links.empty()) {
-      Pid victim = info->links.front();
-      std::printf("root: killing worker %s from outside\n", to_string(victim).c_str());
-      exit(victim, atoms::kill);
-    }
-    // At closing time the desk tells us its workers and waits until we watch them; its exit
-    // signal then reaches them through their links, and they end with the desk's reason.
-    Staff staff = co_await receive<Staff>();
-    for (Pid w : staff.workers) monitor(w);
-    send(d, Watching{});
-    for (std::size_t i = 0; i <= staff.workers.size(); ++i) {
-      Down down = co_await receive<Down>();
-      std::printf("root: %s %s is down: %s\n", down.pid == d ? "the desk" : "worker",
-                  to_string(down.pid).c_str(), down.reason.to_string().c_str());
-    }
-    std::printf("root: 'desk' is %s registered; %zu process left (me)\n",
-                whereis(Atom("desk")) ? "still" : "no longer", process_count());
+int main(int argc, char** argv) {
+  run_forever = argc > 1 && std::strcmp(argv[1], "--forever") == 0;
+  set_logger([](const LogReport& r) {
+    if (r.kind == std::string_view("supervisor_child_terminated"))
+      std::printf("supervisor %s: a worker crashed and is restarted:\n  %s\n",
+                  to_string(r.who).c_str(), r.text.substr(r.text.find("terminated:") + 12).c_str());
+    else if (r.kind.starts_with("application"))
+      std::printf("application: %s\n", r.text.substr(3).c_str());
   });
+  ApplicationSpec jobs;
+  jobs.name = Atom("jobs");
+  jobs.start = start_jobs;
+  jobs.stop = [] { std::printf("application jobs: stopped; bye\n"); };
+  return run_application({jobs}, Atom("jobs"));
 }
