@@ -1,7 +1,16 @@
 #pragma once
 // ambitious: Erlang/OTP's concurrency model for C++. This header includes the whole public API.
 
+#include "ambitious/behaviours/application.hpp"
+#include "ambitious/behaviours/child_spec.hpp"
+#include "ambitious/behaviours/dynamic_supervisor.hpp"
+#include "ambitious/behaviours/gen_server.hpp"
+#include "ambitious/behaviours/logger.hpp"
+#include "ambitious/behaviours/server_ref.hpp"
+#include "ambitious/behaviours/supervisor.hpp"
 #include "ambitious/core/atom.hpp"
+#include "ambitious/core/codec.hpp"
+#include "ambitious/core/etf.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/ref.hpp"
 #include "ambitious/core/term.hpp"
