@@ -300,7 +300,12 @@ void Process::run() noexcept {
     }
     suspend_ = Suspend::resume;
     resume_at_.resume();  // runs until the body's next suspension, or its end
-    if (root_.done()) return terminate(root_result());
+    if (root_.done()) {
+      // An exit signal that reached us before we saw the end wins, as in OTP where it would
+      // have ended the process at once: `exit(self(), foo); co_return;` ends with foo.
+      drain();
+      return terminate(pending_exit_ ? std::move(*pending_exit_) : root_result());
+    }
     if (suspend_ == Suspend::yield) {
       suspend_ = Suspend::resume;
       drain();

@@ -53,7 +53,10 @@ Pid spawn_task(Task<> body, SpawnLink how, Ref* monitor_ref) {
     parent.relations().monitors.emplace(*monitor_ref, child->pid);
   }
   Pid pid = child->pid;
-  Worker::current()->push(child);
+  if (Worker* w = Worker::current())
+    w->push(child);
+  else  // a destructor running as its process after run() ended: run() will destroy the child
+    runtime()->scheduler.schedule(child);
   return pid;
 }
 

@@ -34,11 +34,13 @@ int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason
   // Jobs on the blocking pool finish first: they still refer to their processes.
   rt->pool.reset();
   // Every process still alive is destroyed; destructors in its frames still see it as self().
-  std::vector<Process*> alive;
-  rt->table.for_each([&](Process* q) { alive.push_back(q); });
-  for (Process* q : alive) {
-    rt->table.remove(q);
-    Process::destroy_at_teardown(q);
+  // A destructor may spawn (a process that never runs): repeat until none is left.
+  for (std::vector<Process*> alive; rt->table.count() > 0; alive.clear()) {
+    rt->table.for_each([&](Process* q) { alive.push_back(q); });
+    for (Process* q : alive) {
+      rt->table.remove(q);
+      Process::destroy_at_teardown(q);
+    }
   }
   int code = rt->exit_code;
   if (root_reason && rt->root_reason) *root_reason = *rt->root_reason;

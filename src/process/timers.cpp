@@ -23,6 +23,9 @@ TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const char* f
   if (!detail::Process::current()) throw NotInProcess(function);
   if (delay.is_infinite()) throw BadArg(std::string(function) + ": the delay must be finite");
   detail::Worker* w = detail::Worker::current();
+  // No worker: a destructor running as its process after run() ended. The runtime is gone with
+  // its clock; the timer would never fire, so it is not armed (cancel/read then say "fired").
+  if (!w) return TimerRef{Ref::make(), nullptr, 0};
   std::uint64_t deadline = detail::now_ms() + delay.milliseconds();
   detail::TimerHandle h = w->timers().arm(deadline, delivery_action, [&](detail::TimerEntry& e) {
     e.pid = dest;

@@ -1,5 +1,6 @@
 #include "runtime/scheduler.hpp"
 
+#include <system_error>
 #include <utility>
 
 namespace ambitious::detail {
@@ -169,7 +170,29 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::start() {
-  for (auto& w : workers_) w->thread_ = std::thread([w = w.get()] { w->loop(); });
+  // Process code runs on these threads. A chain of awaited Tasks resumes by symmetric transfer,
+  // which takes no stack when the compiler emits tail calls (release builds), but one frame per
+  // level where it cannot (ASan, -O0), and destroying a killed process's chain of frames
+  // recurses once per level in every build. Workers are few: give each a large stack, of which
+  // only the pages touched are ever backed by memory.
+  constexpr std::size_t stack_size = std::size_t{64} << 20;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, stack_size);
+  for (auto& w : workers_) {
+    auto entry = [](void* worker) -> void* {
+      static_cast<Worker*>(worker)->loop();
+      return nullptr;
+    };
+    int rc = pthread_create(&w->thread_, &attr, entry, w.get());
+    if (rc == 0) {
+      w->started_ = true;
+    } else {
+      pthread_attr_destroy(&attr);
+      throw std::system_error(rc, std::generic_category(), "ambitious: starting a worker");
+    }
+  }
+  pthread_attr_destroy(&attr);
 }
 
 void Scheduler::stop() noexcept {
@@ -179,16 +202,19 @@ void Scheduler::stop() noexcept {
 
 void Scheduler::join() {
   for (auto& w : workers_)
-    if (w->thread_.joinable()) w->thread_.join();
+    if (std::exchange(w->started_, false)) pthread_join(w->thread_, nullptr);
 }
 
 void Scheduler::schedule(Runnable* r) noexcept {
   if (Worker* w = Worker::current(); w && &w->scheduler_ == this) {
     w->push(r);
-  } else {
+  } else if (!stopping()) {
     global_.push(r);
     wake_one();
   }
+  // Stopping: nothing runs again and run() frees every process itself. A queue entry would
+  // dangle, and the next push would write through it (a destructor run at teardown that wakes
+  // a process, a blocking call that returns during the shutdown).
 }
 
 void Scheduler::wake_one() noexcept {

@@ -1,6 +1,7 @@
 #pragma once
 // Scheduler and Worker: one worker thread per core, local run queues, work stealing, parking.
 
+#include <pthread.h>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -69,7 +70,8 @@ class Worker {
   std::mutex park_mutex_;
   std::condition_variable park_cv_;
   bool notified_ = false;  // guarded by park_mutex_
-  std::thread thread_;
+  pthread_t thread_{};     // started with a large stack, see Scheduler::start
+  bool started_ = false;
 };
 
 /// The set of workers. Threads: schedule() from any thread; start()/stop()/join() by the owner
@@ -86,7 +88,8 @@ class Scheduler {
   /// Waits for the workers to stop.
   void join();
 
-  /// Any thread: queue `r` (on this worker if called by one, else on the global queue).
+  /// Any thread: queue `r` (on this worker if called by one, else on the global queue). Once
+  /// stopping, a call from another thread drops `r`: its owner frees it.
   void schedule(Runnable* r) noexcept;
   /// Wakes a sleeping worker if none is looking for work already.
   void wake_one() noexcept;

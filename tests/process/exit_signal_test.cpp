@@ -157,6 +157,35 @@ TEST(ExitSignal, exit_self_normal_reaches_a_trapping_caller_as_a_message_from_it
   EXPECT_TRUE(got->reason.is_normal());
 }
 
+TEST(ExitSignal, an_exit_signal_to_self_takes_effect_even_if_the_body_ends_before_suspending) {
+  // OTP: exit(self(), Reason) ends a process that does not trap before exit/2 returns.
+  std::vector<ExitReason> reasons;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  spawn_monitor([]() -> Task<> {
+                    exit(self(), foo);
+                    co_return;
+                  });
+                  spawn_monitor([]() -> Task<> {
+                    trap_exit(true);
+                    exit(self(), atoms::kill);
+                    co_return;
+                  });
+                  spawn_monitor([]() -> Task<> {
+                    exit(self(), atoms::normal);
+                    throw std::runtime_error("never reached in OTP");
+                    co_return;
+                  });
+                  for (int i = 0; i < 3; ++i)
+                    if (auto d = co_await receive<Down>(patience)) reasons.push_back(d->reason);
+                }),
+            0);
+  ASSERT_EQ(reasons.size(), 3u);
+  EXPECT_EQ(reasons[0], foo);
+  EXPECT_EQ(reasons[1], atoms::killed);
+  EXPECT_TRUE(reasons[2].is_normal()) << reasons[2];
+}
+
 TEST(ExitSignal, an_abnormal_exit_signal_ends_a_process_that_does_not_trap) {
   std::optional<Down> down;
   EXPECT_EQ(run(one_worker,

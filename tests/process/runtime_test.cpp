@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -151,6 +153,114 @@ TEST(Runtime, processes_still_alive_when_run_returns_are_destroyed_as_themselves
   EXPECT_EQ(destroyed.load(), 20);
   ASSERT_EQ(log.size(), 20u);
   for (auto& [expected, seen] : log) EXPECT_EQ(expected, seen);
+}
+
+TEST(Runtime, every_message_is_destroyed_once_wherever_it_ends_up) {
+  // Each message holds a token; once run() returns, no token may be left alive (a leak), and
+  // the sanitizer builds catch a message destroyed twice.
+  struct Tracked {
+    std::shared_ptr<int> token;
+  };
+  std::vector<std::weak_ptr<int>> tokens;
+  auto make = [&tokens] {
+    auto t = std::make_shared<int>(0);
+    tokens.push_back(t);
+    return Tracked{t};
+  };
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto dead = spawn_monitor([]() -> Task<> { co_return; });
+                  co_await receive<Down>();
+                  send(dead.pid, make());  // to a dead process
+
+                  auto dying = spawn_monitor(wait_forever);
+                  send(dying.pid, make());  // queued when it is killed
+                  exit(dying.pid, Atom("bye"));
+                  co_await receive<Down>(patience);
+
+                  Pid lingering = spawn(wait_forever);
+                  send(lingering, make());  // queued in a process alive at the end
+
+                  cancel_timer(send_after(std::chrono::hours(1), self(), make()));  // cancelled
+                  send_after(std::chrono::hours(1), self(), make());  // armed at the end
+
+                  send(self(), make());
+                  co_await receive<Tracked>();  // received and dropped
+                  send(self(), make());         // queued in the root when it ends
+                }),
+            0);
+  EXPECT_EQ(tokens.size(), 7u);
+  for (auto& t : tokens) EXPECT_TRUE(t.expired());
+}
+
+TEST(Runtime, a_destructor_run_at_the_end_of_run_may_still_use_the_process_api) {
+  // Frames of processes still alive when run() returns are destroyed as those processes: what
+  // their destructors do (send, spawn, arm a timer, monitor, link) must not crash.
+  std::atomic<int> finished{0};
+  struct Farewell {
+    std::atomic<int>* finished;
+    Pid friend_pid;
+    ~Farewell() {
+      send(friend_pid, Done{});
+      spawn(wait_forever);
+      send_after(1ms, self(), Done{});
+      monitor(friend_pid);
+      trap_exit(true);
+      link(friend_pid);
+      finished->fetch_add(1);
+    }
+  };
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  // Each waits in receive, and its farewell wakes the next one, also waiting.
+                  std::vector<Pid> ps;
+                  for (int i = 0; i < 4; ++i)
+                    ps.push_back(spawn([&finished]() -> Task<> {
+                      Farewell f{&finished, co_await receive<Pid>()};
+                      co_await receive<Done>();
+                    }));
+                  for (int i = 0; i < 4; ++i) send(ps[i], ps[(i + 1) % 4]);
+                  co_await yield();
+                }),
+            0);
+  EXPECT_EQ(finished.load(), 4);
+}
+
+TEST(Runtime, a_blocking_call_that_returns_while_run_ends_is_dropped_with_its_process) {
+  // b's blocking call returns while run() is ending; then a's destructor wakes c. Neither may
+  // queue a process that run() is about to free (the sanitizer builds see such a queue entry
+  // written through after the free). The pause only widens that window: it is not needed for
+  // the test to pass.
+  std::atomic<bool> release{false};
+  std::atomic<int> finished{0};
+  struct Farewell {
+    std::atomic<int>* finished;
+    Pid friend_pid;
+    ~Farewell() {
+      send(friend_pid, Done{});
+      finished->fetch_add(1);
+    }
+  };
+  int rc = run(one_worker, [&]() -> Task<> {
+    spawn([&release]() -> Task<> {
+      co_await blocking([&release] {
+        while (!release) std::this_thread::yield();
+        std::this_thread::sleep_for(20ms);
+      });
+    });
+    Pid a = spawn([&finished]() -> Task<> {
+      Farewell f{&finished, co_await receive<Pid>()};
+      co_await receive<Done>();
+    });
+    Pid c = spawn(wait_forever);
+    send(a, c);
+    co_await yield();  // a and c wait in receive
+    shutdown(7);
+    release = true;
+    co_await receive<Done>();
+  });
+  EXPECT_EQ(rc, 7);
+  EXPECT_EQ(finished.load(), 1);
 }
 
 TEST(Runtime, blocking_returns_the_result_of_its_function) {

@@ -250,6 +250,22 @@ TEST(Spawn, a_process_killed_in_a_nested_sub_coroutine_destroys_its_locals_exact
   EXPECT_EQ(destroyed.load(), 51);
 }
 
+TEST(Spawn, a_process_killed_ten_thousand_sub_coroutines_deep_destroys_every_level) {
+  std::atomic<int> destroyed{0};
+  std::optional<Down> down;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [pid, ref] = spawn_monitor(
+                      [&destroyed]() -> Task<> { co_await nested_wait(destroyed, 10'000); });
+                  co_await yield();
+                  exit(pid, atoms::kill);
+                  down = co_await receive<Down>(patience);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(destroyed.load(), 10'001);
+}
+
 TEST(Spawn, an_exception_in_a_nested_sub_coroutine_unwinds_every_level_once) {
   std::atomic<int> destroyed{0};
   std::optional<Down> down;
