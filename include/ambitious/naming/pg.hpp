@@ -1,0 +1,99 @@
+#pragma once
+// pg: named process groups, as OTP 25's pg module.
+//
+//   OTP pg                              | here (namespace ambitious::pg)
+//   ------------------------------------|--------------------------------------------------------
+//   start_link() / start_link(Scope)    | co_await start_link() / start_link(Atom scope)
+//   join(Group, PidOrPids)              | co_await join(group, pid | pids)      (scope: pg)
+//   join(Scope, Group, PidOrPids)       | co_await join(scope, group, pid | pids)
+//   leave(...) -> ok | not_joined       | co_await leave(...) -> Left::ok | Left::not_joined
+//   get_members / get_local_members     | get_members([scope,] group) -> vector<Pid>
+//   which_groups / which_local_groups   | which_groups([scope]) -> vector<Term>
+//   monitor_scope(Scope)                | co_await monitor_scope([scope]) -> ScopeMonitor
+//   monitor(Scope, Group)               | co_await monitor([scope,] group) -> GroupMonitor
+//   demonitor(Scope, Ref)               | co_await demonitor([scope,] ref) -> bool (flushes)
+//   {Ref, join | leave, Group, Pids}    | the message Notification{ref, event, group, pids}
+//
+// A group is any term; groups exist while they have members. A process may join a group many
+// times and is then a member that many times (it leaves once per leave); a member that ends
+// leaves all its groups. join and leave are calls to the scope's process (which monitors the
+// members and tells the monitors); reads are direct reads of the scope's table from the caller.
+// Only local processes may join (BadArg otherwise, as OTP's {nolocal, Pid}). The distribution
+// stage will add remote members to get_members() while get_local_members() stays local.
+
+#include <map>
+#include <span>
+#include <vector>
+
+#include "ambitious/core/atom.hpp"
+#include "ambitious/core/pid.hpp"
+#include "ambitious/core/ref.hpp"
+#include "ambitious/core/term.hpp"
+#include "ambitious/process/exit_reason.hpp"
+#include "ambitious/runtime/task.hpp"
+
+namespace ambitious::pg {
+
+/// The default scope, `pg`.
+Atom default_scope();
+
+/// Starts the scope `scope` (its process registered under that name), linked to the caller.
+Task<std::expected<Pid, ExitReason>> start_link(Atom scope = default_scope());
+/// Starts the scope `scope`, not linked.
+Task<std::expected<Pid, ExitReason>> start(Atom scope);
+
+/// Joins `pids` (local processes; repeats join repeatedly) to `group` in `scope`.
+Task<> join(Atom scope, Term group, std::vector<Pid> pids);
+Task<> join(Atom scope, Term group, Pid pid);
+Task<> join(Term group, Pid pid);
+Task<> join(Term group, std::vector<Pid> pids);
+
+/// What leave() did: `ok`, or `not_joined` when none of the pids was a member.
+enum class Left { ok, not_joined };
+/// Each of `pids` leaves `group` once.
+Task<Left> leave(Atom scope, Term group, std::vector<Pid> pids);
+Task<Left> leave(Atom scope, Term group, Pid pid);
+Task<Left> leave(Term group, Pid pid);
+Task<Left> leave(Term group, std::vector<Pid> pids);
+
+/// The members of `group` (repeated as often as they joined), in no specific order.
+std::vector<Pid> get_members(Atom scope, const Term& group);
+std::vector<Pid> get_members(const Term& group);
+/// The members of `group` on this node.
+std::vector<Pid> get_local_members(Atom scope, const Term& group);
+std::vector<Pid> get_local_members(const Term& group);
+/// The groups that have members.
+std::vector<Term> which_groups(Atom scope = default_scope());
+/// The groups that have members on this node.
+std::vector<Term> which_local_groups(Atom scope = default_scope());
+
+/// A membership change, sent to the monitors of the scope or the group.
+struct Notification {
+  Ref ref;  ///< the monitor's ref
+  enum Event { join, leave } event;
+  Term group;
+  std::vector<Pid> pids;
+};
+
+/// What monitor_scope() returns: the ref of its notifications and every group's members.
+struct ScopeMonitor {
+  Ref ref;
+  std::map<Term, std::vector<Pid>> groups;
+};
+/// What monitor() returns: the ref of its notifications and the group's members.
+struct GroupMonitor {
+  Ref ref;
+  std::vector<Pid> members;
+};
+
+/// Subscribes the caller to every join and leave in `scope`.
+Task<ScopeMonitor> monitor_scope(Atom scope = default_scope());
+/// Subscribes the caller to the joins and leaves of `group` in `scope`.
+Task<GroupMonitor> monitor(Atom scope, Term group);
+Task<GroupMonitor> monitor(Term group);
+/// Ends the subscription `ref` and removes its notifications already in the caller's mailbox;
+/// false when `ref` was not a subscription of the scope.
+Task<bool> demonitor(Atom scope, Ref ref);
+Task<bool> demonitor(Ref ref);
+
+}  // namespace ambitious::pg
