@@ -8,6 +8,7 @@
 #include "ambitious/behaviours/logger.hpp"
 #include "ambitious/behaviours/server_ref.hpp"
 #include "ambitious/behaviours/supervisor.hpp"
+#include "ambitious/behaviours/task.hpp"
 #include "ambitious/core/atom.hpp"
 #include "ambitious/core/codec.hpp"
 #include "ambitious/core/etf.hpp"
