@@ -53,7 +53,10 @@ void TimerWheel::release_entry(TimerEntry* e) noexcept {
 
 TimerHandle TimerWheel::link(TimerEntry* e, std::uint64_t deadline_ms) noexcept {
   if (deadline_ms < current_ms_) deadline_ms = current_ms_;
-  e->deadline_ms = deadline_ms;
+  // Seqlock-style with remaining(): a reader that sees this deadline also sees the state this
+  // entry left its previous arming in (the fence pairs with the reader's acquire fence).
+  std::atomic_thread_fence(std::memory_order_release);
+  e->deadline_ms.store(deadline_ms, std::memory_order_relaxed);
   std::uint64_t gen = e->state.load(std::memory_order_relaxed) >> 2;
   e->state.store(gen << 2 | TimerEntry::armed, std::memory_order_release);
   std::uint64_t slot = deadline_ms & slot_mask;
@@ -67,7 +70,7 @@ TimerHandle TimerWheel::link(TimerEntry* e, std::uint64_t deadline_ms) noexcept 
 }
 
 void TimerWheel::unlink(TimerEntry* e) noexcept {
-  std::uint64_t slot = e->deadline_ms & slot_mask;
+  std::uint64_t slot = e->deadline_ms.load(std::memory_order_relaxed) & slot_mask;
   if (e->prev)
     e->prev->next = e->next;
   else
@@ -85,7 +88,8 @@ std::optional<std::uint64_t> TimerWheel::cancel(TimerHandle h) noexcept {
                                         std::memory_order_acq_rel))
     return std::nullopt;
   std::uint64_t now = now_ms();
-  std::uint64_t left = e->deadline_ms > now ? e->deadline_ms - now : 0;
+  std::uint64_t deadline = e->deadline_ms.load(std::memory_order_relaxed);
+  std::uint64_t left = deadline > now ? deadline - now : 0;
   TimerWheel* owner = e->owner;
   if (Worker* w = Worker::current(); w && &w->timers() == owner) {
     owner->unlink(e);
@@ -105,9 +109,10 @@ std::optional<std::uint64_t> TimerWheel::remaining(TimerHandle h) noexcept {
   if (!h.entry) return std::nullopt;
   std::uint64_t armed = h.generation << 2 | TimerEntry::armed;
   if (h.entry->state.load(std::memory_order_acquire) != armed) return std::nullopt;
-  std::uint64_t deadline = h.entry->deadline_ms;
+  std::uint64_t deadline = h.entry->deadline_ms.load(std::memory_order_relaxed);
   // The deadline is only meaningful if the entry was still this arming after we read it.
-  if (h.entry->state.load(std::memory_order_acquire) != armed) return std::nullopt;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (h.entry->state.load(std::memory_order_relaxed) != armed) return std::nullopt;
   std::uint64_t now = now_ms();
   return deadline > now ? deadline - now : 0;
 }
@@ -134,7 +139,7 @@ void TimerWheel::advance(std::uint64_t now) noexcept {
     if (!(occupied_[slot / 64] & (1ull << (slot % 64)))) continue;
     for (TimerEntry* e = slots_[slot]; e;) {
       TimerEntry* next = e->next;
-      if (e->deadline_ms <= current_ms_) {
+      if (e->deadline_ms.load(std::memory_order_relaxed) <= current_ms_) {
         std::uint64_t s = e->state.load(std::memory_order_acquire);
         // A concurrent remote cancel wins or loses here; if it wins, its stack frees the entry.
         if ((s & TimerEntry::state_mask) == TimerEntry::armed &&

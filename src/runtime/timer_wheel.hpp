@@ -29,7 +29,9 @@ struct TimerEntry {
   TimerEntry* prev = nullptr;  // slot list (owner only)
   TimerEntry* next = nullptr;
   TimerEntry* cancel_next = nullptr;  // remote-cancel stack
-  std::uint64_t deadline_ms = 0;
+  // Written by the owner when armed; read by remaining() on any worker, which may race with a
+  // re-arming of the entry (the generation check then discards the value): atomic, relaxed.
+  std::atomic<std::uint64_t> deadline_ms{0};
   std::atomic<std::uint64_t> state{0};  // generation << 2 | State
   const TimerAction* action = nullptr;
   class TimerWheel* owner = nullptr;

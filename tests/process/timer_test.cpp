@@ -301,6 +301,43 @@ TEST(Timer, a_timer_armed_on_one_worker_is_cancelled_from_another) {
   EXPECT_FALSE(arrived);
 }
 
+TEST(Timer, two_processes_racing_to_cancel_a_timer_cancel_it_exactly_once) {
+  // The root arms a timer, hands its ref to a reader on another worker and cancels it too;
+  // the entries are reused at once. Exactly one cancel wins each time, read_timer of a ref
+  // whose timer is gone says nothing, and no message is ever delivered.
+  constexpr int rounds = 20'000;
+  int cancelled = 0;
+  EXPECT_EQ(run(four_workers,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  std::vector<Pid> readers;
+                  for (int r = 0; r < 2; ++r)
+                    readers.push_back(spawn([root]() -> Task<> {
+                      int won = 0;
+                      for (;;) {
+                        auto t = co_await receive<std::optional<TimerRef>>();
+                        if (!t) break;
+                        (void)read_timer(*t);
+                        won += cancel_timer(*t).has_value();
+                        if (read_timer(*t)) won += 1'000'000;  // cancelled: must read nothing
+                      }
+                      send(root, won);
+                    }));
+                  for (int i = 0; i < rounds; ++i) {
+                    TimerRef t = send_after(std::chrono::minutes(1), root, Tick{i});
+                    send(readers[i % 2], std::optional<TimerRef>(t));
+                    if (i % 2) cancelled += cancel_timer(t).has_value();
+                    if (i % 64 == 0) co_await yield();
+                  }
+                  for (Pid r : readers) send(r, std::optional<TimerRef>());
+                  for (int r = 0; r < 2; ++r)
+                    cancelled += (co_await receive<int>(patience)).value_or(0);
+                  EXPECT_FALSE(co_await receive<Tick>(0ms));
+                }),
+            0);
+  EXPECT_EQ(cancelled, rounds);
+}
+
 TEST(Timer, an_infinite_delay_is_refused_with_bad_arg) {
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
