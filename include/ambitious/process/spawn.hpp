@@ -27,8 +27,8 @@ Task<> bind_body(F f, A... args) {
 template <class Fn>
 struct by_value_function : std::false_type {};
 template <class... P>
-struct by_value_function<Task<> (*)(P...)>
-    : std::bool_constant<(!std::is_reference_v<P> && ...)> {};
+struct by_value_function<Task<> (*)(P...)> : std::bool_constant<(!std::is_reference_v<P> && ...)> {
+};
 
 template <class F, class... A>
 Task<> make_body(F&& f, A&&... args) {
