@@ -21,3 +21,8 @@ if [ -f bench/etf/run.sh ]; then
   echo "# ETF codec beside Erlang's term_to_binary/binary_to_term"
   bash bench/etf/run.sh
 fi
+if [ -f bench/naming/run.sh ]; then
+  echo
+  echo "# Registry, PubSub beside Elixir's Registry"
+  bash bench/naming/run.sh
+fi
