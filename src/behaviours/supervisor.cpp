@@ -55,11 +55,12 @@ Task<SupervisorServer::StartReply> SupervisorServer::start(std::size_t i) {
 
 Task<InitResult> SupervisorServer::init() {
   trap_exit(true);
-  for (std::size_t i = 0; i < children_.size(); ++i) {
+  // OTP checks the whole spec before it starts any child.
+  for (std::size_t i = 0; i < children_.size(); ++i)
     if (find(children_[i].spec.id) != i)
-      co_return stop(
-          ExitReason(Term::tuple(Atom("bad_start_spec"),
-                                 Term::tuple(Atom("duplicate_child_name"), children_[i].spec.id))));
+      co_return stop(ExitReason(Term::tuple(
+          Atom("start_spec"), Term::tuple(Atom("duplicate_child_name"), children_[i].spec.id))));
+  for (std::size_t i = 0; i < children_.size(); ++i) {
     StartReply r = co_await start(i);
     if (!r) {
       Term id = children_[i].spec.id;
@@ -139,9 +140,11 @@ Task<Action> SupervisorServer::handle_info(Exit e) {
 Task<> SupervisorServer::terminate(const ExitReason&) { co_await stop_range(0, children_.size()); }
 
 CallResult<std::vector<ChildInfo>> SupervisorServer::handle_call(WhichChildren, const From&) {
+  // OTP lists the children the other way round: the last started first.
   std::vector<ChildInfo> out;
   out.reserve(children_.size());
-  for (auto& c : children_) out.push_back(ChildInfo{c.spec.id, c.pid, c.spec.type});
+  for (auto it = children_.rbegin(); it != children_.rend(); ++it)
+    out.push_back(ChildInfo{it->spec.id, it->pid, it->spec.type});
   return reply(std::move(out));
 }
 
@@ -164,8 +167,7 @@ Task<CallResult<SupervisorServer::StartReply>> SupervisorServer::handle_call(Sta
     if (children_[*i].pid)
       co_return reply(StartReply(
           std::unexpect, ExitReason(Term::tuple(Atom("already_started"), *children_[*i].pid))));
-    co_return reply(
-        StartReply(std::unexpect, ExitReason(Term::tuple(Atom("already_present"), req.spec.id))));
+    co_return reply(StartReply(std::unexpect, ExitReason(Atom("already_present"))));
   }
   children_.push_back(Child{std::move(req.spec), std::nullopt});
   std::size_t i = children_.size() - 1;

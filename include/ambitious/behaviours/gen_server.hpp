@@ -3,24 +3,26 @@
 //
 // A server is an object of a user type S deriving from GenServer<S>; its members are the state.
 //
-//   callback (member of S)                     | called                          | OTP
-//   -------------------------------------------|---------------------------------|-----------------
-//   S(args...), then InitResult init()          | by start/start_link, before     | init/1
-//     (optional: ok(), ignore(), stop(r))       | they return                     |
-//   CallResult<R> handle_call(Req, const From&) | call(server, Req) -> R          | handle_call/3
-//   Action handle_cast(Msg)                     | cast(server, Msg)               | handle_cast/2
-//   Action handle_info(Msg), Msg in S::info     | any other message of those types| handle_info/2
-//   Action handle_continue(X)                   | after a result's .then(X)       |
-//   handle_continue/2 Action handle_timeout()                     | nothing came for .after(t) |
-//   handle_info(timeout) void terminate(const ExitReason&)           | stop result, crash, or the
-//   | terminate/2
-//                                               | parent's exit while trapping    |
+//   callback (member of S)          | called                                 | OTP
+//   --------------------------------|----------------------------------------|-----------------
+//   S(args...), then init()         | by start/start_link, before they       | init/1
+//     -> InitResult                 | return: ok(), ignore(), stop(r)        |
+//   handle_call(Req, const From&)   | call(server, Req) -> R                 | handle_call/3
+//     -> CallResult<R>              |                                        |
+//   handle_cast(Msg) -> Action      | cast(server, Msg)                      | handle_cast/2
+//   handle_info(Msg) -> Action      | a message of a type in S::info         | handle_info/2
+//   handle_continue(X) -> Action    | after a result's .then(X)              | handle_continue/2
+//   handle_timeout() -> Action      | nothing came for a result's .after(t)  | timeout info
+//   terminate(const ExitReason&)    | stop result, crash, stop(), or the     | terminate/2
+//     -> void                       | parent's exit while trapping           |
 //
 // Only the handlers a server needs are written; each may be overloaded per message type, and may
 // return Task<...> of its result to co_await inside (the server waits meanwhile, as in OTP).
 // Results: reply(v), noreply(), stop(reason), stop(reason, v), ok(), ignore(), each with
 // .after(timeout) and .then(x). Messages of types not in S::info are logged and dropped, as
-// OTP's default handle_info does.
+// OTP's default handle_info does. As in OTP, stop(reason, v) replies once terminate has run, an
+// end with a reason other than normal/shutdown/{shutdown, _} is reported, and an exception
+// escaping terminate becomes the server's exit reason.
 
 #include <chrono>
 #include <exception>
@@ -123,9 +125,23 @@ void send_reply(const From& from, R&& value) {
                 make_message<CallReply<V>>(CallReply<V>{from.tag, std::forward<R>(value)}));
 }
 
+template <class R>
+struct HeldReplyOf final : HeldReply {
+  From from;
+  R value;
+  HeldReplyOf(From f, R v) : from(std::move(f)), value(std::move(v)) {}
+  void send() override { send_reply(from, std::move(value)); }
+};
+
 template <class Result>
 LoopControl finish_call(Result&& r, const From& from) {
-  if (r.reply) send_reply(from, std::move(*r.reply));
+  if (r.reply) {
+    using R = std::decay_t<decltype(*r.reply)>;
+    if (r.control.stop)  // OTP's {stop, Reason, Reply, State}: terminate first, then the reply
+      r.control.held = std::make_unique<HeldReplyOf<R>>(from, std::move(*r.reply));
+    else
+      send_reply(from, std::move(*r.reply));
+  }
   return std::move(r.control);
 }
 
@@ -328,21 +344,33 @@ template <class S>
 using info_types_t = typename S::info;
 
 /// Runs S's terminate, if it has one (it may be a coroutine: a supervisor waits for its
-/// children there). A crash in terminate is reported; the original reason stays.
+/// children there). Returns the reason the server ends with: `reason`, or, as in OTP, the
+/// reason of a crash in terminate (an exception, or exit(r) called there), which is reported.
 template <class S>
-Task<> call_terminate(S& s, const ExitReason& reason) {
+Task<ExitReason> call_terminate(S& s, ExitReason reason) {
   if constexpr (requires { s.terminate(reason); }) {
+    std::optional<ExitReason> crash;
     try {
       using Ret = decltype(s.terminate(reason));
       if constexpr (is_task<Ret>::value)
         co_await s.terminate(reason);
       else
         s.terminate(reason);
+    } catch (const ProcessExit& e) {
+      crash = e.reason;
     } catch (const std::exception& e) {
+      crash = ExitReason::exception(e.what());
+    } catch (...) {
+      crash = ExitReason::exception("unknown exception");
+    }
+    if (crash) {
       log(LogReport{LogLevel::error, "gen_server_terminate_failed", self(),
-                    "** terminate of " + std::string(type_name<S>()) + " threw: " + e.what()});
+                    "** terminate of " + std::string(type_name<S>()) + " " + to_string(self()) +
+                        " (ending with " + reason.to_string() + ") failed: " + crash->to_string()});
+      co_return std::move(*crash);
     }
   }
+  co_return reason;
 }
 
 template <class S>
@@ -492,9 +520,11 @@ Task<> serve(S& s, LoopControl control, Pid parent, Types<Info...>) {
     }
     if (crash || control.stop) {
       ExitReason reason = crash ? *crash : control.reason;
-      co_await call_terminate(s, reason);
-      if (crash) report_termination<S>(reason, last);
-      exit(std::move(reason));
+      std::unique_ptr<HeldReply> held = crash ? nullptr : std::move(control.held);
+      ExitReason end = co_await call_terminate(s, reason);
+      if (end == reason) report_termination<S>(reason, last);
+      if (held) held->send();
+      exit(std::move(end));
     }
     if (control.next) continue;
     Ev ev = co_await receive(
@@ -541,8 +571,10 @@ inline ExitReason already_started(Pid holder) {
 }
 
 /// The body of a server process: take the name, build S, run init(), tell the starter, serve.
+/// A linked starter is the server's parent; an unlinked server is its own parent, as in OTP.
 template <class S, class... A>
-Task<> server_process(Pid starter, Ref tag, std::optional<ServerName> name, A... args) {
+Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerName> name,
+                      A... args) {
   auto fail = [&](InitAck::Kind kind, ExitReason reason) {
     send(starter, InitAck{tag, kind, reason});
     exit(std::move(reason));
@@ -591,18 +623,20 @@ Task<> server_process(Pid starter, Ref tag, std::optional<ServerName> name, A...
   }
   if (init.control.stop) fail(InitAck::error, init.control.reason);
   send(starter, InitAck{tag, InitAck::ok, atoms::normal});
-  co_await serve(*server, std::move(init.control), starter,
+  co_await serve(*server, std::move(init.control), linked ? starter : self(),
                  typename info_list<typename S::info>::type{});
 }
 
 template <class S, class... A>
 Task<StartResult<S>> start_server(bool link, StartOptions options, A... args) {
   Ref tag = make_ref();
-  Pid pid = link
-                ? spawn_link(server_process<S, A...>, self(), tag, options.name, std::move(args)...)
-                : spawn(server_process<S, A...>, self(), tag, options.name, std::move(args)...);
+  Pid pid =
+      link
+          ? spawn_link(server_process<S, A...>, self(), true, tag, options.name, std::move(args)...)
+          : spawn(server_process<S, A...>, self(), false, tag, options.name, std::move(args)...);
   Ref mref = monitor(pid);
   using Out = StartResult<S>;
+  bool timed_out = false;
   Out out =
       co_await receive(match<InitAck>([&](const InitAck& a) { return a.tag == tag; },
                                       [&](InitAck a) {
@@ -612,12 +646,19 @@ Task<StartResult<S>> start_server(bool link, StartOptions options, A... args) {
                        match<Down>([&](const Down& d) { return d.ref == mref; },
                                    [](Down d) { return Out(std::unexpect, std::move(d.reason)); }),
                        after(options.timeout, [&] {
-                         // OTP: init took too long, so the server is killed and start fails with
-                         // `timeout`.
-                         if (link) unlink(pid);
-                         ambitious::exit(pid, atoms::kill);
+                         timed_out = true;
                          return Out(std::unexpect, atoms::timeout);
                        }));
+  if (timed_out) {
+    // OTP: init took too long, so the server is killed (unlinked first, so the caller lives)
+    // and start fails with `timeout`. An ack it sent meanwhile comes before its Down: drop it.
+    if (link) unlink(pid);
+    ambitious::exit(pid, atoms::kill);
+    co_await receive_if<Down>([&](const Down& d) { return d.ref == mref; });
+    co_await receive_if<InitAck>([&](const InitAck& a) { return a.tag == tag; },
+                                 std::chrono::milliseconds(0));
+    co_return out;
+  }
   demonitor(mref, Flush::yes);
   co_return out;
 }

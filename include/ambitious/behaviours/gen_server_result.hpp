@@ -28,12 +28,19 @@ namespace detail {
 
 struct Continuation;
 
+/// A reply held back until terminate has run (stop(reason, value): OTP replies after terminate).
+struct HeldReply {
+  virtual ~HeldReply() = default;
+  virtual void send() = 0;
+};
+
 /// What the server loop does after a callback.
 struct LoopControl {
   bool stop = false;
   ExitReason reason;                   ///< with stop
   Timeout timeout = infinity;          ///< no message for this long: handle_timeout()
   std::unique_ptr<Continuation> next;  ///< handle_continue(X) to run before the next message
+  std::unique_ptr<HeldReply> held;     ///< with stop: the reply, sent once terminate has run
 
   LoopControl() = default;
   LoopControl(LoopControl&&) noexcept = default;

@@ -1,0 +1,777 @@
+#include "ambitious/behaviours/supervisor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "children.hpp"
+#include "support.hpp"
+
+// Conformance with OTP 25's supervisor (lib/stdlib/test/supervisor_SUITE.erl): start order and
+// reverse stop order, the three strategies, restart types, restart intensity and its escalation
+// through nested supervisors, the shutdown of a child (timeout then kill, brutal_kill, infinity),
+// start failures, and the child management calls with their errors.
+//
+// "Not restarted" is proven without waiting: a child's exit signal to the supervisor is sent
+// before its Down reaches a monitoring test, so a call the test makes after that Down reaches
+// the supervisor after the exit, and which_children answers from the state the exit left.
+
+using namespace ambitious;
+using namespace ambitious::test;
+
+namespace {
+
+/// A plain child that traps exits and, asked to shut down, tells `observer` and waits for
+/// ExitWith before it ends.
+Task<> slow_to_stop(std::string name, Pid observer) {
+  trap_exit(true);
+  send(observer, Up{name, self()});
+  co_await receive<Exit>();
+  send(observer, Up{name + " stopping", self()});
+  ExitWith e = co_await receive<ExitWith>();
+  exit(std::move(e.reason));
+}
+
+/// A child that is a supervisor of `spec`.
+ChildSpec supervisor_child(const char* name, SupervisorSpec spec) {
+  ChildSpec child;
+  child.id = id(name);
+  child.type = ChildType::supervisor;
+  child.start = [spec]() -> Task<StartChildResult> {
+    SupervisorSpec copy = spec;
+    auto started = co_await supervisor::start_link(std::move(copy));
+    if (!started) co_return std::unexpected(started.error());
+    co_return *started->pid();
+  };
+  return child;
+}
+
+/// Starts a supervisor of `spec` linked to the caller; gives up if it does not start.
+Task<supervisor::Ref> start_sup(SupervisorSpec spec) {
+  auto started = co_await supervisor::start_link(std::move(spec));
+  if (!started) give_up();
+  co_return *started;
+}
+
+std::optional<Pid> pid_of(const std::vector<ChildInfo>& children, const char* name) {
+  for (auto& c : children)
+    if (c.id == id(name)) return c.pid;
+  return std::nullopt;
+}
+
+bool has(const std::vector<ChildInfo>& children, const char* name) {
+  return std::any_of(children.begin(), children.end(), [&](auto& c) { return c.id == id(name); });
+}
+
+std::vector<std::string> strings(std::initializer_list<const char*> list) {
+  return std::vector<std::string>(list.begin(), list.end());
+}
+
+std::vector<std::string> first(const std::vector<std::string>& events, std::size_t n) {
+  return std::vector<std::string>(events.begin(), events.begin() + std::min(n, events.size()));
+}
+
+}  // namespace
+
+// --- start and stop order -----------------------------------------------------------------------
+
+TEST(Supervisor, children_start_in_order_and_stop_in_reverse_order) {
+  Journal journal;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{Strategy::one_for_one, 1, 5s},
+                                      {worker("a", &journal, self()), worker("b", &journal, self()),
+                                       worker("c", &journal, self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(journal.events(),
+            strings({"start a", "start b", "start c", "stop c", "stop b", "stop a"}));
+}
+
+TEST(Supervisor, start_link_returns_once_every_child_has_started_and_links_them) {
+  Journal journal;
+  std::vector<ChildInfo> children;
+  std::vector<Pid> sup_links;
+  EXPECT_EQ(
+      run(one_worker,
+          [&]() -> Task<> {
+            SupervisorSpec spec{{}, {worker("a", &journal, self()), worker("b", &journal, self())}};
+            auto sup = co_await start_sup(std::move(spec));
+            children = co_await supervisor::which_children(sup);
+            sup_links = (co_await process_info(*sup.pid()))->links;
+            co_await gen_server::stop(sup);
+          }),
+      0);
+  EXPECT_EQ(journal.events().size(), 4u);
+  ASSERT_EQ(children.size(), 2u);
+  for (auto& c : children) {
+    ASSERT_TRUE(c.pid);
+    EXPECT_NE(std::find(sup_links.begin(), sup_links.end(), *c.pid), sup_links.end());
+    EXPECT_EQ(c.type, ChildType::worker);
+  }
+}
+
+TEST(Supervisor, a_supervisor_whose_parent_exits_stops_its_children_in_reverse_order) {
+  Journal journal;
+  std::optional<ExitReason> sup_end;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid test = self();
+                  Journal* j = &journal;
+                  Pid parent = spawn([test, j]() -> Task<> {
+                    SupervisorSpec spec{{}, {worker("a", j, test), worker("b", j, test)}};
+                    auto sup = co_await start_sup(std::move(spec));
+                    send(test, Up{"sup", *sup.pid()});
+                    co_await receive<ExitWith>();
+                    exit(foo);
+                  });
+                  Pid sup = co_await up("sup");
+                  Ref mref = monitor(sup);
+                  send(parent, ExitWith{});
+                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
+                  sup_end = d.reason;
+                }),
+            0);
+  ASSERT_TRUE(sup_end);
+  EXPECT_EQ(*sup_end, foo);
+  EXPECT_EQ(journal.events(), strings({"start a", "start b", "stop b", "stop a"}));
+}
+
+// --- strategies ---------------------------------------------------------------------------------
+
+TEST(Supervisor, one_for_one_restarts_only_the_child_that_ended) {
+  Journal journal;
+  std::optional<Pid> a0, b0, c0;
+  std::vector<ChildInfo> after;
+  Pid b1;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{{Strategy::one_for_one, 3, 5s},
+                                      {worker("a", &journal, self()), worker("b", &journal, self()),
+                                       worker("c", &journal, self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  a0 = co_await up("a");
+                  b0 = co_await up("b");
+                  c0 = co_await up("c");
+                  exit(*b0, atoms::kill);
+                  b1 = co_await up("b");
+                  after = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(pid_of(after, "a"), a0);
+  EXPECT_EQ(pid_of(after, "b"), b1);
+  EXPECT_NE(b1, *b0);
+  EXPECT_EQ(pid_of(after, "c"), c0);
+  EXPECT_EQ(first(journal.events(), 4), strings({"start a", "start b", "start c", "start b"}));
+}
+
+TEST(Supervisor, one_for_all_stops_the_others_in_reverse_order_and_restarts_all_in_order) {
+  Journal journal;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{{Strategy::one_for_all, 3, 5s},
+                                      {worker("a", &journal, self()), worker("b", &journal, self()),
+                                       worker("c", &journal, self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  co_await up("a");
+                  Pid b = co_await up("b");
+                  co_await up("c");
+                  exit(b, atoms::kill);  // no terminate for b: killed
+                  co_await up("c");
+                  journal.add("restarted");
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(first(journal.events(), 9),
+            strings({"start a", "start b", "start c", "stop c", "stop a", "start a", "start b",
+                     "start c", "restarted"}));
+}
+
+TEST(Supervisor, rest_for_one_restarts_the_child_and_those_started_after_it) {
+  Journal journal;
+  std::optional<Pid> a0;
+  std::vector<ChildInfo> after;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{{Strategy::rest_for_one, 3, 5s},
+                                      {worker("a", &journal, self()), worker("b", &journal, self()),
+                                       worker("c", &journal, self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  a0 = co_await up("a");
+                  Pid b = co_await up("b");
+                  co_await up("c");
+                  exit(b, atoms::kill);
+                  co_await up("c");
+                  journal.add("restarted");
+                  after = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(pid_of(after, "a"), a0);
+  EXPECT_EQ(first(journal.events(), 7), strings({"start a", "start b", "start c", "stop c",
+                                                 "start b", "start c", "restarted"}));
+}
+
+// --- restart types ------------------------------------------------------------------------------
+
+TEST(Supervisor, a_permanent_child_is_restarted_even_after_a_normal_exit) {
+  Pid first_pid, second_pid;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{}, {obedient_child("p", self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  first_pid = co_await up("p");
+                  send(first_pid, ExitWith{atoms::normal});
+                  second_pid = co_await up("p");
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_NE(first_pid, second_pid);
+}
+
+TEST(Supervisor, a_transient_child_exiting_normally_is_not_restarted) {
+  std::vector<ChildInfo> after;
+  ChildCounts counts;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{}, {obedient_child("t", self(), Restart::transient)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid t = co_await up("t");
+                  send(t, ExitWith{atoms::normal});
+                  co_await wait_end(t);
+                  after = co_await supervisor::which_children(sup);
+                  counts = co_await supervisor::count_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_FALSE(after[0].pid);
+  EXPECT_EQ(counts.specs, 1u);
+  EXPECT_EQ(counts.active, 0u);
+}
+
+TEST(Supervisor, a_transient_child_exiting_with_shutdown_or_a_shutdown_tuple_is_not_restarted) {
+  std::vector<ChildInfo> after;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{},
+                                      {obedient_child("t1", self(), Restart::transient),
+                                       obedient_child("t2", self(), Restart::transient)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid t1 = co_await up("t1");
+                  Pid t2 = co_await up("t2");
+                  send(t1, ExitWith{ExitReason::shutdown(foo)});
+                  send(t2, ExitWith{atoms::shutdown});
+                  co_await wait_end(t1);
+                  co_await wait_end(t2);
+                  after = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_FALSE(after[0].pid);
+  EXPECT_FALSE(after[1].pid);
+}
+
+TEST(Supervisor, a_transient_child_exiting_abnormally_is_restarted) {
+  Pid first_pid, second_pid;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{{}, {obedient_child("t", self(), Restart::transient)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  first_pid = co_await up("t");
+                  send(first_pid, ExitWith{foo});
+                  second_pid = co_await up("t");
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_NE(first_pid, second_pid);
+}
+
+TEST(Supervisor, a_temporary_child_is_never_restarted_and_its_spec_is_dropped) {
+  std::vector<ChildInfo> after;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{{},
+                                      {obedient_child("t", self(), Restart::temporary),
+                                       obedient_child("keep", self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid t = co_await up("t");
+                  co_await up("keep");
+                  send(t, ExitWith{foo});
+                  co_await wait_end(t);
+                  after = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].id, id("keep"));
+}
+
+TEST(Supervisor, one_for_all_drops_a_temporary_sibling_instead_of_restarting_it) {
+  std::vector<ChildInfo> after;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{{Strategy::one_for_all, 3, 5s},
+                                      {obedient_child("p", self()),
+                                       obedient_child("t", self(), Restart::temporary)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid p = co_await up("p");
+                  co_await up("t");
+                  send(p, ExitWith{foo});
+                  co_await up("p");
+                  after = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].id, id("p"));
+}
+
+// --- restart intensity --------------------------------------------------------------------------
+
+TEST(Supervisor, more_restarts_than_the_intensity_stop_the_children_and_end_with_shutdown) {
+  Journal journal;
+  std::optional<Exit> sup_exit;
+  Pid sup_pid;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  trap_exit(true);
+                  SupervisorSpec spec{{Strategy::one_for_one, 1, 1h},
+                                      {worker("a", &journal, self()), obedient_child("p", self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  sup_pid = *sup.pid();
+                  co_await up("a");
+                  Pid p0 = co_await up("p");
+                  send(p0, ExitWith{foo});
+                  Pid p1 = co_await up("p");
+                  send(p1, ExitWith{foo});  // the second restart is one too many
+                  sup_exit = co_await next<Exit>();
+                }),
+            0);
+  ASSERT_TRUE(sup_exit);
+  EXPECT_EQ(sup_exit->from, sup_pid);
+  EXPECT_EQ(sup_exit->reason, atoms::shutdown);
+  EXPECT_EQ(journal.events(), strings({"start a", "stop a"}));
+}
+
+TEST(Supervisor, intensity_zero_gives_up_at_the_first_exit_and_reports_it) {
+  std::optional<Exit> sup_exit;
+  std::size_t reports = 0;
+  EXPECT_EQ(
+      run(one_worker,
+          [&]() -> Task<> {
+            CapturedLog log;
+            trap_exit(true);
+            SupervisorSpec spec{{Strategy::one_for_one, 0, 1h}, {obedient_child("p", self())}};
+            auto sup = co_await start_sup(std::move(spec));
+            Pid p = co_await up("p");
+            send(p, ExitWith{foo});
+            sup_exit = co_await next<Exit>();
+            reports = log.of_kind("supervisor_reached_max_restart_intensity").size();
+          }),
+      0);
+  ASSERT_TRUE(sup_exit);
+  EXPECT_EQ(sup_exit->reason, atoms::shutdown);
+  EXPECT_EQ(reports, 1u);
+}
+
+TEST(Supervisor, a_nested_supervisor_that_gives_up_is_restarted_by_its_parent) {
+  Journal journal;
+  std::optional<Pid> inner0, inner1;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec inner{{Strategy::one_for_one, 0, 1h},
+                                       {worker("w", &journal, self(), false)}};
+                  SupervisorSpec outer{{Strategy::one_for_one, 3, 1h},
+                                       {supervisor_child("inner", inner)}};
+                  auto sup = co_await start_sup(std::move(outer));
+                  Pid w0 = co_await up("w");
+                  auto before = co_await supervisor::which_children(sup);
+                  inner0 = pid_of(before, "inner");
+                  exit(w0, atoms::kill);  // the inner supervisor gives up: shutdown
+                  co_await up("w");       // the outer one restarted it, and so its worker
+                  auto after = co_await supervisor::which_children(sup);
+                  inner1 = pid_of(after, "inner");
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_TRUE(inner0);
+  ASSERT_TRUE(inner1);
+  EXPECT_NE(*inner0, *inner1);
+  EXPECT_EQ(journal.events(), strings({"start w", "start w"}));
+}
+
+TEST(Supervisor, restart_intensity_exceeded_escalates_through_nested_supervisors) {
+  Journal journal;
+  std::optional<Exit> top_exit;
+  Pid top;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  trap_exit(true);
+                  SupervisorSpec inner{{Strategy::one_for_one, 0, 1h},
+                                       {worker("w", &journal, self(), false)}};
+                  SupervisorSpec outer{
+                      {Strategy::one_for_one, 0, 1h},
+                      {worker("sibling", &journal, self()), supervisor_child("inner", inner)}};
+                  auto sup = co_await start_sup(std::move(outer));
+                  top = *sup.pid();
+                  co_await up("sibling");
+                  Pid w = co_await up("w");
+                  exit(w, atoms::kill);
+                  top_exit = co_await next<Exit>();
+                }),
+            0);
+  ASSERT_TRUE(top_exit);
+  EXPECT_EQ(top_exit->from, top);
+  EXPECT_EQ(top_exit->reason, atoms::shutdown);
+  EXPECT_EQ(journal.events(), strings({"start sibling", "start w", "stop sibling"}));
+}
+
+// --- shutdown -----------------------------------------------------------------------------------
+
+TEST(Supervisor, a_child_that_ignores_shutdown_is_killed_after_its_shutdown_time) {
+  std::optional<ExitReason> child_end;
+  std::size_t reports = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog log;
+                  ChildSpec child = process_child(id("s"), stubborn, std::string("s"), self());
+                  child.shutdown = Shutdown::timeout(20ms);
+                  SupervisorSpec spec{{}, {std::move(child)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid s = co_await up("s");
+                  Ref mref = monitor(s);
+                  co_await gen_server::stop(sup);
+                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
+                  child_end = d.reason;
+                  reports = log.of_kind("supervisor_shutdown_error").size();
+                }),
+            0);
+  ASSERT_TRUE(child_end);
+  EXPECT_EQ(*child_end, atoms::killed);
+  EXPECT_EQ(reports, 1u);
+}
+
+TEST(Supervisor, brutal_kill_kills_a_child_without_running_its_terminate) {
+  Journal journal;
+  std::optional<ExitReason> child_end;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  ChildSpec child = worker("a", &journal, self());
+                  child.shutdown = Shutdown::brutal_kill();
+                  SupervisorSpec spec{{}, {std::move(child)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid a = co_await up("a");
+                  Ref mref = monitor(a);
+                  co_await gen_server::stop(sup);
+                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
+                  child_end = d.reason;
+                }),
+            0);
+  ASSERT_TRUE(child_end);
+  EXPECT_EQ(*child_end, atoms::killed);
+  EXPECT_EQ(journal.events(), strings({"start a"}));
+}
+
+TEST(Supervisor, shutdown_infinity_waits_for_the_child_however_long_it_takes) {
+  std::optional<ExitReason> child_end;
+  bool stopped = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  ChildSpec child = process_child(id("s"), slow_to_stop, std::string("s"), self());
+                  child.shutdown = Shutdown::infinity();
+                  SupervisorSpec spec{{}, {std::move(child)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid s = co_await up("s");
+                  Ref mref = monitor(s);
+                  Pid test = self();
+                  spawn([sup, test, &stopped]() -> Task<> {
+                    stopped = (co_await gen_server::stop(sup)).has_value();
+                    send(test, Up{"stopped", self()});
+                  });
+                  co_await up("s stopping");
+                  send(s, ExitWith{atoms::shutdown});
+                  co_await up("stopped");
+                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
+                  child_end = d.reason;
+                }),
+            0);
+  EXPECT_TRUE(stopped);
+  ASSERT_TRUE(child_end);
+  EXPECT_EQ(*child_end, atoms::shutdown);
+}
+
+TEST(Supervisor, a_child_that_traps_exits_runs_terminate_on_shutdown) {
+  Journal journal;
+  std::optional<ExitReason> child_end;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{}, {worker("a", &journal, self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid a = co_await up("a");
+                  Ref mref = monitor(a);
+                  co_await gen_server::stop(sup);
+                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
+                  child_end = d.reason;
+                }),
+            0);
+  ASSERT_TRUE(child_end);
+  EXPECT_EQ(*child_end, atoms::shutdown);
+  EXPECT_EQ(journal.events(), strings({"start a", "stop a"}));
+}
+
+// --- start failures -----------------------------------------------------------------------------
+
+TEST(Supervisor, start_link_fails_with_failed_to_start_child_and_stops_the_started_ones) {
+  Journal journal;
+  std::optional<ExitReason> error;
+  EXPECT_EQ(
+      run(one_worker,
+          [&]() -> Task<> {
+            CapturedLog quiet;
+            trap_exit(true);
+            ChildSpec bad = server_child<FailingInit>(id("bad"));
+            SupervisorSpec spec{
+                {}, {worker("a", &journal, self()), std::move(bad), worker("c", &journal, self())}};
+            auto sup = co_await supervisor::start_link(std::move(spec));
+            if (!sup) error = sup.error();
+          }),
+      0);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(*error,
+            ExitReason::shutdown(Term::tuple(Atom("failed_to_start_child"), id("bad"), foo)));
+  EXPECT_EQ(journal.events(), strings({"start a", "stop a"}));
+}
+
+TEST(Supervisor, duplicate_child_ids_are_rejected_before_any_child_starts) {
+  Journal journal;
+  std::optional<ExitReason> error;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  trap_exit(true);
+                  SupervisorSpec spec{{},
+                                      {worker("a", &journal, self()), worker("b", &journal, self()),
+                                       worker("a", &journal, self())}};
+                  auto sup = co_await supervisor::start_link(std::move(spec));
+                  if (!sup) error = sup.error();
+                }),
+            0);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(*error, ExitReason(Term::tuple(Atom("start_spec"),
+                                           Term::tuple(Atom("duplicate_child_name"), id("a")))));
+  EXPECT_TRUE(journal.events().empty());
+}
+
+TEST(Supervisor, a_child_start_returning_ignore_keeps_the_spec_without_a_pid) {
+  std::vector<ChildInfo> children;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{
+                      {},
+                      {ignoring_child("i"), ignoring_child("gone", Restart::temporary),
+                       obedient_child("p", self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  co_await up("p");
+                  children = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_EQ(children.size(), 2u);
+  EXPECT_TRUE(has(children, "i"));
+  EXPECT_FALSE(pid_of(children, "i"));
+  EXPECT_FALSE(has(children, "gone"));
+  EXPECT_TRUE(pid_of(children, "p"));
+}
+
+// --- child management ---------------------------------------------------------------------------
+
+TEST(Supervisor, which_children_lists_the_last_started_first_as_otp_does) {
+  std::vector<Term> ids;
+  EXPECT_EQ(
+      run(one_worker,
+          [&]() -> Task<> {
+            SupervisorSpec spec{{}, {obedient_child("a", self()), obedient_child("b", self())}};
+            auto sup = co_await start_sup(std::move(spec));
+            ChildSpec c = obedient_child("c", self());
+            co_await supervisor::start_child(sup, std::move(c));
+            auto children = co_await supervisor::which_children(sup);
+            for (auto& child : children) ids.push_back(child.id);
+            co_await gen_server::stop(sup);
+          }),
+      0);
+  EXPECT_EQ(ids, (std::vector<Term>{id("c"), id("b"), id("a")}));
+}
+
+TEST(Supervisor, count_children_counts_specs_running_children_and_types) {
+  ChildCounts counts;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec inner{{}, {}};
+                  SupervisorSpec spec{{},
+                                      {obedient_child("a", self()), ignoring_child("i"),
+                                       supervisor_child("s", inner)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  counts = co_await supervisor::count_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(counts.specs, 3u);
+  EXPECT_EQ(counts.active, 2u);
+  EXPECT_EQ(counts.supervisors, 1u);
+  EXPECT_EQ(counts.workers, 2u);
+}
+
+TEST(Supervisor, start_child_starts_and_links_a_new_child_and_rejects_a_taken_id) {
+  std::optional<Pid> started;
+  std::optional<ExitReason> again, present;
+  bool linked = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{}, {}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  ChildSpec n1 = obedient_child("n", self()), n2 = n1, n3 = n1;
+                  auto r = co_await supervisor::start_child(sup, std::move(n1));
+                  if (r) started = *r;
+                  Pid n = co_await up("n");
+                  auto links = (co_await process_info(n))->links;
+                  linked = links.size() == 1 && links[0] == *sup.pid();
+                  auto r2 = co_await supervisor::start_child(sup, std::move(n2));
+                  if (!r2) again = r2.error();
+                  co_await supervisor::terminate_child(sup, id("n"));
+                  auto r3 = co_await supervisor::start_child(sup, std::move(n3));
+                  if (!r3) present = r3.error();
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_TRUE(started);
+  EXPECT_TRUE(linked);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, ExitReason(Term::tuple(Atom("already_started"), *started)));
+  ASSERT_TRUE(present);
+  EXPECT_EQ(*present, Atom("already_present"));
+}
+
+TEST(Supervisor, start_child_returns_the_error_of_a_failing_start_and_keeps_no_spec) {
+  std::optional<ExitReason> error;
+  std::size_t specs = 99;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{{}, {}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  ChildSpec f = server_child<FailingInit>(id("f"));
+                  auto r = co_await supervisor::start_child(sup, std::move(f));
+                  if (!r) error = r.error();
+                  specs = (co_await supervisor::count_children(sup)).specs;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(*error, foo);
+  EXPECT_EQ(specs, 0u);
+}
+
+TEST(Supervisor, terminate_restart_and_delete_child_follow_otp_and_report_their_errors) {
+  Journal journal;
+  std::optional<ExitReason> restart_running, delete_running, terminate_unknown, restart_unknown,
+      delete_unknown;
+  std::optional<ChildInfo> stopped;
+  std::optional<Pid> restarted;
+  bool deleted = false, terminated = false;
+  std::vector<ChildInfo> at_end;
+  EXPECT_EQ(
+      run(one_worker,
+          [&]() -> Task<> {
+            SupervisorSpec spec{{}, {worker("a", &journal, self()), worker("b", &journal, self())}};
+            auto sup = co_await start_sup(std::move(spec));
+            co_await up("a");
+            co_await up("b");
+            auto e1 = co_await supervisor::restart_child(sup, id("a"));
+            if (!e1) restart_running = e1.error();
+            auto e2 = co_await supervisor::delete_child(sup, id("a"));
+            if (!e2) delete_running = e2.error();
+            terminated = (co_await supervisor::terminate_child(sup, id("a"))).has_value();
+            auto children = co_await supervisor::which_children(sup);
+            for (auto& c : children)
+              if (c.id == id("a")) stopped = c;
+            auto r = co_await supervisor::restart_child(sup, id("a"));
+            if (r && *r) restarted = **r;
+            co_await up("a");
+            co_await supervisor::terminate_child(sup, id("a"));
+            deleted = (co_await supervisor::delete_child(sup, id("a"))).has_value();
+            auto e3 = co_await supervisor::terminate_child(sup, id("zz"));
+            if (!e3) terminate_unknown = e3.error();
+            auto e4 = co_await supervisor::restart_child(sup, id("zz"));
+            if (!e4) restart_unknown = e4.error();
+            auto e5 = co_await supervisor::delete_child(sup, id("a"));
+            if (!e5) delete_unknown = e5.error();
+            at_end = co_await supervisor::which_children(sup);
+            co_await gen_server::stop(sup);
+          }),
+      0);
+  EXPECT_EQ(restart_running, ExitReason(Atom("running")));
+  EXPECT_EQ(delete_running, ExitReason(Atom("running")));
+  EXPECT_TRUE(terminated);
+  ASSERT_TRUE(stopped);
+  EXPECT_FALSE(stopped->pid);
+  EXPECT_TRUE(restarted);
+  EXPECT_TRUE(deleted);
+  EXPECT_EQ(terminate_unknown, ExitReason(Atom("not_found")));
+  EXPECT_EQ(restart_unknown, ExitReason(Atom("not_found")));
+  EXPECT_EQ(delete_unknown, ExitReason(Atom("not_found")));
+  ASSERT_EQ(at_end.size(), 1u);
+  EXPECT_EQ(at_end[0].id, id("b"));
+  EXPECT_EQ(journal.events(),
+            strings({"start a", "start b", "stop a", "start a", "stop a", "stop b"}));
+}
+
+TEST(Supervisor, terminate_child_of_a_temporary_child_drops_its_spec) {
+  std::size_t specs = 99;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{}, {obedient_child("t", self(), Restart::temporary)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  co_await up("t");
+                  co_await supervisor::terminate_child(sup, id("t"));
+                  specs = (co_await supervisor::count_children(sup)).specs;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(specs, 0u);
+}
+
+TEST(Supervisor, a_terminated_child_is_not_restarted_when_it_ends) {
+  std::vector<ChildInfo> children;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{}, {obedient_child("p", self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid p = co_await up("p");
+                  Ref mref = monitor(p);
+                  co_await supervisor::terminate_child(sup, id("p"));
+                  co_await next_if<Down>([&](const Down& d) { return d.ref == mref; });
+                  children = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_FALSE(children[0].pid);
+}

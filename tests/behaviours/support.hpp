@@ -1,0 +1,114 @@
+#pragma once
+// Helpers shared by the behaviour tests.
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ambitious/ambitious.hpp"
+
+namespace ambitious::test {
+
+using namespace std::chrono_literals;
+
+/// How long a test waits for something that must happen. Not a timing assertion: the bound only
+/// makes a broken behaviour fail the test instead of hanging it, and is far above any real wait.
+inline constexpr auto patience = std::chrono::seconds(20);
+
+/// A runtime with one worker: processes run one at a time, so interleavings are exact.
+inline constexpr RuntimeOptions one_worker{.workers = 1};
+/// Two workers, for cross-thread wake-ups.
+inline constexpr RuntimeOptions two_workers{.workers = 2};
+
+/// Ends the calling process with `test_waited_too_long` (so run() returns 1) when nothing came.
+inline void give_up() { exit(Atom("test_waited_too_long")); }
+
+/// The next message of type T; gives up after `patience`.
+template <class T>
+Task<T> next() {
+  auto m = co_await receive<T>(patience);
+  if (!m) give_up();
+  co_return std::move(*m);
+}
+
+/// The next message of type T for which `pred` holds; gives up after `patience`.
+template <class T, class Pred>
+Task<T> next_if(Pred pred) {
+  auto m = co_await receive_if<T>(std::move(pred), patience);
+  if (!m) give_up();
+  co_return std::move(*m);
+}
+
+/// Monitors `pid` and waits for its end; returns the reason.
+inline Task<ExitReason> wait_end(Pid pid) {
+  Ref mref = monitor(pid);
+  Down d = co_await next_if<Down>([mref](const Down& x) { return x.ref == mref; });
+  co_return std::move(d.reason);
+}
+
+/// Events recorded by callbacks (terminate, init, ...) in the order they ran, from any thread.
+class Journal {
+ public:
+  void add(std::string event) {
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(event));
+  }
+  std::vector<std::string> events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> events_;
+};
+
+/// Replaces the logger while alive, keeping every report; restores the default logger and
+/// level when it goes.
+class CapturedLog {
+ public:
+  struct Entry {
+    LogLevel level;
+    std::string kind;
+    Pid who;
+    std::string text;
+  };
+
+  CapturedLog() {
+    set_logger([this](const LogReport& r) {
+      std::lock_guard lock(mutex_);
+      entries_.push_back(Entry{r.level, std::string(r.kind), r.who, r.text});
+    });
+  }
+  ~CapturedLog() {
+    set_logger(nullptr);
+    set_log_level(LogLevel::info);
+  }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+
+  std::vector<Entry> of_kind(std::string_view kind) const {
+    std::lock_guard lock(mutex_);
+    std::vector<Entry> out;
+    for (auto& e : entries_)
+      if (e.kind == kind) out.push_back(e);
+    return out;
+  }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Entry> entries_;
+};
+
+inline bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+}  // namespace ambitious::test
