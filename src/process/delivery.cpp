@@ -76,7 +76,7 @@ bool post_message(Pid to, Message* m) {
   if (Worker* w = Worker::current(); w && &w->scheduler() == &rt->scheduler) {
     deliver_message(to, owned.release());
   } else {
-    rt->scheduler.run_as_reader([&] { deliver_message(to, owned.release()); });
+    return rt->scheduler.run_as_reader([&] { deliver_message(to, owned.release()); });
   }
   return true;
 }

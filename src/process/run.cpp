@@ -31,6 +31,7 @@ int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason
   }
   rt->scheduler.stop();
   rt->scheduler.join();
+  rt->scheduler.wait_for_readers();  // a post() from a foreign thread finishes, or sees stopping
   // Jobs on the blocking pool finish first: they still refer to their processes.
   rt->pool.reset();
   // Every process still alive is destroyed; destructors in its frames still see it as self().

@@ -96,14 +96,19 @@ class Scheduler {
 
   /// Runs `f` on a thread that is not a worker as if it were one, for the quiescent-state
   /// reclamation: shared pointers read inside `f` stay valid until it returns. One such thread
-  /// at a time (they take turns on a mutex): the slow path for foreign threads.
+  /// at a time (they take turns on a mutex): the slow path for foreign threads. False, without
+  /// running `f`, once the scheduler is stopping (its processes are about to be freed).
   template <class F>
-  void run_as_reader(F&& f) {
+  bool run_as_reader(F&& f) {
     std::lock_guard lock(external_mutex_);
+    if (stopping()) return false;
     quiescence_.go_online(external_slot());
     f();
     quiescence_.go_offline(external_slot());
+    return true;
   }
+  /// Returns once no foreign thread is inside run_as_reader (call after stop()).
+  void wait_for_readers() { std::lock_guard lock(external_mutex_); }
 
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
   Quiescence& quiescence() noexcept { return quiescence_; }

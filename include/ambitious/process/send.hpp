@@ -33,7 +33,8 @@ requires std::is_constructible_v<std::decay_t<T>, T &&> void send(Atom name, T&&
 
 /// Sends `value` to `to` from any thread — a signal handler's thread, a thread of another
 /// library — where send() is not allowed (it is a process function). Slower than send (the
-/// foreign threads take turns); false when no runtime is running (then the value is dropped).
+/// foreign threads take turns); false when no runtime is running, or it is stopping (then the
+/// value is dropped).
 template <class T>
 requires std::is_constructible_v<std::decay_t<T>, T &&> bool post(Pid to, T&& value) {
   return detail::post_message(to, detail::make_message<std::decay_t<T>>(std::forward<T>(value)));
