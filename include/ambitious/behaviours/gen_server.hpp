@@ -29,6 +29,7 @@
 #include <expected>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -118,9 +119,22 @@ struct CastRequest {
   std::unique_ptr<RequestBase<S>> request;
 };
 
+/// Sends `value` as the reply to `from`. The caller waits for one type of reply: a string-like
+/// value goes as std::string when that is what it waits for; another type than the one it waits
+/// for would never be taken, so it is refused (std::invalid_argument) instead of lost.
 template <class R>
 void send_reply(const From& from, R&& value) {
   using V = std::decay_t<R>;
+  if constexpr (std::is_convertible_v<V, std::string_view> && !std::is_same_v<V, std::string>) {
+    if (from.reply_type == &type_name<std::string>) {
+      send_reply(from, std::string(std::string_view(value)));
+      return;
+    }
+  }
+  if (from.reply_type && from.reply_type != &type_name<V>)
+    throw std::invalid_argument("gen_server::reply: the caller waits for a " +
+                                std::string(from.reply_type()) + ", not a " +
+                                std::string(type_name<V>()));
   send_to_alias(from.pid, from.tag,
                 make_message<CallReply<V>>(CallReply<V>{from.tag, std::forward<R>(value)}));
 }
@@ -278,7 +292,7 @@ Task<std::expected<detail::reply_t<S, std::decay_t<Req>>, ExitReason>> try_call(
   if (*pid == self()) co_return Out(std::unexpect, atoms::calling_self);
   Ref mref = monitor(*pid);
   send(*pid, detail::CallRequest<S>{
-                 From{self(), mref},
+                 From{self(), mref, &detail::type_name<R>},
                  std::make_unique<detail::Call<S, std::decay_t<Req>>>(std::move(request))});
   bool down = false;
   Out out = co_await receive(match<detail::CallReply<R>>(
@@ -579,19 +593,24 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
     send(starter, InitAck{tag, kind, reason});
     exit(std::move(reason));
   };
+  // A taken name is an answer, not a crash: the starter gets {already_started, Pid} and this
+  // process ends `normal`, so a linked starter is not taken down (OTP's init_it does the same).
+  auto taken = [&](ExitReason reason) {
+    send(starter, InitAck{tag, InitAck::error, std::move(reason)});
+    exit(atoms::normal);
+  };
   if (name) {
     if (auto* atom = std::get_if<Atom>(&*name)) {
-      if (auto holder = whereis(*atom)) fail(InitAck::error, already_started(*holder));
+      if (auto holder = whereis(*atom)) taken(already_started(*holder));
       try {
         register_name(*atom, self());
       } catch (const BadArg&) {
         auto holder = whereis(*atom);
-        fail(InitAck::error, holder ? already_started(*holder) : ExitReason(atoms::badarg));
+        taken(holder ? already_started(*holder) : ExitReason(atoms::badarg));
       }
     } else {
       Pid holder;
-      if (!std::get<1>(*name)->register_self(&holder))
-        fail(InitAck::error, already_started(holder));
+      if (!std::get<1>(*name)->register_self(&holder)) taken(already_started(holder));
     }
   }
   std::optional<S> server;
