@@ -39,7 +39,7 @@ bool should_restart(Restart restart, const ExitReason& reason) noexcept {
 }
 
 void report_child_terminated(const Term& id, Pid child, const ExitReason& reason) {
-  if (reason.is_normal() || reason.is_shutdown()) return;
+  if (reason.is_normal() || reason.is_shutdown() || !log_enabled(LogLevel::error)) return;
   log(LogReport{LogLevel::error, "supervisor_child_terminated", self(),
                 "** Supervisor " + to_string(self()) + ": child " + id.to_string() + " " +
                     to_string(child) + " terminated: " + reason.to_string()});

@@ -390,6 +390,7 @@ Task<ExitReason> call_terminate(S& s, ExitReason reason) {
 template <class S>
 void report_termination(const ExitReason& reason, std::string_view last_message) {
   if (reason.is_normal() || reason.is_shutdown()) return;  // OTP reports only abnormal ends
+  if (!log_enabled(LogLevel::error)) return;
   log(LogReport{LogLevel::error, "gen_server_terminated", self(),
                 "** Generic server " + to_string(self()) + " (" + std::string(type_name<S>()) +
                     ") terminating\n** Last message in was of type " + std::string(last_message) +

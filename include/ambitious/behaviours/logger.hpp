@@ -27,5 +27,10 @@ void set_log_level(LogLevel level);
 LogLevel log_level() noexcept;
 /// Writes `report` if its level is enabled. Any thread.
 void log(const LogReport& report);
+/// True when reports of `level` are written: callers check it before formatting a report.
+inline bool log_enabled(LogLevel level) noexcept {
+  LogLevel current = log_level();
+  return current != LogLevel::none && level != LogLevel::none && level <= current;
+}
 
 }  // namespace ambitious
