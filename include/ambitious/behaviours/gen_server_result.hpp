@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -22,6 +23,8 @@ struct Types {};
 struct From {
   Pid pid;
   Ref tag;
+  /// The reply type the caller waits for, as its type-name function (reply() checks it).
+  std::string_view (*reply_type)() noexcept = nullptr;
 };
 
 namespace detail {
