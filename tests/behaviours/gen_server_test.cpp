@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -135,6 +136,29 @@ struct Deferred : GenServer<Deferred> {
   Action handle_cast(Answer a) {
     if (waiting) reply(*waiting, a.v);
     waiting.reset();
+    return noreply();
+  }
+  Pid observer;
+  std::optional<From> waiting;
+};
+
+/// Answers a call for a std::string later, with a string literal or, by mistake, an int.
+struct Namer : GenServer<Namer> {
+  struct AskName {};
+  struct AnswerWithLiteral {};
+  struct AnswerWithInt {};
+  explicit Namer(Pid observer) : observer(observer) {}
+  CallResult<std::string> handle_call(AskName, const From& from) {
+    waiting = from;
+    send(observer, Asked{});
+    return noreply();
+  }
+  Action handle_cast(AnswerWithLiteral) {
+    reply(*waiting, "a literal");
+    return noreply();
+  }
+  Action handle_cast(AnswerWithInt) {
+    reply(*waiting, 42);
     return noreply();
   }
   Pid observer;
@@ -594,6 +618,50 @@ TEST(GenServerCall, a_deferred_reply_with_reply_from_reaches_the_waiting_caller)
   EXPECT_EQ(got, 7);
 }
 
+TEST(GenServerCall, a_deferred_reply_of_a_string_literal_reaches_a_caller_waiting_for_a_string) {
+  std::optional<std::string> got;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto s = co_await Namer::start(self());
+                  if (!s) give_up();
+                  Pid test = self();
+                  Pid client = spawn([&got, s, test]() -> Task<> {
+                    got = co_await gen_server::call(*s, Namer::AskName{});
+                    send(test, Pinged{});
+                  });
+                  co_await next<Asked>();
+                  gen_server::cast(*s, Namer::AnswerWithLiteral{});
+                  co_await next<Pinged>();
+                  co_await wait_end(client);
+                  co_await gen_server::stop(*s);
+                }),
+            0);
+  EXPECT_EQ(got, "a literal");
+}
+
+TEST(GenServerCall, a_deferred_reply_of_the_wrong_type_fails_loudly_instead_of_being_lost) {
+  std::optional<ExitReason> error;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  auto s = co_await Namer::start(self());
+                  if (!s) give_up();
+                  Pid test = self();
+                  Pid client = spawn([&error, s, test]() -> Task<> {
+                    auto r = co_await gen_server::try_call(*s, Namer::AskName{});
+                    if (!r) error = r.error();
+                    send(test, Pinged{});
+                  });
+                  co_await next<Asked>();
+                  gen_server::cast(*s, Namer::AnswerWithInt{});
+                  co_await next<Pinged>();
+                  co_await wait_end(client);
+                }),
+            0);
+  ASSERT_TRUE(error);
+  EXPECT_TRUE(contains(error->exception_what(), "waits for")) << *error;
+}
+
 TEST(GenServerCall, handlers_may_be_coroutines_and_the_server_waits_for_them) {
   int got = 0;
   std::optional<ExitReason> terminated;
@@ -1038,4 +1106,57 @@ TEST(GenServerReport, log_level_none_silences_the_crash_report) {
                 }),
             0);
   EXPECT_EQ(reports, 0u);
+}
+
+// --- several workers ----------------------------------------------------------------------------
+
+TEST(GenServerConcurrency, many_clients_calling_at_once_each_get_their_own_replies) {
+  constexpr int clients = 8, calls = 200;
+  std::atomic<int> in_order{0};
+  int total = 0;
+  EXPECT_EQ(run(two_workers,
+                [&]() -> Task<> {
+                  auto s = co_await start_counter();
+                  Pid test = self();
+                  for (int c = 0; c < clients; ++c)
+                    spawn([s, test, &in_order]() -> Task<> {
+                      int last = 0;
+                      bool ok = true;
+                      for (int i = 0; i < calls; ++i) {
+                        int now = co_await gen_server::call(s, Add{1});
+                        ok = ok && now > last;
+                        last = now;
+                      }
+                      if (ok) in_order.fetch_add(1);
+                      send(test, Pinged{});
+                    });
+                  for (int c = 0; c < clients; ++c) co_await next<Pinged>();
+                  total = co_await gen_server::call(s, Get{});
+                  co_await gen_server::stop(s);
+                }),
+            0);
+  EXPECT_EQ(total, clients * calls);
+  EXPECT_EQ(in_order.load(), clients);
+}
+
+TEST(GenServerConcurrency, timed_out_calls_leave_nothing_in_the_callers_mailbox) {
+  std::optional<std::size_t> queued;
+  int timeouts = 0;
+  EXPECT_EQ(run(two_workers,
+                [&]() -> Task<> {
+                  auto s = co_await Deferred::start(self());
+                  if (!s) give_up();
+                  for (int i = 0; i < 20; ++i) {
+                    auto r = co_await gen_server::try_call(*s, Deferred::Ask{}, 1ms);
+                    if (!r && r.error() == atoms::timeout) ++timeouts;
+                    co_await next<Asked>();
+                    gen_server::cast(*s, Deferred::Answer{i});
+                  }
+                  co_await gen_server::call(*s, Get{});
+                  queued = (co_await process_info(self()))->message_queue_len;
+                  co_await gen_server::stop(*s);
+                }),
+            0);
+  EXPECT_EQ(timeouts, 20);
+  EXPECT_EQ(queued, 0u);
 }

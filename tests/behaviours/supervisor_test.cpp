@@ -775,3 +775,31 @@ TEST(Supervisor, a_terminated_child_is_not_restarted_when_it_ends) {
   ASSERT_EQ(children.size(), 1u);
   EXPECT_FALSE(children[0].pid);
 }
+
+TEST(Supervisor, a_child_that_keeps_crashing_is_restarted_each_time_on_several_workers) {
+  constexpr int crashes = 30;
+  std::vector<Pid> seen;
+  std::size_t active = 0;
+  EXPECT_EQ(run(two_workers,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{{Strategy::one_for_all, crashes, 1h},
+                                      {obedient_child("p", self()), obedient_child("q", self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  co_await up("q");
+                  for (int i = 0; i < crashes; ++i) {
+                    Pid p = co_await up("p");
+                    seen.push_back(p);
+                    send(p, ExitWith{foo});
+                    co_await up("q");
+                  }
+                  seen.push_back(co_await up("p"));
+                  active = (co_await supervisor::count_children(sup)).active;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(crashes + 1));
+  EXPECT_EQ(active, 2u);
+}

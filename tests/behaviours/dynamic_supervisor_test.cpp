@@ -1,0 +1,348 @@
+#include "ambitious/behaviours/dynamic_supervisor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "children.hpp"
+#include "support.hpp"
+
+// Conformance with Elixir's DynamicSupervisor (and OTP's simple_one_for_one underneath): the
+// supervisor, not the caller, starts, links and restarts the children; max_children,
+// extra_arguments, restart intensity, terminate_child, which/count_children, and the shutdown
+// of every child when the supervisor stops.
+
+using namespace ambitious;
+using namespace ambitious::test;
+
+namespace {
+
+/// What a child's start saw: the process it ran in and its extra arguments.
+struct StartSeen {
+  Pid starter;
+  std::vector<Term> extra;
+};
+
+/// A child whose start reports where it runs and with which extra arguments, then spawns an
+/// obedient child linked to the supervisor.
+ChildSpec reporting_child(const char* name, Pid observer) {
+  ChildSpec spec;
+  spec.id = id(name);
+  std::string n = name;
+  spec.start = [n, observer](std::span<const Term> extra) -> Task<StartChildResult> {
+    send(observer, StartSeen{self(), std::vector<Term>(extra.begin(), extra.end())});
+    co_return spawn_link(obedient, n, observer);
+  };
+  return spec;
+}
+
+Task<dynamic_supervisor::Ref> start_dyn(DynamicSupervisorOptions options) {
+  StartOptions start;  // named: no braced temporaries beside a co_await (g++ 12)
+  auto started = co_await dynamic_supervisor::start_link(std::move(options), std::move(start));
+  if (!started) give_up();
+  co_return *started;
+}
+
+/// Starts a child under `sup`; gives up if it does not start.
+Task<Pid> start_in(dynamic_supervisor::Ref sup, ChildSpec spec) {
+  auto r = co_await dynamic_supervisor::start_child(sup, std::move(spec));
+  if (!r || !*r) give_up();
+  co_return **r;
+}
+
+bool contains_pid(const std::vector<Pid>& pids, Pid pid) {
+  return std::find(pids.begin(), pids.end(), pid) != pids.end();
+}
+
+}  // namespace
+
+TEST(DynamicSupervisor, start_child_runs_the_start_in_the_supervisor_which_links_the_child) {
+  Pid sup_pid, starter, child;
+  std::vector<Pid> child_links, caller_links;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  DynamicSupervisorOptions options;
+                  auto sup = co_await start_dyn(std::move(options));
+                  sup_pid = *sup.pid();
+                  child = co_await start_in(sup, reporting_child("c", self()));
+                  starter = (co_await next<StartSeen>()).starter;
+                  child_links = (co_await process_info(child))->links;
+                  caller_links = (co_await process_info(self()))->links;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(starter, sup_pid);
+  EXPECT_EQ(child_links, std::vector<Pid>{sup_pid});
+  EXPECT_FALSE(contains_pid(caller_links, child));
+}
+
+TEST(DynamicSupervisor, a_child_that_crashes_is_restarted_by_the_supervisor) {
+  Pid first, second;
+  std::vector<ChildInfo> children;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  DynamicSupervisorOptions options;
+                  auto sup = co_await start_dyn(std::move(options));
+                  first = co_await start_in(sup, obedient_child("c", self()));
+                  co_await up("c");
+                  send(first, ExitWith{foo});
+                  second = co_await up("c");
+                  children = co_await dynamic_supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_NE(first, second);
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(children[0].pid, second);
+}
+
+TEST(DynamicSupervisor, temporary_children_are_never_restarted_and_transient_ones_only_on_error) {
+  ChildCounts counts;
+  Pid transient_again;
+  EXPECT_EQ(
+      run(one_worker,
+          [&]() -> Task<> {
+            CapturedLog quiet;
+            DynamicSupervisorOptions options;
+            auto sup = co_await start_dyn(std::move(options));
+            Pid t = co_await start_in(sup, obedient_child("temp", self(), Restart::temporary));
+            Pid n = co_await start_in(sup, obedient_child("norm", self(), Restart::transient));
+            Pid e = co_await start_in(sup, obedient_child("err", self(), Restart::transient));
+            co_await up("temp");
+            co_await up("norm");
+            co_await up("err");
+            send(t, ExitWith{foo});
+            send(n, ExitWith{atoms::normal});
+            send(e, ExitWith{foo});
+            transient_again = co_await up("err");
+            co_await wait_end(t);
+            co_await wait_end(n);
+            counts = co_await dynamic_supervisor::count_children(sup);
+            co_await gen_server::stop(sup);
+          }),
+      0);
+  EXPECT_EQ(counts.active, 1u);
+  EXPECT_EQ(counts.specs, 1u);
+}
+
+TEST(DynamicSupervisor, max_children_limits_the_children_and_a_freed_place_can_be_taken_again) {
+  std::optional<ExitReason> refused;
+  bool taken_again = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  DynamicSupervisorOptions options;
+                  options.max_children = 2;
+                  auto sup = co_await start_dyn(std::move(options));
+                  Pid a = co_await start_in(sup, obedient_child("a", self()));
+                  co_await start_in(sup, obedient_child("b", self()));
+                  ChildSpec c = obedient_child("c", self()), c2 = c;
+                  auto r = co_await dynamic_supervisor::start_child(sup, std::move(c));
+                  if (!r) refused = r.error();
+                  co_await dynamic_supervisor::terminate_child(sup, a);
+                  auto r2 = co_await dynamic_supervisor::start_child(sup, std::move(c2));
+                  taken_again = r2 && *r2;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(*refused, Atom("max_children"));
+  EXPECT_TRUE(taken_again);
+}
+
+TEST(DynamicSupervisor, extra_arguments_reach_every_start_including_restarts) {
+  std::vector<Term> first_extra, restart_extra;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  DynamicSupervisorOptions options;
+                  options.extra_arguments = {Term(42), Term(Atom("x"))};
+                  auto sup = co_await start_dyn(std::move(options));
+                  Pid c = co_await start_in(sup, reporting_child("c", self()));
+                  first_extra = (co_await next<StartSeen>()).extra;
+                  send(c, ExitWith{foo});
+                  restart_extra = (co_await next<StartSeen>()).extra;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(first_extra, (std::vector<Term>{Term(42), Term(Atom("x"))}));
+  EXPECT_EQ(restart_extra, first_extra);
+}
+
+TEST(DynamicSupervisor, more_restarts_than_max_restarts_stop_the_children_and_end_with_shutdown) {
+  Journal journal;
+  std::optional<Exit> sup_exit;
+  Pid sup_pid;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  trap_exit(true);
+                  DynamicSupervisorOptions options;
+                  options.max_restarts = 1;
+                  options.max_seconds = 1h;
+                  auto sup = co_await start_dyn(std::move(options));
+                  sup_pid = *sup.pid();
+                  co_await start_in(sup, worker("w", &journal, self()));
+                  Pid p0 = co_await start_in(sup, obedient_child("p", self()));
+                  send(p0, ExitWith{foo});
+                  Pid p1 = co_await up("p");
+                  while (p1 == p0) p1 = co_await up("p");  // the first Up was p0's own
+                  send(p1, ExitWith{foo});
+                  sup_exit = co_await next<Exit>();
+                }),
+            0);
+  ASSERT_TRUE(sup_exit);
+  EXPECT_EQ(sup_exit->from, sup_pid);
+  EXPECT_EQ(sup_exit->reason, atoms::shutdown);
+  EXPECT_EQ(journal.events(), (std::vector<std::string>{"start w", "stop w"}));
+}
+
+TEST(DynamicSupervisor, terminate_child_stops_the_child_for_good_and_an_unknown_pid_is_not_found) {
+  std::optional<ExitReason> child_end, unknown;
+  std::size_t active = 99;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  DynamicSupervisorOptions options;
+                  auto sup = co_await start_dyn(std::move(options));
+                  Pid c = co_await start_in(sup, obedient_child("c", self()));
+                  Ref mref = monitor(c);
+                  auto r = co_await dynamic_supervisor::terminate_child(sup, c);
+                  if (!r) give_up();
+                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
+                  child_end = d.reason;
+                  active = (co_await dynamic_supervisor::count_children(sup)).active;
+                  auto again = co_await dynamic_supervisor::terminate_child(sup, c);
+                  if (!again) unknown = again.error();
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_TRUE(child_end);
+  EXPECT_EQ(*child_end, atoms::shutdown);
+  EXPECT_EQ(active, 0u);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(*unknown, Atom("not_found"));
+}
+
+TEST(DynamicSupervisor, which_children_and_count_children_describe_the_running_children) {
+  std::vector<ChildInfo> children;
+  ChildCounts counts;
+  Pid a, s;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  DynamicSupervisorOptions options;
+                  auto sup = co_await start_dyn(std::move(options));
+                  a = co_await start_in(sup, obedient_child("a", self()));
+                  ChildSpec nested;
+                  nested.type = ChildType::supervisor;
+                  nested.start = []() -> Task<StartChildResult> {
+                    DynamicSupervisorOptions o;
+                    StartOptions so;
+                    auto r = co_await dynamic_supervisor::start_link(std::move(o), std::move(so));
+                    if (!r) co_return std::unexpected(r.error());
+                    co_return *r->pid();
+                  };
+                  s = co_await start_in(sup, std::move(nested));
+                  children = co_await dynamic_supervisor::which_children(sup);
+                  counts = co_await dynamic_supervisor::count_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_EQ(children.size(), 2u);
+  for (auto& c : children) {
+    EXPECT_EQ(c.id, Term(atoms::undefined));
+    ASSERT_TRUE(c.pid);
+    EXPECT_EQ(c.type, *c.pid == s ? ChildType::supervisor : ChildType::worker);
+  }
+  EXPECT_EQ(counts.specs, 2u);
+  EXPECT_EQ(counts.active, 2u);
+  EXPECT_EQ(counts.supervisors, 1u);
+  EXPECT_EQ(counts.workers, 1u);
+}
+
+TEST(DynamicSupervisor,
+     a_start_returning_ignore_adds_no_child_and_a_failing_one_returns_its_error) {
+  std::optional<std::optional<Pid>> ignored;
+  std::optional<ExitReason> error;
+  std::size_t specs = 99;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  DynamicSupervisorOptions options;
+                  auto sup = co_await start_dyn(std::move(options));
+                  ChildSpec i = ignoring_child("i");
+                  auto r = co_await dynamic_supervisor::start_child(sup, std::move(i));
+                  if (r) ignored = *r;
+                  ChildSpec f = server_child<FailingInit>(id("f"));
+                  auto r2 = co_await dynamic_supervisor::start_child(sup, std::move(f));
+                  if (!r2) error = r2.error();
+                  specs = (co_await dynamic_supervisor::count_children(sup)).specs;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_TRUE(ignored);
+  EXPECT_FALSE(*ignored);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(*error, foo);
+  EXPECT_EQ(specs, 0u);
+}
+
+TEST(DynamicSupervisor, stopping_the_supervisor_shuts_every_child_down_each_by_its_shutdown) {
+  Journal journal;
+  std::optional<ExitReason> a_end, b_end, s_end;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  DynamicSupervisorOptions options;
+                  auto sup = co_await start_dyn(std::move(options));
+                  Pid a = co_await start_in(sup, worker("a", &journal, self()));
+                  Pid b = co_await start_in(sup, worker("b", &journal, self()));
+                  ChildSpec st = process_child(id("s"), stubborn, std::string("s"), self());
+                  st.shutdown = Shutdown::timeout(20ms);
+                  Pid s = co_await start_in(sup, std::move(st));
+                  co_await up("s");
+                  Ref ma = monitor(a), mb = monitor(b), ms = monitor(s);
+                  co_await gen_server::stop(sup);
+                  for (int k = 0; k < 3; ++k) {
+                    Down d = co_await next<Down>();
+                    if (d.ref == ma) a_end = d.reason;
+                    if (d.ref == mb) b_end = d.reason;
+                    if (d.ref == ms) s_end = d.reason;
+                  }
+                }),
+            0);
+  EXPECT_EQ(a_end, ExitReason(atoms::shutdown));
+  EXPECT_EQ(b_end, ExitReason(atoms::shutdown));
+  EXPECT_EQ(s_end, ExitReason(atoms::killed));
+  auto events = journal.events();
+  std::sort(events.begin(), events.end());
+  EXPECT_EQ(events, (std::vector<std::string>{"start a", "start b", "stop a", "stop b"}));
+}
+
+TEST(DynamicSupervisor, a_dynamic_supervisor_whose_parent_exits_stops_its_children) {
+  Journal journal;
+  std::optional<ExitReason> child_end;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid test = self();
+                  Journal* j = &journal;
+                  Pid parent = spawn([test, j]() -> Task<> {
+                    DynamicSupervisorOptions options;
+                    auto sup = co_await start_dyn(std::move(options));
+                    co_await start_in(sup, worker("a", j, test));
+                    co_await receive<ExitWith>();
+                    exit(foo);
+                  });
+                  Pid a = co_await up("a");
+                  Ref mref = monitor(a);
+                  send(parent, ExitWith{});
+                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
+                  child_end = d.reason;
+                }),
+            0);
+  EXPECT_EQ(child_end, ExitReason(atoms::shutdown));
+  EXPECT_EQ(journal.events(), (std::vector<std::string>{"start a", "stop a"}));
+}
