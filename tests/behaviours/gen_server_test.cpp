@@ -457,6 +457,30 @@ TEST(GenServerStart, starting_a_second_server_under_a_taken_name_fails_with_alre
   EXPECT_EQ(*error, ExitReason(Term::tuple(Atom("already_started"), first)));
 }
 
+TEST(GenServerStart, a_linked_starter_survives_a_taken_name_as_in_otp_init_it) {
+  // OTP's init_it answers {error, {already_started, Pid}} and ends the new server `normal`, so
+  // a non-trapping caller of start_link lives on.
+  std::optional<ExitReason> error;
+  bool survived = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  StartOptions options{.name = Atom("gs_taken_linked")};
+                  auto s = co_await Counter::start(options, 0, Pid{}, false);
+                  if (!s) give_up();
+                  auto again = co_await Counter::start_link(options, 0, Pid{}, false);
+                  if (!again) error = again.error();
+                  // With one worker the new server's end (and a link exit, if it sent one) came
+                  // before its ack was read: this receive drains it, so dying would end us here.
+                  auto ping = co_await gen_server::try_call(*s, Get{});
+                  survived = ping.has_value();
+                  co_await gen_server::stop(*s);
+                }),
+            0);
+  ASSERT_TRUE(error);
+  EXPECT_TRUE(error->term().is_tuple());
+  EXPECT_TRUE(survived);
+}
+
 TEST(GenServerStart, a_start_whose_init_takes_too_long_fails_with_timeout_and_kills_the_server) {
   std::optional<ExitReason> error;
   std::optional<Terminated> end;
