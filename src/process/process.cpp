@@ -11,6 +11,7 @@
 #include "ambitious/runtime/task.hpp"
 #include "process/info_reply.hpp"
 #include "process/runtime_state.hpp"
+#include "runtime/exception_cast.hpp"
 
 namespace ambitious::detail {
 
@@ -109,7 +110,7 @@ void Process::handle_signal(Signal& s) {
       if (relations_) relations_->links.erase(s.from);
       break;
     case SignalKind::monitor:
-      relations().monitored_by.emplace(s.ref, s.from);
+      relations().monitored_by.insert({s.ref, s.from});
       break;
     case SignalKind::demonitor:
       if (relations_) relations_->monitored_by.erase(s.ref);
@@ -159,7 +160,7 @@ void Process::answer_info_request(const Signal& s) {
   for (Message* m = queue_.after(nullptr); m; m = m->next)
     info.message_types.emplace_back(m->type->name());
   if (relations_) {
-    info.links.assign(relations_->links.begin(), relations_->links.end());
+    for (const Pid& p : relations_->links) info.links.push_back(p);
     for (auto& [ref, p] : relations_->monitors) info.monitors.push_back(p);
     for (auto& [ref, p] : relations_->monitored_by) info.monitored_by.push_back(p);
   }
@@ -273,18 +274,11 @@ struct BlockingRun final : BlockingJob {
 
 ExitReason Process::root_result() noexcept {
   auto h = std::coroutine_handle<Task<>::promise_type>::from_address(root_.address());
-  if (std::exception_ptr e = h.promise().exception) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const ProcessExit& exit) {
-      return exit.reason;
-    } catch (const std::exception& ex) {
-      return ExitReason::exception(ex.what());
-    } catch (...) {
-      return ExitReason::exception("unknown exception");
-    }
-  }
-  return atoms::normal;
+  const std::exception_ptr& e = h.promise().exception;
+  if (!e) return atoms::normal;
+  if (const auto* exit = exception_cast<ProcessExit>(e)) return exit->reason;
+  if (const auto* ex = exception_cast<std::exception>(e)) return ExitReason::exception(ex->what());
+  return ExitReason::exception("unknown exception");
 }
 
 void Process::run() noexcept {
@@ -352,7 +346,7 @@ void Process::terminate(ExitReason reason) noexcept {
       if (s.kind == SignalKind::link)
         relations().links.insert(s.from);
       else if (s.kind == SignalKind::monitor)
-        relations().monitored_by.emplace(s.ref, s.from);
+        relations().monitored_by.insert({s.ref, s.from});
       else if (s.kind == SignalKind::unlink && relations_)
         relations_->links.erase(s.from);
       else if (s.kind == SignalKind::demonitor && relations_)

@@ -6,13 +6,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/ref.hpp"
 #include "ambitious/process/detail/receive_core.hpp"
 #include "ambitious/process/exit_reason.hpp"
+#include "process/flat_table.hpp"
 #include "process/inbox.hpp"
 #include "process/message_queue.hpp"
 #include "process/signals.hpp"
@@ -25,9 +24,9 @@ struct BlockingCall;
 
 /// Links and monitors: owner-only, allocated on first use (most processes have none).
 struct Relations {
-  std::unordered_set<Pid> links;
-  std::unordered_map<Ref, Pid> monitors;      // refs this process holds -> the monitored pid
-  std::unordered_map<Ref, Pid> monitored_by;  // refs on this process -> the watcher
+  FlatSet<Pid> links;
+  FlatMap<Ref, Pid> monitors;      // refs this process holds -> the monitored pid
+  FlatMap<Ref, Pid> monitored_by;  // refs on this process -> the watcher
 };
 
 /// A process. `pid` and `inbox` may be used from any thread; everything else belongs to the

@@ -49,12 +49,12 @@ Pid spawn_task(Task<> body, SpawnLink how, Ref* monitor_ref) {
   } else if (how == SpawnLink::monitor) {
     *monitor_ref = Ref::make();
     parent.mark(*monitor_ref);
-    child->relations().monitored_by.emplace(*monitor_ref, parent.pid);
-    parent.relations().monitors.emplace(*monitor_ref, child->pid);
+    child->relations().monitored_by.insert({*monitor_ref, parent.pid});
+    parent.relations().monitors.insert({*monitor_ref, child->pid});
   }
   Pid pid = child->pid;
   if (Worker* w = Worker::current())
-    w->push(child);
+    w->push_spawned(child);
   else  // a destructor running as its process after run() ended: run() will destroy the child
     runtime()->scheduler.schedule(child);
   return pid;
@@ -150,7 +150,7 @@ Ref monitor(Pid pid) {
   detail::Process& me = require("monitor");
   Ref ref = Ref::make();
   me.mark(ref);  // the Down, if any, comes after everything queued now
-  me.relations().monitors.emplace(ref, pid);
+  me.relations().monitors.insert({ref, pid});
   detail::Signal* s = detail::make_signal(detail::SignalKind::monitor, me.pid);
   s->ref = ref;
   detail::deliver_message(pid, s);
@@ -163,12 +163,12 @@ bool demonitor(const Ref& ref, Flush flush) {
   bool active = false;
   if (me.has_relations()) {
     auto& monitors = me.relations().monitors;
-    if (auto it = monitors.find(ref); it != monitors.end()) {
+    if (auto* entry = monitors.find(ref)) {
       active = true;
       detail::Signal* s = detail::make_signal(detail::SignalKind::demonitor, me.pid);
       s->ref = ref;
-      Pid target = it->second;
-      monitors.erase(it);
+      Pid target = entry->second;
+      monitors.erase(ref);
       detail::deliver_message(target, s);
     }
   }

@@ -1,5 +1,7 @@
 #include "runtime/scheduler.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <system_error>
 #include <utility>
 
@@ -12,6 +14,7 @@ constexpr unsigned next_streak_limit = 64;  // LIFO-slot runs in a row before th
 constexpr unsigned global_check_interval = 61;  // check the global queue first every N runs
 constexpr unsigned housekeeping_interval = 64;  // timers and reclamation every N runs
 constexpr unsigned search_rounds = 64;          // steal attempts before a worker parks
+constexpr auto watch_period = std::chrono::milliseconds(10);  // see Scheduler::watch
 }  // namespace
 
 Worker::Worker(Scheduler& scheduler, unsigned index) : scheduler_(scheduler), index_(index) {}
@@ -27,8 +30,7 @@ void Worker::push(Runnable* r) noexcept {
 }
 
 void Worker::push_next(Runnable* r) noexcept {
-  if (Runnable* previous = next_) push(previous);
-  next_ = r;
+  if (Runnable* previous = next_.exchange(r, std::memory_order_acq_rel)) push(previous);
 }
 
 void Worker::retire(void* object, void (*free)(void*) noexcept) {
@@ -45,16 +47,27 @@ void Worker::reclaim(bool all) noexcept {
   }
 }
 
+void Worker::push_spawned(Runnable* r) noexcept {
+  // Only the owner fills the slot (the watchdog only empties it), so a free slot stays free.
+  if (next_.load(std::memory_order_relaxed))
+    push(r);
+  else
+    next_.store(r, std::memory_order_release);
+}
+
 Runnable* Worker::next_local() noexcept {
-  if (next_) {
-    if (next_streak_ < next_streak_limit) {
-      ++next_streak_;
-      return std::exchange(next_, nullptr);
+  if (next_.load(std::memory_order_relaxed)) {
+    if (Runnable* r = next_.exchange(nullptr, std::memory_order_acquire)) {
+      if (next_streak_ < next_streak_limit) {
+        ++next_streak_;
+        return r;
+      }
+      push(r);
     }
-    push(std::exchange(next_, nullptr));
   }
   next_streak_ = 0;
-  if (tick_ % global_check_interval == 0 && !scheduler_.global_.empty()) {
+  if (tick_.load(std::memory_order_relaxed) % global_check_interval == 0 &&
+      !scheduler_.global_.empty()) {
     RunnableList batch = scheduler_.global_.pop_batch(1);
     if (Runnable* r = batch.pop()) return r;
   }
@@ -86,7 +99,7 @@ Runnable* Worker::search() noexcept {
     if (!found) {
       timers_.advance(now_ms());  // a due timer may make work here
       found = queue_.pop();
-      if (!found && next_) found = std::exchange(next_, nullptr);
+      if (!found) found = next_.exchange(nullptr, std::memory_order_acquire);
     }
     if (!found) std::this_thread::yield();
   }
@@ -99,7 +112,7 @@ void Worker::park() {
   auto& s = scheduler_;
   timers_.advance(now_ms());
   reclaim(false);
-  if (!queue_.empty() || next_) return;
+  if (!queue_.empty() || next_.load(std::memory_order_relaxed)) return;
   {
     std::lock_guard lock(s.idle_mutex_);
     s.idle_.push_back(this);
@@ -121,13 +134,17 @@ void Worker::park() {
     lock.unlock();
     s.quiescence_.go_online(index_);
   }
-  std::lock_guard lock(s.idle_mutex_);
-  for (auto it = s.idle_.begin(); it != s.idle_.end(); ++it)
-    if (*it == this) {
-      s.idle_.erase(it);
-      s.idle_count_.fetch_sub(1, std::memory_order_seq_cst);
-      break;
-    }
+  {
+    std::lock_guard lock(s.idle_mutex_);
+    for (auto it = s.idle_.begin(); it != s.idle_.end(); ++it)
+      if (*it == this) {
+        s.idle_.erase(it);
+        s.idle_count_.fetch_sub(1, std::memory_order_seq_cst);
+        break;
+      }
+  }
+  // Our idle count is gone (here or in wake_one) before this load: see Scheduler::watch.
+  if (s.watchdog_asleep_.load(std::memory_order_seq_cst)) s.wake_watchdog();
 }
 
 void Worker::notify() noexcept {
@@ -149,7 +166,9 @@ void Worker::loop() {
     }
     r->run();
     q.announce(index_);
-    if (++tick_ % housekeeping_interval == 0) {
+    std::uint64_t tick = tick_.load(std::memory_order_relaxed) + 1;
+    tick_.store(tick, std::memory_order_relaxed);
+    if (tick % housekeeping_interval == 0) {
       timers_.advance(now_ms());
       reclaim(false);
     }
@@ -193,16 +212,58 @@ void Scheduler::start() {
     }
   }
   pthread_attr_destroy(&attr);
+  watchdog_ = std::thread([this] { watch(); });
 }
 
 void Scheduler::stop() noexcept {
   stopping_.store(true, std::memory_order_release);
   for (auto& w : workers_) w->notify();
+  std::lock_guard lock(watch_mutex_);
+  watch_cv_.notify_one();
 }
 
 void Scheduler::join() {
   for (auto& w : workers_)
     if (std::exchange(w->started_, false)) pthread_join(w->thread_, nullptr);
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void Scheduler::watch() {
+  const int n = static_cast<int>(worker_count());
+  std::vector<std::uint64_t> seen(workers_.size(), ~std::uint64_t{0});
+  std::unique_lock lock(watch_mutex_);
+  while (!stopping()) {
+    // Sleep while every worker is parked. Dekker with park(): we publish "asleep" and then read
+    // the idle count; a worker leaving park drops the idle count and then reads "asleep". One of
+    // the two sees the other, so a worker never runs unwatched.
+    watchdog_asleep_.store(true, std::memory_order_seq_cst);
+    if (idle_count_.load(std::memory_order_seq_cst) == n) {
+      watch_cv_.wait(lock, [&] { return stopping() || !watchdog_asleep_.load(); });
+      std::fill(seen.begin(), seen.end(), ~std::uint64_t{0});
+      continue;
+    }
+    watchdog_asleep_.store(false, std::memory_order_relaxed);
+    if (watch_cv_.wait_for(lock, watch_period, [&] { return stopping(); })) break;
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      Worker& w = *workers_[i];
+      std::uint64_t tick = w.tick_.load(std::memory_order_relaxed);
+      if (tick == seen[i]) {
+        // Still in the run it was in a period ago: whatever waits in its slot goes elsewhere.
+        Runnable* r = w.next_.load(std::memory_order_relaxed);
+        if (r && w.next_.compare_exchange_strong(r, nullptr, std::memory_order_acquire)) {
+          global_.push(r);
+          wake_one();
+        }
+      }
+      seen[i] = tick;
+    }
+  }
+}
+
+void Scheduler::wake_watchdog() noexcept {
+  std::lock_guard lock(watch_mutex_);
+  watchdog_asleep_.store(false, std::memory_order_seq_cst);
+  watch_cv_.notify_one();
 }
 
 void Scheduler::schedule(Runnable* r) noexcept {

@@ -38,9 +38,15 @@ class Worker {
 
   /// Owner: queue `r` to run after what is queued here.
   void push(Runnable* r) noexcept;
-  /// Owner: run `r` next (a process woken by the one running now: keeps a conversation on one
-  /// core and in its cache). The previous occupant of the slot moves to the ring.
+  /// Owner: run `r` next (a process woken by the one running now: keeps a
+  /// conversation on one core and in its cache, and wakes no other worker). The previous occupant
+  /// of the slot moves to the ring. Other workers never take the slot; the scheduler's watchdog
+  /// moves it to the global queue if the running process keeps the worker too long.
   void push_next(Runnable* r) noexcept;
+  /// Owner: run `r` next if the LIFO slot is free, else queue it as push() does: a process just
+  /// spawned runs on this core without waking another worker, and several spawned in a row still
+  /// start in the order they were spawned.
+  void push_spawned(Runnable* r) noexcept;
   /// Owner: the timing wheel of this worker.
   TimerWheel& timers() noexcept { return timers_; }
   /// Owner: frees `object` once no worker can hold it.
@@ -62,9 +68,10 @@ class Worker {
   Scheduler& scheduler_;
   unsigned index_;
   LocalQueue queue_;
-  Runnable* next_ = nullptr;  // the LIFO slot
-  unsigned next_streak_ = 0;  // runs in a row from the LIFO slot (bounded, for fairness)
-  std::uint64_t tick_ = 0;
+  std::atomic<Runnable*> next_{nullptr};  // the LIFO slot: set by the owner, taken by the owner
+                                          // or the watchdog
+  unsigned next_streak_ = 0;            // runs in a row from the LIFO slot (bounded, for fairness)
+  std::atomic<std::uint64_t> tick_{0};  // runs so far; written by the owner, read by the watchdog
   TimerWheel timers_;
   std::deque<Retired> retired_;  // in epoch order
   std::mutex park_mutex_;
@@ -81,7 +88,7 @@ class Scheduler {
   explicit Scheduler(unsigned workers);
   ~Scheduler();
 
-  /// Starts the worker threads.
+  /// Starts the worker threads and the watchdog.
   void start();
   /// Asks every worker to stop after the runnable it is running; any thread.
   void stop() noexcept;
@@ -117,6 +124,8 @@ class Scheduler {
  private:
   friend class Worker;
   unsigned external_slot() const noexcept { return worker_count(); }
+  void watch();
+  void wake_watchdog() noexcept;
 
   std::vector<std::unique_ptr<Worker>> workers_;
   GlobalQueue global_;
@@ -127,6 +136,15 @@ class Scheduler {
   std::mutex idle_mutex_;
   std::vector<Worker*> idle_;  // guarded by idle_mutex_
   std::atomic<int> idle_count_{0};
+
+  // The watchdog: a thread that, while any worker is awake, looks every `watch_period` for a
+  // worker still running the process it ran at the last look, and moves that worker's LIFO slot
+  // to the global queue so an idle worker runs it (there is no preemption; this bounds how long
+  // a process woken by a busy one waits). Asleep while every worker is parked.
+  std::thread watchdog_;
+  std::mutex watch_mutex_;
+  std::condition_variable watch_cv_;
+  std::atomic<bool> watchdog_asleep_{false};
 };
 
 }  // namespace ambitious::detail

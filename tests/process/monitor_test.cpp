@@ -124,6 +124,21 @@ TEST(Monitor, an_exception_escaping_a_body_reaches_monitors_as_an_exception_reas
   EXPECT_EQ(down->reason, ExitReason::exception("broken invariant"));
 }
 
+TEST(Monitor, a_thrown_value_that_is_no_std_exception_reaches_monitors_as_unknown) {
+  std::optional<Down> down;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  spawn_monitor([]() -> Task<> {
+                    throw 42;
+                    co_return;
+                  });
+                  down = co_await receive<Down>(patience);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->reason, ExitReason::exception("unknown exception"));
+}
+
 TEST(Monitor, a_thrown_non_standard_exception_still_gives_an_exception_reason) {
   std::optional<Down> down;
   EXPECT_EQ(run(one_worker,

@@ -426,3 +426,52 @@ TEST(Runtime, a_second_runtime_cannot_start_while_one_runs) {
             0);
   EXPECT_NE(what.find("already"), std::string::npos) << what;
 }
+
+// A process that never suspends keeps its worker (there is no preemption), but what it woke or
+// spawned must not wait for it: the watchdog hands that to an idle worker. Without the watchdog
+// these tests would end only at the spinner's safety bound, with `ran` still false.
+bool spin_until(const std::atomic<bool>& flag) {
+  auto give_up = std::chrono::steady_clock::now() + patience;
+  while (!flag.load()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+  }
+  return true;
+}
+
+TEST(Runtime, a_process_woken_by_one_that_never_suspends_runs_on_another_worker) {
+  std::atomic<bool> ran{false};
+  bool seen = false;
+  EXPECT_EQ(run(RuntimeOptions{.workers = 2},
+                [&]() -> Task<> {
+                  Pid waiter = spawn([&]() -> Task<> {
+                    co_await receive<Go>();
+                    ran = true;
+                  });
+                  // Wait until the waiter is parked in its receive, so that our send wakes it
+                  // into this worker's LIFO slot.
+                  while (true) {
+                    auto info = co_await process_info(waiter);
+                    if (info && info->status == ProcessInfo::Status::waiting) break;
+                    co_await yield();
+                  }
+                  send(waiter, Go{});
+                  seen = spin_until(ran);
+                }),
+            0);
+  EXPECT_TRUE(seen);
+}
+
+TEST(Runtime, a_process_spawned_by_one_that_never_suspends_runs_on_another_worker) {
+  std::atomic<bool> ran{false};
+  bool seen = false;
+  EXPECT_EQ(run(RuntimeOptions{.workers = 2},
+                [&]() -> Task<> {
+                  spawn([&]() -> Task<> {
+                    ran = true;
+                    co_return;
+                  });
+                  seen = spin_until(ran);
+                }),
+            0);
+  EXPECT_TRUE(seen);
+}
