@@ -115,7 +115,7 @@ class FlatTable {
   std::size_t capacity() const noexcept { return slots_ ? mask_ + 1 : 0; }
   std::size_t home(const Key& key) const noexcept {
     // Fibonacci hashing spreads the hash's high bits over the table.
-    std::uint64_t h = std::hash<Key>{}(key) * 0x9E3779B97F4A7C15ull;
+    std::uint64_t h = std::hash<Key>{}(key)*0x9E3779B97F4A7C15ull;
     return static_cast<std::size_t>(h >> (64 - shift_));
   }
 
