@@ -146,14 +146,14 @@ TEST(Pg, scopes_are_independent) {
 
 TEST(Pg, joining_a_scope_that_is_not_running_ends_the_caller_with_noproc) {
   std::optional<Down> down;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto sm = spawn_monitor(
-                      []() -> Task<> { co_await pg::join(Atom("no_scope"), group_a, self()); });
-                  down = co_await receive<Down>(patience);
-                  EXPECT_TRUE(pg::get_members(Atom("no_scope"), group_a).empty());
-                }),
-            0);
+  EXPECT_EQ(
+      run(one_worker,
+          [&]() -> Task<> {
+            spawn_monitor([]() -> Task<> { co_await pg::join(Atom("no_scope"), group_a, self()); });
+            down = co_await receive<Down>(patience);
+            EXPECT_TRUE(pg::get_members(Atom("no_scope"), group_a).empty());
+          }),
+      0);
   ASSERT_TRUE(down);
   EXPECT_EQ(down->reason.term()[0], Term(atoms::noproc));
 }

@@ -124,7 +124,9 @@ TEST(PubSub, a_pubsub_is_found_by_name) {
   EXPECT_EQ(with_pubsub([](PubSub ps) -> Task<> {
               auto found = PubSub::whereis(Atom("chat"));
               EXPECT_TRUE(found);
-              if (found) EXPECT_EQ(found->name(), ps.name());
+              if (found) {
+                EXPECT_EQ(found->name(), ps.name());
+              }
               EXPECT_FALSE(PubSub::whereis(Atom("nothing")));
               co_return;
             }),

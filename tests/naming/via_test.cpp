@@ -148,10 +148,14 @@ TEST(Via, a_plain_process_claims_a_via_name_and_receives_through_it) {
               send(name, Note{7});
               auto echoed = co_await receive<Note>(patience);
               EXPECT_TRUE(echoed);
-              if (echoed) EXPECT_EQ(echoed->n, 7);
+              if (echoed) {
+                EXPECT_EQ(echoed->n, 7);
+              }
               auto entries = rooms.lookup("worker");
               EXPECT_EQ(entries.size(), 1u);
-              if (!entries.empty()) EXPECT_EQ(entries[0].value, Term(Atom("plain")));
+              if (!entries.empty()) {
+                EXPECT_EQ(entries[0].value, Term(Atom("plain")));
+              }
               send(worker, Done{});
             }),
             0);
@@ -162,7 +166,9 @@ TEST(Via, a_via_name_in_a_duplicate_registry_is_a_bad_argument) {
                 []() -> Task<> {
                   auto topics = co_await Rooms::start_link(Atom("topics"), Keys::duplicate);
                   EXPECT_TRUE(topics.has_value());
-                  if (topics) EXPECT_THROW((void)via(*topics, "t"), BadArg);
+                  if (topics) {
+                    EXPECT_THROW((void)via(*topics, "t"), BadArg);
+                  }
                 }),
             0);
 }

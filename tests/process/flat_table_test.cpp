@@ -60,7 +60,9 @@ TEST(FlatTable, random_inserts_and_erases_agree_with_unordered_map) {
     for (std::uint32_t k = 1; k <= range; ++k) {
       auto* e = table.find(pid(k));
       ASSERT_EQ(e != nullptr, model.contains(k)) << k;
-      if (e) EXPECT_EQ(e->second, k * 3);
+      if (e) {
+        EXPECT_EQ(e->second, k * 3);
+      }
     }
     std::size_t seen = 0;
     for (auto& [p, v] : table) {

@@ -471,6 +471,7 @@ TEST(Runtime, a_process_spawned_by_one_that_never_suspends_runs_on_another_worke
                     co_return;
                   });
                   seen = spin_until(ran);
+                  co_return;
                 }),
             0);
   EXPECT_TRUE(seen);
