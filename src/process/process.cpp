@@ -20,6 +20,9 @@ thread_local Process* Process::current_ = nullptr;
 namespace {
 
 constexpr std::uint64_t no_timeout = Timeout::infinite().milliseconds();
+// How many receives may take a queued message at once before the process yields its worker (the
+// BEAM gives a process 4,000 reductions, a few hundred messages handled, per turn).
+constexpr std::uint32_t receives_per_run = 256;
 
 // Fires a receive timeout: a signal through the inbox, so it is ordered with the messages and
 // a stale one (the receive already ended) is recognised by its number.
@@ -191,7 +194,12 @@ bool Process::receive_ready(ReceiveRequest& r) {
   if (pending_exit_) return false;  // suspend, so that run() ends the process
   // A reply to a request made after the mark cannot be older than the mark.
   scanned_ = (r.since && !mark_ref_.is_null() && *r.since == mark_ref_) ? mark_ : nullptr;
+  if (receives_left_ == 0 && !queue_.empty()) {
+    receive_yield_ = true;  // run() requeues us; the scan happens when we run again
+    return false;
+  }
   if (Message* m = scan(r)) {
+    --receives_left_;
     r.matched = m;
     return true;
   }
@@ -241,7 +249,8 @@ bool Process::poll_receive() {
     request_exit(ExitReason::exception("unknown exception in a receive predicate"));
     return false;
   }
-  if (!m && !timed_out_) return false;
+  // A receive that yielded before it scanned (see receive_ready) may be a poll: no match ends it.
+  if (!m && !timed_out_ && r.timeout_ms != 0) return false;
   r.matched = m;
   end_receive();
   return true;
@@ -283,6 +292,7 @@ ExitReason Process::root_result() noexcept {
 
 void Process::run() noexcept {
   CurrentProcess scope(this, current_);
+  receives_left_ = receives_per_run;
   drain();
   for (;;) {
     if (pending_exit_) return terminate(std::move(*pending_exit_));
@@ -313,6 +323,10 @@ void Process::run() noexcept {
       job->process = this;
       job->call = blocking_;
       runtime()->pool->submit(job);  // the pool schedules us when the call returns
+      return;
+    }
+    if (std::exchange(receive_yield_, false)) {
+      Worker::current()->push(this);  // the receive scans when we run again
       return;
     }
     // Suspend::receive: loop to park, or to take what arrived meanwhile.

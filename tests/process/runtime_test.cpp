@@ -476,3 +476,49 @@ TEST(Runtime, a_process_spawned_by_one_that_never_suspends_runs_on_another_worke
             0);
   EXPECT_TRUE(seen);
 }
+
+struct Tick {};
+struct Started {};
+
+TEST(Runtime, a_process_whose_mailbox_is_never_empty_still_lets_the_others_run) {
+  // The flooder always finds a message, so its receives never suspend; on one worker, the root
+  // runs again only because a receive yields after a run of immediate matches.
+  std::optional<Down> down;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  auto flooder = spawn_monitor([root]() -> Task<> {
+                    send(self(), Tick{});
+                    send(root, Started{});
+                    for (bool stop = false; !stop;)
+                      co_await receive([&](Tick) { send(self(), Tick{}); },
+                                       [&](Done) { stop = true; });
+                  });
+                  co_await receive<Started>();
+                  send(flooder.pid, Done{});
+                  down = co_await receive<Down>(patience);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->reason, atoms::normal);
+}
+
+TEST(Runtime, a_poll_that_yields_for_fairness_still_returns_at_once_when_nothing_matches) {
+  int polls = 0, timeouts = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  // Far more immediate matches than one run allows, each followed by a poll for a
+                  // type that never comes. A message no receive takes keeps the mailbox non-empty,
+                  // so polls yield too: every one must still time out.
+                  send(self(), Started{});
+                  for (int i = 0; i < 2000; ++i) {
+                    send(self(), Tick{});
+                    co_await receive<Tick>();
+                    ++polls;
+                    if (!co_await receive<Go>(0ms)) ++timeouts;
+                  }
+                }),
+            0);
+  EXPECT_EQ(polls, 2000);
+  EXPECT_EQ(timeouts, 2000);
+}
