@@ -12,7 +12,12 @@ namespace detail {
 /// The server behind dynamic_supervisor::start_link: children by pid, restarted one for one.
 class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
  public:
-  using info = Types<Exit>;
+  /// Sent to itself after a restart failed, as Elixir's {:"$gen_restart", pid}: try again
+  /// after the messages already queued.
+  struct TryAgainRestart {
+    Pid old;
+  };
+  using info = Types<Exit, TryAgainRestart>;
   using StartReply = std::expected<std::optional<Pid>, ExitReason>;
   using VoidReply = std::expected<void, ExitReason>;
 
@@ -38,32 +43,37 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
   Task<CallResult<StartReply>> handle_call(StartChild req, const From&) {
     if (children_.size() >= options_.max_children)
       co_return reply(StartReply(std::unexpect, ExitReason(Atom("max_children"))));
-    co_return reply(co_await start(std::move(req.spec)));
+    co_return reply(co_await start(req.spec));
   }
 
   Task<CallResult<VoidReply>> handle_call(TerminateChild req, const From&) {
     auto it = children_.find(req.pid);
     if (it == children_.end())
       co_return reply(VoidReply(std::unexpect, ExitReason(Atom("not_found"))));
-    ChildSpec spec = std::move(it->second);
+    Child child = std::move(it->second);
     children_.erase(it);
-    co_await shutdown_child(req.pid, spec.effective_shutdown(), Term(Atom("undefined")));
+    // A child being restarted has no process to stop; its pending try is then ignored.
+    if (!child.restarting)
+      co_await shutdown_child(req.pid, child.spec.effective_shutdown(), Term(atoms::undefined));
     co_return reply(VoidReply());
   }
 
   CallResult<std::vector<ChildInfo>> handle_call(WhichChildren, const From&) {
     std::vector<ChildInfo> out;
     out.reserve(children_.size());
-    for (auto& [pid, spec] : children_)
-      out.push_back(ChildInfo{Term(atoms::undefined), pid, spec.type});
+    for (auto& [pid, child] : children_)
+      out.push_back(child.restarting
+                        ? ChildInfo{Term(atoms::undefined), std::nullopt, child.spec.type, true}
+                        : ChildInfo{Term(atoms::undefined), pid, child.spec.type});
     return reply(std::move(out));
   }
 
   CallResult<ChildCounts> handle_call(CountChildren, const From&) {
     ChildCounts n;
-    n.specs = n.active = children_.size();
-    for (auto& [pid, spec] : children_) {
-      if (spec.type == ChildType::supervisor)
+    n.specs = children_.size();
+    for (auto& [pid, child] : children_) {
+      if (!child.restarting) ++n.active;
+      if (child.spec.type == ChildType::supervisor)
         ++n.supervisors;
       else
         ++n.workers;
@@ -73,50 +83,75 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
 
   Task<Action> handle_info(Exit e) {
     auto it = children_.find(e.from);
-    if (it == children_.end()) co_return noreply();
-    ChildSpec spec = std::move(it->second);
-    children_.erase(it);
+    if (it == children_.end() || it->second.restarting) co_return noreply();
     report_child_terminated(Term(atoms::undefined), e.from, e.reason);
-    if (!should_restart(spec.restart, e.reason)) co_return noreply();
-    for (;;) {
-      if (!intensity_.add(now_ms())) {
-        log(LogReport{LogLevel::error, "supervisor_reached_max_restart_intensity", self(),
-                      "** DynamicSupervisor " + to_string(self()) + ": more than " +
-                          std::to_string(options_.max_restarts) + " restarts in " +
-                          std::to_string(options_.max_seconds.count()) + " ms; shutting down"});
-        co_return stop(atoms::shutdown);
-      }
-      StartReply r = co_await start(spec);
-      if (r) co_return noreply();
-      log(LogReport{LogLevel::error, "supervisor_start_error", self(),
-                    "** DynamicSupervisor " + to_string(self()) +
-                        ": restarting a child failed: " + r.error().to_string()});
+    if (!should_restart(it->second.spec.restart, e.reason)) {
+      children_.erase(it);
+      co_return noreply();
     }
+    co_return co_await restart(e.from);
+  }
+
+  Task<Action> handle_info(TryAgainRestart t) {
+    // Ignored if terminate_child removed the child meanwhile, as in Elixir.
+    auto it = children_.find(t.old);
+    if (it == children_.end() || !it->second.restarting) co_return noreply();
+    co_return co_await restart(t.old);
   }
 
   Task<> terminate(const ExitReason&) {
     std::vector<std::pair<Pid, Shutdown>> all;
     all.reserve(children_.size());
-    for (auto& [pid, spec] : children_) all.emplace_back(pid, spec.effective_shutdown());
+    for (auto& [pid, child] : children_)
+      if (!child.restarting) all.emplace_back(pid, child.spec.effective_shutdown());
     children_.clear();
     co_await shutdown_children(std::move(all));
   }
 
  private:
-  Task<StartReply> start(ChildSpec spec) {
+  struct Child {
+    ChildSpec spec;
+    bool restarting = false;  // its restart failed; a TryAgainRestart is on its way
+  };
+
+  /// Starts a child of `spec`; on success the spec moves into children_, else it stays.
+  Task<StartReply> start(ChildSpec& spec) {
     if (!spec.start) co_return StartReply(std::unexpect, ExitReason(Atom("no_start_function")));
     StartChildResult r = co_await spec.start(options_.extra_arguments);
     if (!r) {
       if (r.error().is(Atom("ignore"))) co_return std::optional<Pid>();
       co_return StartReply(std::unexpect, r.error());
     }
-    children_.emplace(*r, std::move(spec));
+    children_.emplace(*r, Child{std::move(spec)});
     co_return std::optional<Pid>(*r);
+  }
+
+  /// Restarts the child that was `old`; counts toward the intensity. A failed start keeps the
+  /// child under `old`, marked restarting, and is tried again by a TryAgainRestart.
+  Task<Action> restart(Pid old) {
+    if (!intensity_.add(now_ms())) {
+      log(LogReport{LogLevel::error, "supervisor_reached_max_restart_intensity", self(),
+                    "** DynamicSupervisor " + to_string(self()) + ": more than " +
+                        std::to_string(options_.max_restarts) + " restarts in " +
+                        std::to_string(options_.max_seconds.count()) + " ms; shutting down"});
+      co_return stop(atoms::shutdown);
+    }
+    auto node = children_.extract(old);
+    ChildSpec spec = std::move(node.mapped().spec);
+    StartReply r = co_await start(spec);
+    if (!r) {
+      log(LogReport{LogLevel::error, "supervisor_start_error", self(),
+                    "** DynamicSupervisor " + to_string(self()) +
+                        ": restarting a child failed: " + r.error().to_string()});
+      children_.emplace(old, Child{std::move(spec), true});
+      send(self(), TryAgainRestart{old});
+    }
+    co_return noreply();
   }
 
   DynamicSupervisorOptions options_;
   RestartIntensity intensity_;
-  std::unordered_map<Pid, ChildSpec> children_;
+  std::unordered_map<Pid, Child> children_;
 };
 
 }  // namespace detail

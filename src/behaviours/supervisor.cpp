@@ -46,10 +46,12 @@ Task<SupervisorServer::StartReply> SupervisorServer::start(std::size_t i) {
   if (!start) co_return StartReply(std::unexpect, ExitReason(Atom("no_start_function")));
   StartChildResult r = co_await start();
   if (!r) {
-    if (is_ignore(r.error())) co_return std::optional<Pid>();
-    co_return StartReply(std::unexpect, r.error());
+    if (!is_ignore(r.error())) co_return StartReply(std::unexpect, r.error());
+    children_[i].restarting = false;
+    co_return std::optional<Pid>();
   }
   children_[i].pid = *r;
+  children_[i].restarting = false;
   co_return std::optional<Pid>(*r);
 }
 
@@ -85,19 +87,18 @@ Task<> SupervisorServer::stop_range(std::size_t first, std::size_t end) {
   }
 }
 
-Task<bool> SupervisorServer::restart_range(std::size_t first, std::size_t end) {
+Task<std::optional<std::size_t>> SupervisorServer::restart_range(std::size_t first,
+                                                                 std::size_t end) {
   for (std::size_t i = first; i < end && i < children_.size(); ++i) {
     if (children_[i].pid) continue;
-    for (;;) {
-      StartReply r = co_await start(i);
-      if (r) break;
-      log(LogReport{LogLevel::error, "supervisor_start_error", self(),
-                    "** Supervisor " + to_string(self()) + ": restarting child " +
-                        children_[i].spec.id.to_string() + " failed: " + r.error().to_string()});
-      if (!intensity_.add(now_ms())) co_return false;
-    }
+    StartReply r = co_await start(i);
+    if (r) continue;
+    log(LogReport{LogLevel::error, "supervisor_start_error", self(),
+                  "** Supervisor " + to_string(self()) + ": restarting child " +
+                      children_[i].spec.id.to_string() + " failed: " + r.error().to_string()});
+    co_return i;
   }
-  co_return true;
+  co_return std::nullopt;
 }
 
 Task<Action> SupervisorServer::handle_info(Exit e) {
@@ -111,6 +112,17 @@ Task<Action> SupervisorServer::handle_info(Exit e) {
       children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
     co_return noreply();
   }
+  co_return co_await restart(i);
+}
+
+Task<Action> SupervisorServer::handle_info(TryAgainRestart t) {
+  // Ignored if the child was terminated, deleted or restarted by a call meanwhile, as in OTP.
+  std::optional<std::size_t> i = find(t.id);
+  if (!i || !children_[*i].restarting) co_return noreply();
+  co_return co_await restart(*i);
+}
+
+Task<Action> SupervisorServer::restart(std::size_t i) {
   if (!intensity_.add(now_ms())) {
     log(LogReport{LogLevel::error, "supervisor_reached_max_restart_intensity", self(),
                   "** Supervisor " + to_string(self()) + ": more than " +
@@ -133,7 +145,10 @@ Task<Action> SupervisorServer::handle_info(Exit e) {
       --end;
       if (k < i) --i;
     }
-  if (!co_await restart_range(first, end)) co_return stop(atoms::shutdown);
+  if (std::optional<std::size_t> failed = co_await restart_range(first, end)) {
+    children_[*failed].restarting = true;
+    send(self(), TryAgainRestart{children_[*failed].spec.id});
+  }
   co_return noreply();
 }
 
@@ -144,7 +159,7 @@ CallResult<std::vector<ChildInfo>> SupervisorServer::handle_call(WhichChildren, 
   std::vector<ChildInfo> out;
   out.reserve(children_.size());
   for (auto it = children_.rbegin(); it != children_.rend(); ++it)
-    out.push_back(ChildInfo{it->spec.id, it->pid, it->spec.type});
+    out.push_back(ChildInfo{it->spec.id, it->pid, it->spec.type, it->restarting});
   return reply(std::move(out));
 }
 
@@ -182,6 +197,7 @@ Task<CallResult<SupervisorServer::VoidReply>> SupervisorServer::handle_call(Term
   std::optional<std::size_t> i = find(req.id);
   if (!i) co_return reply(VoidReply(std::unexpect, ExitReason(Atom("not_found"))));
   co_await stop_range(*i, *i + 1);
+  children_[*i].restarting = false;  // a pending TryAgainRestart is then ignored
   if (children_[*i].spec.restart == Restart::temporary)
     children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(*i));
   co_return reply(VoidReply());
@@ -192,6 +208,8 @@ Task<CallResult<SupervisorServer::StartReply>> SupervisorServer::handle_call(Res
   std::optional<std::size_t> i = find(req.id);
   if (!i) co_return reply(StartReply(std::unexpect, ExitReason(Atom("not_found"))));
   if (children_[*i].pid) co_return reply(StartReply(std::unexpect, ExitReason(Atom("running"))));
+  if (children_[*i].restarting)
+    co_return reply(StartReply(std::unexpect, ExitReason(Atom("restarting"))));
   co_return reply(co_await start(*i));
 }
 
@@ -200,6 +218,8 @@ CallResult<SupervisorServer::VoidReply> SupervisorServer::handle_call(DeleteChil
   std::optional<std::size_t> i = find(req.id);
   if (!i) return reply(VoidReply(std::unexpect, ExitReason(Atom("not_found"))));
   if (children_[*i].pid) return reply(VoidReply(std::unexpect, ExitReason(Atom("running"))));
+  if (children_[*i].restarting)
+    return reply(VoidReply(std::unexpect, ExitReason(Atom("restarting"))));
   children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(*i));
   return reply(VoidReply());
 }

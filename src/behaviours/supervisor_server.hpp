@@ -26,7 +26,12 @@ class RestartIntensity {
 
 class SupervisorServer : public GenServer<SupervisorServer> {
  public:
-  using info = Types<Exit>;
+  /// Sent to itself after a restart failed: try again, after the messages already queued (so
+  /// calls, and its parent's shutdown, are handled between attempts), as OTP's try_again_restart.
+  struct TryAgainRestart {
+    Term id;
+  };
+  using info = Types<Exit, TryAgainRestart>;
 
   struct WhichChildren {};
   struct CountChildren {};
@@ -55,12 +60,14 @@ class SupervisorServer : public GenServer<SupervisorServer> {
   Task<CallResult<StartReply>> handle_call(RestartChild, const From&);
   CallResult<VoidReply> handle_call(DeleteChild, const From&);
   Task<Action> handle_info(Exit e);
+  Task<Action> handle_info(TryAgainRestart t);
   Task<> terminate(const ExitReason& reason);
 
  private:
   struct Child {
     ChildSpec spec;
     std::optional<Pid> pid;
+    bool restarting = false;  // a restart failed; a TryAgainRestart is on its way
   };
 
   std::optional<std::size_t> find(const Term& id) const;
@@ -69,9 +76,12 @@ class SupervisorServer : public GenServer<SupervisorServer> {
   Task<StartReply> start(std::size_t i);
   /// Stops the running children among [first, end), last first.
   Task<> stop_range(std::size_t first, std::size_t end);
-  /// Starts the stopped children among [first, end) in order, retrying a failed start as OTP
-  /// does (each attempt counts as a restart). False when the intensity is exceeded.
-  Task<bool> restart_range(std::size_t first, std::size_t end);
+  /// Restarts child `i` by the strategy (the others it takes along included); counts toward
+  /// the intensity. A failed start is tried again later by a TryAgainRestart.
+  Task<Action> restart(std::size_t i);
+  /// Starts the stopped children among [first, end) in order, up to the first that fails to
+  /// start: its index (it and the ones after it stay stopped).
+  Task<std::optional<std::size_t>> restart_range(std::size_t first, std::size_t end);
 
   SupervisorFlags flags_;
   std::vector<Child> children_;

@@ -2,6 +2,7 @@
 // Children for the supervisor tests: GenServer and plain-process children that report when
 // they are up, journal their start and terminate, and end as they are told.
 
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,6 +83,27 @@ inline ChildSpec ignoring_child(const char* name, Restart restart = Restart::per
   child.restart = restart;
   child.start = []() -> Task<StartChildResult> {
     co_return std::unexpected(ExitReason(Atom("ignore")));
+  };
+  return child;
+}
+
+/// A child whose start fails while `failures_left` is positive (counting each attempt), and
+/// otherwise runs `obedient`.
+struct FlakyStart {
+  std::atomic<int> failures_left{0};
+  std::atomic<int> attempts{0};
+};
+
+inline ChildSpec flaky_child(const char* name, Pid observer, FlakyStart* flaky) {
+  ChildSpec child;
+  child.id = id(name);
+  child.start = [name = std::string(name), observer, flaky]() -> Task<StartChildResult> {
+    flaky->attempts.fetch_add(1);
+    if (flaky->failures_left.load() > 0) {
+      flaky->failures_left.fetch_sub(1);
+      co_return std::unexpected(ExitReason(foo));
+    }
+    co_return spawn_link(obedient, name, observer);
   };
   return child;
 }

@@ -346,3 +346,73 @@ TEST(DynamicSupervisor, a_dynamic_supervisor_whose_parent_exits_stops_its_childr
   EXPECT_EQ(child_end, ExitReason(atoms::shutdown));
   EXPECT_EQ(journal.events(), (std::vector<std::string>{"start a", "stop a"}));
 }
+
+TEST(DynamicSupervisor, a_failed_restart_is_tried_again_until_the_child_starts) {
+  FlakyStart flaky;
+  std::size_t start_errors = 0;
+  ChildCounts counts;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog log;
+                  DynamicSupervisorOptions options;
+                  options.max_restarts = 10;
+                  auto sup = co_await start_dyn(std::move(options));
+                  Pid first = co_await start_in(sup, flaky_child("f", self(), &flaky));
+                  co_await up("f");
+                  flaky.failures_left = 2;
+                  send(first, ExitWith{foo});
+                  co_await up("f");
+                  start_errors = log.of_kind("supervisor_start_error").size();
+                  counts = co_await dynamic_supervisor::count_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(flaky.attempts.load(), 4);  // the first start, two failures, the one that worked
+  EXPECT_EQ(start_errors, 2u);
+  EXPECT_EQ(counts.specs, 1u);
+  EXPECT_EQ(counts.active, 1u);
+}
+
+TEST(DynamicSupervisor,
+     a_child_being_restarted_shows_as_restarting_and_terminate_child_ends_tries) {
+  FlakyStart flaky;
+  std::optional<ChildInfo> while_retrying;
+  ChildCounts counts_retrying;
+  bool terminated = false;
+  int attempts_at_terminate = -1, attempts_later = -2;
+  std::size_t left = 99;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  DynamicSupervisorOptions options;
+                  options.max_restarts = 100'000'000;
+                  options.max_seconds = 1h;
+                  auto sup = co_await start_dyn(std::move(options));
+                  Pid first = co_await start_in(sup, flaky_child("f", self(), &flaky));
+                  co_await up("f");
+                  flaky.failures_left = 1'000'000'000;
+                  Ref mref = monitor(first);
+                  send(first, ExitWith{foo});
+                  co_await next_if<Down>([&](const Down& d) { return d.ref == mref; });
+                  // The exit reached the supervisor before the Down reached us: it retries now.
+                  while_retrying = (co_await dynamic_supervisor::which_children(sup)).at(0);
+                  counts_retrying = co_await dynamic_supervisor::count_children(sup);
+                  // The child is still known by the pid it had.
+                  terminated =
+                      (co_await dynamic_supervisor::terminate_child(sup, first)).has_value();
+                  attempts_at_terminate = flaky.attempts.load();
+                  left = (co_await dynamic_supervisor::which_children(sup)).size();
+                  attempts_later = flaky.attempts.load();
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_TRUE(while_retrying);
+  EXPECT_FALSE(while_retrying->pid);
+  EXPECT_TRUE(while_retrying->restarting);
+  EXPECT_EQ(counts_retrying.specs, 1u);
+  EXPECT_EQ(counts_retrying.active, 0u);
+  EXPECT_TRUE(terminated);
+  EXPECT_EQ(left, 0u);
+  EXPECT_GT(attempts_at_terminate, 1);
+  EXPECT_EQ(attempts_later, attempts_at_terminate);
+}

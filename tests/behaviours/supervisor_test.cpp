@@ -803,3 +803,128 @@ TEST(Supervisor, a_child_that_keeps_crashing_is_restarted_each_time_on_several_w
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(crashes + 1));
   EXPECT_EQ(active, 2u);
 }
+
+// --- a restart that fails: OTP's try_again_restart ---------------------------------------------
+
+TEST(Supervisor, a_failed_restart_is_tried_again_until_the_child_starts_each_try_a_restart) {
+  FlakyStart flaky;
+  std::size_t start_errors = 0;
+  std::vector<ChildInfo> children;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog log;
+                  SupervisorSpec spec{{Strategy::one_for_one, 10, 1h},
+                                      {flaky_child("f", self(), &flaky)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid first = co_await up("f");
+                  flaky.failures_left = 2;
+                  send(first, ExitWith{foo});
+                  co_await up("f");
+                  start_errors = log.of_kind("supervisor_start_error").size();
+                  children = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(flaky.attempts.load(), 4);  // the first start, two failures, the one that worked
+  EXPECT_EQ(start_errors, 2u);
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_TRUE(children[0].pid);
+  EXPECT_FALSE(children[0].restarting);
+}
+
+TEST(Supervisor, failed_restarts_count_toward_the_intensity) {
+  // OTP adds a restart before each attempt: with intensity 3 the supervisor makes three attempts
+  // and gives up at the fourth.
+  FlakyStart flaky;
+  std::optional<Exit> sup_exit;
+  EXPECT_EQ(
+      run(one_worker,
+          [&]() -> Task<> {
+            CapturedLog quiet;
+            trap_exit(true);
+            SupervisorSpec spec{{Strategy::one_for_one, 3, 1h}, {flaky_child("f", self(), &flaky)}};
+            auto sup = co_await start_sup(std::move(spec));
+            Pid first = co_await up("f");
+            flaky.failures_left = 1'000'000;
+            send(first, ExitWith{foo});
+            sup_exit = co_await next_if<Exit>([&](const Exit& e) { return e.from == *sup.pid(); });
+          }),
+      0);
+  ASSERT_TRUE(sup_exit);
+  EXPECT_EQ(sup_exit->reason, atoms::shutdown);
+  EXPECT_EQ(flaky.attempts.load(), 1 + 3);
+}
+
+TEST(Supervisor, between_tries_the_supervisor_answers_calls_and_terminate_child_ends_the_tries) {
+  FlakyStart flaky;
+  std::optional<ChildInfo> while_retrying, after_terminate;
+  std::optional<ExitReason> restart_error, delete_error;
+  int attempts_at_terminate = -1, attempts_later = -2;
+  std::optional<Pid> restarted;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{{Strategy::one_for_one, 100'000'000, 1h},
+                                      {flaky_child("f", self(), &flaky)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  Pid first = co_await up("f");
+                  flaky.failures_left = 1'000'000'000;
+                  Ref mref = monitor(first);
+                  send(first, ExitWith{foo});
+                  co_await next_if<Down>([&](const Down& d) { return d.ref == mref; });
+                  // The exit reached the supervisor before the Down reached us: it is retrying now.
+                  while_retrying = (co_await supervisor::which_children(sup)).at(0);
+                  auto r = co_await supervisor::restart_child(sup, id("f"));
+                  if (!r) restart_error = r.error();
+                  auto d = co_await supervisor::delete_child(sup, id("f"));
+                  if (!d) delete_error = d.error();
+                  co_await supervisor::terminate_child(sup, id("f"));
+                  attempts_at_terminate = flaky.attempts.load();
+                  // A try queued before terminate_child is handled (and ignored) before this call.
+                  after_terminate = (co_await supervisor::which_children(sup)).at(0);
+                  attempts_later = flaky.attempts.load();
+                  flaky.failures_left = 0;
+                  auto again = co_await supervisor::restart_child(sup, id("f"));
+                  if (again && *again) restarted = **again;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_TRUE(while_retrying);
+  EXPECT_FALSE(while_retrying->pid);
+  EXPECT_TRUE(while_retrying->restarting);
+  EXPECT_EQ(restart_error, ExitReason(Atom("restarting")));
+  EXPECT_EQ(delete_error, ExitReason(Atom("restarting")));
+  ASSERT_TRUE(after_terminate);
+  EXPECT_FALSE(after_terminate->restarting);
+  EXPECT_GT(attempts_at_terminate, 1);
+  EXPECT_EQ(attempts_later, attempts_at_terminate);
+  EXPECT_TRUE(restarted);
+}
+
+TEST(Supervisor, rest_for_one_tries_again_from_the_child_that_failed_to_start) {
+  // a, b, c under rest_for_one; b exits and its restart fails once. The retry restarts b and
+  // stops/starts those after it again, as OTP's restart(rest_for_one, ...) does.
+  Journal journal;
+  FlakyStart flaky;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  SupervisorSpec spec{
+                      {Strategy::rest_for_one, 10, 1h},
+                      {worker("a", &journal, self()), flaky_child("b", self(), &flaky),
+                       worker("c", &journal, self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  co_await up("a");
+                  Pid b = co_await up("b");
+                  co_await up("c");
+                  flaky.failures_left = 1;
+                  send(b, ExitWith{foo});
+                  co_await up("b");
+                  co_await up("c");
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(flaky.attempts.load(), 3);
+  EXPECT_EQ(journal.events(),
+            strings({"start a", "start c", "stop c", "start c", "stop c", "stop a"}));
+}

@@ -13,7 +13,9 @@
 //
 // Children start in order and stop in reverse order. A child is stopped as OTP does: unlink,
 // exit(child, shutdown), wait for its end up to its shutdown time, then kill. The supervisor
-// traps exits; its parent's exit stops it the same way.
+// traps exits; its parent's exit stops it the same way. A restart whose start fails is tried
+// again after the messages already queued (OTP's try_again_restart), so the supervisor answers
+// calls meanwhile; every attempt counts toward the intensity.
 
 #include <chrono>
 #include <cstddef>
@@ -40,11 +42,14 @@ struct SupervisorSpec {
   std::vector<ChildSpec> children;
 };
 
-/// One line of which_children: the pid is empty while the child is not running.
+/// One line of which_children: the pid is empty while the child is not running, and
+/// `restarting` is set while the supervisor tries again to start it after a failed restart
+/// (OTP shows `restarting` in place of the pid).
 struct ChildInfo {
   Term id;
   std::optional<Pid> pid;
   ChildType type;
+  bool restarting = false;
 };
 
 /// count_children: specs, running children, and specs by type.
