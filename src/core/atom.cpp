@@ -10,6 +10,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "utf8.hpp"
+
 namespace ambitious {
 namespace {
 
@@ -63,34 +65,8 @@ bool utf8_length(std::string_view s, std::size_t& chars) {
   chars = 0;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
-  while (p < end) {
-    unsigned c = *p;
-    int extra;
-    std::uint32_t cp;
-    if (c < 0x80) {
-      extra = 0;
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = c & 0x07;
-    } else
-      return false;
-    if (end - p <= extra) return false;
-    for (int k = 1; k <= extra; ++k) {
-      if ((p[k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    static constexpr std::uint32_t min_for[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min_for[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    p += extra + 1;
-    ++chars;
-  }
+  for (std::uint32_t cp; p < end; ++chars)
+    if (!detail::next_code_point(p, end, cp)) return false;
   return true;
 }
 

@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "term_node.hpp"
+#include "utf8.hpp"
 
 namespace ambitious {
 namespace {
@@ -649,23 +650,9 @@ std::optional<std::string> Term::as_charlist() const {
   bool ok = true;
   for_each_element([&](const Term& e) {
     auto v = e.to_int64();
-    if (!v || *v < 0 || *v > 0x10FFFF || (*v >= 0xD800 && *v <= 0xDFFF)) return ok = false;
-    auto c = static_cast<std::uint32_t>(*v);
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else if (c < 0x800) {
-      out += static_cast<char>(0xC0 | c >> 6);
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-      out += static_cast<char>(0xE0 | c >> 12);
-      out += static_cast<char>(0x80 | (c >> 6 & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | c >> 18);
-      out += static_cast<char>(0x80 | (c >> 12 & 0x3F));
-      out += static_cast<char>(0x80 | (c >> 6 & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
+    if (!v || *v < 0 || *v > 0x10FFFF || !detail::is_scalar_value(static_cast<std::uint32_t>(*v)))
+      return ok = false;
+    detail::append_utf8(out, static_cast<std::uint32_t>(*v));
     return true;
   });
   if (!ok) return std::nullopt;

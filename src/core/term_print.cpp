@@ -7,6 +7,7 @@
 
 #include "ambitious/core/term.hpp"
 #include "term_node.hpp"
+#include "utf8.hpp"
 
 namespace ambitious {
 namespace {
@@ -14,43 +15,8 @@ namespace {
 using Rep = TermAccess::Rep;
 using A = TermAccess;
 
-void put_utf8(std::string& out, std::uint32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | c >> 6);
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | c >> 12);
-    out += static_cast<char>(0x80 | (c >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | c >> 18);
-    out += static_cast<char>(0x80 | (c >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (c >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
-// Decodes UTF-8 known to be valid (atom names) or checks it (binaries): false on bad input.
-bool next_code_point(const unsigned char*& p, const unsigned char* end, std::uint32_t& cp) {
-  unsigned c = *p;
-  int extra = c < 0x80             ? 0
-              : (c & 0xE0) == 0xC0 ? 1
-              : (c & 0xF0) == 0xE0 ? 2
-              : (c & 0xF8) == 0xF0 ? 3
-                                   : -1;
-  if (extra < 0 || end - p <= extra) return false;
-  cp = extra == 0 ? c : extra == 1 ? (c & 0x1F) : extra == 2 ? (c & 0x0F) : (c & 0x07);
-  for (int k = 1; k <= extra; ++k) {
-    if ((p[k] & 0xC0) != 0x80) return false;
-    cp = cp << 6 | (p[k] & 0x3F);
-  }
-  static constexpr std::uint32_t min_for[] = {0, 0x80, 0x800, 0x10000};
-  if (cp < min_for[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-  p += extra + 1;
-  return true;
-}
+using detail::append_utf8;
+using detail::next_code_point;
 
 // One character inside quotes, escaped as Erlang's io_lib does. `unicode`: characters from
 // U+00A0 up print as themselves; otherwise those above U+00FF print as \x{HEX}.
@@ -61,7 +27,7 @@ void put_quoted_char(std::string& out, std::uint32_t c, char quote, bool unicode
   } else if (c >= ' ' && c <= '~') {
     out += static_cast<char>(c);
   } else if (c >= 0xA0 && (unicode || c <= 0xFF)) {
-    put_utf8(out, c);
+    append_utf8(out, c);
   } else if (c >= 0xA0) {
     char buf[16];
     auto r = std::to_chars(buf, buf + sizeof buf, c, 16);
@@ -383,7 +349,7 @@ struct Printer {
         if (printable) {
           out += "<<\"";
           for (const auto* q = p; q < end;) {
-            std::uint32_t c;
+            std::uint32_t c = 0;
             next_code_point(q, end, c);
             put_quoted_char(out, c, '"', true);
           }
