@@ -434,30 +434,11 @@ Term Term::string(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
-    unsigned c = *p;
-    int extra = c < 0x80             ? 0
-                : (c & 0xE0) == 0xC0 ? 1
-                : (c & 0xF0) == 0xE0 ? 2
-                : (c & 0xF8) == 0xF0 ? 3
-                                     : -1;
-    std::uint32_t cp = extra == 0   ? c
-                       : extra == 1 ? (c & 0x1F)
-                       : extra == 2 ? (c & 0x0F)
-                                    : (c & 0x07);
-    bool ok = extra >= 0 && end - p > extra;
-    for (int k = 1; ok && k <= extra; ++k) {
-      if ((p[k] & 0xC0) != 0x80)
-        ok = false;
-      else
-        cp = cp << 6 | (p[k] & 0x3F);
-    }
-    if (!ok) {
-      chars.emplace_back(c);
-      ++p;
-      continue;
-    }
-    chars.emplace_back(cp);
-    p += extra + 1;
+    std::uint32_t cp;
+    if (detail::next_code_point(p, end, cp))
+      chars.emplace_back(cp);
+    else
+      chars.emplace_back(static_cast<std::uint32_t>(*p++));
   }
   return list_from(std::span<Term>(chars));
 }

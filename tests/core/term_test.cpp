@@ -150,3 +150,19 @@ TEST(Term, accessors_of_the_wrong_kind_throw) {
   std::unordered_set<Term> set{Term(1), Term(1.0), Term::list(1)};
   EXPECT_EQ(set.size(), 3u);
 }
+
+TEST(Term, strings_decode_utf8_and_keep_each_invalid_byte_as_itself) {
+  EXPECT_EQ(Term::string("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80").to_string(TermFormat::w),
+            "[233,8364,128512]");
+  // An overlong form, a lone continuation byte and a byte that never starts a sequence.
+  EXPECT_EQ(Term::string("\xC0\xAF").to_string(TermFormat::w), "[192,175]");
+  EXPECT_EQ(Term::string("a\x80z").to_string(TermFormat::w), "[97,128,122]");
+  EXPECT_EQ(Term::string("\xFF").to_string(TermFormat::w), "[255]");
+  // A surrogate encoded in UTF-8 (CESU) is not a character either.
+  EXPECT_EQ(Term::string("\xED\xA0\x80").to_string(TermFormat::w), "[237,160,128]");
+
+  EXPECT_EQ(Term::list(233, 8364, 128512).as_charlist(), "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+  EXPECT_EQ(Term::list(0xD800).as_charlist(), std::nullopt);
+  EXPECT_EQ(Term::list(0x110000).as_charlist(), std::nullopt);
+  EXPECT_EQ(Term::list(-1).as_charlist(), std::nullopt);
+}
