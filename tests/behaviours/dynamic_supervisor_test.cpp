@@ -393,7 +393,7 @@ TEST(DynamicSupervisor,
                   flaky.failures_left = 1'000'000'000;
                   Ref mref = monitor(first);
                   send(first, ExitWith{foo});
-                  co_await next_if<Down>([&](const Down& d) { return d.ref == mref; });
+                  co_await down_of(mref);
                   // The exit reached the supervisor before the Down reached us: it retries now.
                   while_retrying = (co_await dynamic_supervisor::which_children(sup)).at(0);
                   counts_retrying = co_await dynamic_supervisor::count_children(sup);

@@ -756,8 +756,7 @@ TEST(GenServerStop, a_stop_result_with_a_reply_replies_and_ends_the_server_with_
                   Ref mref = monitor(*s.pid());
                   auto r = co_await gen_server::try_call(s, QuitWith{5});
                   if (r) got = *r;
-                  end =
-                      (co_await next_if<Down>([&](const Down& d) { return d.ref == mref; })).reason;
+                  end = (co_await down_of(mref)).reason;
                 }),
             0);
   EXPECT_EQ(got, 5);
@@ -805,8 +804,7 @@ TEST(GenServerStop, an_exception_escaping_terminate_becomes_the_exit_reason_and_
                   if (!s) give_up();
                   Ref mref = monitor(*s->pid());
                   co_await gen_server::try_call(*s, Quit{});
-                  end =
-                      (co_await next_if<Down>([&](const Down& d) { return d.ref == mref; })).reason;
+                  end = (co_await down_of(mref)).reason;
                   reports = log.of_kind("gen_server_terminate_failed").size();
                 }),
             0);
@@ -937,8 +935,7 @@ TEST(GenServerTerminate, terminate_runs_when_a_handler_throws) {
                   Ref mref = monitor(*s.pid());
                   gen_server::cast(s, Boom{});
                   terminated = (co_await next<Terminated>()).reason;
-                  end =
-                      (co_await next_if<Down>([&](const Down& d) { return d.ref == mref; })).reason;
+                  end = (co_await down_of(mref)).reason;
                 }),
             0);
   ASSERT_TRUE(terminated);
@@ -963,8 +960,7 @@ TEST(GenServerTerminate, a_trapping_server_runs_terminate_when_its_parent_exits)
                   Ref mref = monitor(server);
                   send(parent, Quit{});
                   terminated = (co_await next<Terminated>()).reason;
-                  end =
-                      (co_await next_if<Down>([&](const Down& d) { return d.ref == mref; })).reason;
+                  end = (co_await down_of(mref)).reason;
                 }),
             0);
   ASSERT_TRUE(terminated);
@@ -989,8 +985,7 @@ TEST(GenServerTerminate, a_server_that_does_not_trap_dies_with_its_parent_withou
                   Pid server = (co_await next<Started>()).pid;
                   Ref mref = monitor(server);
                   send(parent, Quit{});
-                  end =
-                      (co_await next_if<Down>([&](const Down& d) { return d.ref == mref; })).reason;
+                  end = (co_await down_of(mref)).reason;
                   // terminate would have sent its message before the server's Down.
                   terminated = co_await receive<Terminated>(0ms);
                 }),
@@ -1008,8 +1003,7 @@ TEST(GenServerTerminate, a_kill_ends_even_a_trapping_server_without_terminate) {
                   auto s = co_await start_counter(0, self(), true);
                   Ref mref = monitor(*s.pid());
                   exit(*s.pid(), atoms::kill);
-                  end =
-                      (co_await next_if<Down>([&](const Down& d) { return d.ref == mref; })).reason;
+                  end = (co_await down_of(mref)).reason;
                   terminated = co_await receive<Terminated>(0ms);
                 }),
             0);

@@ -767,7 +767,7 @@ TEST(Supervisor, a_terminated_child_is_not_restarted_when_it_ends) {
                   Pid p = co_await up("p");
                   Ref mref = monitor(p);
                   co_await supervisor::terminate_child(sup, id("p"));
-                  co_await next_if<Down>([&](const Down& d) { return d.ref == mref; });
+                  co_await down_of(mref);
                   children = co_await supervisor::which_children(sup);
                   co_await gen_server::stop(sup);
                 }),
@@ -871,7 +871,7 @@ TEST(Supervisor, between_tries_the_supervisor_answers_calls_and_terminate_child_
                   flaky.failures_left = 1'000'000'000;
                   Ref mref = monitor(first);
                   send(first, ExitWith{foo});
-                  co_await next_if<Down>([&](const Down& d) { return d.ref == mref; });
+                  co_await down_of(mref);
                   // The exit reached the supervisor before the Down reached us: it is retrying now.
                   while_retrying = (co_await supervisor::which_children(sup)).at(0);
                   auto r = co_await supervisor::restart_child(sup, id("f"));

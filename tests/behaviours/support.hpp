@@ -42,12 +42,13 @@ Task<T> next_if(Pred pred) {
   co_return std::move(*m);
 }
 
-/// Monitors `pid` and waits for its end; returns the reason.
-inline Task<ExitReason> wait_end(Pid pid) {
-  Ref mref = monitor(pid);
-  Down d = co_await next_if<Down>([mref](const Down& x) { return x.ref == mref; });
-  co_return std::move(d.reason);
+/// The Down of monitor `mref`; gives up after `patience`.
+inline Task<Down> down_of(Ref mref) {
+  co_return co_await next_if<Down>([mref](const Down& x) { return x.ref == mref; });
 }
+
+/// Monitors `pid` and waits for its end; returns the reason.
+inline Task<ExitReason> wait_end(Pid pid) { co_return (co_await down_of(monitor(pid))).reason; }
 
 /// Events recorded by callbacks (terminate, init, ...) in the order they ran, from any thread.
 class Journal {
