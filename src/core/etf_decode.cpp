@@ -75,6 +75,13 @@ class Decoder {
     error_ = {code, static_cast<std::size_t>(at - begin_)};
     return false;
   }
+  /// The node index of (name, creation) for a pid, port or ref that starts at `at`.
+  bool node(Atom name, std::uint32_t creation, const std::uint8_t* at, std::uint32_t& index) {
+    std::optional<std::uint32_t> i = nodes::intern(NodeId{name, creation});
+    if (!i) return fail(DecodeErrc::node_table_full, at);
+    index = *i;
+    return true;
+  }
 
  private:
   bool need(std::size_t n) noexcept { return left() >= n || fail(DecodeErrc::truncated, end_); }
@@ -268,7 +275,7 @@ bool Decoder::ref(Term& out, std::uint8_t t) {
     r.length = len;
     for (std::uint32_t i = 0; i < len; ++i, p_ += 4) r.words[i] = be32(p_);
   }
-  r.node_index = nodes::intern(NodeId{name, creation});
+  if (!node(name, creation, at, r.node_index)) return false;
   out = Term(r);
   return true;
 }
@@ -383,7 +390,9 @@ bool Decoder::term(Term& out, std::uint32_t depth) {
       std::uint32_t id = be32(p_), serial = be32(p_ + 4);
       std::uint32_t creation = wide ? be32(p_ + 8) : p_[8];
       p_ += wide ? 12 : 9;
-      out = Term(Pid(nodes::intern(NodeId{name, creation}), id, serial));
+      std::uint32_t index;
+      if (!node(name, creation, at, index)) return false;
+      out = Term(Pid(index, id, serial));
       return true;
     }
     case tag::port:
@@ -397,7 +406,9 @@ bool Decoder::term(Term& out, std::uint32_t depth) {
       p_ += id_bytes;
       std::uint32_t creation = creation_bytes == 4 ? be32(p_) : p_[0];
       p_ += creation_bytes;
-      out = Term(Port(nodes::intern(NodeId{name, creation}), id));
+      std::uint32_t index;
+      if (!node(name, creation, at, index)) return false;
+      out = Term(Port(index, id));
       return true;
     }
     case tag::reference:
@@ -484,6 +495,8 @@ std::string_view to_string(DecodeErrc e) noexcept {
       return "uncompressed size too large";
     case DecodeErrc::bad_compression:
       return "bad compressed data";
+    case DecodeErrc::node_table_full:
+      return "node table full (too many distinct node names and creations)";
   }
   return "unknown decode error";
 }

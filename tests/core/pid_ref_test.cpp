@@ -18,7 +18,8 @@ TEST(Pid, a_local_pid_prints_as_erlang_does) {
 
 TEST(Pid, a_remote_pid_names_its_node_and_creation) {
   auto idx = nodes::intern(NodeId{Atom("b@host"), 7});
-  Pid p(idx, 10, 2);
+  ASSERT_TRUE(idx);
+  Pid p(*idx, 10, 2);
   EXPECT_FALSE(p.is_local());
   EXPECT_EQ(p.node(), Atom("b@host"));
   EXPECT_EQ(p.creation(), 7u);

@@ -31,6 +31,7 @@ enum class DecodeErrc : std::uint8_t {
   duplicate_map_key,  ///< a MAP_EXT with the same key twice
   too_large,          ///< a compressed term whose size exceeds DecodeOptions::max_uncompressed
   bad_compression,    ///< zlib data that does not inflate to the announced size
+  node_table_full,    ///< a pid, port or ref of a new (node, creation) once nodes::max_nodes exist
 };
 
 /// A decoding failure and the offset of the byte where it was found.

@@ -1,0 +1,56 @@
+// The node table is bounded: bytes from a peer cannot grow it for ever. Its own executable,
+// since filling the process-wide table would change what the other core tests can decode.
+#include "ambitious/core/node.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "ambitious/core/etf.hpp"
+#include "ambitious/core/pid.hpp"
+#include "ambitious/core/term.hpp"
+
+using namespace ambitious;
+using namespace ambitious::etf;
+
+namespace {
+
+// The external format of <N.1.0> on node `name` with `creation` (NEW_PID_EXT).
+std::vector<std::uint8_t> pid_bytes(std::string_view name, std::uint32_t creation) {
+  std::vector<std::uint8_t> b{131, 88, 119, static_cast<std::uint8_t>(name.size())};
+  b.insert(b.end(), name.begin(), name.end());
+  for (std::uint32_t v : {1u, 0u, creation})
+    for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<std::uint8_t>(v >> shift));
+  return b;
+}
+
+TEST(NodeTable, interning_is_idempotent_and_this_node_is_index_zero) {
+  EXPECT_EQ(nodes::intern(nodes::get(nodes::local)), nodes::local);
+  auto a = nodes::intern(NodeId{Atom("a@host"), 1});
+  ASSERT_TRUE(a);
+  EXPECT_NE(*a, nodes::local);
+  EXPECT_EQ(nodes::intern(NodeId{Atom("a@host"), 1}), a);
+  EXPECT_EQ(nodes::get(*a), (NodeId{Atom("a@host"), 1}));
+}
+
+TEST(NodeTable, a_peer_sending_ever_new_creations_fills_the_table_and_then_gets_an_error) {
+  auto known = decode(pid_bytes("known@host", 1));
+  ASSERT_TRUE(known);
+  std::optional<DecodeError> refused;
+  std::uint32_t creation = 2;
+  for (; creation < 2 * nodes::max_nodes && !refused; ++creation) {
+    auto t = decode(pid_bytes("flood@host", creation));
+    if (!t) refused = t.error();
+  }
+  ASSERT_TRUE(refused) << "the table never filled";
+  EXPECT_EQ(refused->code, DecodeErrc::node_table_full);
+  EXPECT_EQ(refused->offset, 1u);  // the pid's tag
+  EXPECT_LE(creation, nodes::max_nodes + 2);
+  // What is known still decodes, to the same pid.
+  auto again = decode(pid_bytes("known@host", 1));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *known);
+  EXPECT_EQ(nodes::intern(NodeId{Atom("another@host"), 1}), std::nullopt);
+}
+
+}  // namespace
