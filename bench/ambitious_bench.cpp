@@ -2,6 +2,7 @@
 //   ambitious_bench WORKLOAD [ARGS...] [--workers=N]
 // Prints `bench=<name> impl=ambitious value=<number> unit=<unit>` per figure, and `# ...` notes.
 
+#include <sys/resource.h>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -278,6 +279,30 @@ Task<> run_restart(std::int64_t n) {
   result("restart", n / s, "restarts_per_s");
 }
 
+// --- idle: what the runtime costs while nothing happens (no anchor: a figure of our own) -------
+Task<> run_idle(std::int64_t seconds) {
+  // A thousand processes waiting in receive and a timer armed far ahead: all workers park.
+  std::vector<Pid> waiting;
+  for (int i = 0; i < 1000; ++i) waiting.push_back(spawn(idle_process));
+  TimerRef far = send_after(1h, self(), Stop{});
+  while (idle_ready.load(std::memory_order_relaxed) < 1000) co_await yield();
+  rusage r0, r1;
+  getrusage(RUSAGE_SELF, &r0);
+  auto t0 = Clock::now();
+  co_await sleep(std::chrono::seconds(seconds));
+  getrusage(RUSAGE_SELF, &r1);
+  double wall = seconds_since(t0);
+  auto cpu_s = [](const rusage& r) {
+    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
+  double cpu = cpu_s(r1) - cpu_s(r0);
+  std::printf("# idle processes=1000 armed_timers=1 wall_s=%.2f cpu_ms=%.2f\n", wall, cpu * 1000);
+  result("idle_cpu", cpu * 1000 / wall, "cpu_ms_per_s");
+  cancel_timer(far);
+  for (Pid p : waiting) send(p, Stop{});
+}
+
 // --- timers: a million armed timers (not an anchor workload: Erlang and CAF have no twin) ----
 struct Tick {
   int n;
@@ -319,7 +344,7 @@ int usage() {
                "workloads: skynet [leaves div] | pingpong [n] | ring [procs hops] |\n"
                "           spawn_idle [n] | fanin [producers per_producer] | call [n] |\n"
                "           restart [n] |\n"
-               "           timers [n]\n");
+               "           timers [n] | idle [seconds]\n");
   return 2;
 }
 
@@ -353,6 +378,8 @@ int main(int argc, char** argv) {
     rc = run(options, run_call, arg(a, 0, 1000000));
   else if (workload == "restart")
     rc = run(options, run_restart, arg(a, 0, 10000));
+  else if (workload == "idle")
+    rc = run(options, run_idle, arg(a, 0, 10));
   else if (workload == "timers")
     rc = run(options, run_timers, arg(a, 0, 1000000));
   else

@@ -14,7 +14,9 @@ constexpr unsigned next_streak_limit = 64;  // LIFO-slot runs in a row before th
 constexpr unsigned global_check_interval = 61;  // check the global queue first every N runs
 constexpr unsigned housekeeping_interval = 64;  // timers and reclamation every N runs
 constexpr unsigned search_rounds = 64;          // steal attempts before a worker parks
-constexpr auto watch_period = std::chrono::milliseconds(10);  // see Scheduler::watch
+// See Scheduler::watch. A process woken or spawned behind a busy one waits one to two periods;
+// the watchdog costs a wake-up per period, and none while every worker is parked.
+constexpr auto watch_period = std::chrono::milliseconds(2);
 }  // namespace
 
 Worker::Worker(Scheduler& scheduler, unsigned index) : scheduler_(scheduler), index_(index) {}
