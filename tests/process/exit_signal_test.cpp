@@ -13,8 +13,6 @@ using namespace ambitious::test;
 
 namespace {
 
-const Atom foo("foo");
-
 /// Traps exits and forwards every Exit it gets to `to`, until told Done.
 Task<> trap_and_forward(Pid to) {
   trap_exit(true);

@@ -14,14 +14,6 @@ using namespace ambitious::test;
 
 namespace {
 
-const Atom foo("foo");
-
-/// Waits for Go, then ends with `reason`.
-Task<> exit_on_go(ExitReason reason) {
-  co_await receive<Go>();
-  exit(std::move(reason));
-}
-
 /// Links to `partner`, reports "linked" to `report`, then waits forever.
 Task<> link_and_wait(Pid partner, Pid report) {
   link(partner);

@@ -11,21 +11,6 @@
 using namespace ambitious;
 using namespace ambitious::test;
 
-namespace {
-
-const Atom foo("foo");
-
-Task<> exit_on_go(ExitReason reason) {
-  co_await receive<Go>();
-  exit(std::move(reason));
-}
-
-auto down_for(const Ref& ref) {
-  return [ref](const Down& d) { return d.ref == ref; };
-}
-
-}  // namespace
-
 TEST(Monitor, a_monitor_gets_down_with_ref_pid_and_reason_when_the_process_ends) {
   std::optional<Down> down;
   Pid p;

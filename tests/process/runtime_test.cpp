@@ -16,8 +16,6 @@ using namespace ambitious::test;
 
 namespace {
 
-const Atom foo("foo");
-
 struct Token {
   int hops_left;
 };

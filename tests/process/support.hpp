@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <utility>
 
 #include "ambitious/ambitious.hpp"
 
@@ -36,5 +37,19 @@ struct Done {};
 
 /// A process that waits until told to stop (or killed).
 inline Task<> wait_forever() { co_await receive<Done>(); }
+
+/// An exit reason for the tests: any atom OTP gives no meaning.
+inline const Atom foo("foo");
+
+/// Waits for Go, then ends with `reason`.
+inline Task<> exit_on_go(ExitReason reason) {
+  co_await receive<Go>();
+  exit(std::move(reason));
+}
+
+/// A receive_if predicate for the Down of monitor `ref`.
+inline auto down_for(const Ref& ref) {
+  return [ref](const Down& d) { return d.ref == ref; };
+}
 
 }  // namespace ambitious::test

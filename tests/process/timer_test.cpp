@@ -12,8 +12,6 @@ using namespace ambitious::test;
 
 namespace {
 
-const Atom foo("foo");
-
 struct Tick {
   int n;
 };
