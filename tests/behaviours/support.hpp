@@ -10,18 +10,9 @@
 
 #include "ambitious/ambitious.hpp"
 
+#include "../common.hpp"
+
 namespace ambitious::test {
-
-using namespace std::chrono_literals;
-
-/// How long a test waits for something that must happen. Not a timing assertion: the bound only
-/// makes a broken behaviour fail the test instead of hanging it, and is far above any real wait.
-inline constexpr auto patience = std::chrono::seconds(20);
-
-/// A runtime with one worker: processes run one at a time, so interleavings are exact.
-inline constexpr RuntimeOptions one_worker{.workers = 1};
-/// Two workers, for cross-thread wake-ups.
-inline constexpr RuntimeOptions two_workers{.workers = 2};
 
 /// Ends the calling process with `test_waited_too_long` (so run() returns 1) when nothing came.
 inline void give_up() { exit(Atom("test_waited_too_long")); }

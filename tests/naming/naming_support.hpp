@@ -11,16 +11,9 @@
 #include "ambitious/process/send.hpp"
 #include "ambitious/process/spawn.hpp"
 
+#include "../common.hpp"
+
 namespace ambitious::test {
-
-using namespace std::chrono_literals;
-
-/// How long a test waits for something that must happen: only so that a broken build fails
-/// instead of hanging; far above any real wait. Not a timing assertion.
-inline constexpr auto patience = std::chrono::seconds(30);
-
-inline constexpr RuntimeOptions one_worker{.workers = 1};
-inline constexpr RuntimeOptions four_workers{.workers = 4};
 
 struct Go {};
 struct Done {};

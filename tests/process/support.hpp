@@ -7,18 +7,9 @@
 
 #include "ambitious/ambitious.hpp"
 
+#include "../common.hpp"
+
 namespace ambitious::test {
-
-using namespace std::chrono_literals;
-
-/// How long a test waits for something that must happen. Not a timing assertion: the bound only
-/// makes a broken runtime fail the test instead of hanging it, and is far above any real wait.
-inline constexpr auto patience = std::chrono::seconds(20);
-
-/// A runtime with one worker: processes run one at a time, so interleavings are exact.
-inline constexpr RuntimeOptions one_worker{.workers = 1};
-/// Several workers, for stealing and cross-thread wake-ups.
-inline constexpr RuntimeOptions four_workers{.workers = 4};
 
 /// Counts its destructions, to check that frames are destroyed exactly once.
 struct Counted {
