@@ -944,18 +944,24 @@ TEST(GenServerTerminate, terminate_runs_when_a_handler_throws) {
   EXPECT_EQ(*end, ExitReason::exception("boom in a cast"));
 }
 
+namespace {
+/// Starts a Counter linked to itself (trapping exits or not), tells `test` its pid, and ends
+/// with `foo` when told Quit.
+Task<> parent_of_counter(Pid test, bool trap) {
+  auto s = co_await Counter::start_link(0, test, trap);
+  if (!s) give_up();
+  send(test, Started{*s->pid()});
+  co_await receive<Quit>();
+  exit(foo);
+}
+}  // namespace
+
 TEST(GenServerTerminate, a_trapping_server_runs_terminate_when_its_parent_exits) {
   std::optional<ExitReason> terminated, end;
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
                   Pid test = self();
-                  Pid parent = spawn([test]() -> Task<> {
-                    auto s = co_await Counter::start_link(0, test, true);
-                    if (!s) give_up();
-                    send(test, Started{*s->pid()});
-                    co_await receive<Quit>();
-                    exit(foo);
-                  });
+                  Pid parent = spawn(parent_of_counter, test, true);
                   Pid server = (co_await next<Started>()).pid;
                   Ref mref = monitor(server);
                   send(parent, Quit{});
@@ -975,13 +981,7 @@ TEST(GenServerTerminate, a_server_that_does_not_trap_dies_with_its_parent_withou
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
                   Pid test = self();
-                  Pid parent = spawn([test]() -> Task<> {
-                    auto s = co_await Counter::start_link(0, test, false);
-                    if (!s) give_up();
-                    send(test, Started{*s->pid()});
-                    co_await receive<Quit>();
-                    exit(foo);
-                  });
+                  Pid parent = spawn(parent_of_counter, test, false);
                   Pid server = (co_await next<Started>()).pid;
                   Ref mref = monitor(server);
                   send(parent, Quit{});
