@@ -64,6 +64,10 @@ Runnable* Worker::next_local() noexcept {
         ++next_streak_;
         return r;
       }
+      // The streak is long: give what waits in the ring or the global queue a turn. If nothing
+      // does, go on with the conversation (queueing it would only wake another worker for it).
+      next_streak_ = 0;
+      if (queue_.empty() && scheduler_.global_.empty()) return r;
       push(r);
     }
   }

@@ -520,3 +520,36 @@ TEST(Runtime, a_poll_that_yields_for_fairness_still_returns_at_once_when_nothing
   EXPECT_EQ(polls, 2000);
   EXPECT_EQ(timeouts, 2000);
 }
+
+struct Ball {
+  Pid from;
+};
+
+// Two processes that wake each other for ever run from the worker's LIFO slot, one after the
+// other. A process queued behind them must still get its turn.
+Task<> rally() {
+  for (;;) {
+    Ball b = co_await receive<Ball>();
+    send(b.from, Ball{self()});
+  }
+}
+
+TEST(Runtime, an_endless_conversation_does_not_starve_a_process_queued_on_its_worker) {
+  bool ran = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid a = spawn(rally);
+                  Pid b = spawn(rally);
+                  send(a, Ball{b});
+                  Pid root = self();
+                  spawn([root]() -> Task<> {
+                    send(root, Done{});
+                    co_return;
+                  });
+                  ran = (co_await receive<Done>(patience)).has_value();
+                  exit(a, atoms::kill);
+                  exit(b, atoms::kill);
+                }),
+            0);
+  EXPECT_TRUE(ran);
+}
