@@ -31,7 +31,12 @@ struct Ref {
   Atom node() const noexcept { return nodes::get(node_index).name; }
   std::uint32_t creation() const noexcept { return nodes::get(node_index).creation; }
 
-  friend constexpr bool operator==(const Ref&, const Ref&) noexcept = default;
+  friend constexpr bool operator==(const Ref& a, const Ref& b) noexcept {
+    // Written out: the defaulted one calls memcmp for the array, on every reply and monitor.
+    bool same = a.node_index == b.node_index && a.length == b.length;
+    for (std::size_t i = 0; i < a.words.size(); ++i) same = same && a.words[i] == b.words[i];
+    return same;
+  }
   /// Erlang's term order for refs: node name, then the words from the most significant.
   friend std::strong_ordering operator<=>(const Ref& a, const Ref& b) noexcept;
 };
