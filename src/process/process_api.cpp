@@ -28,6 +28,8 @@ std::ostream& operator<<(std::ostream& out, const ExitReason& r) { return out <<
 
 namespace detail {
 
+void check_in_process(const char* function) { require(function); }
+
 bool receive_ready(ReceiveRequest& r) { return require("receive").receive_ready(r); }
 
 void receive_suspend(ReceiveRequest& r, std::coroutine_handle<> h) noexcept {
@@ -100,11 +102,6 @@ Ref make_ref() {
   Ref ref = Ref::make();
   if (detail::Process* p = detail::Process::current()) p->mark(ref);
   return ref;
-}
-
-void exit(ExitReason reason) {
-  require("exit");
-  throw detail::ProcessExit{std::move(reason)};
 }
 
 void exit(Pid pid, ExitReason reason) {
