@@ -247,8 +247,10 @@ std::atomic<std::int64_t> restart_starts{0};
 std::int64_t restart_target = 0;
 Pid restart_notify;
 
+const Atom crash("crash");  // an atom literal, as in the Erlang twin
+
 Task<> crash_at_once() {
-  exit(Atom("crash"));
+  exit(crash);
   co_return;
 }
 
