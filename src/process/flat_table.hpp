@@ -26,8 +26,19 @@ class FlatTable {
   using Key = typename Traits::Key;
 
   FlatTable() = default;
-  FlatTable(FlatTable&&) noexcept = default;
-  FlatTable& operator=(FlatTable&&) noexcept = default;
+  /// A moved-from table is empty.
+  FlatTable(FlatTable&& o) noexcept
+      : slots_(std::move(o.slots_)),
+        mask_(std::exchange(o.mask_, 0)),
+        shift_(std::exchange(o.shift_, 0)),
+        size_(std::exchange(o.size_, 0)) {}
+  FlatTable& operator=(FlatTable&& o) noexcept {
+    slots_ = std::move(o.slots_);
+    mask_ = std::exchange(o.mask_, 0);
+    shift_ = std::exchange(o.shift_, 0);
+    size_ = std::exchange(o.size_, 0);
+    return *this;
+  }
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }

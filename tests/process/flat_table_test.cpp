@@ -86,3 +86,16 @@ TEST(FlatTable, a_set_of_refs_grows_to_thousands_and_empties_again) {
 }
 
 }  // namespace
+
+TEST(FlatTable, a_moved_from_table_is_empty_and_usable) {
+  FlatSet<Pid> a;
+  for (std::uint32_t k = 1; k <= 100; ++k) a.insert(pid(k));
+  FlatSet<Pid> b(std::move(a));
+  EXPECT_EQ(b.size(), 100u);
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): the state after a move is specified
+  EXPECT_FALSE(a.contains(pid(1)));
+  EXPECT_TRUE(a.insert(pid(1)));
+  a = std::move(b);
+  EXPECT_EQ(a.size(), 100u);
+  EXPECT_TRUE(b.empty());  // NOLINT(bugprone-use-after-move)
+}
