@@ -57,7 +57,7 @@ inline Task<> obedient(std::string name, Pid observer) {
 }
 
 /// A plain child that traps exits and ignores them (shutdown included): only kill ends it.
-inline Task<> stubborn(std::string name, Pid observer) {
+inline Task<> ignores_shutdown(std::string name, Pid observer) {
   trap_exit(true);
   send(observer, Up{name, self()});
   for (;;) co_await receive<Exit>();

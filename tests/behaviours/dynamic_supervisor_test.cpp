@@ -300,7 +300,7 @@ TEST(DynamicSupervisor, stopping_the_supervisor_shuts_every_child_down_each_by_i
                   auto sup = co_await start_dyn(std::move(options));
                   Pid a = co_await start_in(sup, worker("a", &journal, self()));
                   Pid b = co_await start_in(sup, worker("b", &journal, self()));
-                  ChildSpec st = process_child(id("s"), stubborn, std::string("s"), self());
+                  ChildSpec st = process_child(id("s"), ignores_shutdown, std::string("s"), self());
                   st.shutdown = Shutdown::timeout(20ms);
                   Pid s = co_await start_in(sup, std::move(st));
                   co_await up("s");

@@ -452,7 +452,8 @@ TEST(Supervisor, a_child_that_ignores_shutdown_is_killed_after_its_shutdown_time
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
                   CapturedLog log;
-                  ChildSpec child = process_child(id("s"), stubborn, std::string("s"), self());
+                  ChildSpec child =
+                      process_child(id("s"), ignores_shutdown, std::string("s"), self());
                   child.shutdown = Shutdown::timeout(20ms);
                   SupervisorSpec spec{{}, {std::move(child)}};
                   auto sup = co_await start_sup(std::move(spec));
