@@ -5,7 +5,7 @@
 #   make asan / make tsan   the tests under the sanitizers
 #   make format / make format-check
 JOBS ?= $(shell nproc)
-CLANG_FORMAT ?= clang-format
+CLANG_FORMAT ?= clang-format-16
 SOURCES = $(shell git ls-files '*.hpp' '*.cpp' 2>/dev/null)
 
 .PHONY: deps release run test bench asan tsan fuzz format format-check clean

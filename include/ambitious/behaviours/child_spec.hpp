@@ -69,11 +69,11 @@ class ChildStart {
  public:
   ChildStart() = default;
   template <class F>
-  requires std::same_as<std::invoke_result_t<F&>, Task<StartChildResult>> ChildStart(
-      F f)  // NOLINT: implicit, so that `spec.start = [] ... ` reads naturally
+    requires std::same_as<std::invoke_result_t<F&>, Task<StartChildResult>>
+  ChildStart(F f)  // NOLINT: implicit, so that `spec.start = [] ... ` reads naturally
       : fn_([f = std::move(f)](std::span<const Term>) { return detail::run_owned(f); }) {}
   template <class F>
-  requires std::same_as<std::invoke_result_t<F&, std::span<const Term>>, Task<StartChildResult>>
+    requires std::same_as<std::invoke_result_t<F&, std::span<const Term>>, Task<StartChildResult>>
   ChildStart(F f)  // NOLINT
       : fn_([f = std::move(f)](std::span<const Term> extra) {
           return detail::run_owned(f, std::vector<Term>(extra.begin(), extra.end()));
@@ -126,7 +126,8 @@ ChildSpec server_child(Term id, A... args) {
 
 /// A child spec for a plain process running f(args...), spawned linked to the supervisor.
 template <class F, class... A>
-requires ProcessBody<F, A...> ChildSpec process_child(Term id, F f, A... args) {
+  requires ProcessBody<F, A...>
+ChildSpec process_child(Term id, F f, A... args) {
   ChildSpec spec;
   spec.id = std::move(id);
   spec.start = [f, args...] { return detail::start_process_child(f, args...); };

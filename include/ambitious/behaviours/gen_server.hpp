@@ -234,7 +234,7 @@ class ResultBuilder {
   template <class X>
   ResultBuilder&& then(X x) && {
     static_assert(
-        requires(S & s) { s.handle_continue(std::move(x)); },
+        requires(S& s) { s.handle_continue(std::move(x)); },
         "then(x): the server has no handle_continue taking this type");
     control_.next = std::make_unique<ContinueWith<S, X>>(server_, std::move(x));
     return std::move(*this);
@@ -508,8 +508,7 @@ Outcome handle_event(S& s, Event<S, Info...>& ev, Pid parent, std::string_view& 
         (void)((what.index() == first_info + I ? (out = invoke_info<first_info + I>(s, what), true)
                                                : false) ||
                ...);
-      }
-      (std::index_sequence_for<Info...>{});
+      }(std::index_sequence_for<Info...>{});
       return out;
     }
   }

@@ -123,7 +123,8 @@ namespace task {
 
 /// Runs f in a new process linked to the caller (Elixir's Task.async).
 template <class F>
-requires std::invocable<F&> AsyncTask<typename detail::task_value<F>::type> async(F f) {
+  requires std::invocable<F&>
+AsyncTask<typename detail::task_value<F>::type> async(F f) {
   using T = typename detail::task_value<F>::type;
   Pid owner = self();
   auto [pid, ref] = spawn_monitor(detail::task_body<F, T>, owner, std::move(f));
@@ -246,9 +247,9 @@ Task<std::optional<TaskOutcome<T>>> shutdown(
 /// monitored by it (Elixir's Task.Supervisor.async_nolink). Errors: the supervisor's
 /// (`max_children`, `noproc` if it is gone).
 template <class F>
-requires std::invocable<F&>
-    Task<std::expected<AsyncTask<typename detail::task_value<F>::type>, ExitReason>> async_nolink(
-        dynamic_supervisor::Ref sup, F f) {
+  requires std::invocable<F&>
+Task<std::expected<AsyncTask<typename detail::task_value<F>::type>, ExitReason>> async_nolink(
+    dynamic_supervisor::Ref sup, F f) {
   using T = typename detail::task_value<F>::type;
   Pid owner = self();
   ChildSpec spec =

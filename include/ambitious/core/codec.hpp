@@ -103,7 +103,8 @@ inline std::string index_segment(std::size_t i) { return "[" + std::to_string(i)
 // ---- scalars ----------------------------------------------------------------------------------
 
 template <std::integral T>
-requires(!std::same_as<T, bool>) struct Codec<T> {
+  requires(!std::same_as<T, bool>)
+struct Codec<T> {
   static Term to_term(T v) { return Term(v); }
   static std::expected<T, CodecError> from_term(const Term& t) {
     if (!t.is_integer()) return std::unexpected(detail::mismatch("integer", t));
@@ -340,7 +341,8 @@ struct Codec<std::variant<Ts...>> {
 // ---- described enums and structs -------------------------------------------------------------
 
 template <typename E>
-requires(std::is_enum_v<E>&& boost::describe::has_describe_enumerators<E>::value) struct Codec<E> {
+  requires(std::is_enum_v<E> && boost::describe::has_describe_enumerators<E>::value)
+struct Codec<E> {
   static Term to_term(E v) {
     const char* name = boost::describe::enum_to_string(v, nullptr);
     if (name) return Term(Atom(name));
@@ -362,9 +364,7 @@ requires(std::is_enum_v<E>&& boost::describe::has_describe_enumerators<E>::value
 
 namespace detail {
 template <typename T>
-concept Record = requires {
-  CodecRecord<T>::tag;
-};
+concept Record = requires { CodecRecord<T>::tag; };
 template <typename T>
 struct is_optional : std::false_type {};
 template <typename T>
@@ -372,7 +372,8 @@ struct is_optional<std::optional<T>> : std::true_type {};
 }  // namespace detail
 
 template <typename T>
-requires(std::is_class_v<T>&& boost::describe::has_describe_members<T>::value) struct Codec<T> {
+  requires(std::is_class_v<T> && boost::describe::has_describe_members<T>::value)
+struct Codec<T> {
   using Members = boost::describe::describe_members<T, boost::describe::mod_public>;
 
   static Term to_term(const T& v) {

@@ -89,7 +89,8 @@ class Term {
   constexpr Term() noexcept : u_{0} {}
   Term(Atom a) noexcept : rep_(Rep::atom), aux_(a.index()), u_{0} {}
   template <std::integral I>
-  requires(!std::same_as<I, bool>) Term(I v) : rep_(Rep::small), u_{0} {
+    requires(!std::same_as<I, bool>)
+  Term(I v) : rep_(Rep::small), u_{0} {
     if constexpr (std::is_unsigned_v<I> && sizeof(I) >= sizeof(std::int64_t)) {
       if (v > static_cast<std::uint64_t>(INT64_MAX)) {
         *this = from_uint64(v);

@@ -144,9 +144,8 @@ class Registry {
   /// returns {new, old}; nothing when the caller does not hold `key`. `f` runs outside the
   /// registry's locks. Throws BadArg for a duplicate registry (as Elixir raises).
   template <class F>
-  requires std::convertible_to<std::invoke_result_t<F&, const V&>, V> std::optional<std::pair<V, V>>
-  update_value(const K& key, F f)
-  const {
+    requires std::convertible_to<std::invoke_result_t<F&, const V&>, V>
+  std::optional<std::pair<V, V>> update_value(const K& key, F f) const {
     if (keys() != Keys::unique) throw BadArg("Registry::update_value: only for unique keys");
     return table_->update(self(), key, std::move(f));
   }

@@ -57,8 +57,8 @@ std::shared_ptr<const ViaName> via(const Registry<K, V>& registry, std::type_ide
 }
 /// via(registry, key, V{}): the value is default-constructed (Elixir registers nil).
 template <class K, class V>
-requires std::default_initializable<V> std::shared_ptr<const ViaName> via(
-    const Registry<K, V>& registry, std::type_identity_t<K> key) {
+  requires std::default_initializable<V>
+std::shared_ptr<const ViaName> via(const Registry<K, V>& registry, std::type_identity_t<K> key) {
   return via(registry, std::move(key), V{});
 }
 
@@ -77,8 +77,8 @@ inline std::expected<void, Pid> register_name(const std::shared_ptr<const ViaNam
 /// Sends `value` to the process holding the via name; throws BadArg when nobody does (as
 /// Erlang's `send({via, Mod, Name}, Msg)` exits with badarg).
 template <class T>
-requires std::is_constructible_v<std::decay_t<T>, T &&> void send(
-    const std::shared_ptr<const ViaName>& name, T&& value) {
+  requires std::is_constructible_v<std::decay_t<T>, T&&>
+void send(const std::shared_ptr<const ViaName>& name, T&& value) {
   std::optional<Pid> pid = name->whereis();
   if (!pid) throw BadArg("send: no process is registered as " + name->describe().to_string());
   send(*pid, std::forward<T>(value));

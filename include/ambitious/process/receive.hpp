@@ -168,8 +168,7 @@ class [[nodiscard]] ReceiveAwaiter {
       (void)((std::get<I>(clauses).accepts(m) ? (found = static_cast<int>(I), true) : false) ||
              ...);
       return found;
-    }
-    (std::index_sequence_for<Clauses...>{});
+    }(std::index_sequence_for<Clauses...>{});
   }
 
   template <std::size_t I, std::size_t... Rest>
@@ -240,7 +239,7 @@ auto receive(Timeout timeout) {
 
 /// Waits for a message of type T for which `pred` holds; others stay queued.
 template <class T, class Pred>
-requires std::predicate<Pred&, const T&>
+  requires std::predicate<Pred&, const T&>
 auto receive_if(Pred pred) {
   using C = detail::Clause<T, Pred, detail::Identity<T>>;
   return detail::ReceiveAwaiter<detail::NoAfter, C>(std::tuple<C>{C{std::move(pred), {}}});
@@ -248,7 +247,7 @@ auto receive_if(Pred pred) {
 
 /// Waits up to `timeout` for a message of type T for which `pred` holds; empty on timeout.
 template <class T, class Pred>
-requires std::predicate<Pred&, const T&>
+  requires std::predicate<Pred&, const T&>
 auto receive_if(Pred pred, Timeout timeout) {
   auto some = [](T&& v) { return std::optional<T>(std::move(v)); };
   auto none = [] { return std::optional<T>(); };
@@ -260,7 +259,8 @@ auto receive_if(Pred pred, Timeout timeout) {
 /// Multi-clause receive: each handler takes one message type (or is a match<T>() clause); an
 /// optional after() clause comes last. Returns what the chosen handler returns.
 template <class... Handlers>
-requires(sizeof...(Handlers) > 0) auto receive(Handlers... handlers) {
+  requires(sizeof...(Handlers) > 0)
+auto receive(Handlers... handlers) {
   if constexpr (detail::last_is_after<Handlers...>::value) {
     auto all = std::forward_as_tuple(std::move(handlers)...);
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -269,8 +269,7 @@ requires(sizeof...(Handlers) > 0) auto receive(Handlers... handlers) {
       return detail::ReceiveAwaiter<decltype(last),
                                     decltype(detail::to_clause(std::move(std::get<I>(all))))...>(
           std::move(clauses), std::move(last));
-    }
-    (std::make_index_sequence<sizeof...(Handlers) - 1>{});
+    }(std::make_index_sequence<sizeof...(Handlers) - 1>{});
   } else {
     auto clauses = std::make_tuple(detail::to_clause(std::move(handlers))...);
     return std::apply(

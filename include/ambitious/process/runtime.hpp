@@ -30,13 +30,13 @@ int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason
 /// (or shutdown() is called): 0 if it ended `normal`, 1 otherwise. Every other process still
 /// alive then is destroyed (its frames and mailbox freed). One runtime at a time per program.
 template <class F, class... A>
-requires ProcessBody<F, A...>
+  requires ProcessBody<F, A...>
 int run(const RuntimeOptions& options, F&& f, A&&... args) {
   return detail::run_root(detail::make_body(std::forward<F>(f), std::forward<A>(args)...), options,
                           nullptr);
 }
 template <class F, class... A>
-requires ProcessBody<F, A...>
+  requires ProcessBody<F, A...>
 int run(F&& f, A&&... args) {
   return run(RuntimeOptions{}, std::forward<F>(f), std::forward<A>(args)...);
 }
@@ -90,7 +90,9 @@ class BlockingAwaiter final : public BlockingCall {
 /// library that sleeps) does not stop a worker; returns its result or rethrows its exception.
 /// Exit signals sent meanwhile take effect when it returns.
 template <class F>
-requires std::invocable<F&>
-auto blocking(F f) { return detail::BlockingAwaiter<F>(std::move(f)); }
+  requires std::invocable<F&>
+auto blocking(F f) {
+  return detail::BlockingAwaiter<F>(std::move(f));
+}
 
 }  // namespace ambitious

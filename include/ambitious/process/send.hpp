@@ -20,14 +20,16 @@ bool post_message(Pid to, Message* m);
 
 /// Sends `value` to `to`. Order is kept per sender and receiver; a dead `to` drops it silently.
 template <class T>
-requires std::is_constructible_v<std::decay_t<T>, T &&> void send(Pid to, T&& value) {
+  requires std::is_constructible_v<std::decay_t<T>, T&&>
+void send(Pid to, T&& value) {
   detail::deliver(to, detail::make_message<std::decay_t<T>>(std::forward<T>(value)));
 }
 
 /// Sends `value` to the process registered as `name`; throws BadArg when nobody is (as
 /// Erlang's `Name ! Msg` raises badarg).
 template <class T>
-requires std::is_constructible_v<std::decay_t<T>, T &&> void send(Atom name, T&& value) {
+  requires std::is_constructible_v<std::decay_t<T>, T&&>
+void send(Atom name, T&& value) {
   detail::deliver(name, detail::make_message<std::decay_t<T>>(std::forward<T>(value)));
 }
 
@@ -36,7 +38,8 @@ requires std::is_constructible_v<std::decay_t<T>, T &&> void send(Atom name, T&&
 /// foreign threads take turns); false when no runtime is running, or it is stopping (then the
 /// value is dropped).
 template <class T>
-requires std::is_constructible_v<std::decay_t<T>, T &&> bool post(Pid to, T&& value) {
+  requires std::is_constructible_v<std::decay_t<T>, T&&>
+bool post(Pid to, T&& value) {
   return detail::post_message(to, detail::make_message<std::decay_t<T>>(std::forward<T>(value)));
 }
 

@@ -46,21 +46,23 @@ Task<> make_body(F&& f, A&&... args) {
 
 /// What spawn accepts: a callable that, given the arguments, returns a Task<>.
 template <class F, class... A>
-concept ProcessBody = std::invocable < std::decay_t<F>
-&, std::decay_t<A>... >
-       &&std::same_as<std::invoke_result_t<std::decay_t<F>&, std::decay_t<A>...>, Task<>>;
+concept ProcessBody =
+    std::invocable<std::decay_t<F>&, std::decay_t<A>...> &&
+    std::same_as<std::invoke_result_t<std::decay_t<F>&, std::decay_t<A>...>, Task<>>;
 
 /// Starts a process running `f(args...)`; `f` and the arguments are moved into the process.
 /// Inside a process only (the root process is started by run()).
 template <class F, class... A>
-requires ProcessBody<F, A...> Pid spawn(F&& f, A&&... args) {
+  requires ProcessBody<F, A...>
+Pid spawn(F&& f, A&&... args) {
   return detail::spawn_task(detail::make_body(std::forward<F>(f), std::forward<A>(args)...),
                             detail::SpawnLink::none, nullptr);
 }
 
 /// spawn, linked to the caller from the start (no window where the child runs unlinked).
 template <class F, class... A>
-requires ProcessBody<F, A...> Pid spawn_link(F&& f, A&&... args) {
+  requires ProcessBody<F, A...>
+Pid spawn_link(F&& f, A&&... args) {
   return detail::spawn_task(detail::make_body(std::forward<F>(f), std::forward<A>(args)...),
                             detail::SpawnLink::link, nullptr);
 }
@@ -73,7 +75,8 @@ struct SpawnedMonitor {
 
 /// spawn, monitored by the caller from the start.
 template <class F, class... A>
-requires ProcessBody<F, A...> SpawnedMonitor spawn_monitor(F&& f, A&&... args) {
+  requires ProcessBody<F, A...>
+SpawnedMonitor spawn_monitor(F&& f, A&&... args) {
   SpawnedMonitor out;
   out.pid = detail::spawn_task(detail::make_body(std::forward<F>(f), std::forward<A>(args)...),
                                detail::SpawnLink::monitor, &out.ref);
