@@ -15,7 +15,7 @@ namespace ambitious {
 namespace detail {
 namespace {
 
-const Atom controller_name("application_controller");
+constexpr Atom controller_name = atoms::application_controller;
 
 // The environment is read by any process without a call, as OTP's (an ETS table there).
 struct Environment {
@@ -27,7 +27,7 @@ Environment& environment() {
   return *e;
 }
 
-ExitReason error2(const char* what, Atom name) { return ExitReason(Term::tuple(Atom(what), name)); }
+ExitReason error2(Atom what, Atom name) { return ExitReason(Term::tuple(what, name)); }
 
 struct Running {
   Atom name;
@@ -64,7 +64,7 @@ class ApplicationController : public GenServer<ApplicationController> {
   CallResult<VoidReply> handle_call(Load req, const From&) {
     Atom name = req.spec.name;
     if (loaded_.contains(name))
-      return reply(VoidReply(std::unexpect, error2("already_loaded", name)));
+      return reply(VoidReply(std::unexpect, error2(atoms::already_loaded, name)));
     {
       auto& env = environment();
       std::unique_lock lock(env.mutex);
@@ -78,21 +78,21 @@ class ApplicationController : public GenServer<ApplicationController> {
   CallResult<std::expected<std::vector<Atom>, ExitReason>> handle_call(Needs req, const From&) {
     auto it = loaded_.find(req.name);
     if (it == loaded_.end())
-      return reply(std::expected<std::vector<Atom>, ExitReason>(std::unexpect,
-                                                                error2("not_loaded", req.name)));
+      return reply(std::expected<std::vector<Atom>, ExitReason>(
+          std::unexpect, error2(atoms::not_loaded, req.name)));
     return reply(std::expected<std::vector<Atom>, ExitReason>(it->second.applications));
   }
 
   Task<CallResult<VoidReply>> handle_call(Start req, const From&) {
     auto it = loaded_.find(req.name);
     if (it == loaded_.end())
-      co_return reply(VoidReply(std::unexpect, error2("not_loaded", req.name)));
+      co_return reply(VoidReply(std::unexpect, error2(atoms::not_loaded, req.name)));
     if (running(req.name))
-      co_return reply(VoidReply(std::unexpect, error2("already_started", req.name)));
+      co_return reply(VoidReply(std::unexpect, error2(atoms::already_started, req.name)));
     for (Atom dep : it->second.applications)
-      if (!running(dep)) co_return reply(VoidReply(std::unexpect, error2("not_started", dep)));
+      if (!running(dep)) co_return reply(VoidReply(std::unexpect, error2(atoms::not_started, dep)));
     if (!it->second.start)
-      co_return reply(VoidReply(std::unexpect, error2("no_start_function", req.name)));
+      co_return reply(VoidReply(std::unexpect, error2(atoms::no_start_function, req.name)));
     auto start = it->second.start;  // a copy: it runs while other calls cannot change loaded_
     std::expected<Pid, ExitReason> top = co_await start();
     if (!top) co_return reply(VoidReply(std::unexpect, top.error()));
@@ -107,7 +107,7 @@ class ApplicationController : public GenServer<ApplicationController> {
     auto it =
         std::find_if(running_.begin(), running_.end(), [&](auto& r) { return r.name == req.name; });
     if (it == running_.end())
-      co_return reply(VoidReply(std::unexpect, error2("not_started", req.name)));
+      co_return reply(VoidReply(std::unexpect, error2(atoms::not_started, req.name)));
     Running app = *it;
     running_.erase(it);
     co_await stop_app(app);
@@ -142,7 +142,7 @@ class ApplicationController : public GenServer<ApplicationController> {
     co_await stop_all();
     shutdown(1);
     co_return stop(
-        ExitReason(Term::tuple(Atom("application_terminated"), app.name, e.reason.term())));
+        ExitReason(Term::tuple(atoms::application_terminated, app.name, e.reason.term())));
   }
 
   Task<> terminate(const ExitReason&) { co_await stop_all(); }
@@ -233,7 +233,7 @@ Task<std::expected<std::vector<Atom>, ExitReason>> ensure_all_started(Atom name,
   auto r = co_await gen_server::call(c, req, infinity);
   if (r)
     started.push_back(name);
-  else if (!(r.error().term().is_tuple() && r.error().term()[0] == Term(Atom("already_started"))))
+  else if (!(r.error().term().is_tuple() && r.error().term()[0] == Term(atoms::already_started)))
     co_return std::unexpected(r.error());
   co_return started;
 }

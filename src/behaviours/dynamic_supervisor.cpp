@@ -42,14 +42,14 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
 
   Task<CallResult<StartReply>> handle_call(StartChild req, const From&) {
     if (children_.size() >= options_.max_children)
-      co_return reply(StartReply(std::unexpect, ExitReason(Atom("max_children"))));
+      co_return reply(StartReply(std::unexpect, ExitReason(atoms::max_children)));
     co_return reply(co_await start(req.spec));
   }
 
   Task<CallResult<VoidReply>> handle_call(TerminateChild req, const From&) {
     auto it = children_.find(req.pid);
     if (it == children_.end())
-      co_return reply(VoidReply(std::unexpect, ExitReason(Atom("not_found"))));
+      co_return reply(VoidReply(std::unexpect, ExitReason(atoms::not_found)));
     Child child = std::move(it->second);
     children_.erase(it);
     // A child being restarted has no process to stop; its pending try is then ignored.
@@ -116,10 +116,10 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
 
   /// Starts a child of `spec`; on success the spec moves into children_, else it stays.
   Task<StartReply> start(ChildSpec& spec) {
-    if (!spec.start) co_return StartReply(std::unexpect, ExitReason(Atom("no_start_function")));
+    if (!spec.start) co_return StartReply(std::unexpect, ExitReason(atoms::no_start_function));
     StartChildResult r = co_await spec.start(options_.extra_arguments);
     if (!r) {
-      if (r.error().is(Atom("ignore"))) co_return std::optional<Pid>();
+      if (r.error().is(atoms::ignore)) co_return std::optional<Pid>();
       co_return StartReply(std::unexpect, r.error());
     }
     children_.emplace(*r, Child{std::move(spec)});

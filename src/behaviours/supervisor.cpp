@@ -8,9 +8,7 @@ namespace ambitious {
 namespace detail {
 namespace {
 
-const Atom ignore_atom("ignore");
-
-bool is_ignore(const ExitReason& r) { return r.is(ignore_atom); }
+bool is_ignore(const ExitReason& r) { return r.is(atoms::ignore); }
 
 }  // namespace
 
@@ -43,7 +41,7 @@ Task<SupervisorServer::StartReply> SupervisorServer::start(std::size_t i) {
   // Copy the start: the call below runs while this child's slot may move (a start may not add
   // children, but being careful costs one copy).
   ChildStart start = children_[i].spec.start;
-  if (!start) co_return StartReply(std::unexpect, ExitReason(Atom("no_start_function")));
+  if (!start) co_return StartReply(std::unexpect, ExitReason(atoms::no_start_function));
   StartChildResult r = co_await start();
   if (!r) {
     if (!is_ignore(r.error())) co_return StartReply(std::unexpect, r.error());
@@ -61,14 +59,14 @@ Task<InitResult> SupervisorServer::init() {
   for (std::size_t i = 0; i < children_.size(); ++i)
     if (find(children_[i].spec.id) != i)
       co_return stop(ExitReason(Term::tuple(
-          Atom("start_spec"), Term::tuple(Atom("duplicate_child_name"), children_[i].spec.id))));
+          atoms::start_spec, Term::tuple(atoms::duplicate_child_name, children_[i].spec.id))));
   for (std::size_t i = 0; i < children_.size(); ++i) {
     StartReply r = co_await start(i);
     if (!r) {
       Term id = children_[i].spec.id;
       co_await stop_range(0, i);
       co_return stop(
-          ExitReason::shutdown(Term::tuple(Atom("failed_to_start_child"), id, r.error().term())));
+          ExitReason::shutdown(Term::tuple(atoms::failed_to_start_child, id, r.error().term())));
     }
     if (!*r && children_[i].spec.restart == Restart::temporary) {
       children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));  // ignored, temporary
@@ -181,8 +179,8 @@ Task<CallResult<SupervisorServer::StartReply>> SupervisorServer::handle_call(Sta
   if (auto i = find(req.spec.id)) {
     if (children_[*i].pid)
       co_return reply(StartReply(
-          std::unexpect, ExitReason(Term::tuple(Atom("already_started"), *children_[*i].pid))));
-    co_return reply(StartReply(std::unexpect, ExitReason(Atom("already_present"))));
+          std::unexpect, ExitReason(Term::tuple(atoms::already_started, *children_[*i].pid))));
+    co_return reply(StartReply(std::unexpect, ExitReason(atoms::already_present)));
   }
   children_.push_back(Child{std::move(req.spec), std::nullopt});
   std::size_t i = children_.size() - 1;
@@ -195,7 +193,7 @@ Task<CallResult<SupervisorServer::StartReply>> SupervisorServer::handle_call(Sta
 Task<CallResult<SupervisorServer::VoidReply>> SupervisorServer::handle_call(TerminateChild req,
                                                                             const From&) {
   std::optional<std::size_t> i = find(req.id);
-  if (!i) co_return reply(VoidReply(std::unexpect, ExitReason(Atom("not_found"))));
+  if (!i) co_return reply(VoidReply(std::unexpect, ExitReason(atoms::not_found)));
   co_await stop_range(*i, *i + 1);
   children_[*i].restarting = false;  // a pending TryAgainRestart is then ignored
   if (children_[*i].spec.restart == Restart::temporary)
@@ -206,20 +204,20 @@ Task<CallResult<SupervisorServer::VoidReply>> SupervisorServer::handle_call(Term
 Task<CallResult<SupervisorServer::StartReply>> SupervisorServer::handle_call(RestartChild req,
                                                                              const From&) {
   std::optional<std::size_t> i = find(req.id);
-  if (!i) co_return reply(StartReply(std::unexpect, ExitReason(Atom("not_found"))));
-  if (children_[*i].pid) co_return reply(StartReply(std::unexpect, ExitReason(Atom("running"))));
+  if (!i) co_return reply(StartReply(std::unexpect, ExitReason(atoms::not_found)));
+  if (children_[*i].pid) co_return reply(StartReply(std::unexpect, ExitReason(atoms::running)));
   if (children_[*i].restarting)
-    co_return reply(StartReply(std::unexpect, ExitReason(Atom("restarting"))));
+    co_return reply(StartReply(std::unexpect, ExitReason(atoms::restarting)));
   co_return reply(co_await start(*i));
 }
 
 CallResult<SupervisorServer::VoidReply> SupervisorServer::handle_call(DeleteChild req,
                                                                       const From&) {
   std::optional<std::size_t> i = find(req.id);
-  if (!i) return reply(VoidReply(std::unexpect, ExitReason(Atom("not_found"))));
-  if (children_[*i].pid) return reply(VoidReply(std::unexpect, ExitReason(Atom("running"))));
+  if (!i) return reply(VoidReply(std::unexpect, ExitReason(atoms::not_found)));
+  if (children_[*i].pid) return reply(VoidReply(std::unexpect, ExitReason(atoms::running)));
   if (children_[*i].restarting)
-    return reply(VoidReply(std::unexpect, ExitReason(Atom("restarting"))));
+    return reply(VoidReply(std::unexpect, ExitReason(atoms::restarting)));
   children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(*i));
   return reply(VoidReply());
 }

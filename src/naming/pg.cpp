@@ -269,7 +269,7 @@ std::vector<Term> read_groups(Atom scope, bool local) {
 
 }  // namespace
 
-Atom default_scope() { return Atom("pg"); }
+Atom default_scope() { return atoms::pg; }
 
 Task<std::expected<Pid, ExitReason>> start_link(Atom scope) { return start_scope(true, scope); }
 Task<std::expected<Pid, ExitReason>> start(Atom scope) { return start_scope(false, scope); }

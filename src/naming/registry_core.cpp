@@ -164,7 +164,7 @@ Task<std::expected<Pid, ExitReason>> start_registry(std::shared_ptr<RegistryCore
   // Checked here too: OTP's start_link fails with {already_started, Pid} and the child ends
   // `normal`, so a linked caller survives; GenServer's child ends with the error instead.
   if (auto holder = ambitious::whereis(name))
-    co_return std::unexpected(ExitReason(Term::tuple(Atom("already_started"), *holder)));
+    co_return std::unexpected(ExitReason(Term::tuple(atoms::already_started, *holder)));
   StartOptions options{.name = ServerName(name)};
   auto started = co_await Owner::start_link(std::move(options), std::move(core), partitions);
   if (!started) co_return std::unexpected(std::move(started.error()));

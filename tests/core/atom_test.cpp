@@ -21,6 +21,14 @@ TEST(Atom, predefined_atoms_have_their_names) {
   EXPECT_EQ(atoms::already_registered.name(), "already_registered");
   EXPECT_EQ(Atom("shutdown"), atoms::shutdown);
   EXPECT_EQ(Atom(), atoms::empty);
+  EXPECT_EQ(atoms::not_found.name(), "not_found");
+  EXPECT_EQ(atoms::pg.name(), "pg");
+}
+
+TEST(Atom, every_predefined_atom_is_the_table_entry_of_its_name) {
+  for (std::string_view name : atoms::predefined) EXPECT_EQ(Atom(name).name(), name);
+  for (std::uint32_t i = 0; i < std::size(atoms::predefined); ++i)
+    EXPECT_EQ(Atom::from_index(i), Atom(atoms::predefined[i])) << atoms::predefined[i];
 }
 
 TEST(Atom, existing_never_creates_an_atom) {

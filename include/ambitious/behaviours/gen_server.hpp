@@ -316,7 +316,7 @@ Task<detail::reply_t<S, std::decay_t<Req>>> call(ServerRef<S> server, Req reques
                                                  Timeout timeout = std::chrono::seconds(5)) {
   auto r = co_await try_call(server, std::move(request), timeout);
   if (!r)
-    exit(ExitReason(Term::tuple(r.error().term(), Term::tuple(Atom("gen_server"), Atom("call"),
+    exit(ExitReason(Term::tuple(r.error().term(), Term::tuple(atoms::gen_server, atoms::call,
                                                               Term::list(server.describe())))));
   co_return std::move(*r);
 }
@@ -581,7 +581,7 @@ Task<> serve(S& s, LoopControl control, Pid parent, Types<Info...>) {
 }
 
 inline ExitReason already_started(Pid holder) {
-  return ExitReason(Term::tuple(Atom("already_started"), holder));
+  return ExitReason(Term::tuple(atoms::already_started, holder));
 }
 
 /// The body of a server process: take the name, build S, run init(), tell the starter, serve.
@@ -637,7 +637,7 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
     fail(InitAck::error, *crash);
   }
   if (init.ignore) {
-    send(starter, InitAck{tag, InitAck::ignore, Atom("ignore")});
+    send(starter, InitAck{tag, InitAck::ignore, atoms::ignore});
     co_return;  // ends normal: a linked starter is not affected
   }
   if (init.control.stop) fail(InitAck::error, init.control.reason);

@@ -55,7 +55,7 @@ class ServerRef {
   Term describe() const {
     if (auto* p = std::get_if<Pid>(&target_)) return Term(*p);
     if (auto* a = std::get_if<Atom>(&target_)) return Term(*a);
-    return Term::tuple(Atom("via"), std::get<2>(target_)->describe());
+    return Term::tuple(atoms::via, std::get<2>(target_)->describe());
   }
 
  private:

@@ -160,7 +160,7 @@ Task<T> await(AsyncTask<T>& t, Timeout timeout = std::chrono::seconds(5)) {
   if (r && r->has_value()) co_return std::move(**r);
   if (!r) demonitor(t.ref, Flush::yes);
   t.finished = true;
-  exit(ExitReason(Term::tuple(why.term(), Term::tuple(Atom("task"), Atom("await")))));
+  exit(ExitReason(Term::tuple(why.term(), Term::tuple(atoms::task, atoms::await))));
 }
 
 /// Waits for several tasks together, up to `timeout` in all: for each, its outcome, or nothing
@@ -257,7 +257,7 @@ Task<std::expected<AsyncTask<typename detail::task_value<F>::type>, ExitReason>>
   spec.restart = Restart::temporary;
   auto started = co_await dynamic_supervisor::start_child(sup, std::move(spec));
   if (!started) co_return std::unexpected(started.error());
-  if (!*started) co_return std::unexpected(ExitReason(Atom("ignore")));
+  if (!*started) co_return std::unexpected(ExitReason(atoms::ignore));
   Pid pid = **started;
   Ref ref = monitor(pid);
   send(pid, detail::TaskGo{ref});

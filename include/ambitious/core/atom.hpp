@@ -6,6 +6,7 @@
 #include <expected>
 #include <functional>
 #include <iosfwd>
+#include <iterator>
 #include <optional>
 #include <string_view>
 
@@ -63,53 +64,74 @@ std::ostream& operator<<(std::ostream& out, Atom a);
 
 /// Atoms that exist from the start, with fixed indices, so that using them costs nothing.
 namespace atoms {
-// The order here is the order of the table's first entries (atom.cpp seeds it from this list).
-inline constexpr std::string_view predefined[] = {"",
-                                                  "normal",
-                                                  "kill",
-                                                  "killed",
-                                                  "shutdown",
-                                                  "noproc",
-                                                  "noconnection",
-                                                  "exception",
-                                                  "true",
-                                                  "false",
-                                                  "undefined",
-                                                  "nonode@nohost",
-                                                  "ok",
-                                                  "error",
-                                                  "timeout",
-                                                  "badarg",
-                                                  "EXIT",
-                                                  "DOWN",
-                                                  "process",
-                                                  "infinity",
-                                                  "calling_self",
-                                                  "nil",
-                                                  "already_registered"};
-inline constexpr Atom empty = Atom::from_index(0);
-inline constexpr Atom normal = Atom::from_index(1);
-inline constexpr Atom kill = Atom::from_index(2);
-inline constexpr Atom killed = Atom::from_index(3);
-inline constexpr Atom shutdown = Atom::from_index(4);
-inline constexpr Atom noproc = Atom::from_index(5);
-inline constexpr Atom noconnection = Atom::from_index(6);
-inline constexpr Atom exception = Atom::from_index(7);
-inline constexpr Atom true_ = Atom::from_index(8);
-inline constexpr Atom false_ = Atom::from_index(9);
-inline constexpr Atom undefined = Atom::from_index(10);
-inline constexpr Atom nonode_nohost = Atom::from_index(11);
-inline constexpr Atom ok = Atom::from_index(12);
-inline constexpr Atom error = Atom::from_index(13);
-inline constexpr Atom timeout = Atom::from_index(14);
-inline constexpr Atom badarg = Atom::from_index(15);
-inline constexpr Atom EXIT = Atom::from_index(16);
-inline constexpr Atom DOWN = Atom::from_index(17);
-inline constexpr Atom process = Atom::from_index(18);
-inline constexpr Atom infinity = Atom::from_index(19);
-inline constexpr Atom calling_self = Atom::from_index(20);
-inline constexpr Atom nil = Atom::from_index(21);
-inline constexpr Atom already_registered = Atom::from_index(22);
+// The order here is the order of the table's first entries (atom.cpp seeds it from this list);
+// add new names at the end.
+inline constexpr std::string_view predefined[] = {
+    "", "normal", "kill", "killed", "shutdown", "noproc", "noconnection", "exception", "true",
+    "false", "undefined", "nonode@nohost", "ok", "error", "timeout", "badarg", "EXIT", "DOWN",
+    "process", "infinity", "calling_self", "nil", "already_registered",
+    // Errors of the behaviours and naming layers (each named in its function's brief).
+    "not_found", "already_started", "already_present", "ignore", "running", "restarting",
+    "max_children", "start_spec", "duplicate_child_name", "failed_to_start_child", "missing_start",
+    "no_start_function", "application_terminated", "already_loaded", "not_loaded", "not_started",
+    // Parts of exit reasons and names that OTP spells with atoms.
+    "gen_server", "call", "via", "task", "await", "application_controller", "pg"};
+
+/// The atom `name` of the list above; a name not in the list does not compile.
+consteval Atom predefined_atom(std::string_view name) {
+  for (std::uint32_t i = 0; i < std::size(predefined); ++i)
+    if (predefined[i] == name) return Atom::from_index(i);
+  throw "not a predefined atom";  // not a constant expression: the use does not compile
+}
+
+inline constexpr Atom empty = predefined_atom("");
+inline constexpr Atom normal = predefined_atom("normal");
+inline constexpr Atom kill = predefined_atom("kill");
+inline constexpr Atom killed = predefined_atom("killed");
+inline constexpr Atom shutdown = predefined_atom("shutdown");
+inline constexpr Atom noproc = predefined_atom("noproc");
+inline constexpr Atom noconnection = predefined_atom("noconnection");
+inline constexpr Atom exception = predefined_atom("exception");
+inline constexpr Atom true_ = predefined_atom("true");
+inline constexpr Atom false_ = predefined_atom("false");
+inline constexpr Atom undefined = predefined_atom("undefined");
+inline constexpr Atom nonode_nohost = predefined_atom("nonode@nohost");
+inline constexpr Atom ok = predefined_atom("ok");
+inline constexpr Atom error = predefined_atom("error");
+inline constexpr Atom timeout = predefined_atom("timeout");
+inline constexpr Atom badarg = predefined_atom("badarg");
+inline constexpr Atom EXIT = predefined_atom("EXIT");
+inline constexpr Atom DOWN = predefined_atom("DOWN");
+inline constexpr Atom process = predefined_atom("process");
+inline constexpr Atom infinity = predefined_atom("infinity");
+inline constexpr Atom calling_self = predefined_atom("calling_self");
+inline constexpr Atom nil = predefined_atom("nil");
+inline constexpr Atom already_registered = predefined_atom("already_registered");
+
+inline constexpr Atom not_found = predefined_atom("not_found");
+inline constexpr Atom already_started = predefined_atom("already_started");
+inline constexpr Atom already_present = predefined_atom("already_present");
+inline constexpr Atom ignore = predefined_atom("ignore");
+inline constexpr Atom running = predefined_atom("running");
+inline constexpr Atom restarting = predefined_atom("restarting");
+inline constexpr Atom max_children = predefined_atom("max_children");
+inline constexpr Atom start_spec = predefined_atom("start_spec");
+inline constexpr Atom duplicate_child_name = predefined_atom("duplicate_child_name");
+inline constexpr Atom failed_to_start_child = predefined_atom("failed_to_start_child");
+inline constexpr Atom missing_start = predefined_atom("missing_start");
+inline constexpr Atom no_start_function = predefined_atom("no_start_function");
+inline constexpr Atom application_terminated = predefined_atom("application_terminated");
+inline constexpr Atom already_loaded = predefined_atom("already_loaded");
+inline constexpr Atom not_loaded = predefined_atom("not_loaded");
+inline constexpr Atom not_started = predefined_atom("not_started");
+
+inline constexpr Atom gen_server = predefined_atom("gen_server");
+inline constexpr Atom call = predefined_atom("call");
+inline constexpr Atom via = predefined_atom("via");
+inline constexpr Atom task = predefined_atom("task");
+inline constexpr Atom await = predefined_atom("await");
+inline constexpr Atom application_controller = predefined_atom("application_controller");
+inline constexpr Atom pg = predefined_atom("pg");
 }  // namespace atoms
 
 /// `"ok"_atom`: shorthand for Atom("ok").

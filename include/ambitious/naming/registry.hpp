@@ -64,7 +64,7 @@ concept RegistryValue = std::copyable<V> && Encodable<V>;
 struct AlreadyRegistered {
   Pid holder;
   /// `{already_registered, Pid}`.
-  Term term() const { return Term::tuple(Atom("already_registered"), holder); }
+  Term term() const { return Term::tuple(atoms::already_registered, holder); }
 };
 
 /// A handle to a running registry: cheap to copy, usable from any process.
