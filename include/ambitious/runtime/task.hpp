@@ -98,6 +98,12 @@ class [[nodiscard]] Task {
     };
     return Awaiter{handle_};
   }
+  /// A Task runs once, so awaiting a named one must say that it is used up.
+  template <class Self = Task>
+  void operator co_await() & {
+    static_assert(sizeof(Self) == 0,
+                  "co_await on a Task variable: write co_await std::move(task) (a Task runs once)");
+  }
 
   /// Gives up ownership of the frame (the runtime takes it for a process's root).
   Handle release() noexcept { return std::exchange(handle_, {}); }
