@@ -223,6 +223,7 @@ Task<> run_fanin(std::int64_t producers, std::int64_t per) {
 // --- call: one client, sequential GenServer calls ----------------------------------------------
 struct CounterServer : GenServer<CounterServer> {
   struct Incr {};
+  using calls = Types<Incr>;
   std::int64_t value = 0;
   CallResult<std::int64_t> handle_call(Incr, const From&) { return reply(++value); }
 };

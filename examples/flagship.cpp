@@ -49,6 +49,8 @@ class JobQueue : public GenServer<JobQueue> {
     int id;
     Pid worker;
   };
+  using calls = Types<Fetch>;
+  using casts = Types<Submit, Finished>;
 
   InitResult init() {
     trap_exit(true);  // so that terminate runs when the supervisor stops us

@@ -55,6 +55,7 @@ class ApplicationController : public GenServer<ApplicationController> {
   struct Needs {
     Atom name;
   };
+  using calls = Types<Load, Start, Stop, StopAll, Which, Needs>;
 
   InitResult init() {
     trap_exit(true);

@@ -29,6 +29,7 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
   };
   struct WhichChildren {};
   struct CountChildren {};
+  using calls = Types<StartChild, TerminateChild, WhichChildren, CountChildren>;
 
   explicit DynamicSupervisorServer(DynamicSupervisorOptions options)
       : options_(std::move(options)),

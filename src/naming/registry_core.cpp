@@ -29,6 +29,7 @@ class Partition : public GenServer<Partition> {
   Partition(std::shared_ptr<RegistryCore> core, unsigned index)
       : core_(std::move(core)), index_(index) {}
 
+  using calls = Types<Sweep>;
   using info = Types<Watch, Down>;
 
   Action handle_info(Watch w) {

@@ -35,6 +35,7 @@ struct Worker : GenServer<Worker> {
     send(observer, Up{name, self()});
     return ok();
   }
+  using calls = Types<Get>;
   CallResult<std::string> handle_call(Get, const From&) { return reply(name); }
   void terminate(const ExitReason&) { journal->add("stop " + name); }
 

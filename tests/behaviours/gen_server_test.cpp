@@ -49,6 +49,8 @@ struct Counter : GenServer<Counter> {
   explicit Counter(int start = 0, Pid observer = {}, bool trap = false)
       : n(start), observer(observer), trap(trap) {}
 
+  using calls = Types<Get, Add, Boom, Quit, QuitWith>;
+  using casts = Types<Add, Boom>;
   InitResult init() {
     if (trap) trap_exit(true);
     return ok();
@@ -126,6 +128,8 @@ struct Deferred : GenServer<Deferred> {
   struct Answer {
     int v;
   };
+  using calls = Types<Ask, Get>;
+  using casts = Types<Answer>;
   explicit Deferred(Pid observer) : observer(observer) {}
   CallResult<int> handle_call(Ask, const From& from) {
     waiting = from;
@@ -147,6 +151,8 @@ struct Namer : GenServer<Namer> {
   struct AskName {};
   struct AnswerWithLiteral {};
   struct AnswerWithInt {};
+  using calls = Types<AskName>;
+  using casts = Types<AnswerWithLiteral, AnswerWithInt>;
   explicit Namer(Pid observer) : observer(observer) {}
   CallResult<std::string> handle_call(AskName, const From& from) {
     waiting = from;
@@ -174,6 +180,7 @@ struct Sequencer : GenServer<Sequencer> {
     Timeout t;
   };
   struct ArmAndContinue {};
+  using calls = Types<Get, ArmAndContinue, Arm>;
   explicit Sequencer(Pid observer) : observer(observer) {}
   InitResult init() {
     events.push_back("init");
@@ -208,6 +215,7 @@ struct Sequencer : GenServer<Sequencer> {
 /// Takes Pings as info messages; nothing else.
 struct Pinger : GenServer<Pinger> {
   struct Ping {};
+  using calls = Types<Get>;
   using info = Types<Ping>;
   explicit Pinger(Pid observer) : observer(observer) {}
   Action handle_info(Ping) {
@@ -220,6 +228,8 @@ struct Pinger : GenServer<Pinger> {
 
 /// Every callback is a coroutine; a call asks another server before it replies.
 struct Async : GenServer<Async> {
+  using calls = Types<Get>;
+  using casts = Types<Add>;
   using info = Types<Add>;
   Async(CounterRef other, Pid observer) : other(other), observer(observer) {}
   Task<InitResult> init() {
@@ -253,6 +263,7 @@ struct Async : GenServer<Async> {
 
 /// Records terminate and the reply order of stop(reason, reply) into a journal.
 struct Journaled : GenServer<Journaled> {
+  using calls = Types<QuitWith>;
   explicit Journaled(Journal* journal) : journal(journal) {}
   CallResult<int> handle_call(QuitWith q, const From&) {
     journal->add("handle_call");
@@ -267,6 +278,7 @@ struct Journaled : GenServer<Journaled> {
 
 /// A terminate that throws: the server still ends with the reason it stopped with.
 struct BadTerminate : GenServer<BadTerminate> {
+  using calls = Types<Quit>;
   CallResult<int> handle_call(Quit, const From&) { return stop(bye); }
   void terminate(const ExitReason&) { throw std::runtime_error("terminate failed"); }
 };
@@ -280,6 +292,7 @@ struct ExitTaker : GenServer<ExitTaker> {
     return ok();
   }
   struct LinkCaller {};
+  using calls = Types<LinkCaller, Get>;
   CallResult<int> handle_call(LinkCaller, const From& from) {
     link(from.pid);
     return reply(0);
@@ -513,6 +526,100 @@ TEST(GenServerCall, call_returns_the_reply_of_the_handle_call_for_the_request_ty
             0);
   EXPECT_EQ(a, 3);
   EXPECT_EQ(b, 3);
+}
+
+namespace {
+/// Counts the live copies of itself: a request member with a destructor.
+struct Counted {
+  static inline std::atomic<int> live{0};
+  std::string text;
+  explicit Counted(std::string t) : text(std::move(t)) { ++live; }
+  Counted(const Counted& o) : text(o.text) { ++live; }
+  Counted(Counted&& o) noexcept : text(std::move(o.text)) { ++live; }
+  ~Counted() { --live; }
+};
+struct Named {
+  Counted name;
+  int times;
+};
+struct Append {
+  Counted suffix;
+};
+/// Keeps a name; `Named` sets it (a call), `Append` extends it (a cast).
+struct NameKeeper : GenServer<NameKeeper> {
+  using calls = Types<Named, Get>;
+  using casts = Types<Append>;
+  CallResult<std::string> handle_call(Named n, const From&) {
+    name.clear();
+    for (int i = 0; i < n.times; ++i) name += n.name.text;
+    return reply(name);
+  }
+  CallResult<std::string> handle_call(Get, const From&) { return reply(name); }
+  Action handle_cast(Append a) {
+    name += a.suffix.text;
+    return noreply();
+  }
+  std::string name;
+};
+}  // namespace
+
+TEST(GenServerCall, requests_built_in_place_by_call_and_cast_reach_their_handlers_once) {
+  std::string set, after_cast, tried;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto s = co_await NameKeeper::start();
+                  if (!s) give_up();
+                  set = co_await gen_server::call<Named>(*s, Counted(std::string("ab")), 2);
+                  gen_server::cast<Append>(*s, Counted(std::string("!")));
+                  after_cast = co_await gen_server::call<Get>(*s);
+                  auto r = co_await gen_server::try_call<Named>(*s, Counted(std::string("x")), 1);
+                  if (r) tried = *r;
+                  co_await gen_server::stop(*s);
+                }),
+            0);
+  EXPECT_EQ(set, "abab");
+  EXPECT_EQ(after_cast, "abab!");
+  EXPECT_EQ(tried, "x");
+  EXPECT_EQ(Counted::live.load(), 0);  // every request destroyed exactly once
+}
+
+namespace {
+template <int N>
+struct Ask {};
+/// Twelve call types and two cast types: each request reaches the handler of its own type.
+struct Wide : GenServer<Wide> {
+  using calls = Types<Ask<0>, Ask<1>, Ask<2>, Ask<3>, Ask<4>, Ask<5>, Ask<6>, Ask<7>, Ask<8>,
+                      Ask<9>, Ask<10>, Ask<11>>;
+  using casts = Types<Ask<0>, Ask<7>>;
+  template <int N>
+  CallResult<int> handle_call(Ask<N>, const From&) {
+    return reply(N * 10 + casts_seen);
+  }
+  template <int N>
+  Action handle_cast(Ask<N>) {
+    casts_seen += N + 1;
+    return noreply();
+  }
+  int casts_seen = 0;
+};
+}  // namespace
+
+TEST(GenServerCall, each_declared_request_type_is_dispatched_to_its_own_handler) {
+  std::vector<int> replies;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto s = co_await Wide::start();
+                  if (!s) give_up();
+                  replies.push_back(co_await gen_server::call(*s, Ask<11>{}));
+                  replies.push_back(co_await gen_server::call(*s, Ask<0>{}));
+                  gen_server::cast(*s, Ask<7>{});  // casts_seen = 8
+                  replies.push_back(co_await gen_server::call(*s, Ask<5>{}));
+                  gen_server::cast(*s, Ask<0>{});  // casts_seen = 9
+                  replies.push_back(co_await gen_server::call(*s, Ask<9>{}));
+                  co_await gen_server::stop(*s);
+                }),
+            0);
+  EXPECT_EQ(replies, (std::vector<int>{110, 0, 58, 99}));
 }
 
 TEST(GenServerCall, casts_are_handled_in_order_before_a_later_call) {
@@ -942,6 +1049,36 @@ TEST(GenServerTerminate, terminate_runs_when_a_handler_throws) {
   EXPECT_EQ(*terminated, ExitReason::exception("boom in a cast"));
   ASSERT_TRUE(end);
   EXPECT_EQ(*end, ExitReason::exception("boom in a cast"));
+}
+
+namespace {
+struct ThrowsAnInt {};
+/// A continue that throws something that is no std::exception.
+struct ContinueThrows : GenServer<ContinueThrows> {
+  explicit ContinueThrows(Pid observer) : observer(observer) {}
+  InitResult init() { return ok().then(ThrowsAnInt{}); }
+  Action handle_continue(ThrowsAnInt) { throw 42; }
+  void terminate(const ExitReason& reason) { send(observer, Terminated{reason}); }
+  Pid observer;
+};
+}  // namespace
+
+TEST(GenServerTerminate, a_non_std_exception_in_handle_continue_runs_terminate_and_is_the_reason) {
+  std::optional<ExitReason> terminated, end;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  trap_exit(true);  // the link brings the end (it may come before a monitor)
+                  auto s = co_await ContinueThrows::start_link(self());
+                  if (!s) give_up();
+                  terminated = (co_await next<Terminated>()).reason;
+                  end = (co_await next<Exit>()).reason;
+                }),
+            0);
+  ASSERT_TRUE(terminated);
+  EXPECT_EQ(*terminated, ExitReason::exception("unknown exception"));
+  ASSERT_TRUE(end);
+  EXPECT_EQ(*end, ExitReason::exception("unknown exception"));
 }
 
 namespace {

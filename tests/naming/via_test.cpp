@@ -26,6 +26,8 @@ struct Note {
 struct Room : GenServer<Room> {
   std::vector<std::string> members;
   int notes = 0;
+  using calls = Types<Join, Members, int>;
+  using casts = Types<Note>;
   using info = Types<Note>;
 
   CallResult<std::size_t> handle_call(Join j, const From&) {

@@ -6,7 +6,9 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
+#include "ambitious/behaviours/types.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/ref.hpp"
 #include "ambitious/process/exit_reason.hpp"
@@ -14,10 +16,6 @@
 #include "ambitious/runtime/task.hpp"
 
 namespace ambitious {
-
-/// A list of types, for GenServer's `using info = Types<...>`.
-template <class... T>
-struct Types {};
 
 /// Who made a call: what reply() needs (OTP's From = {Pid, Tag}).
 struct From {
@@ -59,6 +57,14 @@ struct Continuation {
 
 inline LoopControl::~LoopControl() = default;
 
+/// The control of a stop with `reason`.
+inline LoopControl stop_with(ExitReason reason) {
+  LoopControl stop;
+  stop.stop = true;
+  stop.reason = std::move(reason);
+  return stop;
+}
+
 }  // namespace detail
 
 /// The result of handle_cast, handle_info, handle_continue, handle_timeout: noreply() or stop().
@@ -84,11 +90,75 @@ class InitResult {
   bool ignore = false;
 };
 
-template <class T>
-struct is_task : std::false_type {};
-template <class T>
-struct is_task<Task<T>> : std::true_type {
-  using value_type = T;
+
+namespace detail {
+
+template <class S, class X>
+struct ContinueWith final : Continuation {
+  S* server;
+  X value;
+  ContinueWith(S* s, X x) : server(s), value(std::move(x)) {}
+  Task<LoopControl> run() override {
+    using Ret = decltype(server->handle_continue(std::move(value)));
+    if constexpr (is_task<Ret>::value)
+      co_return Action(co_await server->handle_continue(std::move(value))).control;
+    else
+      co_return Action(server->handle_continue(std::move(value))).control;
+  }
 };
+
+/// What a server's base-class result functions build: knows S, so .then(x) can check that S
+/// has handle_continue(X). Converts to the callback's declared result type.
+template <class S, class R>
+class ResultBuilder {
+ public:
+  ResultBuilder(S* server, LoopControl control, std::optional<R> reply = std::nullopt,
+                bool ignore = false)
+      : server_(server), control_(std::move(control)), reply_(std::move(reply)), ignore_(ignore) {}
+
+  /// If no message comes for `t`, handle_timeout() is called (OTP's Timeout in a result).
+  ResultBuilder&& after(Timeout t) && {
+    control_.timeout = t;
+    return std::move(*this);
+  }
+  /// handle_continue(x) runs before the next message (OTP's {continue, X}).
+  template <class X>
+  ResultBuilder&& then(X x) && {
+    static_assert(
+        requires(S& s) { s.handle_continue(std::move(x)); },
+        "then(x): the server has no handle_continue taking this type");
+    control_.next = std::make_unique<ContinueWith<S, X>>(server_, std::move(x));
+    return std::move(*this);
+  }
+
+  operator Action() && {
+    static_assert(std::is_void_v<R> || std::is_same_v<R, std::monostate>,
+                  "a cast/info/continue handler cannot reply: use noreply() or stop(reason)");
+    return Action{std::move(control_)};
+  }
+  operator InitResult() && {
+    static_assert(std::is_same_v<R, std::monostate>,
+                  "init() returns ok(), ignore() or stop(reason)");
+    return InitResult{std::move(control_), ignore_};
+  }
+  template <class V>
+  operator CallResult<V>() && {
+    CallResult<V> out{std::move(control_), std::nullopt};
+    if constexpr (!std::is_same_v<R, std::monostate>) {
+      static_assert(std::is_convertible_v<R&&, V>,
+                    "the reply does not convert to the call's reply type");
+      if (reply_) out.reply.emplace(std::move(*reply_));
+    }
+    return out;
+  }
+
+ private:
+  S* server_;
+  LoopControl control_;
+  std::optional<R> reply_;
+  bool ignore_;
+};
+
+}  // namespace detail
 
 }  // namespace ambitious

@@ -58,19 +58,10 @@ struct TaskReply {
   T value;
 };
 
-template <class R>
-struct unwrap_task {
-  using type = R;
-};
-template <class T>
-struct unwrap_task<Task<T>> {
-  using type = T;
-};
-
 /// What a task of f gives: f's value (co_awaited if f returns a Task), std::monostate for void.
 template <class F>
 struct task_value {
-  using unwrapped = typename unwrap_task<std::invoke_result_t<F&>>::type;
+  using unwrapped = unwrap_task_t<std::invoke_result_t<F&>>;
   using type = std::conditional_t<std::is_void_v<unwrapped>, std::monostate, unwrapped>;
 };
 

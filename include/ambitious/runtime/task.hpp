@@ -105,6 +105,9 @@ class [[nodiscard]] Task {
                   "co_await on a Task variable: write co_await std::move(task) (a Task runs once)");
   }
 
+  /// True when the task holds a coroutine (false once moved from, or default-constructed).
+  explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
+
   /// Gives up ownership of the frame (the runtime takes it for a process's root).
   Handle release() noexcept { return std::exchange(handle_, {}); }
 
@@ -112,5 +115,26 @@ class [[nodiscard]] Task {
   explicit Task(Handle h) noexcept : handle_(h) {}
   Handle handle_;
 };
+
+/// Whether T is a Task; `value_type` is what it gives.
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<Task<T>> : std::true_type {
+  using value_type = T;
+};
+
+/// What awaiting an R gives, or R itself when it is not a Task: a handler's result, whether it
+/// returns it or a Task of it.
+template <class R>
+struct unwrap_task {
+  using type = R;
+};
+template <class T>
+struct unwrap_task<Task<T>> {
+  using type = T;
+};
+template <class R>
+using unwrap_task_t = typename unwrap_task<R>::type;
 
 }  // namespace ambitious

@@ -2,6 +2,7 @@
 // The mailbox's unit: a message or a signal, allocated once and moved by pointer.
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <string_view>
 #include <utility>
@@ -13,13 +14,39 @@ void free_frame(void* p, std::size_t size) noexcept;
 
 struct Message;
 
+/// A set of message types that a behaviour's loop tells apart with one compare and dispatches
+/// with one switch on their index (GenServer: the calls and casts of one server type). Its
+/// address is its identity.
+struct MessageFamily {
+  std::string_view (*name)() noexcept;  ///< for reports
+};
+
 /// Identifies a message's C++ type (by the address of its descriptor) and how to destroy it.
 struct MessageType {
   enum Kind : unsigned char { user, signal };
   Kind kind;
   void (*destroy)(Message*) noexcept;
   std::string_view (*name)() noexcept;
+  const MessageFamily* family = nullptr;  ///< the family this type belongs to, if any
+  std::uint16_t family_index = 0;         ///< its place in the family
 };
+
+/// A type declares its family with `static constexpr const MessageFamily* family` and
+/// `static constexpr std::uint16_t family_index`.
+template <class T>
+constexpr const MessageFamily* family_of() noexcept {
+  if constexpr (requires { T::family; })
+    return T::family;
+  else
+    return nullptr;
+}
+template <class T>
+constexpr std::uint16_t family_index_of() noexcept {
+  if constexpr (requires { T::family_index; })
+    return T::family_index;
+  else
+    return 0;
+}
 
 /// The header of every mailbox entry; the value follows it in an Envelope.
 struct Message {
@@ -57,7 +84,8 @@ struct Envelope final : Message {
     e->~Envelope();
     free_frame(e, sizeof(Envelope));
   }
-  static constexpr MessageType descriptor{MessageType::user, &Envelope::destroy, &type_name<T>};
+  static constexpr MessageType descriptor{MessageType::user, &Envelope::destroy, &type_name<T>,
+                                          family_of<T>(), family_index_of<T>()};
 };
 
 /// The descriptor of messages of type T: `m.type == &message_type<T>` tests a message's type.

@@ -1,0 +1,338 @@
+#pragma once
+// The process behind a GenServer (OTP's gen_server:init_it and loop): take the name, build the
+// server, run init, tell the starter, then take one message at a time and dispatch it.
+// Included at the end of gen_server.hpp; not a header to include on its own.
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "ambitious/behaviours/detail/gen_server_protocol.hpp"
+#include "ambitious/behaviours/logger.hpp"
+#include "ambitious/process/detail/exit_exception.hpp"
+#include "ambitious/process/link.hpp"
+#include "ambitious/process/monitor.hpp"
+#include "ambitious/process/names.hpp"
+#include "ambitious/process/process.hpp"
+#include "ambitious/process/receive.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
+
+namespace ambitious::detail {
+
+/// The server's answer to its starter: running, ignored, or why not.
+struct InitAck {
+  Ref tag;
+  enum Kind { ok, ignore, error } kind;
+  ExitReason reason;
+};
+
+template <class R>
+struct HeldReplyOf final : HeldReply {
+  From from;
+  R value;
+  HeldReplyOf(From f, R v) : from(std::move(f)), value(std::move(v)) {}
+  void send() override { send_reply(from, std::move(value)); }
+};
+
+/// Sends a call's reply, or holds it until terminate has run (OTP's {stop, Reason, Reply, S}).
+template <class R>
+LoopControl finish_call(CallResult<R>&& r, const From& from) {
+  if (r.reply) {
+    if (r.control.stop)
+      r.control.held = std::make_unique<HeldReplyOf<R>>(from, std::move(*r.reply));
+    else
+      send_reply(from, std::move(*r.reply));
+  }
+  return std::move(r.control);
+}
+
+// Each dispatch below runs one callback. A plain callback's result is set in `control` at once;
+// a coroutine callback is returned as the task that gives it, for the loop to await (handlers
+// may co_await inside). Nothing is allocated for a plain callback.
+using Pending = Task<LoopControl>;
+
+template <class R>
+Pending reply_after(Task<CallResult<R>> handler, const From& from) {
+  co_return finish_call(co_await std::move(handler), from);
+}
+template <class A>
+Pending action_after(Task<A> handler) {
+  co_return Action(co_await std::move(handler)).control;
+}
+/// Runs `f`, a callback returning Action or Task<Action>.
+template <class F>
+Pending run_action(LoopControl& control, F&& f) {
+  if constexpr (is_task<decltype(f())>::value) {
+    return action_after(f());
+  } else {
+    control = Action(f()).control;
+    return {};
+  }
+}
+
+template <class S, class Req>
+Pending handle_request(S& s, CallOf<S, Req>& c, LoopControl& control) {
+  if constexpr (is_task<decltype(s.handle_call(std::move(c.request),
+                                               std::as_const(c.from)))>::value) {
+    return reply_after(s.handle_call(std::move(c.request), std::as_const(c.from)), c.from);
+  } else {
+    control = finish_call(s.handle_call(std::move(c.request), std::as_const(c.from)), c.from);
+    return {};
+  }
+}
+template <class S, class Msg>
+Pending handle_request(S& s, CastOf<S, Msg>& c, LoopControl& control) {
+  return run_action(control, [&] { return s.handle_cast(std::move(c.request)); });
+}
+
+/// A message of S's family: the call or cast at its index. `last` names the request type.
+template <class S>
+Pending dispatch_request(S& s, Message& m, LoopControl& control, std::string_view& last) {
+  using Calls = calls_of<S>;
+  using Casts = casts_of<S>;
+  constexpr std::size_t requests = Calls::size + Casts::size;
+  if constexpr (requests == 0) {
+    control = {};  // no request type is declared, so none can be sent
+    return {};
+  } else {
+    return visit_index<requests>(m.type->family_index, [&](auto index) -> Pending {
+      constexpr std::size_t i = decltype(index)::value;
+      if constexpr (i < Calls::size) {
+        using Req = type_at_t<i, Calls>;
+        last = type_name<Req>();
+        return handle_request(s, value_of<CallOf<S, Req>>(m), control);
+      } else {
+        using Msg = type_at_t<i - Calls::size, Casts>;
+        last = type_name<Msg>();
+        return handle_request(s, value_of<CastOf<S, Msg>>(m), control);
+      }
+    });
+  }
+}
+
+template <class S>
+void report_unexpected(std::string_view what) {
+  log(LogReport{LogLevel::warning, "gen_server_unexpected_message", self(),
+                "** " + std::string(type_name<S>()) + " " + to_string(self()) + " dropped " +
+                    std::string(what)});
+}
+
+/// An Exit: the parent's ends the server (it traps exits); another goes to handle_info if S
+/// declares Exit in its info list.
+template <class S>
+Pending dispatch_exit(S& s, Exit& e, Pid parent, LoopControl& control) {
+  if (e.from == parent) {
+    control = stop_with(std::move(e.reason));
+    return {};
+  }
+  if constexpr (contains_v<Exit, info_of<S>>) {
+    return run_action(control, [&] { return s.handle_info(std::move(e)); });
+  } else {
+    report_unexpected<S>("an Exit from " + to_string(e.from) + ": " + e.reason.to_string());
+    control = {};
+    return {};
+  }
+}
+
+/// A message of a type in S's info list goes to handle_info; any other is logged and dropped,
+/// as OTP's default handle_info does.
+template <class S, class... Info>
+Pending dispatch_info(S& s, Message& m, LoopControl& control, Types<Info...>) {
+  Pending pending;
+  bool taken =
+      ((m.type == message_type<Info> &&
+        (pending = run_action(control, [&] { return s.handle_info(std::move(value_of<Info>(m))); }),
+         true)) ||
+       ...);
+  if (!taken) {
+    report_unexpected<S>("a message of undeclared type " + std::string(m.type->name()));
+    control = {};
+  }
+  return pending;
+}
+
+/// One turn of the loop: `m` is the message taken, or null after a timeout.
+template <class S>
+Pending dispatch(S& s, Message* m, Pid parent, LoopControl& control, std::string_view& last) {
+  if (!m) {
+    last = "timeout";
+    return run_action(control, [&] { return s.handle_timeout(); });
+  }
+  last = m->type->name();
+  if (m->type->family == &server_family<S>) return dispatch_request(s, *m, control, last);
+  if (m->type == message_type<SystemStop>) {
+    control = stop_with(std::move(value_of<SystemStop>(*m).reason));
+    return {};
+  }
+  if (m->type == message_type<Exit>) return dispatch_exit(s, value_of<Exit>(*m), parent, control);
+  return dispatch_info(s, *m, control, info_of<S>{});
+}
+
+/// Runs S's terminate, if it has one (it may be a coroutine: a supervisor waits for its
+/// children there). Returns the reason the server ends with: `reason`, or, as in OTP, the
+/// reason of a crash in terminate (an exception, or exit(r) called there), which is reported.
+template <class S>
+Task<ExitReason> call_terminate(S& s, const ExitReason& reason) {
+  if constexpr (requires { s.terminate(reason); }) {
+    std::optional<ExitReason> crash;
+    try {
+      if constexpr (is_task<decltype(s.terminate(reason))>::value)
+        co_await s.terminate(reason);
+      else
+        s.terminate(reason);
+    } catch (...) {
+      crash = exit_reason_of(std::current_exception());
+    }
+    if (crash) {
+      log(LogReport{LogLevel::error, "gen_server_terminate_failed", self(),
+                    "** terminate of " + std::string(type_name<S>()) + " " + to_string(self()) +
+                        " (ending with " + reason.to_string() + ") failed: " + crash->to_string()});
+      co_return std::move(*crash);
+    }
+  }
+  co_return reason;
+}
+
+template <class S>
+void report_termination(const ExitReason& reason, std::string_view last_message) {
+  if (reason.is_normal() || reason.is_shutdown()) return;  // OTP reports only abnormal ends
+  if (!log_enabled(LogLevel::error)) return;
+  log(LogReport{LogLevel::error, "gen_server_terminated", self(),
+                "** Generic server " + to_string(self()) + " (" + std::string(type_name<S>()) +
+                    ") terminating\n** Last message in was of type " + std::string(last_message) +
+                    "\n** Reason for termination ==\n** " + reason.to_string()});
+}
+
+/// The server loop (OTP's gen_server:loop): a pending continue first, else the next message.
+/// A crash in any callback becomes the exit reason, after terminate, as OTP's try_dispatch.
+template <class S>
+Task<> serve(S& s, LoopControl control, Pid parent) {
+  std::string_view last = "none";
+  for (;;) {
+    std::optional<ExitReason> crash;
+    try {
+      if (control.next) {
+        auto next = std::move(control.next);
+        control = co_await next->run();
+      } else {
+        // The message lives until its handler is done: a handler may hold its From.
+        MessagePtr m = co_await receive_next(control.timeout);
+        Pending pending = dispatch(s, m.get(), parent, control, last);
+        if (pending) control = co_await std::move(pending);
+      }
+    } catch (...) {
+      crash = exit_reason_of(std::current_exception());
+    }
+    if (crash || control.stop) {
+      ExitReason reason = crash ? std::move(*crash) : std::move(control.reason);
+      std::unique_ptr<HeldReply> held = crash ? nullptr : std::move(control.held);
+      ExitReason end = co_await call_terminate(s, reason);
+      if (end == reason) report_termination<S>(reason, last);
+      if (held) held->send();
+      exit(std::move(end));
+    }
+  }
+}
+
+inline ExitReason already_started(Pid holder) {
+  return ExitReason(Term::tuple(atoms::already_started, holder));
+}
+
+/// The body of a server process: take the name, build S, run init(), tell the starter, serve.
+/// A linked starter is the server's parent; an unlinked server is its own parent, as in OTP.
+template <class S, class... A>
+Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerName> name,
+                      A... args) {
+  auto fail = [&](ExitReason reason) {
+    send(starter, InitAck{tag, InitAck::error, reason});
+    exit(std::move(reason));
+  };
+  // A taken name is an answer, not a crash: the starter gets {already_started, Pid} and this
+  // process ends `normal`, so a linked starter is not taken down (OTP's init_it does the same).
+  auto taken = [&](ExitReason reason) {
+    send(starter, InitAck{tag, InitAck::error, std::move(reason)});
+    exit(atoms::normal);
+  };
+  if (name) {
+    if (auto* atom = std::get_if<Atom>(&*name)) {
+      if (auto holder = whereis(*atom)) taken(already_started(*holder));
+      try {
+        register_name(*atom, self());
+      } catch (const BadArg&) {
+        auto holder = whereis(*atom);
+        taken(holder ? already_started(*holder) : ExitReason(atoms::badarg));
+      }
+    } else {
+      Pid holder;
+      if (!std::get<1>(*name)->register_self(&holder)) taken(already_started(holder));
+    }
+  }
+  std::optional<S> server;
+  InitResult init;
+  std::optional<ExitReason> crash;
+  try {
+    server.emplace(std::move(args)...);
+    if constexpr (requires { server->init(); }) {
+      if constexpr (is_task<decltype(server->init())>::value)
+        init = co_await server->init();
+      else
+        init = server->init();
+    }
+  } catch (...) {
+    crash = exit_reason_of(std::current_exception());
+  }
+  if (crash) {
+    report_termination<S>(*crash, "init");
+    fail(std::move(*crash));
+  }
+  if (init.ignore) {
+    send(starter, InitAck{tag, InitAck::ignore, atoms::ignore});
+    co_return;  // ends normal: a linked starter is not affected
+  }
+  if (init.control.stop) fail(init.control.reason);
+  send(starter, InitAck{tag, InitAck::ok, atoms::normal});
+  co_await serve(*server, std::move(init.control), linked ? starter : self());
+}
+
+template <class S, class... A>
+Task<StartResult<S>> start_server(bool link, StartOptions options, A... args) {
+  Ref tag = make_ref();
+  Pid pid =
+      link
+          ? spawn_link(server_process<S, A...>, self(), true, tag, options.name, std::move(args)...)
+          : spawn(server_process<S, A...>, self(), false, tag, options.name, std::move(args)...);
+  Ref mref = monitor(pid);
+  using Out = StartResult<S>;
+  bool timed_out = false;
+  Out out =
+      co_await receive(match<InitAck>([&](const InitAck& a) { return a.tag == tag; },
+                                      [&](InitAck a) {
+                                        if (a.kind == InitAck::ok) return Out(ServerRef<S>(pid));
+                                        return Out(std::unexpect, std::move(a.reason));
+                                      }),
+                       match<Down>([&](const Down& d) { return d.ref == mref; },
+                                   [](Down d) { return Out(std::unexpect, std::move(d.reason)); }),
+                       after(options.timeout, [&] {
+                         timed_out = true;
+                         return Out(std::unexpect, atoms::timeout);
+                       }));
+  if (timed_out) {
+    // OTP: init took too long, so the server is killed (unlinked first, so the caller lives)
+    // and start fails with `timeout`. An ack it sent meanwhile comes before its Down: drop it.
+    if (link) unlink(pid);
+    ambitious::exit(pid, atoms::kill);
+    co_await receive_if<Down>([&](const Down& d) { return d.ref == mref; });
+    co_await receive_if<InitAck>([&](const InitAck& a) { return a.tag == tag; },
+                                 std::chrono::milliseconds(0));
+    co_return out;
+  }
+  demonitor(mref, Flush::yes);
+  co_return out;
+}
+
+}  // namespace ambitious::detail
