@@ -47,8 +47,8 @@ class SupervisorServer : public GenServer<SupervisorServer> {
   struct DeleteChild {
     Term id;
   };
-  using calls = Types<WhichChildren, CountChildren, StartChild, TerminateChild, RestartChild,
-                      DeleteChild>;
+  using calls =
+      Types<WhichChildren, CountChildren, StartChild, TerminateChild, RestartChild, DeleteChild>;
   using StartReply = std::expected<std::optional<Pid>, ExitReason>;
   using VoidReply = std::expected<void, ExitReason>;
 

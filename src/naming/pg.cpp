@@ -81,8 +81,8 @@ class Scope : public GenServer<Scope> {
  public:
   explicit Scope(Atom name) : name_(name), table_(std::make_shared<ScopeTable>()) {}
 
-  using calls = Types<JoinRequest, LeaveRequest, MonitorScopeRequest, MonitorGroupRequest,
-                      DemonitorRequest>;
+  using calls =
+      Types<JoinRequest, LeaveRequest, MonitorScopeRequest, MonitorGroupRequest, DemonitorRequest>;
   using info = Types<Down>;
 
   InitResult init() {

@@ -4,4 +4,6 @@
 
 struct Ping {};
 
-ambitious::Task<> body() { co_await ambitious::receive([](Ping, int) {}); }
+ambitious::Task<> body() {
+  co_await ambitious::receive([](Ping, int) {});
+}

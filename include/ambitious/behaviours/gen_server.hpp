@@ -45,6 +45,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "ambitious/behaviours/detail/gen_server_call.hpp"
 #include "ambitious/behaviours/detail/gen_server_protocol.hpp"
 #include "ambitious/behaviours/gen_server_result.hpp"
 #include "ambitious/behaviours/server_ref.hpp"
@@ -148,122 +149,6 @@ class GenServer {
  private:
   S* server() noexcept { return static_cast<S*>(this); }
 };
-
-namespace detail {
-template <class S, class Req>
-constexpr bool check_call() {
-  static_assert(contains_v<Req, typename S::calls>,
-                "gen_server::call: the request type is not in the server's "
-                "`using calls = Types<...>`");
-  return contains_v<Req, typename S::calls> && check_server<S>();
-}
-template <class S, class Msg>
-constexpr bool check_cast() {
-  static_assert(contains_v<Msg, typename S::casts>,
-                "gen_server::cast: the message type is not in the server's "
-                "`using casts = Types<...>`");
-  return contains_v<Msg, typename S::casts> && check_server<S>();
-}
-
-/// What a call's receive gives: the reply or the error, and whether the server's Down ended it
-/// (then the monitor is gone already).
-template <class R>
-struct CallOutcome {
-  std::expected<R, ExitReason> result;
-  bool down = false;
-};
-
-template <class R>
-struct ReplyTagged {
-  Ref tag;
-  bool operator()(const CallReply<R>& r) const noexcept { return r.tag == tag; }
-};
-template <class R>
-struct TakeReply {
-  CallOutcome<R> operator()(CallReply<R>&& r) const { return {std::move(r.value)}; }
-};
-struct DownOf {
-  Ref ref;
-  bool operator()(const Down& d) const noexcept { return d.ref == ref; }
-};
-template <class R>
-struct TakeDown {
-  CallOutcome<R> operator()(Down&& d) const {
-    return {std::expected<R, ExitReason>(std::unexpect, std::move(d.reason)), true};
-  }
-};
-template <class R>
-struct CallTimedOut {
-  CallOutcome<R> operator()() const {
-    return {std::expected<R, ExitReason>(std::unexpect, atoms::timeout)};
-  }
-};
-
-/// gen_server:call as an awaitable (OTP's gen:do_call): monitor the server, send the request
-/// tagged with the monitor, then wait for the reply, the server's Down, or the timeout. It is
-/// not a coroutine: it lives in the caller's frame, so a call allocates only its messages.
-/// `ExitOnError`: call (the caller exits on failure) rather than try_call.
-template <class S, class Req, bool ExitOnError>
-class [[nodiscard]] CallAwaiter {
- public:
-  using R = reply_t<S, Req>;
-  using Result = std::expected<R, ExitReason>;
-
-  CallAwaiter(ServerRef<S> server, Req request, Timeout timeout)
-      : server_(std::move(server)), request_(std::move(request)), timeout_(timeout) {}
-
-  bool await_ready() {
-    std::optional<Pid> pid = server_.resolve();
-    if (!pid) return fail(atoms::noproc);
-    if (*pid == self()) return fail(atoms::calling_self);
-    Ref mref = monitor(*pid);
-    deliver(*pid,
-            make_message<CallOf<S, Req>>(From{self(), mref, &type_name<R>}, std::move(request_)));
-    receive_.emplace(
-        std::tuple<ReplyClause, DownClause>(ReplyClause{{mref}, {}}, DownClause{{mref}, {}}),
-        AfterClause<CallTimedOut<R>>{timeout_, {}});
-    mref_ = mref;
-    std::move(*receive_).since(mref);
-    return receive_->await_ready();
-  }
-  void await_suspend(std::coroutine_handle<> h) noexcept { receive_->await_suspend(h); }
-  auto await_resume() {
-    if (receive_) {
-      CallOutcome<R> outcome = receive_->await_resume();
-      // Without the Down, the monitor is still there: removing it also turns a late reply away
-      // (the reply travels to the monitor as an alias).
-      if (!outcome.down) demonitor(mref_, Flush::yes);
-      result_ = std::move(outcome.result);
-    }
-    if constexpr (ExitOnError) {
-      if (!result_)
-        exit(ExitReason(Term::tuple(
-            result_.error().term(),
-            Term::tuple(atoms::gen_server, atoms::call, Term::list(server_.describe())))));
-      return std::move(*result_);
-    } else {
-      return std::move(result_);
-    }
-  }
-
- private:
-  using ReplyClause = Clause<CallReply<R>, ReplyTagged<R>, TakeReply<R>>;
-  using DownClause = Clause<Down, DownOf, TakeDown<R>>;
-
-  bool fail(Atom reason) {
-    result_ = Result(std::unexpect, reason);
-    return true;
-  }
-
-  ServerRef<S> server_;
-  Req request_;
-  Timeout timeout_;
-  Ref mref_;
-  Result result_{std::unexpect, atoms::noproc};
-  std::optional<ReceiveAwaiter<AfterClause<CallTimedOut<R>>, ReplyClause, DownClause>> receive_;
-};
-
-}  // namespace detail
 
 namespace gen_server {
 

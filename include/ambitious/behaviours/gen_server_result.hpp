@@ -90,7 +90,6 @@ class InitResult {
   bool ignore = false;
 };
 
-
 namespace detail {
 
 template <class S, class X>

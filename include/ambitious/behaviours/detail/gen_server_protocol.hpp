@@ -88,13 +88,11 @@ concept handles_call = requires(S& s, Req&& r, const From& f) {
 };
 template <class S, class Msg>
 concept handles_cast = requires(S& s, Msg&& m) {
-  requires std::is_convertible_v<unwrap_task_t<decltype(s.handle_cast(std::move(m)))>,
-                                 Action>;
+  requires std::is_convertible_v<unwrap_task_t<decltype(s.handle_cast(std::move(m)))>, Action>;
 };
 template <class S, class Msg>
 concept handles_info = requires(S& s, Msg&& m) {
-  requires std::is_convertible_v<unwrap_task_t<decltype(s.handle_info(std::move(m)))>,
-                                 Action>;
+  requires std::is_convertible_v<unwrap_task_t<decltype(s.handle_info(std::move(m)))>, Action>;
 };
 
 /// What S's handle_call for Req returns, Task or not: its CallResult<R>.
