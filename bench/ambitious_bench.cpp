@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ambitious/ambitious.hpp"
+#include "ambitious/behaviours/dynamic_supervisor.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
 #include "ambitious/behaviours/supervisor.hpp"
 
@@ -281,6 +282,30 @@ Task<> run_restart(std::int64_t n) {
   result("restart", n / s, "restarts_per_s");
 }
 
+// --- dynsup_shutdown: a DynamicSupervisor stopping n children at once (no anchor: our own) ---
+Task<> run_dynsup_shutdown(std::int64_t n) {
+  set_log_level(LogLevel::none);
+  trap_exit(true);  // the supervisor's end must not end us
+  auto sup = co_await dynamic_supervisor::start_link();
+  if (!sup) std::exit(1);
+  // Children that do not trap exits: exit(shutdown) ends each at once, so all die together.
+  ChildSpec child = process_child(Term(), idle_process);
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto started = co_await dynamic_supervisor::start_child(*sup, child);
+    if (!started || !*started) {
+      std::printf("# dynsup_shutdown: start_child failed: %s\n",
+                  started ? "ignore" : started.error().to_string().c_str());
+      std::exit(1);
+    }
+  }
+  while (idle_ready.load(std::memory_order_relaxed) < n) co_await sleep(1ms);
+  auto t0 = Clock::now();
+  co_await gen_server::stop(*sup, atoms::shutdown);
+  double s = seconds_since(t0);
+  std::printf("# dynsup_shutdown children=%lld stop_ms=%.1f\n", (long long)n, s * 1000);
+  result("dynsup_shutdown", s * 1000, "ms");
+}
+
 // --- idle: what the runtime costs while nothing happens (no anchor: a figure of our own) -------
 Task<> run_idle(std::int64_t seconds) {
   // A thousand processes waiting in receive and a timer armed far ahead: all workers park.
@@ -345,7 +370,7 @@ int usage() {
                "usage: ambitious_bench WORKLOAD [ARGS...] [--workers=N]\n"
                "workloads: skynet [leaves div] | pingpong [n] | ring [procs hops] |\n"
                "           spawn_idle [n] | fanin [producers per_producer] | call [n] |\n"
-               "           restart [n] |\n"
+               "           restart [n] | dynsup_shutdown [n] |\n"
                "           timers [n] | idle [seconds]\n");
   return 2;
 }
@@ -380,6 +405,8 @@ int main(int argc, char** argv) {
     rc = run(options, run_call, arg(a, 0, 1000000));
   else if (workload == "restart")
     rc = run(options, run_restart, arg(a, 0, 10000));
+  else if (workload == "dynsup_shutdown")
+    rc = run(options, run_dynsup_shutdown, arg(a, 0, 100000));
   else if (workload == "idle")
     rc = run(options, run_idle, arg(a, 0, 10));
   else if (workload == "timers")
