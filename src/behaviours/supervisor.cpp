@@ -39,9 +39,9 @@ std::optional<std::size_t> SupervisorServer::find(Pid pid) const {
 
 Task<SupervisorServer::StartReply> SupervisorServer::start(std::size_t i) {
   // Copy the start: the call below runs while this child's slot may move (a start may not add
-  // children, but being careful costs one copy).
+  // children, but being careful costs one copy). Every spec here has one: init and start_child
+  // refuse a spec without.
   ChildStart start = children_[i].spec.start;
-  if (!start) co_return StartReply(std::unexpect, ExitReason(atoms::no_start_function));
   StartChildResult r = co_await start();
   if (!r) {
     if (!is_ignore(r.error())) co_return StartReply(std::unexpect, r.error());
@@ -55,11 +55,16 @@ Task<SupervisorServer::StartReply> SupervisorServer::start(std::size_t i) {
 
 Task<InitResult> SupervisorServer::init() {
   trap_exit(true);
-  // OTP checks the whole spec before it starts any child.
-  for (std::size_t i = 0; i < children_.size(); ++i)
+  // OTP checks the whole spec before it starts any child, child by child in order: the spec
+  // itself, then its id against the earlier ones (supervisor:check_startspec). OTP 25:
+  // start_link with [#{id => a}] returns {error, {start_spec, missing_start}}.
+  for (std::size_t i = 0; i < children_.size(); ++i) {
+    if (!children_[i].spec.start)
+      co_return stop(ExitReason(Term::tuple(atoms::start_spec, atoms::missing_start)));
     if (find(children_[i].spec.id) != i)
       co_return stop(ExitReason(Term::tuple(
           atoms::start_spec, Term::tuple(atoms::duplicate_child_name, children_[i].spec.id))));
+  }
   for (std::size_t i = 0; i < children_.size(); ++i) {
     StartReply r = co_await start(i);
     if (!r) {
@@ -176,6 +181,9 @@ CallResult<ChildCounts> SupervisorServer::handle_call(CountChildren, const From&
 
 Task<CallResult<SupervisorServer::StartReply>> SupervisorServer::handle_call(StartChild req,
                                                                              const From&) {
+  // The spec is checked before its id is looked up, as OTP's handle_call({start_child, _}):
+  // OTP 25 answers start_child(Sup, #{id => a}) with {error, missing_start}.
+  if (!req.spec.start) co_return reply(StartReply(std::unexpect, ExitReason(atoms::missing_start)));
   if (auto i = find(req.spec.id)) {
     if (children_[*i].pid)
       co_return reply(StartReply(

@@ -290,6 +290,27 @@ TEST(DynamicSupervisor,
   EXPECT_EQ(specs, 0u);
 }
 
+// Elixir's DynamicSupervisor.start_child validates the spec before it calls the supervisor: a
+// spec without a start is {:error, {:invalid_child_spec, Spec}} (its id stands for it here).
+TEST(DynamicSupervisor, start_child_refuses_a_spec_without_a_start_as_an_invalid_child_spec) {
+  std::optional<ExitReason> error;
+  std::size_t specs = 99;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  DynamicSupervisorOptions options;
+                  auto sup = co_await start_dyn(std::move(options));
+                  ChildSpec spec;
+                  spec.id = id("a");
+                  auto r = co_await dynamic_supervisor::start_child(sup, std::move(spec));
+                  if (!r) error = r.error();
+                  specs = (co_await dynamic_supervisor::count_children(sup)).specs;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(error, ExitReason(Term::tuple(atoms::invalid_child_spec, id("a"))));
+  EXPECT_EQ(specs, 0u);
+}
+
 TEST(DynamicSupervisor, stopping_the_supervisor_shuts_every_child_down_each_by_its_shutdown) {
   Journal journal;
   std::optional<ExitReason> a_end, b_end, s_end;

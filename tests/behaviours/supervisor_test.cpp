@@ -581,6 +581,59 @@ TEST(Supervisor, duplicate_child_ids_are_rejected_before_any_child_starts) {
   EXPECT_TRUE(journal.events().empty());
 }
 
+namespace {
+/// A spec with an id and no start.
+ChildSpec no_start(const char* name) {
+  ChildSpec spec;
+  spec.id = id(name);
+  return spec;
+}
+}  // namespace
+
+// OTP 25: supervisor:start_link(M, [#{id => a}]) -> {error, {start_spec, missing_start}}; with
+// [#{id => a, start => ...}, #{id => a}] the same (each spec is checked before its id).
+TEST(Supervisor, a_child_without_a_start_is_refused_with_missing_start_before_any_child_starts) {
+  Journal journal;
+  std::optional<ExitReason> error, error_before_duplicate;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  trap_exit(true);
+                  SupervisorSpec spec{{}, {worker("a", &journal, self()), no_start("b")}};
+                  auto sup = co_await supervisor::start_link(std::move(spec));
+                  if (!sup) error = sup.error();
+                  SupervisorSpec dup{{}, {worker("a", &journal, self()), no_start("a")}};
+                  auto sup2 = co_await supervisor::start_link(std::move(dup));
+                  if (!sup2) error_before_duplicate = sup2.error();
+                }),
+            0);
+  ExitReason missing(Term::tuple(atoms::start_spec, atoms::missing_start));
+  EXPECT_EQ(error, missing);
+  EXPECT_EQ(error_before_duplicate, missing);
+  EXPECT_TRUE(journal.events().empty());
+}
+
+// OTP 25: supervisor:start_child(Sup, #{id => a}) -> {error, missing_start}, even when a runs.
+TEST(Supervisor, start_child_refuses_a_spec_without_a_start_with_missing_start) {
+  std::optional<ExitReason> error, error_taken_id;
+  std::size_t specs = 99;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{}, {obedient_child("a", self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  auto r = co_await supervisor::start_child(sup, no_start("b"));
+                  if (!r) error = r.error();
+                  auto r2 = co_await supervisor::start_child(sup, no_start("a"));
+                  if (!r2) error_taken_id = r2.error();
+                  specs = (co_await supervisor::count_children(sup)).specs;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(error, ExitReason(atoms::missing_start));
+  EXPECT_EQ(error_taken_id, ExitReason(atoms::missing_start));
+  EXPECT_EQ(specs, 1u);
+}
+
 TEST(Supervisor, a_child_start_returning_ignore_keeps_the_spec_without_a_pid) {
   std::vector<ChildInfo> children;
   EXPECT_EQ(run(one_worker,

@@ -70,16 +70,18 @@ namespace supervisor {
 using Ref = ServerRef<detail::SupervisorServer>;
 
 /// Starts a supervisor linked to the caller; returns when every child has started, or the
-/// error `{shutdown, {failed_to_start_child, Id, Reason}}` (the started ones are stopped) or
-/// `{start_spec, {duplicate_child_name, Id}}` (none is started).
+/// error `{shutdown, {failed_to_start_child, Id, Reason}}` (the started ones are stopped), or
+/// a bad spec, found before any child starts: `{start_spec, missing_start}` (a child without a
+/// start) or `{start_spec, {duplicate_child_name, Id}}`.
 Task<StartResult<detail::SupervisorServer>> start_link(SupervisorSpec spec,
                                                        StartOptions options = {});
 
 /// Every child, running or not, the last started first (as OTP lists them).
 Task<std::vector<ChildInfo>> which_children(Ref sup);
 Task<ChildCounts> count_children(Ref sup);
-/// Starts a new child: its pid, or `{already_started, Pid}`, `already_present` (a stopped child
-/// has the id), or the start's error. `ignore` leaves the spec, not running.
+/// Starts a new child: its pid, or `missing_start` (the spec has no start), `{already_started,
+/// Pid}`, `already_present` (a stopped child has the id), or the start's error. `ignore` leaves
+/// the spec, not running.
 Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec);
 /// Stops the child, keeping its spec (a temporary child's spec goes). Error: `not_found`.
 Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Term id);
