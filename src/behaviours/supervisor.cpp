@@ -19,8 +19,17 @@ bool RestartIntensity::add(std::uint64_t now) {
   return static_cast<int>(restarts_.size()) <= intensity_;
 }
 
-SupervisorServer::SupervisorServer(SupervisorSpec spec)
-    : flags_(spec.flags), intensity_(spec.flags) {
+SupervisorServer::SupervisorServer(SupervisorSpec spec) : intensity_(flags_) {
+  adopt(std::move(spec));
+}
+
+SupervisorServer::SupervisorServer(SupervisorInit init)
+    : intensity_(flags_), init_(std::move(init)) {}
+
+void SupervisorServer::adopt(SupervisorSpec spec) {
+  flags_ = spec.flags;
+  intensity_ = RestartIntensity(flags_);
+  children_.clear();
   children_.reserve(spec.children.size());
   for (auto& c : spec.children) children_.push_back(Child{std::move(c), std::nullopt});
 }
@@ -55,6 +64,12 @@ Task<SupervisorServer::StartReply> SupervisorServer::start(std::size_t i) {
 
 Task<InitResult> SupervisorServer::init() {
   trap_exit(true);
+  if (init_) {
+    std::expected<SupervisorSpec, ExitReason> spec = co_await init_();
+    if (!spec && spec.error().is(atoms::ignore)) co_return ignore();  // start_link: ignore
+    if (!spec) co_return stop(spec.error());
+    adopt(std::move(*spec));
+  }
   // OTP checks the whole spec before it starts any child, child by child in order: the spec
   // itself, then its id against the earlier ones (supervisor:check_startspec). OTP 25:
   // start_link with [#{id => a}] returns {error, {start_spec, missing_start}}.
@@ -238,6 +253,10 @@ using detail::SupervisorServer;
 
 Task<StartResult<SupervisorServer>> start_link(SupervisorSpec spec, StartOptions options) {
   return SupervisorServer::start_link(std::move(options), std::move(spec));
+}
+
+Task<StartResult<SupervisorServer>> start_link(SupervisorInit init, StartOptions options) {
+  return SupervisorServer::start_link(std::move(options), std::move(init));
 }
 
 Task<std::vector<ChildInfo>> which_children(Ref sup) {

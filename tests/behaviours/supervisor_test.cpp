@@ -655,6 +655,105 @@ TEST(Supervisor, a_child_start_returning_ignore_keeps_the_spec_without_a_pid) {
   EXPECT_TRUE(pid_of(children, "p"));
 }
 
+// --- an init function, and init returning ignore -----------------------------------------------
+
+namespace {
+/// An init that says `ignore`, journaling the process it runs in.
+SupervisorInit ignoring_init(Journal* journal) {
+  return [journal]() -> Task<std::expected<SupervisorSpec, ExitReason>> {
+    journal->add("init in " + to_string(self()));
+    co_return std::unexpected(ExitReason(atoms::ignore));
+  };
+}
+}  // namespace
+
+// OTP 25 (supervisor_SUITE sup_start_ignore_init): with init/1 returning ignore,
+// supervisor:start_link returns ignore and the trapping caller gets {'EXIT', Pid, normal}.
+TEST(Supervisor,
+     init_returning_ignore_makes_start_link_return_ignore_and_the_supervisor_end_normal) {
+  Journal journal;
+  std::optional<ExitReason> error, end;
+  std::optional<Pid> ended;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  trap_exit(true);
+                  auto sup = co_await supervisor::start_link(ignoring_init(&journal));
+                  if (!sup) error = sup.error();
+                  Exit e = co_await next<Exit>();
+                  ended = e.from;
+                  end = e.reason;
+                }),
+            0);
+  EXPECT_EQ(error, ExitReason(atoms::ignore));
+  EXPECT_EQ(end, ExitReason(atoms::normal));
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(journal.events(), std::vector<std::string>{"init in " + to_string(*ended)});
+}
+
+// OTP 25: supervisor:start_link(M, crash) with init/1 exiting foo returns {error, foo}.
+TEST(Supervisor,
+     an_init_function_gives_the_spec_in_the_supervisor_or_the_error_start_link_returns) {
+  Journal journal;
+  std::optional<Pid> init_ran_in, sup_pid;
+  std::optional<ExitReason> error;
+  std::vector<ChildInfo> children;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  trap_exit(true);
+                  Pid test = self();
+                  Journal* j = &journal;
+                  SupervisorInit init = [&, test,
+                                         j]() -> Task<std::expected<SupervisorSpec, ExitReason>> {
+                    init_ran_in = self();
+                    co_return SupervisorSpec{{}, {worker("a", j, test)}};
+                  };
+                  auto sup = co_await supervisor::start_link(std::move(init));
+                  if (!sup) give_up();
+                  sup_pid = *sup->pid();
+                  children = co_await supervisor::which_children(*sup);
+                  co_await gen_server::stop(*sup);
+                  SupervisorInit failing = []() -> Task<std::expected<SupervisorSpec, ExitReason>> {
+                    co_return std::unexpected(ExitReason(foo));
+                  };
+                  auto bad = co_await supervisor::start_link(std::move(failing));
+                  if (!bad) error = bad.error();
+                }),
+            0);
+  EXPECT_EQ(init_ran_in, sup_pid);
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(children[0].id, id("a"));
+  EXPECT_EQ(journal.events(), strings({"start a", "stop a"}));
+  EXPECT_EQ(error, ExitReason(foo));
+}
+
+// OTP 25 (sup_start_ignore_child): a child supervisor whose init says ignore stays a spec
+// without a pid in its parent, as any child whose start returns ignore.
+TEST(Supervisor, a_child_supervisor_whose_init_ignores_is_kept_without_a_pid) {
+  Journal journal;
+  std::vector<ChildInfo> children;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  ChildSpec child;
+                  child.id = id("s");
+                  child.type = ChildType::supervisor;
+                  Journal* j = &journal;
+                  child.start = [j]() -> Task<StartChildResult> {
+                    auto started = co_await supervisor::start_link(ignoring_init(j));
+                    if (!started) co_return std::unexpected(started.error());
+                    co_return *started->pid();
+                  };
+                  SupervisorSpec spec{{}, {std::move(child)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  children = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(children[0].id, id("s"));
+  EXPECT_FALSE(children[0].pid);
+  EXPECT_EQ(journal.events().size(), 1u);
+}
+
 // --- child management ---------------------------------------------------------------------------
 
 TEST(Supervisor, which_children_lists_the_last_started_first_as_otp_does) {
