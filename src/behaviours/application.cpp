@@ -29,6 +29,10 @@ Environment& environment() {
 
 ExitReason error2(Atom what, Atom name) { return ExitReason(Term::tuple(what, name)); }
 
+bool is_already_started(const ExitReason& error, Atom name) {
+  return error == error2(atoms::already_started, name);
+}
+
 struct Running {
   Atom name;
   AppType type;
@@ -131,7 +135,8 @@ class ApplicationController : public GenServer<ApplicationController> {
     if (it == running_.end()) co_return noreply();
     Running app = *it;
     running_.erase(it);
-    run_stop_callback(app.name);
+    // OTP's application master runs prep_stop here too, though the tree is gone already.
+    run_stop_callback(app.name, run_prep_stop(app.name));
     log(LogReport{LogLevel::info, "application_exited", e.from,
                   "** Application " + std::string(app.name.name()) +
                       " exited: " + e.reason.to_string() + ", type: " + type_name(app.type)});
@@ -156,12 +161,46 @@ class ApplicationController : public GenServer<ApplicationController> {
   bool running(Atom name) const {
     return std::any_of(running_.begin(), running_.end(), [&](auto& r) { return r.name == name; });
   }
-  void run_stop_callback(Atom name) {
-    if (auto it = loaded_.find(name); it != loaded_.end() && it->second.stop) it->second.stop();
+  /// A callback that throws is reported and the stop goes on, as OTP's application master
+  /// catches Mod:prep_stop and Mod:stop.
+  static void report_callback_error(Atom name, const char* callback) {
+    std::string why = "unknown exception";
+    try {
+      throw;
+    } catch (const ProcessExit& e) {
+      why = e.reason.to_string();
+    } catch (const std::exception& e) {
+      why = e.what();
+    } catch (...) {
+    }
+    log(LogReport{
+        LogLevel::error, "application_shutdown_error", self(),
+        "** Application " + std::string(name.name()) + ": " + callback + " failed: " + why});
+  }
+  /// prep_stop's result, or `[]` (OTP's default state) without one or when it throws.
+  Term run_prep_stop(Atom name) {
+    auto it = loaded_.find(name);
+    if (it == loaded_.end() || !it->second.prep_stop) return Term();
+    try {
+      return it->second.prep_stop();
+    } catch (...) {
+      report_callback_error(name, "prep_stop");
+      return Term();
+    }
+  }
+  void run_stop_callback(Atom name, const Term& state) {
+    auto it = loaded_.find(name);
+    if (it == loaded_.end() || !it->second.stop) return;
+    try {
+      it->second.stop(state);
+    } catch (...) {
+      report_callback_error(name, "stop");
+    }
   }
   Task<> stop_app(Running app) {
+    Term state = run_prep_stop(app.name);
     co_await shutdown_child(app.top, Shutdown::infinity(), Term(app.name));
-    run_stop_callback(app.name);
+    run_stop_callback(app.name, state);
     log(LogReport{LogLevel::info, "application_stopped", app.top,
                   "** Application " + std::string(app.name.name()) + " stopped"});
   }
@@ -218,6 +257,13 @@ Task<std::expected<void, ExitReason>> start(Atom name, AppType type) {
   co_return co_await gen_server::call(c, req, infinity);
 }
 
+Task<std::expected<void, ExitReason>> ensure_started(Atom name, AppType type) {
+  auto r = co_await start(name, type);
+  if (!r && detail::is_already_started(r.error(), name))
+    co_return std::expected<void, ExitReason>();
+  co_return r;
+}
+
 Task<std::expected<std::vector<Atom>, ExitReason>> ensure_all_started(Atom name, AppType type) {
   auto c = co_await detail::controller();
   std::vector<Atom> started;
@@ -233,7 +279,7 @@ Task<std::expected<std::vector<Atom>, ExitReason>> ensure_all_started(Atom name,
   auto r = co_await gen_server::call(c, req, infinity);
   if (r)
     started.push_back(name);
-  else if (!(r.error().term().is_tuple() && r.error().term()[0] == Term(atoms::already_started)))
+  else if (!detail::is_already_started(r.error(), name))
     co_return std::unexpected(r.error());
   co_return started;
 }
