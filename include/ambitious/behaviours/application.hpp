@@ -92,10 +92,19 @@ void set_env(Atom app, Atom key, Term value);
 }  // namespace application
 
 /// Runs `main` and its dependencies as the program: starts them (as permanent), waits until
-/// SIGINT or SIGTERM, then stops them in reverse order (their trees shut down child by child,
-/// terminate callbacks run) and returns 0. Returns 1 if an application could not start or a
-/// permanent one died.
+/// SIGINT or SIGTERM (sent to the program, or raised in any of its threads) or stop_program(),
+/// then stops them in reverse order (their trees shut down child by child, terminate callbacks
+/// run) and returns 0 (stop_program's code). Returns 1 if an application could not start or a
+/// permanent one died. shutdown(code) ends it at once instead, stopping nothing.
 int run_application(std::vector<ApplicationSpec> applications, Atom main,
                     RuntimeOptions options = {});
+
+/// Stops the program in order, as OTP's init:stop/1: every running application stops in
+/// reverse start order (prep_stop, its tree child by child, stop; each reported), then run()
+/// or run_application returns `code`. Returns at once: the stop runs in the application
+/// controller, so a process of an application it stops may call it. With no application
+/// started it is shutdown(code). Inside a process. The abrupt halt, as erlang:halt/1, is
+/// shutdown(code) (ambitious/process/runtime.hpp): no application's stop runs.
+void stop_program(int code = 0);
 
 }  // namespace ambitious
