@@ -1,5 +1,7 @@
 #include "ambitious/behaviours/supervisor.hpp"
 
+#include <unordered_set>
+
 #include "behaviours/child_shutdown.hpp"
 #include "behaviours/supervisor_server.hpp"
 #include "runtime/timer_wheel.hpp"
@@ -73,10 +75,12 @@ Task<InitResult> SupervisorServer::init() {
   // OTP checks the whole spec before it starts any child, child by child in order: the spec
   // itself, then its id against the earlier ones (supervisor:check_startspec). OTP 25:
   // start_link with [#{id => a}] returns {error, {start_spec, missing_start}}.
+  std::unordered_set<Term> ids;  // a hash set: a search of the list per child was quadratic
+  ids.reserve(children_.size());
   for (std::size_t i = 0; i < children_.size(); ++i) {
     if (!children_[i].spec.start)
       co_return stop(ExitReason(Term::tuple(atoms::start_spec, atoms::missing_start)));
-    if (find(children_[i].spec.id) != i)
+    if (!ids.insert(children_[i].spec.id).second)
       co_return stop(ExitReason(Term::tuple(
           atoms::start_spec, Term::tuple(atoms::duplicate_child_name, children_[i].spec.id))));
   }
