@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "children.hpp"
@@ -194,6 +195,67 @@ TEST(Supervisor, one_for_all_stops_the_others_in_reverse_order_and_restarts_all_
   EXPECT_EQ(first(journal.events(), 9),
             strings({"start a", "start b", "start c", "stop c", "stop a", "start a", "start b",
                      "start c", "restarted"}));
+}
+
+namespace {
+/// Says which child started (its index).
+struct Started {
+  int index;
+};
+
+/// A child that waits for ever (without a word to anyone).
+Task<> waits() { co_await receive<ExitWith>(); }
+}  // namespace
+
+// All the children of a one_for_all supervisor die at once: the first Exit stops the others
+// (dead already, or killed and not yet gone) and starts every one again, in order. Many
+// children, so that a stop costing a scan of the piled-up Exits per child would show.
+TEST(Supervisor, one_for_all_restarts_all_of_many_children_that_died_at_once_in_order) {
+  constexpr int n = 10'000;
+  std::vector<int> restart_order;
+  std::size_t old_killed = 0, restarted_running = 0, old_pids_left = 0;
+  std::size_t terminated_reports = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog log;
+                  Pid test = self();
+                  SupervisorSpec spec{{Strategy::one_for_all, 1, 1h}, {}};
+                  for (int i = 0; i < n; ++i) {
+                    ChildSpec child;
+                    child.id = Term(i);
+                    child.start = [i, test]() -> Task<StartChildResult> {
+                      send(test, Started{i});
+                      co_return spawn_link(waits);
+                    };
+                    spec.children.push_back(std::move(child));
+                  }
+                  auto sup = co_await start_sup(std::move(spec));
+                  for (int i = 0; i < n; ++i) co_await next<Started>();
+                  std::vector<Pid> old;
+                  for (auto& c : co_await supervisor::which_children(sup)) old.push_back(*c.pid);
+                  for (Pid p : old) monitor(p);
+                  for (Pid p : old) exit(p, atoms::kill);
+                  // The n Downs and the n new starts, as they come (each the first message).
+                  for (int i = 0; i < 2 * n; ++i)
+                    co_await receive([&](Started s) { restart_order.push_back(s.index); },
+                                     [&](Down d) { old_killed += d.reason == atoms::killed; },
+                                     after(patience, [] { give_up(); }));
+                  std::unordered_set<Pid> old_set(old.begin(), old.end());
+                  for (auto& c : co_await supervisor::which_children(sup)) {
+                    restarted_running += c.pid.has_value();
+                    old_pids_left += c.pid && old_set.contains(*c.pid);
+                  }
+                  terminated_reports = log.of_kind("supervisor_child_terminated").size();
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  std::vector<int> in_order(n);
+  for (int i = 0; i < n; ++i) in_order[i] = i;
+  EXPECT_EQ(restart_order, in_order);
+  EXPECT_EQ(old_killed, static_cast<std::size_t>(n));
+  EXPECT_EQ(restarted_running, static_cast<std::size_t>(n));
+  EXPECT_EQ(old_pids_left, 0u);
+  EXPECT_EQ(terminated_reports, 1u);  // the one whose Exit made the restart
 }
 
 TEST(Supervisor, rest_for_one_restarts_the_child_and_those_started_after_it) {
