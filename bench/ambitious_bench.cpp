@@ -343,7 +343,10 @@ Task<> run_sup_restart_all(std::int64_t n) {
   std::printf("# sup_restart_all children=%lld start_ms=%.1f restart_ms=%.1f\n", (long long)n,
               start_s * 1000, s * 1000);
   result("sup_restart_all", s * 1000, "ms");
+  auto t_stop = Clock::now();
   co_await gen_server::stop(*sup, atoms::shutdown);
+  std::printf("# sup_restart_all stop_ms=%.1f (one child after another, last first)\n",
+              seconds_since(t_stop) * 1000);
 }
 
 // --- idle: what the runtime costs while nothing happens (no anchor: a figure of our own) -------
