@@ -19,6 +19,7 @@ Task<Down> wait_down(Ref mref) {
 }
 
 void report_shutdown_error(const Term& id, Pid child, const ExitReason& reason) {
+  if (!log_enabled(LogLevel::error)) return;  // not formatted for nobody
   log(LogReport{LogLevel::error, "supervisor_shutdown_error", self(),
                 "** Supervisor " + to_string(self()) + ": child " + id.to_string() + " " +
                     to_string(child) +
