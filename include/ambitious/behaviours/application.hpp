@@ -15,6 +15,8 @@
 // When the top supervisor of a started application ends: a permanent application stops every
 // other application and the runtime (run() returns 1); a transient one does so only if the
 // reason is not normal; a temporary one just goes away. Each case is reported.
+// stop_program() stops every application in reverse start order, then the runtime (OTP's
+// init:stop); shutdown() halts at once and stops nothing (erlang:halt).
 
 #include <concepts>
 #include <expected>
