@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ambitious/ambitious.hpp"
+#include "ambitious/behaviours/dynamic_supervisor.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
 #include "ambitious/behaviours/supervisor.hpp"
 
@@ -282,6 +283,73 @@ Task<> run_restart(std::int64_t n) {
   result("restart", n / s, "restarts_per_s");
 }
 
+// --- dynsup_shutdown: a DynamicSupervisor stopping n children at once (no anchor: our own) ---
+Task<> run_dynsup_shutdown(std::int64_t n) {
+  set_log_level(LogLevel::none);
+  trap_exit(true);  // the supervisor's end must not end us
+  auto sup = co_await dynamic_supervisor::start_link();
+  if (!sup) std::exit(1);
+  // Children that do not trap exits: exit(shutdown) ends each at once, so all die together.
+  ChildSpec child = process_child(Term(), idle_process);
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto started = co_await dynamic_supervisor::start_child(*sup, child);
+    if (!started || !*started) {
+      std::printf("# dynsup_shutdown: start_child failed: %s\n",
+                  started ? "ignore" : started.error().to_string().c_str());
+      std::exit(1);
+    }
+  }
+  while (idle_ready.load(std::memory_order_relaxed) < n) co_await sleep(1ms);
+  auto t0 = Clock::now();
+  co_await gen_server::stop(*sup, atoms::shutdown);
+  double s = seconds_since(t0);
+  std::printf("# dynsup_shutdown children=%lld stop_ms=%.1f\n", (long long)n, s * 1000);
+  result("dynsup_shutdown", s * 1000, "ms");
+}
+
+// --- sup_restart_all: a one_for_all supervisor of n children that all die at once -----------
+std::atomic<std::int64_t> restart_all_starts{0};
+std::int64_t restart_all_target = 0;
+Pid restart_all_notify;
+
+Task<> run_sup_restart_all(std::int64_t n) {
+  set_log_level(LogLevel::none);
+  trap_exit(true);
+  restart_all_target = 2 * n;  // n starts, then n restarts
+  restart_all_notify = self();
+  SupervisorSpec spec{{Strategy::one_for_all, 1, std::chrono::seconds(5)}, {}};
+  spec.children.reserve(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    ChildSpec child;
+    child.id = Term(i);
+    child.start = []() -> Task<StartChildResult> {
+      if (restart_all_starts.fetch_add(1) + 1 == restart_all_target)
+        send(restart_all_notify, Done{});
+      co_return spawn_link(idle_process);
+    };
+    spec.children.push_back(std::move(child));
+  }
+  auto t_start = Clock::now();
+  auto sup = co_await supervisor::start_link(std::move(spec));
+  if (!sup) std::exit(1);
+  double start_s = seconds_since(t_start);
+  std::vector<Pid> children;
+  for (auto& c : co_await supervisor::which_children(*sup)) children.push_back(*c.pid);
+  // All are killed at once: the first Exit makes the supervisor stop the others (dead, or about
+  // to be) and start all n again, while their Exits pile up in its mailbox.
+  auto t0 = Clock::now();
+  for (Pid c : children) exit(c, atoms::kill);
+  co_await receive<Done>();
+  double s = seconds_since(t0);
+  std::printf("# sup_restart_all children=%lld start_ms=%.1f restart_ms=%.1f\n", (long long)n,
+              start_s * 1000, s * 1000);
+  result("sup_restart_all", s * 1000, "ms");
+  auto t_stop = Clock::now();
+  co_await gen_server::stop(*sup, atoms::shutdown);
+  std::printf("# sup_restart_all stop_ms=%.1f (one child after another, last first)\n",
+              seconds_since(t_stop) * 1000);
+}
+
 // --- idle: what the runtime costs while nothing happens (no anchor: a figure of our own) -------
 Task<> run_idle(std::int64_t seconds) {
   // A thousand processes waiting in receive and a timer armed far ahead: all workers park.
@@ -346,7 +414,7 @@ int usage() {
                "usage: ambitious_bench WORKLOAD [ARGS...] [--workers=N]\n"
                "workloads: skynet [leaves div] | pingpong [n] | ring [procs hops] |\n"
                "           spawn_idle [n] | fanin [producers per_producer] | call [n] |\n"
-               "           restart [n] |\n"
+               "           restart [n] | dynsup_shutdown [n] | sup_restart_all [n] |\n"
                "           timers [n] | idle [seconds]\n");
   return 2;
 }
@@ -381,6 +449,10 @@ int main(int argc, char** argv) {
     rc = run(options, run_call, arg(a, 0, 1000000));
   else if (workload == "restart")
     rc = run(options, run_restart, arg(a, 0, 10000));
+  else if (workload == "dynsup_shutdown")
+    rc = run(options, run_dynsup_shutdown, arg(a, 0, 100000));
+  else if (workload == "sup_restart_all")
+    rc = run(options, run_sup_restart_all, arg(a, 0, 10000));
   else if (workload == "idle")
     rc = run(options, run_idle, arg(a, 0, 10));
   else if (workload == "timers")

@@ -1,10 +1,16 @@
 #include "ambitious/behaviours/application.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <system_error>
 #include <thread>
 
 #include "ambitious/behaviours/child_spec.hpp"
@@ -29,16 +35,25 @@ Environment& environment() {
 
 ExitReason error2(Atom what, Atom name) { return ExitReason(Term::tuple(what, name)); }
 
+bool is_already_started(const ExitReason& error, Atom name) {
+  return error == error2(atoms::already_started, name);
+}
+
 struct Running {
   Atom name;
   AppType type;
   Pid top;
 };
 
+/// Sent by stop_program: stop every application in order, then end run() with `code`.
+struct StopProgram {
+  int code;
+};
+
 /// OTP's application_controller and application masters in one server.
 class ApplicationController : public GenServer<ApplicationController> {
  public:
-  using info = Types<Exit>;
+  using info = Types<Exit, StopProgram>;
   using VoidReply = std::expected<void, ExitReason>;
   struct Load {
     ApplicationSpec spec;
@@ -50,12 +65,11 @@ class ApplicationController : public GenServer<ApplicationController> {
   struct Stop {
     Atom name;
   };
-  struct StopAll {};
   struct Which {};
   struct Needs {
     Atom name;
   };
-  using calls = Types<Load, Start, Stop, StopAll, Which, Needs>;
+  using calls = Types<Load, Start, Stop, Which, Needs>;
 
   InitResult init() {
     trap_exit(true);
@@ -115,11 +129,6 @@ class ApplicationController : public GenServer<ApplicationController> {
     co_return reply(VoidReply());
   }
 
-  Task<CallResult<VoidReply>> handle_call(StopAll, const From&) {
-    co_await stop_all();
-    co_return reply(VoidReply());
-  }
-
   CallResult<std::vector<Atom>> handle_call(Which, const From&) {
     std::vector<Atom> out;
     for (auto it = running_.rbegin(); it != running_.rend(); ++it) out.push_back(it->name);
@@ -132,7 +141,8 @@ class ApplicationController : public GenServer<ApplicationController> {
     if (it == running_.end()) co_return noreply();
     Running app = *it;
     running_.erase(it);
-    run_stop_callback(app.name);
+    // OTP's application master runs prep_stop here too, though the tree is gone already.
+    run_stop_callback(app.name, run_prep_stop(app.name));
     log(LogReport{LogLevel::info, "application_exited", e.from,
                   "** Application " + std::string(app.name.name()) +
                       " exited: " + e.reason.to_string() + ", type: " + type_name(app.type)});
@@ -146,6 +156,14 @@ class ApplicationController : public GenServer<ApplicationController> {
         ExitReason(Term::tuple(atoms::application_terminated, app.name, e.reason.term())));
   }
 
+  /// OTP's init:stop: the applications stop in reverse start order, then the runtime. A second
+  /// request finds none running and only repeats the shutdown, which keeps the first code.
+  Task<Action> handle_info(StopProgram s) {
+    co_await stop_all();
+    shutdown(s.code);
+    co_return noreply();
+  }
+
   Task<> terminate(const ExitReason&) { co_await stop_all(); }
 
  private:
@@ -157,12 +175,46 @@ class ApplicationController : public GenServer<ApplicationController> {
   bool running(Atom name) const {
     return std::any_of(running_.begin(), running_.end(), [&](auto& r) { return r.name == name; });
   }
-  void run_stop_callback(Atom name) {
-    if (auto it = loaded_.find(name); it != loaded_.end() && it->second.stop) it->second.stop();
+  /// A callback that throws is reported and the stop goes on, as OTP's application master
+  /// catches Mod:prep_stop and Mod:stop.
+  static void report_callback_error(Atom name, const char* callback) {
+    std::string why = "unknown exception";
+    try {
+      throw;
+    } catch (const ProcessExit& e) {
+      why = e.reason.to_string();
+    } catch (const std::exception& e) {
+      why = e.what();
+    } catch (...) {
+    }
+    log(LogReport{
+        LogLevel::error, "application_shutdown_error", self(),
+        "** Application " + std::string(name.name()) + ": " + callback + " failed: " + why});
+  }
+  /// prep_stop's result, or `[]` (OTP's default state) without one or when it throws.
+  Term run_prep_stop(Atom name) {
+    auto it = loaded_.find(name);
+    if (it == loaded_.end() || !it->second.prep_stop) return Term();
+    try {
+      return it->second.prep_stop();
+    } catch (...) {
+      report_callback_error(name, "prep_stop");
+      return Term();
+    }
+  }
+  void run_stop_callback(Atom name, const Term& state) {
+    auto it = loaded_.find(name);
+    if (it == loaded_.end() || !it->second.stop) return;
+    try {
+      it->second.stop(state);
+    } catch (...) {
+      report_callback_error(name, "stop");
+    }
   }
   Task<> stop_app(Running app) {
+    Term state = run_prep_stop(app.name);
     co_await shutdown_child(app.top, Shutdown::infinity(), Term(app.name));
-    run_stop_callback(app.name);
+    run_stop_callback(app.name, state);
     log(LogReport{LogLevel::info, "application_stopped", app.top,
                   "** Application " + std::string(app.name.name()) + " stopped"});
   }
@@ -219,6 +271,13 @@ Task<std::expected<void, ExitReason>> start(Atom name, AppType type) {
   co_return co_await gen_server::call(c, req, infinity);
 }
 
+Task<std::expected<void, ExitReason>> ensure_started(Atom name, AppType type) {
+  auto r = co_await start(name, type);
+  if (!r && detail::is_already_started(r.error(), name))
+    co_return std::expected<void, ExitReason>();
+  co_return r;
+}
+
 Task<std::expected<std::vector<Atom>, ExitReason>> ensure_all_started(Atom name, AppType type) {
   auto c = co_await detail::controller();
   std::vector<Atom> started;
@@ -234,7 +293,7 @@ Task<std::expected<std::vector<Atom>, ExitReason>> ensure_all_started(Atom name,
   auto r = co_await gen_server::call(c, req, infinity);
   if (r)
     started.push_back(name);
-  else if (!(r.error().term().is_tuple() && r.error().term()[0] == Term(atoms::already_started)))
+  else if (!detail::is_already_started(r.error(), name))
     co_return std::unexpected(r.error());
   co_return started;
 }
@@ -266,14 +325,79 @@ void set_env(Atom app, Atom key, Term value) {
 
 }  // namespace application
 
+void stop_program(int code) {
+  if (auto controller = whereis(detail::controller_name))
+    send(*controller, detail::StopProgram{code});
+  else
+    shutdown(code);  // no application runs: nothing to stop first
+}
+
 namespace {
 
 struct SignalWatch {
   std::mutex mutex;
-  Pid root;           // guarded by mutex
-  int pending = 0;    // a signal that came before the root was known
-  bool done = false;  // guarded by mutex
+  Pid root;         // guarded by mutex
+  int pending = 0;  // a signal that came before the root was known; guarded by mutex
 };
+
+// SIGINT and SIGTERM are caught by a handler in whichever thread they reach, and the handler
+// writes the signal's number to this pipe, read by the watcher thread. Blocking them and taking
+// them with sigwait instead misses a signal sent to one thread only: std::raise in a process
+// directs it at that worker thread, where it would stay pending for ever. The pipe is made once
+// and never closed: a handler may still be writing on another thread while run_application
+// restores the old handlers, and a closed descriptor could by then name another file.
+int signal_pipe[2] = {-1, -1};
+constexpr unsigned char wake_watcher = 0;  // not a signal: the watcher's cue to end
+
+extern "C" void on_stop_signal(int signal) {
+  int saved = errno;  // a handler must leave errno as it found it
+  unsigned char byte = static_cast<unsigned char>(signal);
+  // Non-blocking: when the pipe is full this byte is lost, but stop requests wait there already.
+  [[maybe_unused]] ssize_t n = ::write(signal_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+/// Installs on_stop_signal for `signal`, unless the program ignores it (as a shell makes a
+/// background job ignore SIGINT); `old` gets the disposition to restore.
+void catch_stop_signal(int signal, struct sigaction& old) {
+  sigaction(signal, nullptr, &old);
+  if (old.sa_handler == SIG_IGN) return;
+  struct sigaction on_stop = {};
+  on_stop.sa_handler = on_stop_signal;
+  sigemptyset(&on_stop.sa_mask);
+  on_stop.sa_flags = SA_RESTART;
+  sigaction(signal, &on_stop, nullptr);
+}
+
+void make_signal_pipe() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (::pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+      throw std::system_error(errno, std::generic_category(), "run_application: pipe2");
+  });
+  // Bytes left by an earlier run (a signal after its watcher had ended) are stale.
+  unsigned char stale[64];
+  while (::read(signal_pipe[0], stale, sizeof stale) > 0) {
+  }
+}
+
+/// Reads the pipe until `wake_watcher`, turning each signal into a request to the root.
+void watch_signals(SignalWatch& watch) {
+  for (;;) {
+    pollfd p{signal_pipe[0], POLLIN, 0};
+    if (::poll(&p, 1, -1) < 0) continue;  // EINTR: a signal ran its handler on this thread
+    unsigned char bytes[64];
+    ssize_t n = ::read(signal_pipe[0], bytes, sizeof bytes);
+    for (ssize_t i = 0; i < n; ++i) {
+      if (bytes[i] == wake_watcher) return;
+      std::lock_guard lock(watch.mutex);
+      if (watch.root.is_null())
+        watch.pending = bytes[i];
+      else
+        post(watch.root, detail::StopRequested{bytes[i]});
+    }
+  }
+}
 
 Task<> application_root(std::vector<ApplicationSpec> apps, Atom main, SignalWatch* watch) {
   {
@@ -289,46 +413,43 @@ Task<> application_root(std::vector<ApplicationSpec> apps, Atom main, SignalWatc
   if (!started) exit(started.error());
   auto c = co_await detail::controller();
   Ref mref = monitor(*c.pid());
-  co_await receive(
-      [](detail::StopRequested s) {
-        log(LogReport{LogLevel::info, "application_stop_requested", self(),
-                      "** Signal " + std::to_string(s.signal) + ": stopping the applications"});
-      },
-      match<Down>([mref](const Down& d) { return d.ref == mref; }, [](Down d) { exit(d.reason); }));
-  co_await gen_server::call(c, detail::ApplicationController::StopAll{}, infinity);
+  // Until run() ends: by stop_program (a signal's, or any process's), shutdown(), or the death
+  // of a permanent application (the controller stops the others and shuts down with 1).
+  for (;;)
+    co_await receive(
+        [](detail::StopRequested s) {
+          log(LogReport{LogLevel::info, "application_stop_requested", self(),
+                        "** Signal " + std::to_string(s.signal) + ": stopping the applications"});
+          stop_program(0);
+        },
+        match<Down>([mref](const Down& d) { return d.ref == mref; },
+                    [](Down d) { exit(d.reason); }));
 }
 
 }  // namespace
 
 int run_application(std::vector<ApplicationSpec> applications, Atom main, RuntimeOptions options) {
-  // SIGINT and SIGTERM are blocked in every thread the runtime starts (they inherit the mask)
-  // and taken by one watcher thread, which turns them into a message to the root.
-  sigset_t signals, old;
+  make_signal_pipe();
+  // The handler is in place for the run, and the signals unblocked in the thread that calls
+  // run (so in every thread the runtime starts: they inherit the mask); both restored after.
+  struct sigaction old_int = {}, old_term = {};
+  catch_stop_signal(SIGINT, old_int);
+  catch_stop_signal(SIGTERM, old_term);
+  sigset_t signals, old_mask;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, &old);
+  pthread_sigmask(SIG_UNBLOCK, &signals, &old_mask);
   SignalWatch watch;
-  std::thread watcher([&] {
-    for (;;) {
-      int sig = 0;
-      if (sigwait(&signals, &sig) != 0) continue;
-      std::lock_guard lock(watch.mutex);
-      if (watch.done) return;
-      if (watch.root.is_null())
-        watch.pending = sig;
-      else
-        post(watch.root, detail::StopRequested{sig});
-    }
-  });
+  std::thread watcher([&] { watch_signals(watch); });
   int rc = run(options, application_root, std::move(applications), main, &watch);
-  {
-    std::lock_guard lock(watch.mutex);
-    watch.done = true;
-  }
-  pthread_kill(watcher.native_handle(), SIGTERM);  // wakes its sigwait; it sees `done`
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  // The pipe is non-blocking: should it be full, the watcher still has bytes to read, and
+  // reads until this one comes.
+  while (::write(signal_pipe[1], &wake_watcher, 1) != 1) std::this_thread::yield();
   watcher.join();
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return rc;
 }
 

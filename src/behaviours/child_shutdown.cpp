@@ -1,7 +1,8 @@
 #include "behaviours/child_shutdown.hpp"
 
-#include <algorithm>
 #include <chrono>
+#include <map>
+#include <unordered_map>
 
 #include "ambitious/behaviours/logger.hpp"
 #include "ambitious/process/link.hpp"
@@ -18,6 +19,7 @@ Task<Down> wait_down(Ref mref) {
 }
 
 void report_shutdown_error(const Term& id, Pid child, const ExitReason& reason) {
+  if (!log_enabled(LogLevel::error)) return;  // not formatted for nobody
   log(LogReport{LogLevel::error, "supervisor_shutdown_error", self(),
                 "** Supervisor " + to_string(self()) + ": child " + id.to_string() + " " +
                     to_string(child) +
@@ -78,56 +80,49 @@ Task<ExitReason> shutdown_child(Pid child, Shutdown how, Term id) {
 }
 
 Task<> shutdown_children(std::vector<std::pair<Pid, Shutdown>> children) {
-  struct Pending {
-    Pid pid;
-    Ref mref;
-    std::uint64_t kill_at;  // ms on the runtime clock; max: never
-  };
-  std::vector<Pending> pending;
-  std::uint64_t now = now_ms();
+  // Each child by pid, with its monitor: a Down or an Exit is matched and dropped in O(1), so
+  // stopping n children costs O(n) (a scan of a list of the children per message, and per Down
+  // its removal, made it quadratic: seconds for 100,000 children).
+  std::unordered_map<Pid, Ref> pending;
+  pending.reserve(children.size());
+  // Who is killed when: one group per shutdown time (all deadlines count from the same now).
+  std::map<std::uint64_t, std::vector<Pid>> kills;
+  Ref mark;
+  std::uint64_t start = now_ms();
   for (auto& [pid, how] : children) {
-    Ref mref = monitor(pid);
+    mark = monitor(pid);
+    pending.emplace(pid, mark);
     unlink(pid);
-    std::uint64_t kill_at = UINT64_MAX;
     if (how.is_brutal_kill()) {
       exit(pid, atoms::kill);
-    } else {
-      exit(pid, atoms::shutdown);
-      if (!how.is_infinity()) kill_at = now + static_cast<std::uint64_t>(how.time().count());
-    }
-    pending.push_back(Pending{pid, mref, kill_at});
-  }
-  // Drop the Exits of children that ended before they were unlinked.
-  while (co_await receive_if<Exit>(
-      [&](const Exit& e) {
-        return std::any_of(pending.begin(), pending.end(),
-                           [&](auto& p) { return p.pid == e.from; });
-      },
-      std::chrono::milliseconds(0))) {
-  }
-  while (!pending.empty()) {
-    std::uint64_t next_kill = UINT64_MAX;
-    for (auto& p : pending) next_kill = std::min(next_kill, p.kill_at);
-    now = now_ms();
-    Timeout wait = next_kill == UINT64_MAX
-                       ? infinity
-                       : Timeout(std::chrono::milliseconds(next_kill > now ? next_kill - now : 0));
-    auto d = co_await receive_if<Down>(
-        [&](const Down& x) {
-          return std::any_of(pending.begin(), pending.end(),
-                             [&](auto& p) { return p.mref == x.ref; });
-        },
-        wait);
-    if (d) {
-      std::erase_if(pending, [&](auto& p) { return p.mref == d->ref; });
       continue;
     }
-    now = now_ms();
-    for (auto& p : pending)
-      if (p.kill_at <= now) {
-        exit(p.pid, atoms::kill);
-        p.kill_at = UINT64_MAX;
-      }
+    exit(pid, atoms::shutdown);
+    if (!how.is_infinity())
+      kills[start + static_cast<std::uint64_t>(how.time().count())].push_back(pid);
+  }
+  while (!pending.empty()) {
+    std::uint64_t now = now_ms();
+    for (; !kills.empty() && kills.begin()->first <= now; kills.erase(kills.begin()))
+      for (Pid pid : kills.begin()->second)
+        if (pending.contains(pid)) exit(pid, atoms::kill);  // out of time: killed, as OTP does
+    Timeout wait =
+        kills.empty() ? infinity : Timeout(std::chrono::milliseconds(kills.begin()->first - now));
+    // Nothing in this process drained its mailbox since the monitors were made, so every
+    // message queued before the last one's mark is older than all of them and is skipped: no
+    // Down of theirs, and an Exit of a child that ended before it was unlinked is left behind
+    // (the caller is ending). One that came later is taken and dropped, so that it is not
+    // scanned again: its Down follows.
+    co_await receive(
+        match<Down>(
+            [&](const Down& d) {
+              auto it = pending.find(d.pid);
+              return it != pending.end() && it->second == d.ref;
+            },
+            [&](Down d) { pending.erase(d.pid); }),
+        match<Exit>([&](const Exit& e) { return pending.contains(e.from); }, [](Exit) {}),
+        after(wait, [] {}))
+        .since(mark);
   }
 }
 

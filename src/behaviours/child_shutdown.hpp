@@ -17,7 +17,8 @@ namespace ambitious::detail {
 Task<ExitReason> shutdown_child(Pid child, Shutdown how, Term id);
 
 /// Stops several children at once (DynamicSupervisor): every one is asked together, each gets
-/// its own shutdown time, stragglers are killed.
+/// its own shutdown time, stragglers are killed. O(n) for n children. The caller traps exits
+/// and is ending: an Exit queued before the call from a child that had ended is left queued.
 Task<> shutdown_children(std::vector<std::pair<Pid, Shutdown>> children);
 
 /// True when a child ending with `reason` is restarted under `restart`.

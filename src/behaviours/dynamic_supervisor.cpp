@@ -117,7 +117,7 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
 
   /// Starts a child of `spec`; on success the spec moves into children_, else it stays.
   Task<StartReply> start(ChildSpec& spec) {
-    if (!spec.start) co_return StartReply(std::unexpect, ExitReason(atoms::no_start_function));
+    // Every spec here has a start: dynamic_supervisor::start_child refuses one without.
     StartChildResult r = co_await spec.start(options_.extra_arguments);
     if (!r) {
       if (r.error().is(atoms::ignore)) co_return std::optional<Pid>();
@@ -167,6 +167,10 @@ Task<StartResult<DynamicSupervisorServer>> start_link(DynamicSupervisorOptions o
 }
 
 Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec) {
+  // Checked by the caller, before any call, as Elixir's validate_child: a spec without a start
+  // is {error, {invalid_child_spec, Spec}} there; its id stands for it here.
+  if (!spec.start)
+    co_return std::unexpected(ExitReason(Term::tuple(atoms::invalid_child_spec, spec.id)));
   DynamicSupervisorServer::StartChild req{std::move(spec)};  // g++ 12: no braced temporaries
   co_return co_await gen_server::call(sup, std::move(req), infinity);
 }

@@ -1,5 +1,8 @@
 #include "ambitious/behaviours/supervisor.hpp"
 
+#include <chrono>
+#include <unordered_set>
+
 #include "behaviours/child_shutdown.hpp"
 #include "behaviours/supervisor_server.hpp"
 #include "runtime/timer_wheel.hpp"
@@ -10,6 +13,11 @@ namespace {
 
 bool is_ignore(const ExitReason& r) { return r.is(atoms::ignore); }
 
+// A child's start that ends without waiting resumes the supervisor on the same stack (symmetric
+// transfer): where the compiler makes no tail calls (ASan) a long run of them overflows the
+// stack. A loop of starts yields after this many, which unwinds it and lets others run.
+constexpr std::size_t starts_per_yield = 256;
+
 }  // namespace
 
 bool RestartIntensity::add(std::uint64_t now) {
@@ -19,8 +27,17 @@ bool RestartIntensity::add(std::uint64_t now) {
   return static_cast<int>(restarts_.size()) <= intensity_;
 }
 
-SupervisorServer::SupervisorServer(SupervisorSpec spec)
-    : flags_(spec.flags), intensity_(spec.flags) {
+SupervisorServer::SupervisorServer(SupervisorSpec spec) : intensity_(flags_) {
+  adopt(std::move(spec));
+}
+
+SupervisorServer::SupervisorServer(SupervisorInit init)
+    : intensity_(flags_), init_(std::move(init)) {}
+
+void SupervisorServer::adopt(SupervisorSpec spec) {
+  flags_ = spec.flags;
+  intensity_ = RestartIntensity(flags_);
+  children_.clear();
   children_.reserve(spec.children.size());
   for (auto& c : spec.children) children_.push_back(Child{std::move(c), std::nullopt});
 }
@@ -39,9 +56,9 @@ std::optional<std::size_t> SupervisorServer::find(Pid pid) const {
 
 Task<SupervisorServer::StartReply> SupervisorServer::start(std::size_t i) {
   // Copy the start: the call below runs while this child's slot may move (a start may not add
-  // children, but being careful costs one copy).
+  // children, but being careful costs one copy). Every spec here has one: init and start_child
+  // refuse a spec without.
   ChildStart start = children_[i].spec.start;
-  if (!start) co_return StartReply(std::unexpect, ExitReason(atoms::no_start_function));
   StartChildResult r = co_await start();
   if (!r) {
     if (!is_ignore(r.error())) co_return StartReply(std::unexpect, r.error());
@@ -55,12 +72,26 @@ Task<SupervisorServer::StartReply> SupervisorServer::start(std::size_t i) {
 
 Task<InitResult> SupervisorServer::init() {
   trap_exit(true);
-  // OTP checks the whole spec before it starts any child.
-  for (std::size_t i = 0; i < children_.size(); ++i)
-    if (find(children_[i].spec.id) != i)
+  if (init_) {
+    std::expected<SupervisorSpec, ExitReason> spec = co_await init_();
+    if (!spec && spec.error().is(atoms::ignore)) co_return ignore();  // start_link: ignore
+    if (!spec) co_return stop(spec.error());
+    adopt(std::move(*spec));
+  }
+  // OTP checks the whole spec before it starts any child, child by child in order: the spec
+  // itself, then its id against the earlier ones (supervisor:check_startspec). OTP 25:
+  // start_link with [#{id => a}] returns {error, {start_spec, missing_start}}.
+  std::unordered_set<Term> ids;  // a hash set: a search of the list per child was quadratic
+  ids.reserve(children_.size());
+  for (std::size_t i = 0; i < children_.size(); ++i) {
+    if (!children_[i].spec.start)
+      co_return stop(ExitReason(Term::tuple(atoms::start_spec, atoms::missing_start)));
+    if (!ids.insert(children_[i].spec.id).second)
       co_return stop(ExitReason(Term::tuple(
           atoms::start_spec, Term::tuple(atoms::duplicate_child_name, children_[i].spec.id))));
+  }
   for (std::size_t i = 0; i < children_.size(); ++i) {
+    if (i > 0 && i % starts_per_yield == 0) co_await yield();
     StartReply r = co_await start(i);
     if (!r) {
       Term id = children_[i].spec.id;
@@ -77,18 +108,38 @@ Task<InitResult> SupervisorServer::init() {
 }
 
 Task<> SupervisorServer::stop_range(std::size_t first, std::size_t end) {
+  // Each child's stop looks for an Exit it sent before it was unlinked (shutdown_child), and
+  // that look scans the mailbox. With many children dying at once (one_for_all when they all
+  // crash) their Exits pile up there while the others are stopped, and each look went past all
+  // of them: n^2 steps in all. So before each stop, the Exits that came from these children
+  // are taken out, and a child whose Exit came is not stopped again: the looks, and these
+  // passes, see only the few other messages.
+  std::unordered_set<Pid> running;
+  for (std::size_t i = first; i < end; ++i)
+    if (children_[i].pid) running.insert(*children_[i].pid);
+  std::unordered_set<Pid> ended;  // as shutdown_child's early Exit: no report, nothing to wait
   for (std::size_t i = end; i-- > first;) {
     if (!children_[i].pid) continue;
+    while (auto e =
+               co_await receive_if<Exit>([&](const Exit& x) { return running.contains(x.from); },
+                                         std::chrono::milliseconds(0)))
+      ended.insert(e->from);
     Pid pid = *children_[i].pid;
     children_[i].pid.reset();
+    if (ended.contains(pid)) {
+      unlink(pid);  // it is gone; only our side of the link is left
+      continue;
+    }
     co_await shutdown_child(pid, children_[i].spec.effective_shutdown(), children_[i].spec.id);
   }
 }
 
 Task<std::optional<std::size_t>> SupervisorServer::restart_range(std::size_t first,
                                                                  std::size_t end) {
-  for (std::size_t i = first; i < end && i < children_.size(); ++i) {
+  for (std::size_t i = first, started = 0; i < end && i < children_.size(); ++i) {
     if (children_[i].pid) continue;
+    if (started > 0 && started % starts_per_yield == 0) co_await yield();
+    ++started;
     StartReply r = co_await start(i);
     if (r) continue;
     log(LogReport{LogLevel::error, "supervisor_start_error", self(),
@@ -176,6 +227,9 @@ CallResult<ChildCounts> SupervisorServer::handle_call(CountChildren, const From&
 
 Task<CallResult<SupervisorServer::StartReply>> SupervisorServer::handle_call(StartChild req,
                                                                              const From&) {
+  // The spec is checked before its id is looked up, as OTP's handle_call({start_child, _}):
+  // OTP 25 answers start_child(Sup, #{id => a}) with {error, missing_start}.
+  if (!req.spec.start) co_return reply(StartReply(std::unexpect, ExitReason(atoms::missing_start)));
   if (auto i = find(req.spec.id)) {
     if (children_[*i].pid)
       co_return reply(StartReply(
@@ -230,6 +284,10 @@ using detail::SupervisorServer;
 
 Task<StartResult<SupervisorServer>> start_link(SupervisorSpec spec, StartOptions options) {
   return SupervisorServer::start_link(std::move(options), std::move(spec));
+}
+
+Task<StartResult<SupervisorServer>> start_link(SupervisorInit init, StartOptions options) {
+  return SupervisorServer::start_link(std::move(options), std::move(init));
 }
 
 Task<std::vector<ChildInfo>> which_children(Ref sup) {

@@ -53,6 +53,8 @@ class SupervisorServer : public GenServer<SupervisorServer> {
   using VoidReply = std::expected<void, ExitReason>;
 
   explicit SupervisorServer(SupervisorSpec spec);
+  /// The spec comes from `init`, run by init() (it may say ignore).
+  explicit SupervisorServer(SupervisorInit init);
 
   Task<InitResult> init();
   CallResult<std::vector<ChildInfo>> handle_call(WhichChildren, const From&);
@@ -85,9 +87,13 @@ class SupervisorServer : public GenServer<SupervisorServer> {
   /// start: its index (it and the ones after it stay stopped).
   Task<std::optional<std::size_t>> restart_range(std::size_t first, std::size_t end);
 
+  /// Takes the flags and children of `spec`.
+  void adopt(SupervisorSpec spec);
+
   SupervisorFlags flags_;
   std::vector<Child> children_;
   RestartIntensity intensity_;
+  SupervisorInit init_;  // empty when the spec was given to the constructor
 };
 
 }  // namespace ambitious::detail

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -295,4 +297,142 @@ TEST(Application, the_death_of_a_permanent_application_stops_the_others_and_run_
   ASSERT_GE(events.size(), 4u);
   EXPECT_EQ(std::vector<std::string>(events.end() - 4, events.end()),
             strings({"stop b", "app stop b", "stop a", "app stop a"}));
+}
+
+// OTP 25: application:ensure_started(App) is ok, and ok again once App runs, where
+// application:start(App) gives {error, {already_started, App}}.
+TEST(Application, ensure_started_starts_an_application_and_is_ok_when_it_already_runs) {
+  Journal journal;
+  std::optional<ExitReason> start_again, not_loaded, dependency;
+  bool first = false, again = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  std::vector<ApplicationSpec> specs;
+                  specs.push_back(app("a", {}, &journal, self()));
+                  specs.push_back(app("b", {c_name}, &journal, self()));
+                  specs.push_back(app("c", {}, &journal, self()));
+                  co_await load_all(std::move(specs));
+                  first = (co_await application::ensure_started(a_name)).has_value();
+                  again = (co_await application::ensure_started(a_name)).has_value();
+                  auto s = co_await application::start(a_name);
+                  if (!s) start_again = s.error();
+                  auto n = co_await application::ensure_started(Atom("nowhere"));
+                  if (!n) not_loaded = n.error();
+                  auto d = co_await application::ensure_started(b_name);
+                  if (!d) dependency = d.error();
+                  co_await application::stop(a_name);
+                }),
+            0);
+  EXPECT_TRUE(first);
+  EXPECT_TRUE(again);
+  EXPECT_EQ(start_again, ExitReason(Term::tuple(atoms::already_started, a_name)));
+  EXPECT_EQ(not_loaded, ExitReason(Term::tuple(atoms::not_loaded, Atom("nowhere"))));
+  EXPECT_EQ(dependency, ExitReason(Term::tuple(atoms::not_started, c_name)));
+  EXPECT_EQ(journal.events(), strings({"app start a", "start a", "stop a", "app stop a"}));
+}
+
+namespace {
+/// app(), with a prep_stop that journals itself and returns `state`, and a stop that journals
+/// the state it gets.
+ApplicationSpec app_with_prep_stop(const char* name, Journal* journal, Pid observer, Term state) {
+  ApplicationSpec spec = app(name, {}, journal, observer);
+  std::string n = name;
+  spec.prep_stop = [n, journal, state] {
+    journal->add("prep_stop " + n);
+    return state;
+  };
+  spec.stop = [n, journal](const Term& s) { journal->add("app stop " + n + " " + s.to_string()); };
+  return spec;
+}
+}  // namespace
+
+// OTP 25 (application_master): stop runs prep_stop(State), shuts the tree down, then runs
+// stop(NewState): a prep_stop returning state1 is followed by "worker stops: shutdown", then
+// stop(state1).
+TEST(Application, prep_stop_runs_before_the_tree_stops_and_its_result_is_passed_to_stop) {
+  Journal journal;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  std::vector<ApplicationSpec> specs;
+                  specs.push_back(app_with_prep_stop("a", &journal, self(), Term(Atom("state1"))));
+                  co_await load_all(std::move(specs));
+                  co_await application::start(a_name);
+                  co_await application::stop(a_name);
+                }),
+            0);
+  EXPECT_EQ(journal.events(),
+            strings({"app start a", "start a", "prep_stop a", "stop a", "app stop a state1"}));
+}
+
+// OTP 25: when the top supervisor of a temporary application dies, its master still runs
+// prep_stop(State) and then stop(NewState) (checked with erl: prep_stop(state0), stop(state1)).
+TEST(Application, prep_stop_and_stop_run_when_the_top_supervisor_ends_on_its_own) {
+  Journal journal;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  std::vector<ApplicationSpec> specs;
+                  specs.push_back(app_with_prep_stop("a", &journal, self(), Term(Atom("state1"))));
+                  co_await load_all(std::move(specs));
+                  co_await application::start(a_name, AppType::temporary);
+                  Pid top = co_await up("top a");
+                  exit(top, atoms::kill);
+                  co_await wait_end(top);
+                  co_await application::which_applications();  // after the controller saw the end
+                }),
+            0);
+  auto events = journal.events();
+  auto prep = std::find(events.begin(), events.end(), "prep_stop a");
+  auto stop = std::find(events.begin(), events.end(), "app stop a state1");
+  EXPECT_NE(prep, events.end());
+  EXPECT_NE(stop, events.end());
+  EXPECT_LT(prep, stop);
+}
+
+// OTP 25: a start returning {ok, Pid} leaves the state [], which Mod:stop/1 then gets.
+TEST(Application, without_prep_stop_stop_gets_the_empty_list_as_otp_s_default_state) {
+  Journal journal;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  std::vector<ApplicationSpec> specs;
+                  specs.push_back(app("a", {}, &journal, self()));
+                  specs.back().stop = [&journal](const Term& s) {
+                    journal.add("app stop a " + s.to_string());
+                  };
+                  co_await load_all(std::move(specs));
+                  co_await application::start(a_name);
+                  co_await application::stop(a_name);
+                }),
+            0);
+  EXPECT_EQ(journal.events(), strings({"app start a", "start a", "stop a", "app stop a []"}));
+}
+
+// OTP's application master catches a failing prep_stop (reported as a shutdown_error; the old
+// state goes to stop) and a failing stop.
+TEST(Application, a_prep_stop_or_stop_that_throws_is_reported_and_the_stop_goes_on) {
+  Journal journal;
+  std::size_t reports = 0;
+  bool stopped = false;
+  std::vector<Atom> running;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog log;
+                  std::vector<ApplicationSpec> specs;
+                  specs.push_back(app("a", {}, &journal, self()));
+                  specs.back().prep_stop = []() -> Term { throw std::runtime_error("prep"); };
+                  specs.back().stop = [&journal](const Term& s) {
+                    journal.add("app stop a " + s.to_string());
+                    throw std::runtime_error("stop");
+                  };
+                  co_await load_all(std::move(specs));
+                  co_await application::start(a_name);
+                  stopped = (co_await application::stop(a_name)).has_value();
+                  running = co_await application::which_applications();
+                  reports = log.of_kind("application_shutdown_error").size();
+                }),
+            0);
+  EXPECT_TRUE(stopped);
+  EXPECT_TRUE(running.empty());
+  EXPECT_EQ(reports, 2u);
+  EXPECT_EQ(journal.events(), strings({"app start a", "start a", "stop a", "app stop a []"}));
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "children.hpp"
@@ -290,6 +291,27 @@ TEST(DynamicSupervisor,
   EXPECT_EQ(specs, 0u);
 }
 
+// Elixir's DynamicSupervisor.start_child validates the spec before it calls the supervisor: a
+// spec without a start is {:error, {:invalid_child_spec, Spec}} (its id stands for it here).
+TEST(DynamicSupervisor, start_child_refuses_a_spec_without_a_start_as_an_invalid_child_spec) {
+  std::optional<ExitReason> error;
+  std::size_t specs = 99;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  DynamicSupervisorOptions options;
+                  auto sup = co_await start_dyn(std::move(options));
+                  ChildSpec spec;
+                  spec.id = id("a");
+                  auto r = co_await dynamic_supervisor::start_child(sup, std::move(spec));
+                  if (!r) error = r.error();
+                  specs = (co_await dynamic_supervisor::count_children(sup)).specs;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(error, ExitReason(Term::tuple(atoms::invalid_child_spec, id("a"))));
+  EXPECT_EQ(specs, 0u);
+}
+
 TEST(DynamicSupervisor, stopping_the_supervisor_shuts_every_child_down_each_by_its_shutdown) {
   Journal journal;
   std::optional<ExitReason> a_end, b_end, s_end;
@@ -415,4 +437,64 @@ TEST(DynamicSupervisor,
   EXPECT_EQ(left, 0u);
   EXPECT_GT(attempts_at_terminate, 1);
   EXPECT_EQ(attempts_later, attempts_at_terminate);
+}
+
+namespace {
+
+struct Ready {};
+
+/// Tells `observer` it is ready (trapping exits if asked), then waits; with `trap` it leaves on
+/// the first exit signal only if `leave` (with that signal's reason), else never.
+Task<> waiting_child(Pid observer, bool trap, bool leave) {
+  if (trap) trap_exit(true);
+  send(observer, Ready{});
+  for (;;) {
+    Exit e = co_await receive<Exit>();
+    if (leave) exit(std::move(e.reason));
+  }
+}
+
+}  // namespace
+
+// Elixir's DynamicSupervisor stops all its children at once on shutdown, each by its own
+// shutdown: exit(shutdown) and wait (brutal_kill: kill at once; a timeout: kill when it runs
+// out). 100,000 children of four kinds, and each must end with its reason before stop returns.
+TEST(DynamicSupervisor, stopping_a_supervisor_of_100000_children_ends_each_by_its_shutdown) {
+  constexpr int n = 100'000;
+  std::size_t downs = 0, wrong = 0, alive_after_stop = 0;
+  EXPECT_EQ(run(two_workers,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  DynamicSupervisorOptions options;
+                  auto sup = co_await start_dyn(std::move(options));
+                  std::unordered_map<Pid, ExitReason> expected;
+                  expected.reserve(n);
+                  for (int i = 0; i < n; ++i) {
+                    // 0: ends with shutdown; 1: brutal_kill; 2: ignores shutdown, killed after
+                    // its time; 3: traps, ends with shutdown, waited for (infinity).
+                    int kind = i % 4;
+                    ChildSpec spec =
+                        process_child(Term(), waiting_child, self(), kind >= 2, kind == 3);
+                    if (kind == 1) spec.shutdown = Shutdown::brutal_kill();
+                    if (kind == 2) spec.shutdown = Shutdown::timeout(50ms);
+                    if (kind == 3) spec.shutdown = Shutdown::infinity();
+                    Pid pid = co_await start_in(sup, std::move(spec));
+                    expected.emplace(pid, kind == 0 || kind == 3 ? ExitReason(atoms::shutdown)
+                                                                 : ExitReason(atoms::killed));
+                  }
+                  for (int i = 0; i < n; ++i) co_await next<Ready>();
+                  for (auto& [pid, reason] : expected) monitor(pid);
+                  co_await gen_server::stop(sup);
+                  for (auto& [pid, reason] : expected) alive_after_stop += alive(pid);
+                  for (int i = 0; i < n; ++i) {
+                    Down d = co_await next<Down>();
+                    ++downs;
+                    auto it = expected.find(d.pid);
+                    if (it == expected.end() || it->second != d.reason) ++wrong;
+                  }
+                }),
+            0);
+  EXPECT_EQ(alive_after_stop, 0u);
+  EXPECT_EQ(downs, static_cast<std::size_t>(n));
+  EXPECT_EQ(wrong, 0u);
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "children.hpp"
@@ -194,6 +195,67 @@ TEST(Supervisor, one_for_all_stops_the_others_in_reverse_order_and_restarts_all_
   EXPECT_EQ(first(journal.events(), 9),
             strings({"start a", "start b", "start c", "stop c", "stop a", "start a", "start b",
                      "start c", "restarted"}));
+}
+
+namespace {
+/// Says which child started (its index).
+struct Started {
+  int index;
+};
+
+/// A child that waits for ever (without a word to anyone).
+Task<> waits() { co_await receive<ExitWith>(); }
+}  // namespace
+
+// All the children of a one_for_all supervisor die at once: the first Exit stops the others
+// (dead already, or killed and not yet gone) and starts every one again, in order. Many
+// children, so that a stop costing a scan of the piled-up Exits per child would show.
+TEST(Supervisor, one_for_all_restarts_all_of_many_children_that_died_at_once_in_order) {
+  constexpr int n = 10'000;
+  std::vector<int> restart_order;
+  std::size_t old_killed = 0, restarted_running = 0, old_pids_left = 0;
+  std::size_t terminated_reports = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog log;
+                  Pid test = self();
+                  SupervisorSpec spec{{Strategy::one_for_all, 1, 1h}, {}};
+                  for (int i = 0; i < n; ++i) {
+                    ChildSpec child;
+                    child.id = Term(i);
+                    child.start = [i, test]() -> Task<StartChildResult> {
+                      send(test, Started{i});
+                      co_return spawn_link(waits);
+                    };
+                    spec.children.push_back(std::move(child));
+                  }
+                  auto sup = co_await start_sup(std::move(spec));
+                  for (int i = 0; i < n; ++i) co_await next<Started>();
+                  std::vector<Pid> old;
+                  for (auto& c : co_await supervisor::which_children(sup)) old.push_back(*c.pid);
+                  for (Pid p : old) monitor(p);
+                  for (Pid p : old) exit(p, atoms::kill);
+                  // The n Downs and the n new starts, as they come (each the first message).
+                  for (int i = 0; i < 2 * n; ++i)
+                    co_await receive([&](Started s) { restart_order.push_back(s.index); },
+                                     [&](Down d) { old_killed += d.reason == atoms::killed; },
+                                     after(patience, [] { give_up(); }));
+                  std::unordered_set<Pid> old_set(old.begin(), old.end());
+                  for (auto& c : co_await supervisor::which_children(sup)) {
+                    restarted_running += c.pid.has_value();
+                    old_pids_left += c.pid && old_set.contains(*c.pid);
+                  }
+                  terminated_reports = log.of_kind("supervisor_child_terminated").size();
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  std::vector<int> in_order(n);
+  for (int i = 0; i < n; ++i) in_order[i] = i;
+  EXPECT_EQ(restart_order, in_order);
+  EXPECT_EQ(old_killed, static_cast<std::size_t>(n));
+  EXPECT_EQ(restarted_running, static_cast<std::size_t>(n));
+  EXPECT_EQ(old_pids_left, 0u);
+  EXPECT_EQ(terminated_reports, 1u);  // the one whose Exit made the restart
 }
 
 TEST(Supervisor, rest_for_one_restarts_the_child_and_those_started_after_it) {
@@ -581,6 +643,59 @@ TEST(Supervisor, duplicate_child_ids_are_rejected_before_any_child_starts) {
   EXPECT_TRUE(journal.events().empty());
 }
 
+namespace {
+/// A spec with an id and no start.
+ChildSpec no_start(const char* name) {
+  ChildSpec spec;
+  spec.id = id(name);
+  return spec;
+}
+}  // namespace
+
+// OTP 25: supervisor:start_link(M, [#{id => a}]) -> {error, {start_spec, missing_start}}; with
+// [#{id => a, start => ...}, #{id => a}] the same (each spec is checked before its id).
+TEST(Supervisor, a_child_without_a_start_is_refused_with_missing_start_before_any_child_starts) {
+  Journal journal;
+  std::optional<ExitReason> error, error_before_duplicate;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  CapturedLog quiet;
+                  trap_exit(true);
+                  SupervisorSpec spec{{}, {worker("a", &journal, self()), no_start("b")}};
+                  auto sup = co_await supervisor::start_link(std::move(spec));
+                  if (!sup) error = sup.error();
+                  SupervisorSpec dup{{}, {worker("a", &journal, self()), no_start("a")}};
+                  auto sup2 = co_await supervisor::start_link(std::move(dup));
+                  if (!sup2) error_before_duplicate = sup2.error();
+                }),
+            0);
+  ExitReason missing(Term::tuple(atoms::start_spec, atoms::missing_start));
+  EXPECT_EQ(error, missing);
+  EXPECT_EQ(error_before_duplicate, missing);
+  EXPECT_TRUE(journal.events().empty());
+}
+
+// OTP 25: supervisor:start_child(Sup, #{id => a}) -> {error, missing_start}, even when a runs.
+TEST(Supervisor, start_child_refuses_a_spec_without_a_start_with_missing_start) {
+  std::optional<ExitReason> error, error_taken_id;
+  std::size_t specs = 99;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  SupervisorSpec spec{{}, {obedient_child("a", self())}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  auto r = co_await supervisor::start_child(sup, no_start("b"));
+                  if (!r) error = r.error();
+                  auto r2 = co_await supervisor::start_child(sup, no_start("a"));
+                  if (!r2) error_taken_id = r2.error();
+                  specs = (co_await supervisor::count_children(sup)).specs;
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  EXPECT_EQ(error, ExitReason(atoms::missing_start));
+  EXPECT_EQ(error_taken_id, ExitReason(atoms::missing_start));
+  EXPECT_EQ(specs, 1u);
+}
+
 TEST(Supervisor, a_child_start_returning_ignore_keeps_the_spec_without_a_pid) {
   std::vector<ChildInfo> children;
   EXPECT_EQ(run(one_worker,
@@ -600,6 +715,105 @@ TEST(Supervisor, a_child_start_returning_ignore_keeps_the_spec_without_a_pid) {
   EXPECT_FALSE(pid_of(children, "i"));
   EXPECT_FALSE(has(children, "gone"));
   EXPECT_TRUE(pid_of(children, "p"));
+}
+
+// --- an init function, and init returning ignore -----------------------------------------------
+
+namespace {
+/// An init that says `ignore`, journaling the process it runs in.
+SupervisorInit ignoring_init(Journal* journal) {
+  return [journal]() -> Task<std::expected<SupervisorSpec, ExitReason>> {
+    journal->add("init in " + to_string(self()));
+    co_return std::unexpected(ExitReason(atoms::ignore));
+  };
+}
+}  // namespace
+
+// OTP 25 (supervisor_SUITE sup_start_ignore_init): with init/1 returning ignore,
+// supervisor:start_link returns ignore and the trapping caller gets {'EXIT', Pid, normal}.
+TEST(Supervisor,
+     init_returning_ignore_makes_start_link_return_ignore_and_the_supervisor_end_normal) {
+  Journal journal;
+  std::optional<ExitReason> error, end;
+  std::optional<Pid> ended;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  trap_exit(true);
+                  auto sup = co_await supervisor::start_link(ignoring_init(&journal));
+                  if (!sup) error = sup.error();
+                  Exit e = co_await next<Exit>();
+                  ended = e.from;
+                  end = e.reason;
+                }),
+            0);
+  EXPECT_EQ(error, ExitReason(atoms::ignore));
+  EXPECT_EQ(end, ExitReason(atoms::normal));
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(journal.events(), std::vector<std::string>{"init in " + to_string(*ended)});
+}
+
+// OTP 25: supervisor:start_link(M, crash) with init/1 exiting foo returns {error, foo}.
+TEST(Supervisor,
+     an_init_function_gives_the_spec_in_the_supervisor_or_the_error_start_link_returns) {
+  Journal journal;
+  std::optional<Pid> init_ran_in, sup_pid;
+  std::optional<ExitReason> error;
+  std::vector<ChildInfo> children;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  trap_exit(true);
+                  Pid test = self();
+                  Journal* j = &journal;
+                  SupervisorInit init = [&, test,
+                                         j]() -> Task<std::expected<SupervisorSpec, ExitReason>> {
+                    init_ran_in = self();
+                    co_return SupervisorSpec{{}, {worker("a", j, test)}};
+                  };
+                  auto sup = co_await supervisor::start_link(std::move(init));
+                  if (!sup) give_up();
+                  sup_pid = *sup->pid();
+                  children = co_await supervisor::which_children(*sup);
+                  co_await gen_server::stop(*sup);
+                  SupervisorInit failing = []() -> Task<std::expected<SupervisorSpec, ExitReason>> {
+                    co_return std::unexpected(ExitReason(foo));
+                  };
+                  auto bad = co_await supervisor::start_link(std::move(failing));
+                  if (!bad) error = bad.error();
+                }),
+            0);
+  EXPECT_EQ(init_ran_in, sup_pid);
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(children[0].id, id("a"));
+  EXPECT_EQ(journal.events(), strings({"start a", "stop a"}));
+  EXPECT_EQ(error, ExitReason(foo));
+}
+
+// OTP 25 (sup_start_ignore_child): a child supervisor whose init says ignore stays a spec
+// without a pid in its parent, as any child whose start returns ignore.
+TEST(Supervisor, a_child_supervisor_whose_init_ignores_is_kept_without_a_pid) {
+  Journal journal;
+  std::vector<ChildInfo> children;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  ChildSpec child;
+                  child.id = id("s");
+                  child.type = ChildType::supervisor;
+                  Journal* j = &journal;
+                  child.start = [j]() -> Task<StartChildResult> {
+                    auto started = co_await supervisor::start_link(ignoring_init(j));
+                    if (!started) co_return std::unexpected(started.error());
+                    co_return *started->pid();
+                  };
+                  SupervisorSpec spec{{}, {std::move(child)}};
+                  auto sup = co_await start_sup(std::move(spec));
+                  children = co_await supervisor::which_children(sup);
+                  co_await gen_server::stop(sup);
+                }),
+            0);
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(children[0].id, id("s"));
+  EXPECT_FALSE(children[0].pid);
+  EXPECT_EQ(journal.events().size(), 1u);
 }
 
 // --- child management ---------------------------------------------------------------------------

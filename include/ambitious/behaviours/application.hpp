@@ -8,12 +8,17 @@
 //   applications          | the applications it needs, started before it
 //   env                   | its environment (application:get_env/2)
 //   start                 | Mod:start/2: starts the top supervisor, linked to the caller
+//   prep_stop             | Mod:prep_stop/1: runs before the tree is stopped (or after it
+//                         | ended on its own); what it returns is passed to stop
 //   stop                  | Mod:stop/1: runs after its supervision tree has stopped
 //
 // When the top supervisor of a started application ends: a permanent application stops every
 // other application and the runtime (run() returns 1); a transient one does so only if the
 // reason is not normal; a temporary one just goes away. Each case is reported.
+// stop_program() stops every application in reverse start order, then the runtime (OTP's
+// init:stop); shutdown() halts at once and stops nothing (erlang:halt).
 
+#include <concepts>
 #include <expected>
 #include <functional>
 #include <optional>
@@ -31,12 +36,36 @@ namespace ambitious {
 
 enum class AppType { permanent, transient, temporary };
 
+/// An application's stop callback: takes nothing, or the state prep_stop returned (`[]`, OTP's
+/// default state, when there is no prep_stop).
+class ApplicationStop {
+ public:
+  ApplicationStop() = default;
+  template <class F>
+    requires std::invocable<F&>
+  ApplicationStop(F f)  // NOLINT: implicit, so that `spec.stop = [] { ... }` reads naturally
+      : fn_([f = std::move(f)](const Term&) mutable { f(); }) {}
+  template <class F>
+    requires(std::invocable<F&, const Term&> && !std::invocable<F&>)
+  ApplicationStop(F f)  // NOLINT
+      : fn_(std::move(f)) {}
+
+  void operator()(const Term& state) const { fn_(state); }
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+
+ private:
+  std::function<void(const Term&)> fn_;
+};
+
 struct ApplicationSpec {
   Atom name;
   std::vector<Atom> applications;
   std::vector<std::pair<Atom, Term>> env;
   std::function<Task<std::expected<Pid, ExitReason>>()> start;
-  std::function<void()> stop;
+  /// Runs in the application controller before the top supervisor is stopped (application::stop,
+  /// or the program's stop), and also when the top supervisor ended on its own, before stop.
+  std::function<Term()> prep_stop;
+  ApplicationStop stop;
 };
 
 namespace application {
@@ -46,10 +75,14 @@ Task<std::expected<void, ExitReason>> load(ApplicationSpec spec);
 /// Starts a loaded application whose dependencies run. Errors: `{not_loaded, Name}`,
 /// `{not_started, Dep}`, `{already_started, Name}`, or the start's.
 Task<std::expected<void, ExitReason>> start(Atom name, AppType type = AppType::temporary);
+/// start, and ok when the application already runs (OTP's application:ensure_started/2).
+/// Errors: `{not_loaded, Name}`, `{not_started, Dep}`, or the start's.
+Task<std::expected<void, ExitReason>> ensure_started(Atom name, AppType type = AppType::temporary);
 /// Starts the dependencies (recursively) and then the application; returns those it started.
 Task<std::expected<std::vector<Atom>, ExitReason>> ensure_all_started(
     Atom name, AppType type = AppType::temporary);
-/// Stops the application's supervision tree, then runs its stop. Error: `{not_started, Name}`.
+/// Runs the application's prep_stop, stops its supervision tree, then runs its stop with what
+/// prep_stop returned. Error: `{not_started, Name}`.
 Task<std::expected<void, ExitReason>> stop(Atom name);
 /// The running applications, the last started first (as OTP lists them).
 Task<std::vector<Atom>> which_applications();
@@ -61,10 +94,19 @@ void set_env(Atom app, Atom key, Term value);
 }  // namespace application
 
 /// Runs `main` and its dependencies as the program: starts them (as permanent), waits until
-/// SIGINT or SIGTERM, then stops them in reverse order (their trees shut down child by child,
-/// terminate callbacks run) and returns 0. Returns 1 if an application could not start or a
-/// permanent one died.
+/// SIGINT or SIGTERM (sent to the program, or raised in any of its threads) or stop_program(),
+/// then stops them in reverse order (their trees shut down child by child, terminate callbacks
+/// run) and returns 0 (stop_program's code). Returns 1 if an application could not start or a
+/// permanent one died. shutdown(code) ends it at once instead, stopping nothing.
 int run_application(std::vector<ApplicationSpec> applications, Atom main,
                     RuntimeOptions options = {});
+
+/// Stops the program in order, as OTP's init:stop/1: every running application stops in
+/// reverse start order (prep_stop, its tree child by child, stop; each reported), then run()
+/// or run_application returns `code`. Returns at once: the stop runs in the application
+/// controller, so a process of an application it stops may call it. With no application
+/// started it is shutdown(code). Inside a process. The abrupt halt, as erlang:halt/1, is
+/// shutdown(code) (ambitious/process/runtime.hpp): no application's stop runs.
+void stop_program(int code = 0);
 
 }  // namespace ambitious

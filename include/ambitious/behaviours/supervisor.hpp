@@ -11,15 +11,17 @@
 //   intensity, period        | more than `intensity` restarts within         | 1, 5 s
 //                            | `period`: stop all children, exit `shutdown`  |
 //
-// Children start in order and stop in reverse order. A child is stopped as OTP does: unlink,
-// exit(child, shutdown), wait for its end up to its shutdown time, then kill. The supervisor
-// traps exits; its parent's exit stops it the same way. A restart whose start fails is tried
-// again after the messages already queued (OTP's try_again_restart), so the supervisor answers
-// calls meanwhile; every attempt counts toward the intensity.
+// The spec is given to start_link, or made by an init function in the supervisor's process,
+// which may say `ignore` instead. Children start in order and stop in reverse order. A child is
+// stopped as OTP does: unlink, exit(child, shutdown), wait for its end up to its shutdown time,
+// then kill. The supervisor traps exits; its parent's exit stops it the same way. A restart whose
+// start fails is tried again after the messages already queued (OTP's try_again_restart), so the
+// supervisor answers calls meanwhile; every attempt counts toward the intensity.
 
 #include <chrono>
 #include <cstddef>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -41,6 +43,12 @@ struct SupervisorSpec {
   SupervisorFlags flags;
   std::vector<ChildSpec> children;
 };
+
+/// A supervisor's init (OTP's Module:init/1), run in the supervisor's process before any child
+/// starts: the spec; or the error `ignore`, so that start_link returns `ignore` and the
+/// supervisor ends normal (OTP's init returning ignore); or another error, which start_link
+/// returns (as when OTP's init exits).
+using SupervisorInit = std::function<Task<std::expected<SupervisorSpec, ExitReason>>()>;
 
 /// One line of which_children: the pid is empty while the child is not running, and
 /// `restarting` is set while the supervisor tries again to start it after a failed restart
@@ -70,16 +78,22 @@ namespace supervisor {
 using Ref = ServerRef<detail::SupervisorServer>;
 
 /// Starts a supervisor linked to the caller; returns when every child has started, or the
-/// error `{shutdown, {failed_to_start_child, Id, Reason}}` (the started ones are stopped) or
-/// `{start_spec, {duplicate_child_name, Id}}` (none is started).
+/// error `{shutdown, {failed_to_start_child, Id, Reason}}` (the started ones are stopped), or
+/// a bad spec, found before any child starts: `{start_spec, missing_start}` (a child without a
+/// start) or `{start_spec, {duplicate_child_name, Id}}`.
 Task<StartResult<detail::SupervisorServer>> start_link(SupervisorSpec spec,
+                                                       StartOptions options = {});
+/// start_link with the spec from `init`, which runs in the supervisor and may say `ignore`:
+/// then start_link returns the error `ignore` and the supervisor ends normal.
+Task<StartResult<detail::SupervisorServer>> start_link(SupervisorInit init,
                                                        StartOptions options = {});
 
 /// Every child, running or not, the last started first (as OTP lists them).
 Task<std::vector<ChildInfo>> which_children(Ref sup);
 Task<ChildCounts> count_children(Ref sup);
-/// Starts a new child: its pid, or `{already_started, Pid}`, `already_present` (a stopped child
-/// has the id), or the start's error. `ignore` leaves the spec, not running.
+/// Starts a new child: its pid, or `missing_start` (the spec has no start), `{already_started,
+/// Pid}`, `already_present` (a stopped child has the id), or the start's error. `ignore` leaves
+/// the spec, not running.
 Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec);
 /// Stops the child, keeping its spec (a temporary child's spec goes). Error: `not_found`.
 Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Term id);

@@ -75,7 +75,9 @@ inline constexpr std::string_view predefined[] = {
     "max_children", "start_spec", "duplicate_child_name", "failed_to_start_child", "missing_start",
     "no_start_function", "application_terminated", "already_loaded", "not_loaded", "not_started",
     // Parts of exit reasons and names that OTP spells with atoms.
-    "gen_server", "call", "via", "task", "await", "application_controller", "pg"};
+    "gen_server", "call", "via", "task", "await", "application_controller", "pg",
+    // Added later (new names go here, at the end, so the indices above stay fixed).
+    "invalid_child_spec"};
 
 /// The atom `name` of the list above; a name not in the list does not compile.
 consteval Atom predefined_atom(std::string_view name) {
@@ -132,6 +134,8 @@ inline constexpr Atom task = predefined_atom("task");
 inline constexpr Atom await = predefined_atom("await");
 inline constexpr Atom application_controller = predefined_atom("application_controller");
 inline constexpr Atom pg = predefined_atom("pg");
+
+inline constexpr Atom invalid_child_spec = predefined_atom("invalid_child_spec");
 }  // namespace atoms
 
 /// `"ok"_atom`: shorthand for Atom("ok").

@@ -27,8 +27,9 @@ int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason
 }  // namespace detail
 
 /// Starts the runtime, runs `f(args...)` as the root process, and returns when the root ends
-/// (or shutdown() is called): 0 if it ended `normal`, 1 otherwise. Every other process still
-/// alive then is destroyed (its frames and mailbox freed). One runtime at a time per program.
+/// (or shutdown() is called: then its code): 0 if it ended `normal`, 1 otherwise. Every other
+/// process still alive then is destroyed (its frames and mailbox freed). One runtime at a time per
+/// program.
 template <class F, class... A>
   requires ProcessBody<F, A...>
 int run(const RuntimeOptions& options, F&& f, A&&... args) {
@@ -41,7 +42,12 @@ int run(F&& f, A&&... args) {
   return run(RuntimeOptions{}, std::forward<F>(f), std::forward<A>(args)...);
 }
 
-/// Ends run() with `code` as its result, from any thread.
+/// Halts at once, as erlang:halt/1: run() returns `code` and nothing stops in order — no
+/// application's prep_stop or stop, no supervisor's shutdown, no terminate callback runs; every
+/// process still alive is destroyed where it waits (the destructors in its frames run). From any
+/// thread. The orderly stop, as init:stop/1, is stop_program(code) in
+/// ambitious/behaviours/application.hpp: the applications stop in reverse order, then run()
+/// returns `code`.
 void shutdown(int code = 0) noexcept;
 
 namespace detail {
