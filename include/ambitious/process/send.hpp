@@ -1,6 +1,7 @@
 #pragma once
 // send: move a value into a process's mailbox.
 
+#include <concepts>
 #include <type_traits>
 #include <utility>
 
@@ -31,6 +32,28 @@ template <class T>
   requires std::is_constructible_v<std::decay_t<T>, T&&>
 void send(Atom name, T&& value) {
   detail::deliver(name, detail::make_message<std::decay_t<T>>(std::forward<T>(value)));
+}
+
+/// A message type an emplacing send can build: a plain object type (no reference, no const).
+template <class T>
+concept MessageValue = std::is_object_v<T> && std::same_as<T, std::remove_cv_t<T>>;
+
+/// Sends a T built in place, inside the message, from `args` (`T(args...)`, which also
+/// initialises an aggregate member by member): `send<SetName>(to, std::string("x"))`. Write
+/// a message with members that have destructors this way: there is no braced temporary of T
+/// for g++ 12 to destroy twice when the same full-expression awaits (README, "A g++ 12 trap").
+template <MessageValue T, class... A>
+  requires std::is_constructible_v<T, A&&...>
+void send(Pid to, A&&... args) {
+  detail::deliver(to, detail::make_message<T>(std::forward<A>(args)...));
+}
+
+/// Sends a T built in place from `args` to the process registered as `name`; throws BadArg
+/// when nobody is.
+template <MessageValue T, class... A>
+  requires std::is_constructible_v<T, A&&...>
+void send(Atom name, A&&... args) {
+  detail::deliver(name, detail::make_message<T>(std::forward<A>(args)...));
 }
 
 /// Sends `value` to `to` from any thread — a signal handler's thread, a thread of another
