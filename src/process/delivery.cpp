@@ -56,13 +56,13 @@ void schedule_woken(Process* p) noexcept {
 void deliver_message(Pid to, Message* m) {
   RuntimeState* rt = runtime();
   if (Process* p = rt ? rt->table.lookup(to) : nullptr) {
-    switch (p->inbox.push(m)) {
-      case Inbox::Push::queued:
+    switch (p->mailbox.push(m)) {
+      case Mailbox::Push::queued:
         return;
-      case Inbox::Push::woke_owner:
+      case Mailbox::Push::woke_owner:
         schedule_woken(p);
         return;
-      case Inbox::Push::closed:
+      case Mailbox::Push::closed:
         break;
     }
   }
