@@ -68,5 +68,6 @@ TEST(Process, exit_to_a_pid_still_sends_an_exit_signal) {
 }
 
 TEST(Process, std_exit_is_still_reachable_by_its_full_name) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // re-executes the test: safe beside threads
   EXPECT_EXIT(std::exit(3), testing::ExitedWithCode(3), "");
 }
