@@ -15,6 +15,11 @@ std::atomic<RuntimeState*> current_runtime{nullptr};
 
 RuntimeState* runtime() noexcept { return current_runtime.load(std::memory_order_acquire); }
 
+std::mutex& foreign_gate() noexcept {
+  static std::mutex gate;
+  return gate;
+}
+
 int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason) {
   auto rt = std::make_unique<RuntimeState>(options.workers, options.blocking_threads);
   RuntimeState* expected = nullptr;
@@ -45,8 +50,13 @@ int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason
   }
   int code = rt->exit_code;
   if (root_reason && rt->root_reason) *root_reason = *rt->root_reason;
+  {
+    // A foreign thread that read the pointer before this uses it under the gate: once we hold
+    // the gate and unpublish it, none can still reach what we free next.
+    std::lock_guard gate(foreign_gate());
+    current_runtime.store(nullptr, std::memory_order_release);
+  }
   rt.reset();  // timers, then retired processes, are freed with the scheduler
-  current_runtime.store(nullptr, std::memory_order_release);
   return code;
 }
 

@@ -7,16 +7,26 @@
 
 #include "ambitious/core/atom.hpp"
 #include "ambitious/core/pid.hpp"
+#include "ambitious/core/term.hpp"
 #include "ambitious/process/detail/message.hpp"
 
 namespace ambitious {
+
+/// What became of a message delivered from outside the sending process's code (deliver_term).
+enum class Delivery {
+  queued,      ///< in the receiver's mailbox
+  no_process,  ///< no such live local process (or name): the message is dropped, as OTP does
+  no_runtime,  ///< no runtime runs, or it is stopping: the message is dropped
+};
+
 namespace detail {
 /// Delivers `m` to `to`, or destroys it if `to` is dead. Inside a process only.
 void deliver(Pid to, Message* m);
 /// Delivers `m` to the process registered as `name`; throws BadArg when there is none.
 void deliver(Atom name, Message* m);
-/// Delivers `m` to `to` from any thread; false when no runtime is running.
-bool post_message(Pid to, Message* m);
+/// Delivers `m` to `to` (or the process registered as `name`) from any thread.
+Delivery post_message(Pid to, Message* m);
+Delivery post_message(Atom name, Message* m);
 }  // namespace detail
 
 /// Sends `value` to `to`. Order is kept per sender and receiver; a dead `to` drops it silently.
@@ -63,7 +73,19 @@ void send(Atom name, A&&... args) {
 template <class T>
   requires std::is_constructible_v<std::decay_t<T>, T&&>
 bool post(Pid to, T&& value) {
-  return detail::post_message(to, detail::make_message<std::decay_t<T>>(std::forward<T>(value)));
+  return detail::post_message(to, detail::make_message<std::decay_t<T>>(std::forward<T>(value))) !=
+         Delivery::no_runtime;
 }
+
+/// Delivers `message`, a term from another node, to the local process `to`, from any thread:
+/// the entry point of the distribution's connections (the thread reading a connection may be a
+/// worker or a thread of its own). `receive<Term>()` takes it. What one thread pushes into one
+/// mailbox arrives in the order pushed, messages and signals alike: a connection that hands on
+/// what it reads in the order it read it keeps the per-sender order OTP keeps between nodes.
+/// From a thread that is not a worker it takes the foreign threads' slow path (see post).
+Delivery deliver_term(Pid to, Term message);
+/// Delivers `message` to the process registered as `name` (the distribution's REG_SEND):
+/// `no_process` when nobody is registered under it.
+Delivery deliver_term(Atom name, Term message);
 
 }  // namespace ambitious
