@@ -119,22 +119,31 @@ void Process::handle_exit_signal(Signal& s) {
 
 void Process::answer_info_request(const Signal& s) {
   ProcessInfo info;
+  info.items = InfoItems::from_bits(s.items);
+  auto asked = [&](InfoItem item) { return info.items.contains(item); };
   // Asked by itself, a process is running (as OTP's process_info(self(), status) says).
-  info.status = s.from == pid                  ? ProcessInfo::Status::running
-                : suspend_ == Suspend::receive ? ProcessInfo::Status::waiting
-                                               : ProcessInfo::Status::runnable;
-  info.message_queue_len = mailbox.size();
-  mailbox.for_each([&](const Message& m) { info.message_types.emplace_back(m.type->name()); });
-  if (relations_) {
-    for (const Pid& p : relations_->links) info.links.push_back(p);
-    for (auto& [ref, p] : relations_->monitors) info.monitors.push_back(p);
-    for (auto& [ref, p] : relations_->monitored_by) info.monitored_by.push_back(p);
+  if (asked(InfoItem::status))
+    info.status = s.from == pid                  ? ProcessInfo::Status::running
+                  : suspend_ == Suspend::receive ? ProcessInfo::Status::waiting
+                                                 : ProcessInfo::Status::runnable;
+  if (asked(InfoItem::message_queue_len)) info.message_queue_len = mailbox.size();
+  if (asked(InfoItem::message_types)) {
+    info.message_types.reserve(mailbox.size());
+    mailbox.for_each([&](const Message& m) { info.message_types.emplace_back(m.type->name()); });
   }
-  if (name_state.load(std::memory_order_acquire) == 1) {
+  if (relations_) {
+    if (asked(InfoItem::links))
+      for (const Pid& p : relations_->links) info.links.push_back(p);
+    if (asked(InfoItem::monitors))
+      for (auto& [ref, p] : relations_->monitors) info.monitors.push_back(p);
+    if (asked(InfoItem::monitored_by))
+      for (auto& [ref, p] : relations_->monitored_by) info.monitored_by.push_back(p);
+  }
+  if (asked(InfoItem::registered_name) && name_state.load(std::memory_order_acquire) == 1) {
     std::shared_lock lock(runtime()->names.mutex);
     if (name_state.load(std::memory_order_relaxed) == 1) info.registered_name = name;
   }
-  info.trap_exit = trap_exit;
+  if (asked(InfoItem::trap_exit)) info.trap_exit = trap_exit;
   deliver_message(s.from, make_message<InfoReply>(InfoReply{s.ref, std::move(info)}));
 }
 
