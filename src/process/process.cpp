@@ -15,7 +15,7 @@
 
 namespace ambitious::detail {
 
-thread_local Process* Process::current_ = nullptr;
+constinit thread_local Process* Process::current_ = nullptr;
 
 // The control block is most of an idle process's memory: keep it in mimalloc's 224-byte class
 // (one byte more costs 32 per process).

@@ -76,7 +76,7 @@ class Process final : public Runnable {
   bool is_waiting_in_receive() const noexcept { return suspend_ == Suspend::receive; }
 
  private:
-  static thread_local Process* current_;
+  static constinit thread_local Process* current_;  // constinit: see Worker::current_
 
   void handle_signal(Signal& s);
   void handle_exit_signal(Signal& s);

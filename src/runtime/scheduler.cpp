@@ -7,7 +7,7 @@
 
 namespace ambitious::detail {
 
-thread_local Worker* Worker::current_ = nullptr;
+constinit thread_local Worker* Worker::current_ = nullptr;
 
 namespace {
 constexpr unsigned next_streak_limit = 64;  // LIFO-slot runs in a row before the ring gets a turn

@@ -63,7 +63,9 @@ class Worker {
   void reclaim(bool all) noexcept;
   void notify() noexcept;
 
-  static thread_local Worker* current_;
+  // constinit: other translation units then read it directly, with no call to a TLS init
+  // function (g++ 12 with -fsanitize=null also miscompiles the null check of that path).
+  static constinit thread_local Worker* current_;
 
   Scheduler& scheduler_;
   unsigned index_;
