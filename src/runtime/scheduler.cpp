@@ -10,7 +10,6 @@ namespace ambitious::detail {
 constinit thread_local Worker* Worker::current_ = nullptr;
 
 namespace {
-constexpr unsigned next_streak_limit = 64;  // LIFO-slot runs in a row before the ring gets a turn
 constexpr unsigned global_check_interval = 61;  // check the global queue first every N runs
 constexpr unsigned housekeeping_interval = 64;  // timers and reclamation every N runs
 constexpr unsigned search_rounds = 64;          // steal attempts before a worker parks
@@ -183,7 +182,8 @@ void Worker::loop() {
   current_ = nullptr;
 }
 
-Scheduler::Scheduler(unsigned workers) : quiescence_((workers ? workers : 1) + 1) {
+Scheduler::Scheduler(unsigned workers, bool watchdog)
+    : quiescence_((workers ? workers : 1) + 1), watchdog_enabled_(watchdog) {
   if (workers == 0) workers = 1;
   for (unsigned i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
 }
@@ -218,7 +218,7 @@ void Scheduler::start() {
     }
   }
   pthread_attr_destroy(&attr);
-  watchdog_ = std::thread([this] { watch(); });
+  if (watchdog_enabled_) watchdog_ = std::thread([this] { watch(); });
 }
 
 void Scheduler::stop() noexcept {

@@ -31,6 +31,10 @@ struct Retired {
 /// on the worker's own thread.
 class Worker {
  public:
+  /// Runs in a row from the LIFO slot before what waits in the ring or the global queue gets a
+  /// turn (if something does).
+  static constexpr unsigned next_streak_limit = 64;
+
   Worker(Scheduler& scheduler, unsigned index);
 
   /// The worker running on this thread, or null on any other thread.
@@ -87,7 +91,9 @@ class Worker {
 /// of the runtime.
 class Scheduler {
  public:
-  explicit Scheduler(unsigned workers);
+  /// `watchdog`: false for a scheduler whose runs are never moved off a busy worker (tests of
+  /// the exact run order).
+  explicit Scheduler(unsigned workers, bool watchdog = true);
   ~Scheduler();
 
   /// Starts the worker threads and the watchdog.
@@ -120,6 +126,10 @@ class Scheduler {
   void wait_for_readers() { std::lock_guard lock(external_mutex_); }
 
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  /// Any thread: how many workers are parked or about to park (a snapshot).
+  unsigned idle_workers() const noexcept {
+    return static_cast<unsigned>(idle_count_.load(std::memory_order_relaxed));
+  }
   Quiescence& quiescence() noexcept { return quiescence_; }
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
@@ -138,6 +148,7 @@ class Scheduler {
   std::mutex idle_mutex_;
   std::vector<Worker*> idle_;  // guarded by idle_mutex_
   std::atomic<int> idle_count_{0};
+  bool watchdog_enabled_;
 
   // The watchdog: a thread that, while any worker is awake, looks every `watch_period` for a
   // worker still running the process it ran at the last look, and moves that worker's LIFO slot
