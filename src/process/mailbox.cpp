@@ -1,5 +1,7 @@
 #include "process/mailbox.hpp"
 
+#include <algorithm>
+
 #include "ambitious/process/monitor.hpp"
 
 namespace ambitious::detail {
@@ -12,6 +14,14 @@ void Mailbox::free_list(Message* m) noexcept {
     destroy(m);
     m = next;
   }
+}
+
+std::vector<const Message*> Mailbox::pushed_messages() const {
+  std::vector<const Message*> out;
+  for (const Message* m = inbox_.newest(); m; m = m->next)
+    if (!is_signal(*m)) out.push_back(m);
+  std::reverse(out.begin(), out.end());
+  return out;
 }
 
 void Mailbox::clear() noexcept {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "ambitious/core/ref.hpp"
 #include "ambitious/process/detail/message.hpp"
@@ -72,6 +73,10 @@ class Mailbox {
   void for_each(F&& f) const {
     for (Message* m = queue_.after(nullptr); m; m = m->next) f(std::as_const(*m));
   }
+
+  /// Owner: the messages pushed and not yet fetched, oldest first, signals left out: what is
+  /// on its way to the queue (for a look between runs, as DeterministicRuntime takes).
+  std::vector<const Message*> pushed_messages() const;
 
   /// Owner: marks the queue's end for receives `.since(ref)`.
   void mark(const Ref& ref) noexcept {

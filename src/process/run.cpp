@@ -20,20 +20,13 @@ std::mutex& foreign_gate() noexcept {
   return gate;
 }
 
-int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason) {
-  auto rt = std::make_unique<RuntimeState>(options.workers, options.blocking_threads);
+void publish_runtime(RuntimeState* rt) {
   RuntimeState* expected = nullptr;
-  if (!current_runtime.compare_exchange_strong(expected, rt.get()))
-    throw std::logic_error("ambitious::run: another runtime is already running");
+  if (!current_runtime.compare_exchange_strong(expected, rt))
+    throw std::logic_error("ambitious: another runtime is already running");
+}
 
-  auto* p = new Process(root.release());
-  rt->root = rt->table.insert(p);
-  rt->scheduler.schedule(p);
-  rt->scheduler.start();
-  {
-    std::unique_lock lock(rt->done_mutex);
-    rt->done_cv.wait(lock, [&] { return rt->done; });
-  }
+void end_runtime(std::unique_ptr<RuntimeState> rt) noexcept {
   rt->scheduler.stop();
   rt->scheduler.join();
   rt->scheduler.wait_for_readers();  // a post() from a foreign thread finishes, or sees stopping
@@ -48,8 +41,6 @@ int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason
       Process::destroy_at_teardown(q);
     }
   }
-  int code = rt->exit_code;
-  if (root_reason && rt->root_reason) *root_reason = *rt->root_reason;
   {
     // A foreign thread that read the pointer before this uses it under the gate: once we hold
     // the gate and unpublish it, none can still reach what we free next.
@@ -57,6 +48,25 @@ int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason
     current_runtime.store(nullptr, std::memory_order_release);
   }
   rt.reset();  // timers, then retired processes, are freed with the scheduler
+}
+
+int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason) {
+  auto rt = std::make_unique<RuntimeState>(options.workers, options.blocking_threads);
+  publish_runtime(rt.get());
+
+  auto* p = new Process(root.release());
+  rt->root = rt->table.insert(p);
+  rt->scheduler.schedule(p);
+  rt->scheduler.start();
+  {
+    std::unique_lock lock(rt->done_mutex);
+    rt->done_cv.wait(lock, [&] { return rt->done; });
+  }
+  // Read before the runtime goes: end_runtime frees it.
+  int code = rt->exit_code;
+  std::optional<ExitReason> reason = rt->root_reason;
+  end_runtime(std::move(rt));
+  if (root_reason && reason) *root_reason = std::move(*reason);
   return code;
 }
 

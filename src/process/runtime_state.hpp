@@ -43,6 +43,10 @@ struct RuntimeState {
 
 /// The running runtime, or null outside run().
 RuntimeState* runtime() noexcept;
+/// Makes `rt` the running runtime; throws std::logic_error if another one runs.
+void publish_runtime(RuntimeState* rt);
+/// Stops `rt`'s threads, destroys every process left, unpublishes and frees it.
+void end_runtime(std::unique_ptr<RuntimeState> rt) noexcept;
 
 /// Held by a thread that is not a worker while it uses the runtime (post, deliver_term): run()
 /// takes it to unpublish the runtime before freeing it.

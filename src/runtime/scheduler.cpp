@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -219,6 +220,33 @@ void Scheduler::start() {
   }
   pthread_attr_destroy(&attr);
   if (watchdog_enabled_) watchdog_ = std::thread([this] { watch(); });
+}
+
+void Scheduler::begin_stepping() {
+  if (worker_count() != 1) throw std::logic_error("ambitious: stepping needs exactly one worker");
+  Worker::current_ = workers_[0].get();
+  quiescence_.go_online(0);
+}
+
+void Scheduler::end_stepping() noexcept {
+  quiescence_.go_offline(0);
+  Worker::current_ = nullptr;
+}
+
+void Scheduler::collect(std::deque<Runnable*>& ready) {
+  Worker& w = *workers_[0];
+  // The global queue first: a full ring moves its older half there.
+  for (RunnableList batch = global_.pop_batch(~std::size_t{0}); Runnable* r = batch.pop();)
+    ready.push_back(r);
+  while (Runnable* r = w.queue_.pop()) ready.push_back(r);
+  if (Runnable* r = w.next_.exchange(nullptr, std::memory_order_acquire)) ready.push_front(r);
+}
+
+void Scheduler::after_step() noexcept {
+  Worker& w = *workers_[0];
+  quiescence_.announce(0);
+  w.timers_.advance(now_ms());
+  w.reclaim(false);
 }
 
 void Scheduler::stop() noexcept {

@@ -87,8 +87,8 @@ class Worker {
   bool started_ = false;
 };
 
-/// The set of workers. Threads: schedule() from any thread; start()/stop()/join() by the owner
-/// of the runtime.
+/// The set of workers. Threads: schedule() from any thread; start()/stop()/join() and the
+/// stepping mode by the owner of the runtime.
 class Scheduler {
  public:
   /// `watchdog`: false for a scheduler whose runs are never moved off a busy worker (tests of
@@ -108,6 +108,19 @@ class Scheduler {
   void schedule(Runnable* r) noexcept;
   /// Wakes a sleeping worker if none is looking for work already.
   void wake_one() noexcept;
+
+  // Stepping mode (DeterministicRuntime), instead of start(): no thread is started; the calling
+  // thread becomes worker 0 (the scheduler must have one worker) and runs what it picks.
+  /// Makes the calling thread worker 0.
+  void begin_stepping();
+  /// The calling thread is no longer worker 0.
+  void end_stepping() noexcept;
+  /// Moves what was queued since the last call into `ready`, in the order worker 0 would run
+  /// it: the global queue (overflow and other threads) then its ring at the back, its LIFO slot
+  /// at the front.
+  void collect(std::deque<Runnable*>& ready);
+  /// What worker 0 does between two runs: a quiescent state, due timers, reclamation.
+  void after_step() noexcept;
 
   /// Runs `f` on a thread that is not a worker as if it were one, for the quiescent-state
   /// reclamation: shared pointers read inside `f` stay valid until it returns. One such thread

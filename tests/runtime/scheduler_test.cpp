@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <deque>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -264,4 +266,40 @@ TEST(Scheduler, retired_memory_is_freed_once_and_at_the_latest_with_the_schedule
     ASSERT_TRUE(run_until(s, first, done, 1));
   }
   EXPECT_EQ(freed.load(), 1);
+}
+
+TEST(Scheduler, stepping_makes_the_calling_thread_worker_0_and_collects_in_run_order) {
+  Scheduler s(1);
+  s.begin_stepping();
+  ASSERT_NE(Worker::current(), nullptr);
+  EXPECT_EQ(Worker::current()->index(), 0u);
+  Log log;
+  Job b([&] { log.add('b'); });
+  Job c([&] { log.add('c'); });
+  Job d([&] { log.add('d'); });
+  Job a([&] {
+    log.add('a');
+    Worker::current()->push(&c);
+    Worker::current()->push_next(&b);
+  });
+  s.schedule(&a);                               // by worker 0 itself: its ring
+  std::thread([&] { s.schedule(&d); }).join();  // by another thread: the global queue
+  std::deque<Runnable*> ready;
+  s.collect(ready);
+  EXPECT_EQ(ready, (std::deque<Runnable*>{&d, &a}));
+  for (Runnable* r : {&a, &d}) {
+    std::erase(ready, r);
+    r->run();
+    s.after_step();
+    s.collect(ready);
+  }
+  EXPECT_EQ(ready, (std::deque<Runnable*>{&b, &c}));  // b from the slot, in front
+  s.end_stepping();
+  EXPECT_EQ(Worker::current(), nullptr);
+  EXPECT_EQ(log.order, (std::vector<char>{'a', 'd'}));
+}
+
+TEST(Scheduler, stepping_needs_exactly_one_worker) {
+  Scheduler s(2);
+  EXPECT_THROW(s.begin_stepping(), std::logic_error);
 }
