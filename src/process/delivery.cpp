@@ -2,6 +2,7 @@
 
 #include "ambitious/process/link.hpp"
 #include "ambitious/process/monitor.hpp"
+#include "ambitious/process/send.hpp"
 #include "process/info_reply.hpp"
 #include "process/process.hpp"
 #include "process/runtime_state.hpp"
@@ -53,32 +54,76 @@ void schedule_woken(Process* p) noexcept {
   }
 }
 
-void deliver_message(Pid to, Message* m) {
+bool deliver_message(Pid to, Message* m) {
   RuntimeState* rt = runtime();
   if (Process* p = rt ? rt->table.lookup(to) : nullptr) {
-    switch (p->inbox.push(m)) {
-      case Inbox::Push::queued:
-        return;
-      case Inbox::Push::woke_owner:
+    switch (p->mailbox.push(m)) {
+      case Mailbox::Push::queued:
+        return true;
+      case Mailbox::Push::woke_owner:
         schedule_woken(p);
-        return;
-      case Inbox::Push::closed:
+        return true;
+      case Mailbox::Push::closed:
         break;
     }
   }
   undeliverable(to, m);
+  return false;
 }
 
-bool post_message(Pid to, Message* m) {
-  MessagePtr owned(m);
-  RuntimeState* rt = runtime();
-  if (!rt) return false;
-  if (Worker* w = Worker::current(); w && &w->scheduler() == &rt->scheduler) {
-    deliver_message(to, owned.release());
-  } else {
-    return rt->scheduler.run_as_reader([&] { deliver_message(to, owned.release()); });
+namespace {
+
+// Runs `f(RuntimeState&)`, which looks processes up, where that is safe: at once on a worker of
+// the runtime; from any other thread under the foreign gate (run() cannot free the runtime
+// meanwhile) as the scheduler's foreign reader (no process it finds is freed meanwhile). A thread
+// always takes the same path, so what it delivers keeps its order.
+template <class F>
+Delivery from_any_thread(F&& f) {
+  if (Worker* w = Worker::current()) {
+    // Its runtime stays published while it runs: run() stops the workers before it unpublishes.
+    RuntimeState* rt = runtime();
+    if (rt && &w->scheduler() == &rt->scheduler) return f(*rt);
   }
-  return true;
+  std::lock_guard gate(foreign_gate());
+  RuntimeState* rt = runtime();
+  Delivery d = Delivery::no_runtime;
+  if (rt) rt->scheduler.run_as_reader([&] { d = f(*rt); });
+  return d;
+}
+
+}  // namespace
+
+Delivery post_message(Pid to, Message* m) {
+  MessagePtr owned(m);
+  return from_any_thread([&](RuntimeState&) {
+    return deliver_message(to, owned.release()) ? Delivery::queued : Delivery::no_process;
+  });
+}
+
+Delivery post_message(Atom name, Message* m) {
+  MessagePtr owned(m);
+  return from_any_thread([&](RuntimeState& rt) {
+    Pid to;
+    {
+      std::shared_lock lock(rt.names.mutex);
+      auto it = rt.names.by_name.find(name);
+      if (it == rt.names.by_name.end()) return Delivery::no_process;
+      to = it->second;
+    }
+    return deliver_message(to, owned.release()) ? Delivery::queued : Delivery::no_process;
+  });
 }
 
 }  // namespace ambitious::detail
+
+namespace ambitious {
+
+Delivery deliver_term(Pid to, Term message) {
+  return detail::post_message(to, detail::make_message<Term>(std::move(message)));
+}
+
+Delivery deliver_term(Atom name, Term message) {
+  return detail::post_message(name, detail::make_message<Term>(std::move(message)));
+}
+
+}  // namespace ambitious

@@ -50,6 +50,14 @@ class Inbox {
     return reverse(head_.exchange(closed_tag, std::memory_order_acquire));
   }
 
+  /// Owner: the newest message pushed and not yet taken (linked newest first), or null. For
+  /// reading the inbox without taking it: pushes meanwhile only add in front.
+  const Message* newest() const noexcept {
+    std::uintptr_t head = head_.load(std::memory_order_acquire);
+    if (head == waiting_tag || head == closed_tag) return nullptr;
+    return reinterpret_cast<const Message*>(head);
+  }
+
   /// Owner: true when nothing waits in the inbox.
   bool empty() const noexcept { return head_.load(std::memory_order_relaxed) == 0; }
 

@@ -15,7 +15,7 @@
 
 namespace ambitious::detail {
 
-thread_local Process* Process::current_ = nullptr;
+constinit thread_local Process* Process::current_ = nullptr;
 
 // The control block is most of an idle process's memory: keep it in mimalloc's 224-byte class
 // (one byte more costs 32 per process).
@@ -25,7 +25,8 @@ namespace {
 
 constexpr std::uint64_t no_timeout = Timeout::infinite().milliseconds();
 // How many receives may take a queued message at once before the process yields its worker (the
-// BEAM gives a process 4,000 reductions, a few hundred messages handled, per turn).
+// BEAM gives a process 4,000 reductions, a few hundred messages handled, per turn). A process
+// whose mailbox is never empty would otherwise keep its worker for ever.
 constexpr std::uint32_t receives_per_run = 256;
 
 // Fires a receive timeout: a signal through the inbox, so it is ordered with the messages and
@@ -47,12 +48,7 @@ struct CurrentProcess {
 }  // namespace
 
 Process::~Process() {
-  if (root_) root_.destroy();
-  for (Message* m = inbox.close(); m;) {
-    Message* next = m->next;
-    destroy(m);
-    m = next;
-  }
+  if (root_) root_.destroy();  // first: the frames' destructors still run as this process
 }
 
 void Process::destroy_at_teardown(Process* p) noexcept {
@@ -65,44 +61,8 @@ Relations& Process::relations() {
   return *relations_;
 }
 
-void Process::mark(const Ref& ref) noexcept {
-  mark_ = queue_.back();
-  mark_ref_ = ref;
-}
-
-void Process::remove_from_queue(Message* before, Message* m) noexcept {
-  // Positions are "the node before": keep them valid when their node leaves the queue.
-  if (mark_ == m) mark_ = before;
-  if (scanned_ == m) scanned_ = before;
-  queue_.remove(before, m);
-}
-
-void Process::flush_down(const Ref& ref) noexcept {
-  // A Down for `ref` cannot be older than `ref`: when it is the mark, start there.
-  Message* before = mark_ref_ == ref ? mark_ : nullptr;
-  for (Message* m = queue_.after(before); m;) {
-    Message* next = m->next;
-    if (m->type == message_type<Down> && value_of<Down>(*m).ref == ref) {
-      remove_from_queue(before, m);
-      destroy(m);
-    } else {
-      before = m;
-    }
-    m = next;
-  }
-}
-
 void Process::drain() {
-  for (Message* m = inbox.take_all(); m;) {
-    Message* next = m->next;
-    if (is_signal(*m)) {
-      MessagePtr owned(m);
-      handle_signal(static_cast<Signal&>(*m));
-    } else {
-      queue_.push_back(m);
-    }
-    m = next;
-  }
+  mailbox.fetch([this](Signal& s) { handle_signal(s); });
 }
 
 void Process::handle_signal(Signal& s) {
@@ -125,7 +85,7 @@ void Process::handle_signal(Signal& s) {
     case SignalKind::down:
       // Only while the monitor is active: once demonitor() returned, no Down may appear.
       if (relations_ && relations_->monitors.erase(s.ref))
-        queue_.push_back(make_message<Down>(Down{s.ref, s.from, std::move(s.reason)}));
+        mailbox.enqueue(make_message<Down>(Down{s.ref, s.from, std::move(s.reason)}));
       break;
     case SignalKind::timeout:
       if (suspend_ == Suspend::receive && s.seq == receive_seq_) timed_out_ = true;
@@ -135,7 +95,7 @@ void Process::handle_signal(Signal& s) {
       break;
     case SignalKind::alias:
       if (relations_ && relations_->monitors.contains(s.ref))
-        queue_.push_back(std::exchange(s.payload, nullptr));
+        mailbox.enqueue(std::exchange(s.payload, nullptr));
       break;
   }
 }
@@ -149,7 +109,7 @@ void Process::handle_exit_signal(Signal& s) {
     return;
   }
   if (trap_exit) {
-    queue_.push_back(make_message<Exit>(Exit{s.from, std::move(s.reason)}));
+    mailbox.enqueue(make_message<Exit>(Exit{s.from, std::move(s.reason)}));
   } else if (!s.reason.is_normal()) {
     request_exit(std::move(s.reason));
   } else if (s.from == pid && !s.linked) {
@@ -159,51 +119,44 @@ void Process::handle_exit_signal(Signal& s) {
 
 void Process::answer_info_request(const Signal& s) {
   ProcessInfo info;
+  info.items = InfoItems::from_bits(s.items);
+  auto asked = [&](InfoItem item) { return info.items.contains(item); };
   // Asked by itself, a process is running (as OTP's process_info(self(), status) says).
-  info.status = s.from == pid                  ? ProcessInfo::Status::running
-                : suspend_ == Suspend::receive ? ProcessInfo::Status::waiting
-                                               : ProcessInfo::Status::runnable;
-  info.message_queue_len = queue_.size();
-  for (Message* m = queue_.after(nullptr); m; m = m->next)
-    info.message_types.emplace_back(m->type->name());
-  if (relations_) {
-    for (const Pid& p : relations_->links) info.links.push_back(p);
-    for (auto& [ref, p] : relations_->monitors) info.monitors.push_back(p);
-    for (auto& [ref, p] : relations_->monitored_by) info.monitored_by.push_back(p);
+  if (asked(InfoItem::status))
+    info.status = s.from == pid                  ? ProcessInfo::Status::running
+                  : suspend_ == Suspend::receive ? ProcessInfo::Status::waiting
+                                                 : ProcessInfo::Status::runnable;
+  if (asked(InfoItem::message_queue_len)) info.message_queue_len = mailbox.size();
+  if (asked(InfoItem::message_types)) {
+    info.message_types.reserve(mailbox.size());
+    mailbox.for_each([&](const Message& m) { info.message_types.emplace_back(m.type->name()); });
   }
-  if (name_state.load(std::memory_order_acquire) == 1) {
+  if (relations_) {
+    if (asked(InfoItem::links))
+      for (const Pid& p : relations_->links) info.links.push_back(p);
+    if (asked(InfoItem::monitors))
+      for (auto& [ref, p] : relations_->monitors) info.monitors.push_back(p);
+    if (asked(InfoItem::monitored_by))
+      for (auto& [ref, p] : relations_->monitored_by) info.monitored_by.push_back(p);
+  }
+  if (asked(InfoItem::registered_name) && name_state.load(std::memory_order_acquire) == 1) {
     std::shared_lock lock(runtime()->names.mutex);
     if (name_state.load(std::memory_order_relaxed) == 1) info.registered_name = name;
   }
-  info.trap_exit = trap_exit;
+  if (asked(InfoItem::trap_exit)) info.trap_exit = trap_exit;
   deliver_message(s.from, make_message<InfoReply>(InfoReply{s.ref, std::move(info)}));
-}
-
-Message* Process::scan(ReceiveRequest& r) {
-  Message* before = scanned_;
-  for (Message* m = queue_.after(before); m; before = m, m = m->next) {
-    int clause = r.match(r.clauses, *m);
-    if (clause >= 0) {
-      remove_from_queue(before, m);
-      r.clause = clause;
-      return m;
-    }
-  }
-  scanned_ = before;
-  return nullptr;
 }
 
 bool Process::receive_ready(ReceiveRequest& r) {
   drain();
   if (pending_exit_) return false;  // suspend, so that run() ends the process
-  // A reply to a request made after the mark cannot be older than the mark.
-  scanned_ = (r.since && !mark_ref_.is_null() && *r.since == mark_ref_) ? mark_ : nullptr;
-  if (receives_left_ == 0 && !queue_.empty()) {
+  mailbox.start_scan(r.since);
+  if (mailbox.budget_spent()) {
     receive_yield_ = true;  // run() requeues us; the scan happens when we run again
     return false;
   }
-  if (Message* m = scan(r)) {
-    --receives_left_;
+  if (Message* m = mailbox.scan(r)) {
+    mailbox.spend_budget();
     r.matched = m;
     return true;
   }
@@ -237,7 +190,7 @@ void Process::end_receive() noexcept {
   }
   ++receive_seq_;  // a timeout signal still in flight is now stale
   receive_ = nullptr;
-  scanned_ = nullptr;
+  mailbox.end_scan();
   suspend_ = Suspend::resume;
 }
 
@@ -245,7 +198,7 @@ bool Process::poll_receive() {
   ReceiveRequest& r = *receive_;
   Message* m = nullptr;
   try {
-    m = scan(r);
+    m = mailbox.scan(r);
   } catch (const std::exception& e) {
     request_exit(ExitReason::exception(e.what()));  // a clause's predicate threw
     return false;
@@ -296,13 +249,13 @@ ExitReason Process::root_result() noexcept {
 
 void Process::run() noexcept {
   CurrentProcess scope(this, current_);
-  receives_left_ = receives_per_run;
+  mailbox.refill_budget(receives_per_run);
   drain();
   for (;;) {
     if (pending_exit_) return terminate(std::move(*pending_exit_));
     if (suspend_ == Suspend::receive && !poll_receive()) {
       if (pending_exit_) continue;
-      if (inbox.try_park()) return;  // a push schedules us again; `this` is no longer ours
+      if (mailbox.try_park()) return;  // a push schedules us again; `this` is no longer ours
       drain();
       continue;
     }
@@ -350,7 +303,7 @@ void Process::terminate(ExitReason reason) noexcept {
   }
   // From here no signal or message can reach us: pushes now fail, and their senders act as if
   // we never existed (link -> noproc exit, monitor -> noproc Down).
-  Message* late = inbox.close();
+  Message* late = mailbox.close();
   rt.table.remove(this);
   if (name_state.exchange(2, std::memory_order_acq_rel) == 1) {
     std::unique_lock lock(rt.names.mutex);
@@ -375,7 +328,7 @@ void Process::terminate(ExitReason reason) noexcept {
     destroy(m);
     m = next;
   }
-  queue_.clear();
+  mailbox.clear();
 
   if (relations_) {
     for (const Pid& partner : relations_->links) {

@@ -12,8 +12,7 @@
 #include "ambitious/process/detail/receive_core.hpp"
 #include "ambitious/process/exit_reason.hpp"
 #include "process/flat_table.hpp"
-#include "process/inbox.hpp"
-#include "process/message_queue.hpp"
+#include "process/mailbox.hpp"
 #include "process/signals.hpp"
 #include "runtime/runnable.hpp"
 #include "runtime/timer_wheel.hpp"
@@ -29,8 +28,10 @@ struct Relations {
   FlatMap<Ref, Pid> monitored_by;  // refs on this process -> the watcher
 };
 
-/// A process. `pid` and `inbox` may be used from any thread; everything else belongs to the
-/// worker running the process, one at a time (hand-over goes through the run queues).
+/// A process: its mailbox, its signals, links and monitors, the exit it is heading to, and the
+/// coroutine it runs. `pid`, `mailbox.push()` and the name state may be used from any thread;
+/// everything else belongs to the worker running the process, one at a time (hand-over goes
+/// through the run queues).
 class Process final : public Runnable {
  public:
   static void* operator new(std::size_t size) { return allocate_frame(size); }
@@ -52,26 +53,22 @@ class Process final : public Runnable {
 
   // Any thread.
   Pid pid;
-  Inbox inbox;
+  Atom name;  // guarded by the name table's lock
   /// 0: no name; 1: named (under the name table's lock); 2: ended (no name may be added).
   std::atomic<std::uint8_t> name_state{0};
-  Atom name;  // guarded by the name table's lock
+  bool trap_exit = false;  // owner only (declared here, it fills the padding after name_state)
+  /// push(): any thread; the rest: owner only.
+  Mailbox mailbox;
 
   // Owner only.
   bool receive_ready(ReceiveRequest& r);
   void receive_suspend(ReceiveRequest& r, std::coroutine_handle<> h) noexcept;
   void yield_suspend(std::coroutine_handle<> h) noexcept;
   void blocking_suspend(BlockingCall& call, std::coroutine_handle<> h) noexcept;
-  /// Marks the mailbox for `.since(ref)`.
-  void mark(const Ref& ref) noexcept;
   Relations& relations();
   bool has_relations() const noexcept { return relations_ != nullptr; }
-  bool trap_exit = false;
   /// Handles every signal and queues every message pushed so far.
   void drain();
-  MessageQueue& queue() noexcept { return queue_; }
-  /// Removes the Down messages of monitor `ref` from the queue.
-  void flush_down(const Ref& ref) noexcept;
   /// Set by a signal (or exit/1): the process ends at its next suspension.
   void request_exit(ExitReason reason) noexcept {
     if (!pending_exit_) pending_exit_.emplace(std::move(reason));
@@ -79,36 +76,25 @@ class Process final : public Runnable {
   bool is_waiting_in_receive() const noexcept { return suspend_ == Suspend::receive; }
 
  private:
-  static thread_local Process* current_;
+  static constinit thread_local Process* current_;  // constinit: see Worker::current_
 
   void handle_signal(Signal& s);
   void handle_exit_signal(Signal& s);
   /// Scans for the pending receive; true when it is over (matched or timed out).
   bool poll_receive();
-  Message* scan(ReceiveRequest& r);
-  void remove_from_queue(Message* before, Message* m) noexcept;
   void end_receive() noexcept;
   void terminate(ExitReason reason) noexcept;
   ExitReason root_result() noexcept;
   void answer_info_request(const Signal& s);
 
-  MessageQueue queue_;
   std::coroutine_handle<> root_;
   std::coroutine_handle<> resume_at_;
   Suspend suspend_ = Suspend::resume;
   bool timed_out_ = false;
   bool receive_yield_ = false;  // the pending receive yields before it scans
-  // Receives that found their message at once, left in this run. A process whose mailbox is
-  // never empty would otherwise keep its worker for ever; at zero, the next receive yields
-  // first, as the BEAM's reduction count would have scheduled it out. (Beside the flags above,
-  // it takes no room: the control block stays in mimalloc's 224-byte class.)
-  std::uint32_t receives_left_ = 0;
   ReceiveRequest* receive_ = nullptr;
-  Message* scanned_ = nullptr;  // the last queued message the pending receive has examined
   std::uint64_t receive_seq_ = 0;
   TimerHandle receive_timer_;
-  Message* mark_ = nullptr;  // the queue's last message when mark_ref_ was made
-  Ref mark_ref_;
   BlockingCall* blocking_ = nullptr;
   std::optional<ExitReason> pending_exit_;
   std::unique_ptr<Relations> relations_;

@@ -50,7 +50,7 @@ Pid spawn_task(Task<> body, SpawnLink how, Ref* monitor_ref) {
     parent.relations().links.insert(child->pid);
   } else if (how == SpawnLink::monitor) {
     *monitor_ref = Ref::make();
-    parent.mark(*monitor_ref);
+    parent.mailbox.mark(*monitor_ref);
     child->relations().monitored_by.insert({*monitor_ref, parent.pid});
     parent.relations().monitors.insert({*monitor_ref, child->pid});
   }
@@ -100,7 +100,7 @@ bool in_process() noexcept { return detail::Process::current() != nullptr; }
 
 Ref make_ref() {
   Ref ref = Ref::make();
-  if (detail::Process* p = detail::Process::current()) p->mark(ref);
+  if (detail::Process* p = detail::Process::current()) p->mailbox.mark(ref);
   return ref;
 }
 
@@ -146,7 +146,7 @@ void unlink(Pid pid) {
 Ref monitor(Pid pid) {
   detail::Process& me = require("monitor");
   Ref ref = Ref::make();
-  me.mark(ref);  // the Down, if any, comes after everything queued now
+  me.mailbox.mark(ref);  // the Down, if any, comes after everything queued now
   me.relations().monitors.insert({ref, pid});
   detail::Signal* s = detail::make_signal(detail::SignalKind::monitor, me.pid);
   s->ref = ref;
@@ -169,7 +169,7 @@ bool demonitor(const Ref& ref, Flush flush) {
       detail::deliver_message(target, s);
     }
   }
-  if (flush == Flush::yes) me.flush_down(ref);
+  if (flush == Flush::yes) me.mailbox.flush_down(ref);
   return active;
 }
 

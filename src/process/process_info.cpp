@@ -13,11 +13,12 @@ namespace ambitious {
 
 namespace {
 
-Task<std::optional<ProcessInfo>> ask_for_info(Pid pid) {
+Task<std::optional<ProcessInfo>> ask_for_info(Pid pid, InfoItems items) {
   detail::Process* me = detail::Process::current();
   Ref ref = make_ref();
   detail::Signal* s = detail::make_signal(detail::SignalKind::info_request, me->pid);
   s->ref = ref;
+  s->items = static_cast<std::uint16_t>(items.bits());
   detail::deliver_message(pid, s);
   auto reply = co_await receive_if<detail::InfoReply>([ref](const detail::InfoReply& r) {
                  return r.ref == ref;
@@ -28,9 +29,13 @@ Task<std::optional<ProcessInfo>> ask_for_info(Pid pid) {
 }  // namespace
 
 Task<std::optional<ProcessInfo>> process_info(Pid pid) {
+  return process_info(pid, InfoItems::all());
+}
+
+Task<std::optional<ProcessInfo>> process_info(Pid pid, InfoItems items) {
   // Checked here, not in the lazy coroutine, so that misuse fails at the call.
   if (!detail::Process::current()) throw NotInProcess("process_info");
-  return ask_for_info(pid);
+  return ask_for_info(pid, items);
 }
 
 std::vector<Pid> processes() {

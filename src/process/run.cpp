@@ -15,20 +15,18 @@ std::atomic<RuntimeState*> current_runtime{nullptr};
 
 RuntimeState* runtime() noexcept { return current_runtime.load(std::memory_order_acquire); }
 
-int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason) {
-  auto rt = std::make_unique<RuntimeState>(options.workers, options.blocking_threads);
-  RuntimeState* expected = nullptr;
-  if (!current_runtime.compare_exchange_strong(expected, rt.get()))
-    throw std::logic_error("ambitious::run: another runtime is already running");
+std::mutex& foreign_gate() noexcept {
+  static std::mutex gate;
+  return gate;
+}
 
-  auto* p = new Process(root.release());
-  rt->root = rt->table.insert(p);
-  rt->scheduler.schedule(p);
-  rt->scheduler.start();
-  {
-    std::unique_lock lock(rt->done_mutex);
-    rt->done_cv.wait(lock, [&] { return rt->done; });
-  }
+void publish_runtime(RuntimeState* rt) {
+  RuntimeState* expected = nullptr;
+  if (!current_runtime.compare_exchange_strong(expected, rt))
+    throw std::logic_error("ambitious: another runtime is already running");
+}
+
+void end_runtime(std::unique_ptr<RuntimeState> rt) noexcept {
   rt->scheduler.stop();
   rt->scheduler.join();
   rt->scheduler.wait_for_readers();  // a post() from a foreign thread finishes, or sees stopping
@@ -43,10 +41,32 @@ int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason
       Process::destroy_at_teardown(q);
     }
   }
-  int code = rt->exit_code;
-  if (root_reason && rt->root_reason) *root_reason = *rt->root_reason;
+  {
+    // A foreign thread that read the pointer before this uses it under the gate: once we hold
+    // the gate and unpublish it, none can still reach what we free next.
+    std::lock_guard gate(foreign_gate());
+    current_runtime.store(nullptr, std::memory_order_release);
+  }
   rt.reset();  // timers, then retired processes, are freed with the scheduler
-  current_runtime.store(nullptr, std::memory_order_release);
+}
+
+int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason) {
+  auto rt = std::make_unique<RuntimeState>(options.workers, options.blocking_threads);
+  publish_runtime(rt.get());
+
+  auto* p = new Process(root.release());
+  rt->root = rt->table.insert(p);
+  rt->scheduler.schedule(p);
+  rt->scheduler.start();
+  {
+    std::unique_lock lock(rt->done_mutex);
+    rt->done_cv.wait(lock, [&] { return rt->done; });
+  }
+  // Read before the runtime goes: end_runtime frees it.
+  int code = rt->exit_code;
+  std::optional<ExitReason> reason = rt->root_reason;
+  end_runtime(std::move(rt));
+  if (root_reason && reason) *root_reason = std::move(*reason);
   return code;
 }
 

@@ -43,9 +43,18 @@ struct RuntimeState {
 
 /// The running runtime, or null outside run().
 RuntimeState* runtime() noexcept;
+/// Makes `rt` the running runtime; throws std::logic_error if another one runs.
+void publish_runtime(RuntimeState* rt);
+/// Stops `rt`'s threads, destroys every process left, unpublishes and frees it.
+void end_runtime(std::unique_ptr<RuntimeState> rt) noexcept;
+
+/// Held by a thread that is not a worker while it uses the runtime (post, deliver_term): run()
+/// takes it to unpublish the runtime before freeing it.
+std::mutex& foreign_gate() noexcept;
 
 /// Delivers `m` to `to`, scheduling `to` if this woke it; handles an undeliverable signal.
-void deliver_message(Pid to, Message* m);
+/// False when `to` is dead or unknown. On a worker, or as a reader (Scheduler::run_as_reader).
+bool deliver_message(Pid to, Message* m);
 
 /// Makes `p` runnable: on this worker if called by one, else through the global queue.
 void schedule_woken(Process* p) noexcept;

@@ -31,6 +31,7 @@ struct Signal : Message {
   Ref ref;                     // monitor, demonitor, down, info_request
   ExitReason reason;           // exit, down
   bool linked = false;         // exit: sent because of a link (else by exit/2)
+  std::uint16_t items = 0;     // info_request: the InfoItems asked for, as bits
   std::uint64_t seq = 0;       // timeout
   Message* payload = nullptr;  // alias: owned until handed on
 

@@ -2,15 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
 namespace ambitious::detail {
 
-thread_local Worker* Worker::current_ = nullptr;
+constinit thread_local Worker* Worker::current_ = nullptr;
 
 namespace {
-constexpr unsigned next_streak_limit = 64;  // LIFO-slot runs in a row before the ring gets a turn
 constexpr unsigned global_check_interval = 61;  // check the global queue first every N runs
 constexpr unsigned housekeeping_interval = 64;  // timers and reclamation every N runs
 constexpr unsigned search_rounds = 64;          // steal attempts before a worker parks
@@ -183,7 +183,8 @@ void Worker::loop() {
   current_ = nullptr;
 }
 
-Scheduler::Scheduler(unsigned workers) : quiescence_((workers ? workers : 1) + 1) {
+Scheduler::Scheduler(unsigned workers, bool watchdog)
+    : quiescence_((workers ? workers : 1) + 1), watchdog_enabled_(watchdog) {
   if (workers == 0) workers = 1;
   for (unsigned i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
 }
@@ -218,7 +219,34 @@ void Scheduler::start() {
     }
   }
   pthread_attr_destroy(&attr);
-  watchdog_ = std::thread([this] { watch(); });
+  if (watchdog_enabled_) watchdog_ = std::thread([this] { watch(); });
+}
+
+void Scheduler::begin_stepping() {
+  if (worker_count() != 1) throw std::logic_error("ambitious: stepping needs exactly one worker");
+  Worker::current_ = workers_[0].get();
+  quiescence_.go_online(0);
+}
+
+void Scheduler::end_stepping() noexcept {
+  quiescence_.go_offline(0);
+  Worker::current_ = nullptr;
+}
+
+void Scheduler::collect(std::deque<Runnable*>& ready) {
+  Worker& w = *workers_[0];
+  // The global queue first: a full ring moves its older half there.
+  for (RunnableList batch = global_.pop_batch(~std::size_t{0}); Runnable* r = batch.pop();)
+    ready.push_back(r);
+  while (Runnable* r = w.queue_.pop()) ready.push_back(r);
+  if (Runnable* r = w.next_.exchange(nullptr, std::memory_order_acquire)) ready.push_front(r);
+}
+
+void Scheduler::after_step() noexcept {
+  Worker& w = *workers_[0];
+  quiescence_.announce(0);
+  w.timers_.advance(now_ms());
+  w.reclaim(false);
 }
 
 void Scheduler::stop() noexcept {

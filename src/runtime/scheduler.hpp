@@ -31,6 +31,10 @@ struct Retired {
 /// on the worker's own thread.
 class Worker {
  public:
+  /// Runs in a row from the LIFO slot before what waits in the ring or the global queue gets a
+  /// turn (if something does).
+  static constexpr unsigned next_streak_limit = 64;
+
   Worker(Scheduler& scheduler, unsigned index);
 
   /// The worker running on this thread, or null on any other thread.
@@ -63,7 +67,9 @@ class Worker {
   void reclaim(bool all) noexcept;
   void notify() noexcept;
 
-  static thread_local Worker* current_;
+  // constinit: other translation units then read it directly, with no call to a TLS init
+  // function (g++ 12 with -fsanitize=null also miscompiles the null check of that path).
+  static constinit thread_local Worker* current_;
 
   Scheduler& scheduler_;
   unsigned index_;
@@ -81,11 +87,13 @@ class Worker {
   bool started_ = false;
 };
 
-/// The set of workers. Threads: schedule() from any thread; start()/stop()/join() by the owner
-/// of the runtime.
+/// The set of workers. Threads: schedule() from any thread; start()/stop()/join() and the
+/// stepping mode by the owner of the runtime.
 class Scheduler {
  public:
-  explicit Scheduler(unsigned workers);
+  /// `watchdog`: false for a scheduler whose runs are never moved off a busy worker (tests of
+  /// the exact run order).
+  explicit Scheduler(unsigned workers, bool watchdog = true);
   ~Scheduler();
 
   /// Starts the worker threads and the watchdog.
@@ -100,6 +108,19 @@ class Scheduler {
   void schedule(Runnable* r) noexcept;
   /// Wakes a sleeping worker if none is looking for work already.
   void wake_one() noexcept;
+
+  // Stepping mode (DeterministicRuntime), instead of start(): no thread is started; the calling
+  // thread becomes worker 0 (the scheduler must have one worker) and runs what it picks.
+  /// Makes the calling thread worker 0.
+  void begin_stepping();
+  /// The calling thread is no longer worker 0.
+  void end_stepping() noexcept;
+  /// Moves what was queued since the last call into `ready`, in the order worker 0 would run
+  /// it: the global queue (overflow and other threads) then its ring at the back, its LIFO slot
+  /// at the front.
+  void collect(std::deque<Runnable*>& ready);
+  /// What worker 0 does between two runs: a quiescent state, due timers, reclamation.
+  void after_step() noexcept;
 
   /// Runs `f` on a thread that is not a worker as if it were one, for the quiescent-state
   /// reclamation: shared pointers read inside `f` stay valid until it returns. One such thread
@@ -118,6 +139,10 @@ class Scheduler {
   void wait_for_readers() { std::lock_guard lock(external_mutex_); }
 
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  /// Any thread: how many workers are parked or about to park (a snapshot).
+  unsigned idle_workers() const noexcept {
+    return static_cast<unsigned>(idle_count_.load(std::memory_order_relaxed));
+  }
   Quiescence& quiescence() noexcept { return quiescence_; }
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
@@ -136,6 +161,7 @@ class Scheduler {
   std::mutex idle_mutex_;
   std::vector<Worker*> idle_;  // guarded by idle_mutex_
   std::atomic<int> idle_count_{0};
+  bool watchdog_enabled_;
 
   // The watchdog: a thread that, while any worker is awake, looks every `watch_period` for a
   // worker still running the process it ran at the last look, and moves that worker's LIFO slot

@@ -176,9 +176,155 @@ TEST(ProcessInfo, processes_lists_every_live_process_and_process_count_counts_th
   EXPECT_EQ(count_after, 1u);
 }
 
+// --- process_info(pid, items): only what is asked ----------------------------------------------
+
+namespace {
+
+// A process with something to show for every item: a link, a monitor each way, a name, trap_exit
+// and queued messages. Tells `root` it is ready, then waits for Done.
+Task<> busy_process(Pid root, Pid partner) {
+  trap_exit(true);
+  link(partner);
+  monitor(partner);
+  register_name(Atom("process_info_busy"), self());
+  send(self(), NobodyReceivesThis{1});
+  send(self(), 2);
+  send(root, Go{});
+  co_await receive<Done>();
+  unlink(partner);
+}
+
+constexpr InfoItem every_item[] = {
+    InfoItem::status,   InfoItem::message_queue_len, InfoItem::message_types,   InfoItem::links,
+    InfoItem::monitors, InfoItem::monitored_by,      InfoItem::registered_name, InfoItem::trap_exit,
+};
+
+}  // namespace
+
+TEST(ProcessInfo, each_item_asked_alone_answers_as_the_full_form_and_leaves_the_rest_empty) {
+  std::optional<ProcessInfo> full;
+  std::vector<std::optional<ProcessInfo>> alone;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  Pid partner = spawn(wait_forever);
+                  Pid p = spawn(busy_process, root, partner);
+                  monitor(p);
+                  co_await receive<Go>(patience);
+                  full = co_await process_info(p);
+                  for (InfoItem item : every_item) alone.push_back(co_await process_info(p, item));
+                  send(p, Done{});
+                  send(partner, Done{});
+                }),
+            0);
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->items, InfoItems::all());
+  ASSERT_EQ(alone.size(), std::size(every_item));
+  const ProcessInfo empty;
+  for (std::size_t i = 0; i < alone.size(); ++i) {
+    ASSERT_TRUE(alone[i]) << i;
+    const ProcessInfo& a = *alone[i];
+    InfoItem item = every_item[i];
+    EXPECT_EQ(a.items, InfoItems(item));
+    auto check = [&](InfoItem which, const auto& got, const auto& in_full, const auto& blank) {
+      if (item == which)
+        EXPECT_EQ(got, in_full) << "item " << i;
+      else
+        EXPECT_EQ(got, blank) << "item " << i << " answered item " << static_cast<int>(which);
+    };
+    check(InfoItem::message_queue_len, a.message_queue_len, full->message_queue_len,
+          empty.message_queue_len);
+    check(InfoItem::message_types, a.message_types, full->message_types, empty.message_types);
+    check(InfoItem::links, a.links, full->links, empty.links);
+    check(InfoItem::monitors, a.monitors, full->monitors, empty.monitors);
+    check(InfoItem::monitored_by, a.monitored_by, full->monitored_by, empty.monitored_by);
+    check(InfoItem::registered_name, a.registered_name, full->registered_name,
+          empty.registered_name);
+    check(InfoItem::trap_exit, a.trap_exit, full->trap_exit, empty.trap_exit);
+    if (item == InfoItem::status) EXPECT_EQ(a.status, ProcessInfo::Status::waiting);
+  }
+  // The full answer had something in each item, so the comparisons above meant something.
+  EXPECT_EQ(full->message_queue_len, 2u);
+  EXPECT_EQ(full->message_types.size(), 2u);
+  EXPECT_EQ(full->links.size(), 1u);
+  EXPECT_EQ(full->monitors.size(), 1u);
+  EXPECT_EQ(full->monitored_by.size(), 1u);
+  EXPECT_EQ(full->registered_name, Atom("process_info_busy"));
+  EXPECT_TRUE(full->trap_exit);
+}
+
+TEST(ProcessInfo, several_items_are_answered_together) {
+  std::optional<ProcessInfo> info;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  Pid partner = spawn(wait_forever);
+                  Pid p = spawn(busy_process, root, partner);
+                  co_await receive<Go>(patience);
+                  info = co_await process_info(
+                      p, InfoItem::links | InfoItem::trap_exit | InfoItem::message_queue_len);
+                  send(p, Done{});
+                  send(partner, Done{});
+                }),
+            0);
+  ASSERT_TRUE(info);
+  EXPECT_TRUE(info->items.contains(InfoItem::links));
+  EXPECT_FALSE(info->items.contains(InfoItem::monitors));
+  EXPECT_EQ(info->links.size(), 1u);
+  EXPECT_TRUE(info->trap_exit);
+  EXPECT_EQ(info->message_queue_len, 2u);
+  EXPECT_TRUE(info->monitors.empty());
+  EXPECT_FALSE(info->registered_name);
+}
+
+TEST(ProcessInfo, no_item_at_all_still_says_whether_the_process_is_alive) {
+  std::optional<ProcessInfo> alive, dead = ProcessInfo{};
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(wait_forever);
+                  alive = co_await process_info(p, InfoItems{});
+                  auto [q, ref] = spawn_monitor([]() -> Task<> { co_return; });
+                  co_await receive<Down>();
+                  dead = co_await process_info(q, InfoItem::message_queue_len);
+                  send(p, Done{});
+                }),
+            0);
+  ASSERT_TRUE(alive);
+  EXPECT_EQ(alive->items, InfoItems{});
+  EXPECT_FALSE(dead);
+}
+
+TEST(ProcessInfo, message_queue_len_of_a_million_queued_messages_copies_no_type_name) {
+  constexpr std::size_t n = 1'000'000;
+  std::optional<ProcessInfo> info;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(wait_forever);
+                  for (std::size_t i = 0; i < n; ++i) send(p, NobodyReceivesThis{1});
+                  info = co_await process_info(p, InfoItem::message_queue_len);
+                  send(p, Done{});
+                }),
+            0);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->message_queue_len, n);
+  EXPECT_TRUE(info->message_types.empty());
+}
+
+TEST(ProcessInfo, info_items_combine_as_a_set) {
+  static_assert(InfoItems().bits() == 0);
+  static_assert((InfoItem::links | InfoItem::links) == InfoItems(InfoItem::links));
+  constexpr InfoItems two = InfoItem::links | InfoItem::status;
+  static_assert(two.contains(InfoItem::status) && !two.contains(InfoItem::monitors));
+  InfoItems all = InfoItems();
+  for (InfoItem item : every_item) all = all | item;
+  EXPECT_EQ(all, InfoItems::all());
+  EXPECT_EQ(InfoItems::from_bits(~0u), InfoItems::all());  // unknown bits are dropped
+}
+
 TEST(ProcessInfo, process_count_outside_a_runtime_is_zero) { EXPECT_EQ(process_count(), 0u); }
 
 TEST(ProcessInfo, introspection_outside_a_process_throws_not_in_process) {
   EXPECT_THROW(processes(), NotInProcess);
   EXPECT_THROW((void)process_info(Pid()), NotInProcess);
+  EXPECT_THROW((void)process_info(Pid(), InfoItem::status), NotInProcess);
 }

@@ -43,6 +43,11 @@ void check_in_process(const char* function);
 /// message) or is the caller; any other reason ends it, or becomes an Exit message if it traps.
 void exit(Pid pid, ExitReason reason);
 
+/// Not a process exit: deleted so that `exit(0)` in a process does not compile. Without it, an
+/// int argument picks <cstdlib>'s ::exit over exit(ExitReason) and ends the whole program
+/// silently. End the process with `exit(atoms::normal)`; end the program with `std::exit(code)`.
+void exit(int) = delete;
+
 /// True when `pid` names a live local process (false for remote pids, for now).
 bool alive(Pid pid);
 

@@ -109,6 +109,10 @@ template <class T>
 T& value_of(Message& m) noexcept {
   return static_cast<Envelope<T>&>(m).value;
 }
+template <class T>
+const T& value_of(const Message& m) noexcept {
+  return static_cast<const Envelope<T>&>(m).value;
+}
 
 inline void destroy(Message* m) noexcept { m->type->destroy(m); }
 
