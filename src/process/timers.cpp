@@ -25,16 +25,20 @@ TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const char* f
   detail::Worker* w = detail::Worker::current();
   // No worker: a destructor running as its process after run() ended. The runtime is gone with
   // its clock; the timer would never fire, so it is not armed (cancel/read then say "fired").
-  if (!w) return TimerRef{Ref::make(), nullptr, 0};
+  if (!w) return TimerRef{Ref::make()};
   std::uint64_t deadline = detail::now_ms() + delay.milliseconds();
   detail::TimerHandle h = w->timers().arm(deadline, delivery_action, [&](detail::TimerEntry& e) {
     e.pid = dest;
     e.payload = owned.release();
   });
-  return TimerRef{Ref::make(), h.entry, h.generation};
+  return TimerRef{Ref::make(), h.entry, h.generation, w->scheduler().id()};
 }
 
+// The entry of a ref from another run lies in a wheel freed with that run (or, worse, in one of
+// this run that took its address): such a ref names no timer, and its entry is never read.
 detail::TimerHandle handle_of(const TimerRef& t) noexcept {
+  detail::RuntimeState* rt = detail::runtime();
+  if (!t.entry || !rt || t.run != rt->scheduler.id()) return {};
   return detail::TimerHandle{static_cast<detail::TimerEntry*>(t.entry), t.generation};
 }
 

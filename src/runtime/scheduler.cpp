@@ -17,6 +17,7 @@ constexpr unsigned search_rounds = 64;          // steal attempts before a worke
 // See Scheduler::watch. A process woken or spawned behind a busy one waits one to two periods;
 // the watchdog costs a wake-up per period, and none while every worker is parked.
 constexpr auto watch_period = std::chrono::milliseconds(2);
+std::atomic<std::uint64_t> next_scheduler_id{1};
 }  // namespace
 
 Worker::Worker(Scheduler& scheduler, unsigned index) : scheduler_(scheduler), index_(index) {}
@@ -183,7 +184,9 @@ void Worker::loop() {
   current_ = nullptr;
 }
 
-Scheduler::Scheduler(unsigned workers) : quiescence_((workers ? workers : 1) + 1) {
+Scheduler::Scheduler(unsigned workers)
+    : id_(next_scheduler_id.fetch_add(1, std::memory_order_relaxed)),
+      quiescence_((workers ? workers : 1) + 1) {
   if (workers == 0) workers = 1;
   for (unsigned i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
 }

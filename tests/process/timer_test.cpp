@@ -336,6 +336,32 @@ TEST(Timer, two_processes_racing_to_cancel_a_timer_cancel_it_exactly_once) {
   EXPECT_EQ(cancelled, rounds);
 }
 
+TEST(Timer, a_timer_ref_kept_past_its_run_names_no_timer_in_a_later_run) {
+  // The wheel the ref pointed into is gone with its run: the ref must answer "no such timer"
+  // without reading it (ASan reports any read), and must never reach a timer of the later run,
+  // which may well sit at the same address.
+  TimerRef kept;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  kept = send_after(std::chrono::hours(1), self(), Tick{1});
+                  co_return;
+                }),
+            0);
+  std::optional<std::chrono::milliseconds> read = 1ms, cancelled = 1ms, own;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef mine = send_after(std::chrono::hours(1), self(), Tick{2});
+                  read = read_timer(kept);
+                  cancelled = cancel_timer(kept);
+                  own = cancel_timer(mine);
+                  co_return;
+                }),
+            0);
+  EXPECT_FALSE(read);
+  EXPECT_FALSE(cancelled);
+  EXPECT_TRUE(own);  // the later run's timer was left alone
+}
+
 TEST(Timer, an_infinite_delay_is_refused_with_bad_arg) {
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
