@@ -221,7 +221,7 @@ void Process::receive_suspend(ReceiveRequest& r, std::coroutine_handle<> h) noex
   timed_out_ = false;
   ++receive_seq_;
   if (r.timeout_ms != no_timeout && !pending_exit_) {
-    std::uint64_t deadline = now_ms() + r.timeout_ms;
+    std::uint64_t deadline = deadline_after(r.timeout_ms);
     receive_timer_ =
         Worker::current()->timers().arm(deadline, receive_timeout_action, [&](TimerEntry& e) {
           e.pid = pid;

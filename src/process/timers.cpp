@@ -26,7 +26,7 @@ TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const char* f
   // No worker: a destructor running as its process after run() ended. The runtime is gone with
   // its clock; the timer would never fire, so it is not armed (cancel/read then say "fired").
   if (!w) return TimerRef{Ref::make()};
-  std::uint64_t deadline = detail::now_ms() + delay.milliseconds();
+  std::uint64_t deadline = detail::deadline_after(delay.milliseconds());
   detail::TimerHandle h = w->timers().arm(deadline, delivery_action, [&](detail::TimerEntry& e) {
     e.pid = dest;
     e.payload = owned.release();

@@ -1,6 +1,7 @@
 #include "runtime/timer_wheel.hpp"
 
 #include <bit>
+#include <limits>
 
 #include "runtime/scheduler.hpp"
 
@@ -9,6 +10,27 @@ namespace ambitious::detail {
 std::uint64_t now_ms() noexcept {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+// The first tick at or after now.
+std::uint64_t now_ms_rounded_up() noexcept {
+  using namespace std::chrono;
+  return ceil<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+// Whole milliseconds from now to `deadline`, rounded down (a timer just armed for 100 ms has
+// 100 left, as in OTP, not 100.6).
+std::uint64_t left_until(std::uint64_t deadline) noexcept {
+  std::uint64_t now = now_ms_rounded_up();
+  return deadline > now ? deadline - now : 0;
+}
+}  // namespace
+
+std::uint64_t deadline_after(std::uint64_t delay_ms) noexcept {
+  // Rounded up: at 10.4 ms, a 100 ms timer is due at tick 111, never at 110 (99.6 ms later).
+  std::uint64_t start = now_ms_rounded_up();
+  constexpr std::uint64_t last = std::numeric_limits<std::uint64_t>::max() - 1;
+  return delay_ms > last - start ? last : start + delay_ms;
 }
 
 TimerWheel::TimerWheel()
@@ -87,9 +109,7 @@ std::optional<std::uint64_t> TimerWheel::cancel(TimerHandle h) noexcept {
   if (!e->state.compare_exchange_strong(expected, h.generation << 2 | TimerEntry::cancelled,
                                         std::memory_order_acq_rel))
     return std::nullopt;
-  std::uint64_t now = now_ms();
-  std::uint64_t deadline = e->deadline_ms.load(std::memory_order_relaxed);
-  std::uint64_t left = deadline > now ? deadline - now : 0;
+  std::uint64_t left = left_until(e->deadline_ms.load(std::memory_order_relaxed));
   TimerWheel* owner = e->owner;
   if (Worker* w = Worker::current(); w && &w->timers() == owner) {
     owner->unlink(e);
@@ -113,8 +133,7 @@ std::optional<std::uint64_t> TimerWheel::remaining(TimerHandle h) noexcept {
   // The deadline is only meaningful if the entry was still this arming after we read it.
   std::atomic_thread_fence(std::memory_order_acquire);
   if (h.entry->state.load(std::memory_order_relaxed) != armed) return std::nullopt;
-  std::uint64_t now = now_ms();
-  return deadline > now ? deadline - now : 0;
+  return left_until(deadline);
 }
 
 void TimerWheel::drain_remote_cancels() noexcept {

@@ -48,8 +48,11 @@ struct TimerHandle {
   explicit operator bool() const noexcept { return entry != nullptr; }
 };
 
-/// Milliseconds on the runtime's monotonic clock.
+/// Milliseconds on the runtime's monotonic clock (the current tick: rounded down).
 std::uint64_t now_ms() noexcept;
+/// The tick a timer of `delay_ms` from now is due at: the first at or after now + delay, so
+/// that it never fires early (a wheel fires tick t once now_ms() reaches t).
+std::uint64_t deadline_after(std::uint64_t delay_ms) noexcept;
 
 /// A hashed timing wheel owned by one worker. arm() and advance() are owner only; cancel() and
 /// remaining() may be called from any worker.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,11 @@ struct Tick {
   int n;
 };
 struct Marker {};
+
+// Yields until *stop: keeps its worker running (and advancing its timer wheel).
+Task<> keep_busy(std::atomic<bool>* stop) {
+  while (!stop->load()) co_await yield();
+}
 
 }  // namespace
 
@@ -58,6 +64,50 @@ TEST(Timer, timers_deliver_in_the_order_of_their_deadlines) {
                 }),
             0);
   EXPECT_EQ(order, (std::vector<int>{1, 10, 20, 30}));
+}
+
+// OTP: a timer never fires before its time. The clock ticks in milliseconds, so the deadline
+// must be the first tick at or after now + delay (rounding now down made it fire up to 1 ms
+// early). A lower bound is deterministic: each wait is measured, none may be shorter. A process
+// yielding beside the waiter keeps the worker looking at its wheel, so that a timer fires as
+// soon as the wheel says it is due, not when a sleeping worker happens to wake.
+TEST(Timer, send_after_never_delivers_before_its_delay_has_passed) {
+  using Clock = std::chrono::steady_clock;
+  int early = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  std::atomic<bool> stop{false};
+                  spawn(keep_busy, &stop);
+                  for (int i = 0; i < 60; ++i) {
+                    auto delay = std::chrono::milliseconds(1 + i % 3);
+                    auto t0 = Clock::now();
+                    send_after(delay, self(), Tick{i});
+                    co_await receive<Tick>(patience);
+                    early += Clock::now() - t0 < delay;
+                  }
+                  stop = true;
+                }),
+            0);
+  EXPECT_EQ(early, 0);
+}
+
+TEST(Timer, a_receive_timeout_never_ends_the_wait_before_its_time) {
+  using Clock = std::chrono::steady_clock;
+  int early = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  std::atomic<bool> stop{false};
+                  spawn(keep_busy, &stop);
+                  for (int i = 0; i < 60; ++i) {
+                    auto delay = std::chrono::milliseconds(1 + i % 3);
+                    auto t0 = Clock::now();
+                    co_await receive<Marker>(delay);  // nothing comes: it times out
+                    early += Clock::now() - t0 < delay;
+                  }
+                  stop = true;
+                }),
+            0);
+  EXPECT_EQ(early, 0);
 }
 
 TEST(Timer, cancel_timer_returns_the_time_left_and_the_message_never_arrives) {
