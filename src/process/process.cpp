@@ -48,6 +48,7 @@ struct CurrentProcess {
 
 Process::~Process() {
   if (root_) root_.destroy();
+  incoming_timers.close();  // a process freed at teardown never ran terminate()
   for (Message* m = inbox.close(); m;) {
     Message* next = m->next;
     destroy(m);
@@ -348,6 +349,7 @@ void Process::terminate(ExitReason reason) noexcept {
     TimerWheel::cancel(receive_timer_);
     receive_timer_ = {};
   }
+  incoming_timers.close();  // a timer to a pid is cancelled when the process exits (OTP)
   // From here no signal or message can reach us: pushes now fail, and their senders act as if
   // we never existed (link -> noproc exit, monitor -> noproc Down).
   Message* late = inbox.close();

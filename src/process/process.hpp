@@ -13,6 +13,7 @@
 #include "ambitious/process/exit_reason.hpp"
 #include "process/flat_table.hpp"
 #include "process/inbox.hpp"
+#include "process/incoming_timers.hpp"
 #include "process/message_queue.hpp"
 #include "process/signals.hpp"
 #include "runtime/runnable.hpp"
@@ -55,7 +56,10 @@ class Process final : public Runnable {
   Inbox inbox;
   /// 0: no name; 1: named (under the name table's lock); 2: ended (no name may be added).
   std::atomic<std::uint8_t> name_state{0};
-  Atom name;  // guarded by the name table's lock
+  bool trap_exit = false;  // owner only (here, it fills a hole: the block stays 224 bytes)
+  Atom name;               // guarded by the name table's lock
+  /// The timers that deliver to this process, cancelled when it ends.
+  IncomingTimers incoming_timers;
 
   // Owner only.
   bool receive_ready(ReceiveRequest& r);
@@ -66,7 +70,6 @@ class Process final : public Runnable {
   void mark(const Ref& ref) noexcept;
   Relations& relations();
   bool has_relations() const noexcept { return relations_ != nullptr; }
-  bool trap_exit = false;
   /// Handles every signal and queues every message pushed so far.
   void drain();
   MessageQueue& queue() noexcept { return queue_; }

@@ -11,9 +11,11 @@ namespace {
 
 // The payload is a message or an exit signal: either way, delivering it is all there is to do.
 void fire_delivery(detail::TimerEntry& e) noexcept {
+  detail::IncomingTimers::remove(e);
   detail::deliver_message(e.pid, static_cast<detail::Message*>(e.payload));
 }
 void discard_delivery(detail::TimerEntry& e) noexcept {
+  detail::IncomingTimers::remove(e);
   detail::destroy(static_cast<detail::Message*>(e.payload));
 }
 constexpr detail::TimerAction delivery_action{&fire_delivery, &discard_delivery};
@@ -27,10 +29,22 @@ TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const char* f
   // its clock; the timer would never fire, so it is not armed (cancel/read then say "fired").
   if (!w) return TimerRef{Ref::make()};
   std::uint64_t deadline = detail::deadline_after(delay.milliseconds());
-  detail::TimerHandle h = w->timers().arm(deadline, delivery_action, [&](detail::TimerEntry& e) {
-    e.pid = dest;
-    e.payload = owned.release();
-  });
+  detail::TimerHandle h;
+  auto arm = [&](auto&& join) {
+    h = w->timers().arm(deadline, delivery_action, [&](detail::TimerEntry& e) {
+      e.pid = dest;
+      e.payload = owned.release();
+      join(e);
+    });
+  };
+  if (dest.is_local()) {
+    // On the destination's list, so that it dies with it. A pid not alive (OTP: the timer is
+    // cancelled at once) gets no timer: the ref names none, and the message is dropped.
+    detail::Process* target = detail::runtime()->table.lookup(dest);
+    if (!target || !target->incoming_timers.add(arm)) return TimerRef{Ref::make()};
+  } else {
+    arm([](detail::TimerEntry&) noexcept {});
+  }
   return TimerRef{Ref::make(), h.entry, h.generation, w->scheduler().id()};
 }
 
@@ -45,6 +59,36 @@ detail::TimerHandle handle_of(const TimerRef& t) noexcept {
 }  // namespace
 
 namespace detail {
+
+void IncomingTimers::remove(TimerEntry& e) noexcept {
+  auto* list = static_cast<IncomingTimers*>(e.target.load(std::memory_order_acquire));
+  if (!list) return;
+  Unlock unlock{*list, list->lock()};
+  // close() may have emptied the list while we waited for it: the entry is then no longer on it.
+  if (e.target.load(std::memory_order_relaxed) != list) return;
+  if (e.target_prev)
+    e.target_prev->target_next = e.target_next;
+  else
+    unlock.word = reinterpret_cast<std::uintptr_t>(e.target_next);
+  if (e.target_next) e.target_next->target_prev = e.target_prev;
+  e.target.store(nullptr, std::memory_order_relaxed);
+}
+
+void IncomingTimers::close() noexcept {
+  std::uintptr_t word = lock();
+  Unlock unlock{*this, closed};
+  if (word & closed) return;
+  for (auto* e = reinterpret_cast<TimerEntry*>(word); e;) {
+    TimerEntry* next = e->target_next;
+    // Off the list first: a fire or cancel racing with us finds the entry no longer on it
+    // (its remove() waits for our lock, then sees no target). The entry cannot be freed while
+    // we hold the lock, as whoever fires or cancels it removes it first.
+    e->target.store(nullptr, std::memory_order_relaxed);
+    TimerWheel::cancel_later(*e);
+    e = next;
+  }
+}
+
 TimerRef send_message_after(Timeout delay, Pid dest, Message* m) {
   return arm_delivery(delay, dest, m, "send_after");
 }

@@ -116,13 +116,25 @@ std::optional<std::uint64_t> TimerWheel::cancel(TimerHandle h) noexcept {
     e->action->discard(*e);
     owner->release_entry(e);
   } else {
-    // Another worker owns the slot lists: hand the entry back to it through a lock-free stack.
-    TimerEntry* head = owner->remote_cancels_.load(std::memory_order_relaxed);
-    do e->cancel_next = head;
-    while (!owner->remote_cancels_.compare_exchange_weak(head, e, std::memory_order_release,
-                                                         std::memory_order_relaxed));
+    owner->hand_back(e);
   }
   return left;
+}
+
+void TimerWheel::cancel_later(TimerEntry& e) noexcept {
+  std::uint64_t s = e.state.load(std::memory_order_acquire);
+  if ((s & TimerEntry::state_mask) != TimerEntry::armed) return;
+  if (e.state.compare_exchange_strong(s, (s & ~TimerEntry::state_mask) | TimerEntry::cancelled,
+                                      std::memory_order_acq_rel))
+    e.owner->hand_back(&e);
+}
+
+void TimerWheel::hand_back(TimerEntry* e) noexcept {
+  // The owner alone touches the slot lists: the entry goes back to it through a lock-free stack.
+  TimerEntry* head = remote_cancels_.load(std::memory_order_relaxed);
+  do e->cancel_next = head;
+  while (!remote_cancels_.compare_exchange_weak(head, e, std::memory_order_release,
+                                                std::memory_order_relaxed));
 }
 
 std::optional<std::uint64_t> TimerWheel::remaining(TimerHandle h) noexcept {

@@ -39,6 +39,11 @@ struct TimerEntry {
   Pid pid;
   std::uint64_t arg = 0;
   void* payload = nullptr;
+  // The list of the timers that deliver to one process, so that they are cancelled when it
+  // ends: the process layer's (guarded by that list's lock); the wheel never touches it.
+  std::atomic<void*> target{nullptr};
+  TimerEntry* target_prev = nullptr;
+  TimerEntry* target_next = nullptr;
 };
 
 /// Names one arming of a timer entry: stale once the entry fires, is cancelled, or is reused.
@@ -76,6 +81,10 @@ class TimerWheel {
   static std::optional<std::uint64_t> cancel(TimerHandle h) noexcept;
   /// Any worker. Milliseconds left, or nothing if no longer armed.
   static std::optional<std::uint64_t> remaining(TimerHandle h) noexcept;
+  /// Any thread: cancels the entry's current arming, if it is armed, and hands the entry back to
+  /// its owner to discard and free at its next advance(). Never runs the action here, so the
+  /// caller may hold a lock that discarding takes.
+  static void cancel_later(TimerEntry& e) noexcept;
 
   /// Owner only: fires every timer due at `now`, frees remotely cancelled entries.
   void advance(std::uint64_t now) noexcept;
@@ -94,6 +103,7 @@ class TimerWheel {
   TimerHandle link(TimerEntry* e, std::uint64_t deadline_ms) noexcept;
   void unlink(TimerEntry* e) noexcept;
   void drain_remote_cancels() noexcept;
+  void hand_back(TimerEntry* e) noexcept;
 
   std::vector<TimerEntry*> slots_;
   std::vector<std::uint64_t> occupied_;  // one bit per slot

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support.hpp"
@@ -222,6 +223,100 @@ TEST(Timer, a_timer_to_a_dead_process_is_dropped) {
                 }),
             0);
   EXPECT_FALSE(after_fire);
+}
+
+// OTP's erlang:send_after/3 and start_timer/3 to a pid: "the timer is automatically cancelled
+// if the process referred to by the pid is not alive, or if the process exits".
+TEST(Timer, a_timer_to_a_process_is_cancelled_when_the_process_exits) {
+  std::optional<std::chrono::milliseconds> before, read = 1ms, cancelled = 1ms, exit_read = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor(exit_on_go, ExitReason(foo));
+                  TimerRef t = send_after(std::chrono::hours(1), p, Tick{1});
+                  TimerRef e = exit_after(std::chrono::hours(1), p, foo);
+                  before = read_timer(t);
+                  send(p, Go{});
+                  co_await receive<Down>(patience);
+                  read = read_timer(t);
+                  cancelled = cancel_timer(t);
+                  exit_read = read_timer(e);
+                }),
+            0);
+  EXPECT_TRUE(before);
+  EXPECT_FALSE(read);
+  EXPECT_FALSE(cancelled);
+  EXPECT_FALSE(exit_read);
+}
+
+TEST(Timer, a_timer_to_a_pid_that_is_not_alive_is_cancelled_at_once) {
+  std::optional<std::chrono::milliseconds> read = 1ms, cancelled = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor([]() -> Task<> { co_return; });
+                  co_await receive<Down>(patience);
+                  TimerRef t = send_after(std::chrono::hours(1), p, Tick{1});
+                  read = read_timer(t);
+                  cancelled = cancel_timer(t);
+                }),
+            0);
+  EXPECT_FALSE(read);
+  EXPECT_FALSE(cancelled);
+}
+
+namespace {
+// A message that counts its destructions: a cancelled timer's message must be freed.
+struct Payload {
+  explicit Payload(std::atomic<int>& destroyed) : destroyed_(&destroyed) {}
+  Payload(Payload&& o) noexcept : destroyed_(std::exchange(o.destroyed_, nullptr)) {}
+  Payload& operator=(Payload&&) = delete;
+  ~Payload() {
+    if (destroyed_) destroyed_->fetch_add(1);
+  }
+  std::atomic<int>* destroyed_;
+};
+}  // namespace
+
+TEST(Timer, the_messages_of_timers_to_a_process_that_exits_are_freed_without_waiting_for_them) {
+  constexpr int n = 1'000;
+  std::atomic<int> destroyed{0};
+  bool freed = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor(exit_on_go, ExitReason(foo));
+                  for (int i = 0; i < n; ++i)
+                    send_after(std::chrono::hours(1), p, Payload(destroyed));
+                  send(p, Go{});
+                  co_await receive<Down>(patience);
+                  // The wheel frees cancelled entries the next time its worker looks at it.
+                  auto give_up = std::chrono::steady_clock::now() + patience;
+                  while (destroyed.load() < n && std::chrono::steady_clock::now() < give_up)
+                    co_await sleep(1ms);
+                  freed = destroyed.load() == n;
+                }),
+            0);
+  EXPECT_TRUE(freed);
+}
+
+TEST(Timer, timers_to_processes_exiting_on_other_workers_are_delivered_or_cancelled_never_left) {
+  // Each target ends on whichever worker runs it, while a short timer to it fires (or not) and
+  // a long one waits: once its Down is here, neither may still be armed.
+  constexpr int rounds = 2'000;
+  int armed_after = 0;
+  EXPECT_EQ(run(four_workers,
+                [&]() -> Task<> {
+                  for (int i = 0; i < rounds; ++i) {
+                    auto [p, ref] = spawn_monitor([]() -> Task<> {
+                      co_await receive<Tick>(1ms);
+                      exit(foo);
+                    });
+                    TimerRef now = send_after(std::chrono::milliseconds(i % 2), p, Tick{i});
+                    TimerRef later = send_after(std::chrono::hours(1), p, Tick{i});
+                    co_await receive_if<Down>(down_for(ref), patience);
+                    armed_after += read_timer(now).has_value() + cancel_timer(later).has_value();
+                  }
+                }),
+            0);
+  EXPECT_EQ(armed_after, 0);
 }
 
 TEST(Timer, exit_after_ends_the_target_with_the_reason) {
