@@ -240,6 +240,8 @@ void Scheduler::join() {
 void Scheduler::watch() {
   const int n = static_cast<int>(worker_count());
   std::vector<std::uint64_t> seen(workers_.size(), ~std::uint64_t{0});
+  std::vector<Worker*> stuck;
+  stuck.reserve(workers_.size());
   std::unique_lock lock(watch_mutex_);
   while (!stopping()) {
     // Sleep while every worker is parked. Dekker with park(): we publish "asleep" and then read
@@ -253,6 +255,7 @@ void Scheduler::watch() {
     }
     watchdog_asleep_.store(false, std::memory_order_relaxed);
     if (watch_cv_.wait_for(lock, watch_period, [&] { return stopping(); })) break;
+    stuck.clear();
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       Worker& w = *workers_[i];
       std::uint64_t tick = w.tick_.load(std::memory_order_relaxed);
@@ -263,8 +266,20 @@ void Scheduler::watch() {
           global_.push(r);
           wake_one();
         }
+        stuck.push_back(&w);
       }
       seen[i] = tick;
+    }
+    if (!stuck.empty()) {
+      // And its due timers fire from here: the worker looks at its wheel only between runs.
+      // (A parked worker's tick stands still too: its wheel has nothing due, or it is waking.)
+      // Firing delivers to processes, so this thread reads them as a worker would.
+      lock.unlock();
+      run_as_reader([&] {
+        std::uint64_t now = now_ms();
+        for (Worker* w : stuck) w->timers_.rescue(now);
+      });
+      lock.lock();
     }
   }
 }

@@ -142,9 +142,10 @@ class Scheduler {
   std::atomic<int> idle_count_{0};
 
   // The watchdog: a thread that, while any worker is awake, looks every `watch_period` for a
-  // worker still running the process it ran at the last look, and moves that worker's LIFO slot
-  // to the global queue so an idle worker runs it (there is no preemption; this bounds how long
-  // a process woken by a busy one waits). Asleep while every worker is parked.
+  // worker still running the process it ran at the last look, moves that worker's LIFO slot to
+  // the global queue so an idle worker runs it, and fires that worker's due timers (there is no
+  // preemption; this bounds how long a process woken by a busy one, or by a timer armed on its
+  // worker, waits). Asleep while every worker is parked.
   std::thread watchdog_;
   std::mutex watch_mutex_;
   std::condition_variable watch_cv_;

@@ -1,5 +1,6 @@
 #include "runtime/timer_wheel.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 
@@ -33,14 +34,22 @@ std::uint64_t deadline_after(std::uint64_t delay_ms) noexcept {
   return delay_ms > last - start ? last : start + delay_ms;
 }
 
+namespace {
+constexpr auto relaxed = std::memory_order_relaxed;
+constexpr auto release = std::memory_order_release;
+constexpr auto acquire = std::memory_order_acquire;
+}  // namespace
+
 TimerWheel::TimerWheel()
-    : slots_(slot_count, nullptr), occupied_(slot_count / 64, 0), current_ms_(now_ms()) {}
+    : slots_(std::make_unique<std::atomic<TimerEntry*>[]>(slot_count)),
+      occupied_(slot_count / 64, 0),
+      current_ms_(now_ms()) {}
 
 TimerWheel::~TimerWheel() {
   drain_remote_cancels();
-  for (auto& head : slots_)
-    for (TimerEntry* e = head; e;) {
-      TimerEntry* next = e->next;
+  for (std::uint64_t slot = 0; slot < slot_count; ++slot)
+    for (TimerEntry* e = slots_[slot].load(relaxed); e;) {
+      TimerEntry* next = e->next.load(relaxed);
       std::uint64_t s = e->state.load(std::memory_order_acquire);
       if ((s & TimerEntry::state_mask) == TimerEntry::armed) e->action->discard(*e);
       e = next;
@@ -53,13 +62,14 @@ TimerEntry* TimerWheel::take_entry() {
     chunks_.push_back(std::make_unique<TimerEntry[]>(chunk));
     for (std::size_t i = 0; i < chunk; ++i) {
       chunks_.back()[i].owner = this;
-      chunks_.back()[i].next = free_;
+      chunks_.back()[i].next.store(free_, release);
       free_ = &chunks_.back()[i];
     }
   }
   TimerEntry* e = free_;
-  free_ = e->next;
-  e->next = e->prev = nullptr;
+  free_ = e->next.load(relaxed);
+  e->next.store(nullptr, relaxed);
+  e->prev = nullptr;
   return e;
 }
 
@@ -68,13 +78,14 @@ void TimerWheel::release_entry(TimerEntry* e) noexcept {
   std::uint64_t gen = (e->state.load(std::memory_order_relaxed) >> 2) + 1;
   e->state.store(gen << 2 | TimerEntry::free, std::memory_order_release);
   e->payload = nullptr;
-  e->next = free_;
+  e->next.store(free_, release);
   e->prev = nullptr;
   free_ = e;
 }
 
 TimerHandle TimerWheel::link(TimerEntry* e, std::uint64_t deadline_ms) noexcept {
-  if (deadline_ms < current_ms_) deadline_ms = current_ms_;
+  std::uint64_t current = current_ms_.load(relaxed);
+  if (deadline_ms < current) deadline_ms = current;
   // Seqlock-style with remaining(): a reader that sees this deadline also sees the state this
   // entry left its previous arming in (the fence pairs with the reader's acquire fence).
   std::atomic_thread_fence(std::memory_order_release);
@@ -82,23 +93,26 @@ TimerHandle TimerWheel::link(TimerEntry* e, std::uint64_t deadline_ms) noexcept 
   std::uint64_t gen = e->state.load(std::memory_order_relaxed) >> 2;
   e->state.store(gen << 2 | TimerEntry::armed, std::memory_order_release);
   std::uint64_t slot = deadline_ms & slot_mask;
+  TimerEntry* head = slots_[slot].load(relaxed);
   e->prev = nullptr;
-  e->next = slots_[slot];
-  if (e->next) e->next->prev = e;
-  slots_[slot] = e;
+  e->next.store(head, release);
+  if (head) head->prev = e;
+  slots_[slot].store(e, release);  // a rescuer that sees e sees it whole
   occupied_[slot / 64] |= 1ull << (slot % 64);
   ++armed_;
   return TimerHandle{e, gen};
 }
 
 void TimerWheel::unlink(TimerEntry* e) noexcept {
-  std::uint64_t slot = e->deadline_ms.load(std::memory_order_relaxed) & slot_mask;
+  std::uint64_t slot = e->deadline_ms.load(relaxed) & slot_mask;
+  TimerEntry* next = e->next.load(relaxed);
+  // e keeps its own next: a rescuer standing on it walks on into the list.
   if (e->prev)
-    e->prev->next = e->next;
+    e->prev->next.store(next, release);
   else
-    slots_[slot] = e->next;
-  if (e->next) e->next->prev = e->prev;
-  if (!slots_[slot]) occupied_[slot / 64] &= ~(1ull << (slot % 64));
+    slots_[slot].store(next, release);
+  if (next) next->prev = e->prev;
+  if (!slots_[slot].load(relaxed)) occupied_[slot / 64] &= ~(1ull << (slot % 64));
   --armed_;
 }
 
@@ -153,7 +167,9 @@ void TimerWheel::drain_remote_cancels() noexcept {
   while (e) {
     TimerEntry* next = e->cancel_next;
     unlink(e);
-    e->action->discard(*e);
+    // Cancelled: the payload is still here. Fired by a rescuer: it was delivered.
+    if ((e->state.load(relaxed) & TimerEntry::state_mask) == TimerEntry::cancelled)
+      e->action->discard(*e);
     release_entry(e);
     e = next;
   }
@@ -161,16 +177,18 @@ void TimerWheel::drain_remote_cancels() noexcept {
 
 void TimerWheel::advance(std::uint64_t now) noexcept {
   if (remote_cancels_.load(std::memory_order_relaxed)) drain_remote_cancels();
+  std::uint64_t tick = current_ms_.load(relaxed);
   if (armed_ == 0) {
-    if (now + 1 > current_ms_) current_ms_ = now + 1;
+    if (now + 1 > tick) current_ms_.store(now + 1, relaxed);
     return;
   }
-  for (; current_ms_ <= now; ++current_ms_) {
-    std::uint64_t slot = current_ms_ & slot_mask;
+  for (; tick <= now; current_ms_.store(++tick, relaxed)) {
+    std::uint64_t slot = tick & slot_mask;
     if (!(occupied_[slot / 64] & (1ull << (slot % 64)))) continue;
-    for (TimerEntry* e = slots_[slot]; e;) {
-      TimerEntry* next = e->next;
-      if (e->deadline_ms.load(std::memory_order_relaxed) <= current_ms_) {
+    for (TimerEntry* e = slots_[slot].load(relaxed); e;) {
+      TimerEntry* next = e->next.load(relaxed);
+      // Not armed: cancelled, or fired by a rescuer; either way it is handed back to us.
+      if (e->deadline_ms.load(std::memory_order_relaxed) <= tick) {
         std::uint64_t s = e->state.load(std::memory_order_acquire);
         // A concurrent remote cancel wins or loses here; if it wins, its stack frees the entry.
         if ((s & TimerEntry::state_mask) == TimerEntry::armed &&
@@ -186,19 +204,54 @@ void TimerWheel::advance(std::uint64_t now) noexcept {
   }
 }
 
+std::size_t TimerWheel::rescue(std::uint64_t now) noexcept {
+  // The owner's lists change under us (it may arm or cancel while stuck in its process), so
+  // every entry reached is checked, never trusted: a due timer is fired only by whoever turns
+  // its state from armed to fired, and a generation never comes back. Entries are never freed
+  // while the wheel lives and every link points to one of them (or is null), so a walk that
+  // strays onto a relinked entry reads valid memory; the budget ends a walk that strays long.
+  constexpr std::size_t budget = 1 << 16;
+  std::uint64_t from = std::max(current_ms_.load(relaxed), rescued_to_);
+  if (now < from) return 0;
+  if (now - from >= slot_count) from = now - slot_count + 1;  // one lap covers every slot
+  std::size_t fired = 0, visited = 0;
+  std::uint64_t tick = from;
+  for (; tick <= now && visited < budget; ++tick) {
+    TimerEntry* next = nullptr;
+    for (TimerEntry* e = slots_[tick & slot_mask].load(acquire); e && visited < budget;
+         e = next, ++visited) {
+      next = e->next.load(acquire);  // before e is handed back and reused
+      std::uint64_t s = e->state.load(acquire);
+      if ((s & TimerEntry::state_mask) != TimerEntry::armed) continue;
+      // The deadline belongs to the arming in `s` if the exchange below succeeds: a state
+      // never returns to armed with the same generation.
+      if (e->deadline_ms.load(relaxed) > now) continue;
+      if (!e->state.compare_exchange_strong(s, (s & ~TimerEntry::state_mask) | TimerEntry::fired,
+                                            std::memory_order_acq_rel))
+        continue;
+      e->action->fire(*e);
+      hand_back(e);
+      ++fired;
+    }
+  }
+  // Look at the last tick again next time: a timer may be armed into it after we looked.
+  rescued_to_ = tick > from ? tick - 1 : from;
+  return fired;
+}
+
 std::optional<std::uint64_t> TimerWheel::next_due_in(std::uint64_t now) const noexcept {
   if (armed_ == 0) return std::nullopt;
   // The first occupied slot at or after the current tick; its timers may be a lap later, which
   // only costs one early wake-up per lap.
   for (std::uint64_t i = 0; i < slot_count; ++i) {
-    std::uint64_t slot = (current_ms_ + i) & slot_mask;
+    std::uint64_t slot = (current_ms_.load(relaxed) + i) & slot_mask;
     std::uint64_t word = occupied_[slot / 64] >> (slot % 64);
     if (word == 0) {
       i += 63 - slot % 64;  // skip the rest of this word
       continue;
     }
     i += std::countr_zero(word);
-    std::uint64_t due = current_ms_ + i;
+    std::uint64_t due = current_ms_.load(relaxed) + i;
     return due > now ? due - now : 0;
   }
   return std::nullopt;

@@ -26,9 +26,12 @@ struct TimerEntry {
   enum State : std::uint64_t { free = 0, armed = 1, fired = 2, cancelled = 3 };
   static constexpr std::uint64_t state_mask = 3;
 
-  TimerEntry* prev = nullptr;  // slot list (owner only)
-  TimerEntry* next = nullptr;
-  TimerEntry* cancel_next = nullptr;  // remote-cancel stack
+  // Slot list, or free list. Written by the owner only, but read by a rescuer (see
+  // TimerWheel::rescue) while the owner may relink the entry: atomic, stored with release (so
+  // that an entry reached through it is seen as the owner made it), loaded relaxed by the owner.
+  std::atomic<TimerEntry*> next{nullptr};
+  TimerEntry* prev = nullptr;         // slot list (owner only)
+  TimerEntry* cancel_next = nullptr;  // stack of entries handed back to the owner
   // Written by the owner when armed; read by remaining() on any worker, which may race with a
   // re-arming of the entry (the generation check then discards the value): atomic, relaxed.
   std::atomic<std::uint64_t> deadline_ms{0};
@@ -60,7 +63,7 @@ std::uint64_t now_ms() noexcept;
 std::uint64_t deadline_after(std::uint64_t delay_ms) noexcept;
 
 /// A hashed timing wheel owned by one worker. arm() and advance() are owner only; cancel() and
-/// remaining() may be called from any worker.
+/// remaining() may be called from any worker; rescue() by one thread that is not the owner.
 class TimerWheel {
  public:
   TimerWheel();
@@ -88,6 +91,12 @@ class TimerWheel {
 
   /// Owner only: fires every timer due at `now`, frees remotely cancelled entries.
   void advance(std::uint64_t now) noexcept;
+  /// One thread other than the owner at a time (the watchdog, while the owner is stuck in a
+  /// process that does not suspend): fires the timers due at `now` that the owner has not
+  /// fired, without touching the slot lists, and hands each back for the owner to free at its
+  /// next advance(). Best effort: a timer it misses (armed while it looked) fires when the owner
+  /// advances, or at the next rescue. Returns how many it fired.
+  std::size_t rescue(std::uint64_t now) noexcept;
   /// Owner only: milliseconds until the next slot that holds a timer, or nothing when empty.
   std::optional<std::uint64_t> next_due_in(std::uint64_t now) const noexcept;
   /// Owner only: how many timers are armed here.
@@ -105,12 +114,16 @@ class TimerWheel {
   void drain_remote_cancels() noexcept;
   void hand_back(TimerEntry* e) noexcept;
 
-  std::vector<TimerEntry*> slots_;
+  // Slot heads: written by the owner (with release), read by a rescuer.
+  std::unique_ptr<std::atomic<TimerEntry*>[]> slots_;
   std::vector<std::uint64_t> occupied_;  // one bit per slot
-  std::uint64_t current_ms_;             // every tick before this one has been processed
+  // Every tick before this one has been processed. Written by the owner, read by a rescuer.
+  std::atomic<std::uint64_t> current_ms_;
+  std::uint64_t rescued_to_ = 0;  // the rescuer's: the last tick it looked at
   std::size_t armed_ = 0;
   TimerEntry* free_ = nullptr;
   std::vector<std::unique_ptr<TimerEntry[]>> chunks_;
+  // Entries cancelled or fired by other threads, for the owner to unlink and free.
   std::atomic<TimerEntry*> remote_cancels_{nullptr};
 };
 

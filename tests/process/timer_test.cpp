@@ -507,6 +507,33 @@ TEST(Timer, a_timer_ref_kept_past_its_run_names_no_timer_in_a_later_run) {
   EXPECT_TRUE(own);  // the later run's timer was left alone
 }
 
+TEST(Timer, a_process_that_never_suspends_does_not_hold_back_the_timers_of_its_worker) {
+  // The sleeper arms its timer on its worker, then the spinner takes that worker (spawned by
+  // the sleeper, it runs next there) and never suspends until the sleeper, woken by its timer,
+  // sets the flag. Only the other worker is free: the timer must fire all the same.
+  using Clock = std::chrono::steady_clock;
+  std::optional<bool> saw_flag;
+  EXPECT_EQ(run(two_workers,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  std::atomic<bool> flag{false};
+                  spawn([root, &flag]() -> Task<> {
+                    spawn([root, &flag]() -> Task<> {
+                      auto give_up = Clock::now() + patience;
+                      while (!flag.load() && Clock::now() < give_up) {
+                      }
+                      send(root, flag.load());
+                      co_return;
+                    });
+                    co_await sleep(50ms);
+                    flag = true;
+                  });
+                  saw_flag = co_await receive<bool>(patience);
+                }),
+            0);
+  EXPECT_EQ(saw_flag, true);
+}
+
 TEST(Timer, an_infinite_delay_is_refused_with_bad_arg) {
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {

@@ -1,0 +1,225 @@
+#include "runtime/timer_wheel.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <thread>
+#include <vector>
+
+using namespace ambitious::detail;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Each timer counts what became of it in its own cell (its `arg`), so that exactly-once is
+// checked per timer. The test thread is the wheel's owner; it is no worker, so cancel() always
+// hands the entry back, as it does for a cancel from another worker.
+struct Fate {
+  std::atomic<int> fired{0};
+  std::atomic<int> discarded{0};
+};
+
+void note_fire(TimerEntry& e) noexcept { static_cast<Fate*>(e.payload)[e.arg].fired++; }
+void note_discard(TimerEntry& e) noexcept { static_cast<Fate*>(e.payload)[e.arg].discarded++; }
+constexpr TimerAction noting{&note_fire, &note_discard};
+
+TimerHandle arm(TimerWheel& wheel, std::uint64_t deadline, Fate* fates, std::uint64_t i) {
+  return wheel.arm(deadline, noting, [&](TimerEntry& e) {
+    e.payload = fates;
+    e.arg = i;
+  });
+}
+
+}  // namespace
+
+TEST(TimerWheel, a_timer_fires_at_its_deadline_tick_and_not_before) {
+  TimerWheel wheel;
+  Fate fate;
+  std::uint64_t now = now_ms();
+  TimerHandle h = arm(wheel, now + 5, &fate, 0);
+  wheel.advance(now + 4);
+  EXPECT_EQ(fate.fired, 0);
+  EXPECT_TRUE(TimerWheel::remaining(h));
+  wheel.advance(now + 5);
+  EXPECT_EQ(fate.fired, 1);
+  EXPECT_EQ(wheel.armed(), 0u);
+  EXPECT_FALSE(TimerWheel::remaining(h));
+  EXPECT_FALSE(TimerWheel::cancel(h));
+}
+
+TEST(TimerWheel, a_deadline_is_never_before_now_plus_the_delay) {
+  // The tick a timer is due at is the first at or after now + delay: rounding now down made a
+  // timer fire up to a millisecond early.
+  using Clock = std::chrono::steady_clock;
+  int early = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    auto before = Clock::now().time_since_epoch();
+    auto due = std::chrono::milliseconds(deadline_after(3));
+    early += due < before + 3ms;
+  }
+  EXPECT_EQ(early, 0);
+}
+
+TEST(TimerWheel, a_deadline_too_far_to_count_is_the_last_tick_not_a_wrapped_one) {
+  EXPECT_EQ(deadline_after(std::numeric_limits<std::uint64_t>::max() - 1),
+            std::numeric_limits<std::uint64_t>::max() - 1);
+  EXPECT_GE(deadline_after(std::numeric_limits<std::uint64_t>::max() / 2), now_ms());
+}
+
+TEST(TimerWheel, a_cancelled_timer_is_discarded_by_the_owner_at_its_next_advance) {
+  TimerWheel wheel;
+  Fate fate;
+  std::uint64_t now = now_ms();
+  TimerHandle h = arm(wheel, now + 1'000, &fate, 0);
+  std::optional<std::uint64_t> left;
+  std::thread([&] { left = TimerWheel::cancel(h); }).join();
+  ASSERT_TRUE(left);
+  EXPECT_LE(*left, 1'000u);
+  EXPECT_FALSE(TimerWheel::remaining(h));
+  EXPECT_EQ(fate.discarded, 0);  // the owner alone touches its lists
+  wheel.advance(now);
+  EXPECT_EQ(fate.discarded, 1);
+  EXPECT_EQ(fate.fired, 0);
+  EXPECT_EQ(wheel.armed(), 0u);
+}
+
+TEST(TimerWheel, a_handle_to_a_reused_entry_names_no_timer) {
+  TimerWheel wheel;
+  Fate fates[2];
+  std::uint64_t now = now_ms();
+  TimerHandle first = arm(wheel, now, fates, 0);
+  wheel.advance(now);
+  TimerHandle second = arm(wheel, now + 100, fates, 1);
+  ASSERT_EQ(first.entry, second.entry);  // the free list gave the same entry back
+  EXPECT_FALSE(TimerWheel::remaining(first));
+  EXPECT_FALSE(TimerWheel::cancel(first));
+  EXPECT_TRUE(TimerWheel::remaining(second));
+  EXPECT_TRUE(TimerWheel::cancel(second));
+}
+
+TEST(TimerWheel, cancel_later_cancels_and_leaves_the_discard_to_the_owner) {
+  TimerWheel wheel;
+  Fate fates[2];
+  std::uint64_t now = now_ms();
+  TimerHandle h = arm(wheel, now + 100, fates, 0);
+  TimerHandle fired = arm(wheel, now, fates, 1);
+  wheel.advance(now);
+  TimerWheel::cancel_later(*h.entry);
+  TimerWheel::cancel_later(*fired.entry);  // no longer armed: nothing happens
+  EXPECT_FALSE(TimerWheel::remaining(h));
+  EXPECT_EQ(fates[0].discarded, 0);
+  wheel.advance(now);
+  EXPECT_EQ(fates[0].discarded, 1);
+  EXPECT_EQ(fates[1].fired, 1);
+  EXPECT_EQ(fates[1].discarded, 0);
+  EXPECT_EQ(wheel.armed(), 0u);
+}
+
+TEST(TimerWheel, a_rescue_fires_the_due_timers_from_another_thread_and_the_owner_frees_them) {
+  constexpr int due = 1'000, later = 10;
+  TimerWheel wheel;
+  auto fates = std::make_unique<Fate[]>(due + later);
+  std::uint64_t now = now_ms();
+  for (int i = 0; i < due; ++i) arm(wheel, now + i % 10, fates.get(), i);
+  for (int i = due; i < due + later; ++i) arm(wheel, now + 1'000, fates.get(), i);
+  std::size_t rescued = 0;
+  std::thread([&] { rescued = wheel.rescue(now + 9); }).join();
+  EXPECT_EQ(rescued, std::size_t{due});
+  wheel.advance(now + 9);  // frees what the rescue handed back, fires nothing twice
+  int fired = 0, twice = 0;
+  for (int i = 0; i < due + later; ++i) {
+    fired += fates[i].fired;
+    twice += fates[i].fired > 1;
+  }
+  EXPECT_EQ(fired, due);
+  EXPECT_EQ(twice, 0);
+  EXPECT_EQ(wheel.armed(), std::size_t{later});
+}
+
+TEST(TimerWheel, a_rescue_never_fires_a_timer_before_its_deadline) {
+  TimerWheel wheel;
+  Fate fate;
+  std::uint64_t now = now_ms();
+  TimerHandle h = arm(wheel, now + 50, &fate, 0);
+  std::size_t rescued = 1;
+  std::thread([&] { rescued = wheel.rescue(now + 49); }).join();
+  EXPECT_EQ(rescued, 0u);
+  EXPECT_TRUE(TimerWheel::remaining(h));
+  std::thread([&] { rescued = wheel.rescue(now + 50); }).join();
+  EXPECT_EQ(rescued, 1u);
+  EXPECT_EQ(fate.fired, 1);
+}
+
+TEST(TimerWheel, a_rescue_after_a_long_stall_looks_at_every_slot) {
+  // The owner has not advanced for longer than a lap of the wheel: every slot may hold a due
+  // timer, and the rescue covers each once.
+  TimerWheel wheel;
+  Fate fates[3];
+  std::uint64_t now = now_ms();
+  arm(wheel, now + 10, fates, 0);
+  arm(wheel, now + 3'000, fates, 1);
+  arm(wheel, now + 20'000, fates, 2);  // not due
+  std::size_t rescued = 0;
+  std::thread([&] { rescued = wheel.rescue(now + 10'000); }).join();
+  EXPECT_EQ(rescued, 2u);
+  EXPECT_EQ(fates[0].fired + fates[1].fired, 2);
+  EXPECT_EQ(fates[2].fired, 0);
+}
+
+TEST(TimerWheel, a_rescue_racing_the_owner_and_cancels_settles_each_timer_exactly_once) {
+  // The owner keeps arming, cancelling and advancing while a rescuer fires what is due: every
+  // timer is fired or discarded once, never both, and a successful cancel means discarded.
+  constexpr int n = 20'000;
+  TimerWheel wheel;
+  auto fates = std::make_unique<Fate[]>(n);
+  std::vector<bool> cancelled(n, false);
+  std::uint64_t base = now_ms();
+  std::atomic<bool> stop{false};
+  std::thread rescuer([&] {
+    while (!stop.load()) wheel.rescue(base + 64);
+  });
+  for (int i = 0; i < n; ++i) {
+    TimerHandle h = arm(wheel, base + i % 64, fates.get(), i);
+    if (i % 3 == 0) cancelled[i] = TimerWheel::cancel(h).has_value();
+    if (i % 100 == 0) wheel.advance(base + (i / 100) % 64);
+  }
+  stop = true;
+  rescuer.join();
+  wheel.advance(base + 64);
+  int settled_once = 0, cancel_mismatch = 0;
+  for (int i = 0; i < n; ++i) {
+    settled_once += fates[i].fired + fates[i].discarded == 1;
+    cancel_mismatch += cancelled[i] != (fates[i].discarded == 1);
+  }
+  EXPECT_EQ(settled_once, n);
+  EXPECT_EQ(cancel_mismatch, 0);
+  EXPECT_EQ(wheel.armed(), 0u);
+}
+
+TEST(TimerWheel, next_due_in_counts_to_the_first_occupied_slot) {
+  TimerWheel wheel;
+  Fate fate;
+  std::uint64_t now = now_ms();
+  wheel.advance(now);
+  EXPECT_FALSE(wheel.next_due_in(now));
+  arm(wheel, now + 30, &fate, 0);
+  EXPECT_EQ(wheel.next_due_in(now), 30u);
+}
+
+TEST(TimerWheel, a_wheel_destroyed_with_armed_timers_discards_them) {
+  Fate fates[2];
+  {
+    TimerWheel wheel;
+    std::uint64_t now = now_ms();
+    arm(wheel, now + 1'000, fates, 0);
+    TimerHandle h = arm(wheel, now + 1'000, fates, 1);
+    TimerWheel::cancel(h);
+  }
+  EXPECT_EQ(fates[0].discarded, 1);
+  EXPECT_EQ(fates[1].discarded, 1);
+  EXPECT_EQ(fates[0].fired + fates[1].fired, 0);
+}
