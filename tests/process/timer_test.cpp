@@ -78,7 +78,7 @@ TEST(Timer, send_after_never_delivers_before_its_delay_has_passed) {
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
                   std::atomic<bool> stop{false};
-                  spawn(keep_busy, &stop);
+                  auto busy = spawn_monitor(keep_busy, &stop);
                   for (int i = 0; i < 60; ++i) {
                     auto delay = std::chrono::milliseconds(1 + i % 3);
                     auto t0 = Clock::now();
@@ -87,6 +87,7 @@ TEST(Timer, send_after_never_delivers_before_its_delay_has_passed) {
                     early += Clock::now() - t0 < delay;
                   }
                   stop = true;
+                  co_await receive_if<Down>(down_for(busy.ref), patience);  // done with `stop`
                 }),
             0);
   EXPECT_EQ(early, 0);
@@ -98,7 +99,7 @@ TEST(Timer, a_receive_timeout_never_ends_the_wait_before_its_time) {
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
                   std::atomic<bool> stop{false};
-                  spawn(keep_busy, &stop);
+                  auto busy = spawn_monitor(keep_busy, &stop);
                   for (int i = 0; i < 60; ++i) {
                     auto delay = std::chrono::milliseconds(1 + i % 3);
                     auto t0 = Clock::now();
@@ -106,6 +107,7 @@ TEST(Timer, a_receive_timeout_never_ends_the_wait_before_its_time) {
                     early += Clock::now() - t0 < delay;
                   }
                   stop = true;
+                  co_await receive_if<Down>(down_for(busy.ref), patience);  // done with `stop`
                 }),
             0);
   EXPECT_EQ(early, 0);

@@ -16,8 +16,9 @@ using namespace std::chrono_literals;
 namespace {
 
 // Each timer counts what became of it in its own cell (its `arg`), so that exactly-once is
-// checked per timer. The test thread is the wheel's owner; it is no worker, so cancel() always
-// hands the entry back, as it does for a cancel from another worker.
+// checked per timer; the cells are declared before the wheel, which discards into them. The test
+// thread is the wheel's owner; it is no worker, so cancel() always hands the entry back, as it does
+// for a cancel from another worker.
 struct Fate {
   std::atomic<int> fired{0};
   std::atomic<int> discarded{0};
@@ -37,8 +38,8 @@ TimerHandle arm(TimerWheel& wheel, std::uint64_t deadline, Fate* fates, std::uin
 }  // namespace
 
 TEST(TimerWheel, a_timer_fires_at_its_deadline_tick_and_not_before) {
-  TimerWheel wheel;
   Fate fate;
+  TimerWheel wheel;
   std::uint64_t now = now_ms();
   TimerHandle h = arm(wheel, now + 5, &fate, 0);
   wheel.advance(now + 4);
@@ -71,8 +72,8 @@ TEST(TimerWheel, a_deadline_too_far_to_count_is_the_last_tick_not_a_wrapped_one)
 }
 
 TEST(TimerWheel, a_cancelled_timer_is_discarded_by_the_owner_at_its_next_advance) {
-  TimerWheel wheel;
   Fate fate;
+  TimerWheel wheel;
   std::uint64_t now = now_ms();
   TimerHandle h = arm(wheel, now + 1'000, &fate, 0);
   std::optional<std::uint64_t> left;
@@ -88,8 +89,8 @@ TEST(TimerWheel, a_cancelled_timer_is_discarded_by_the_owner_at_its_next_advance
 }
 
 TEST(TimerWheel, a_handle_to_a_reused_entry_names_no_timer) {
-  TimerWheel wheel;
   Fate fates[2];
+  TimerWheel wheel;
   std::uint64_t now = now_ms();
   TimerHandle first = arm(wheel, now, fates, 0);
   wheel.advance(now);
@@ -102,8 +103,8 @@ TEST(TimerWheel, a_handle_to_a_reused_entry_names_no_timer) {
 }
 
 TEST(TimerWheel, cancel_later_cancels_and_leaves_the_discard_to_the_owner) {
-  TimerWheel wheel;
   Fate fates[2];
+  TimerWheel wheel;
   std::uint64_t now = now_ms();
   TimerHandle h = arm(wheel, now + 100, fates, 0);
   TimerHandle fired = arm(wheel, now, fates, 1);
@@ -121,8 +122,8 @@ TEST(TimerWheel, cancel_later_cancels_and_leaves_the_discard_to_the_owner) {
 
 TEST(TimerWheel, a_rescue_fires_the_due_timers_from_another_thread_and_the_owner_frees_them) {
   constexpr int due = 1'000, later = 10;
-  TimerWheel wheel;
   auto fates = std::make_unique<Fate[]>(due + later);
+  TimerWheel wheel;
   std::uint64_t now = now_ms();
   for (int i = 0; i < due; ++i) arm(wheel, now + i % 10, fates.get(), i);
   for (int i = due; i < due + later; ++i) arm(wheel, now + 1'000, fates.get(), i);
@@ -141,8 +142,8 @@ TEST(TimerWheel, a_rescue_fires_the_due_timers_from_another_thread_and_the_owner
 }
 
 TEST(TimerWheel, a_rescue_never_fires_a_timer_before_its_deadline) {
-  TimerWheel wheel;
   Fate fate;
+  TimerWheel wheel;
   std::uint64_t now = now_ms();
   TimerHandle h = arm(wheel, now + 50, &fate, 0);
   std::size_t rescued = 1;
@@ -157,8 +158,8 @@ TEST(TimerWheel, a_rescue_never_fires_a_timer_before_its_deadline) {
 TEST(TimerWheel, a_rescue_after_a_long_stall_looks_at_every_slot) {
   // The owner has not advanced for longer than a lap of the wheel: every slot may hold a due
   // timer, and the rescue covers each once.
-  TimerWheel wheel;
   Fate fates[3];
+  TimerWheel wheel;
   std::uint64_t now = now_ms();
   arm(wheel, now + 10, fates, 0);
   arm(wheel, now + 3'000, fates, 1);
@@ -174,8 +175,8 @@ TEST(TimerWheel, a_rescue_racing_the_owner_and_cancels_settles_each_timer_exactl
   // The owner keeps arming, cancelling and advancing while a rescuer fires what is due: every
   // timer is fired or discarded once, never both, and a successful cancel means discarded.
   constexpr int n = 20'000;
-  TimerWheel wheel;
   auto fates = std::make_unique<Fate[]>(n);
+  TimerWheel wheel;
   std::vector<bool> cancelled(n, false);
   std::uint64_t base = now_ms();
   std::atomic<bool> stop{false};
@@ -201,8 +202,8 @@ TEST(TimerWheel, a_rescue_racing_the_owner_and_cancels_settles_each_timer_exactl
 }
 
 TEST(TimerWheel, next_due_in_counts_to_the_first_occupied_slot) {
-  TimerWheel wheel;
   Fate fate;
+  TimerWheel wheel;
   std::uint64_t now = now_ms();
   wheel.advance(now);
   EXPECT_FALSE(wheel.next_due_in(now));
