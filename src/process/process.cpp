@@ -125,8 +125,14 @@ void Process::handle_signal(Signal& s) {
       break;
     case SignalKind::down:
       // Only while the monitor is active: once demonitor() returned, no Down may appear.
-      if (relations_ && relations_->monitors.erase(s.ref))
-        queue_.push_back(make_message<Down>(Down{s.ref, s.from, std::move(s.reason)}));
+      if (relations_ && relations_->monitors.erase(s.ref)) {
+        Down down{s.ref, s.from, std::move(s.reason)};
+        if (auto* by_name = relations_->monitor_names.find(s.ref)) {
+          down.name = RegisteredName{by_name->second, s.from.node()};
+          relations_->monitor_names.erase(s.ref);
+        }
+        queue_.push_back(make_message<Down>(std::move(down)));
+      }
       break;
     case SignalKind::timeout:
       if (suspend_ == Suspend::receive && s.seq == receive_seq_) timed_out_ = true;

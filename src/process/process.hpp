@@ -26,8 +26,9 @@ struct BlockingCall;
 /// Links and monitors: owner-only, allocated on first use (most processes have none).
 struct Relations {
   FlatSet<Pid> links;
-  FlatMap<Ref, Pid> monitors;      // refs this process holds -> the monitored pid
-  FlatMap<Ref, Pid> monitored_by;  // refs on this process -> the watcher
+  FlatMap<Ref, Pid> monitors;        // refs this process holds -> the monitored pid
+  FlatMap<Ref, Atom> monitor_names;  // those of them made by name -> the name (for the Down)
+  FlatMap<Ref, Pid> monitored_by;    // refs on this process -> the watcher
 };
 
 /// A process. `pid` and `inbox` may be used from any thread; everything else belongs to the
