@@ -1,6 +1,10 @@
-// Timers: send_after, exit_after, cancel_timer, read_timer, on the caller's worker's wheel.
+// Timers: send_after, start_timer, exit_after, cancel_timer, read_timer, on the caller's
+// worker's wheel.
 
 #include "ambitious/process/timer.hpp"
+
+#include <mutex>
+#include <shared_mutex>
 
 #include "ambitious/process/errors.hpp"
 #include "process/process.hpp"
@@ -20,14 +24,40 @@ void discard_delivery(detail::TimerEntry& e) noexcept {
 }
 constexpr detail::TimerAction delivery_action{&fire_delivery, &discard_delivery};
 
-TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const char* function) {
-  detail::MessagePtr owned(m);
+// To a registered name (its index in `arg`), looked up when the timer fires (OTP).
+void fire_named_delivery(detail::TimerEntry& e) noexcept {
+  Atom name = Atom::from_index(static_cast<std::uint32_t>(e.arg));
+  detail::RuntimeState& rt = *detail::runtime();
+  Pid to;  // nobody holds the name: no process has the null pid, so the message is dropped
+  {
+    std::shared_lock lock(rt.names.mutex);
+    if (auto it = rt.names.by_name.find(name); it != rt.names.by_name.end()) to = it->second;
+  }
+  detail::deliver_message(to, static_cast<detail::Message*>(e.payload));
+}
+void discard_named_delivery(detail::TimerEntry& e) noexcept {
+  detail::destroy(static_cast<detail::Message*>(e.payload));
+}
+constexpr detail::TimerAction named_delivery_action{&fire_named_delivery, &discard_named_delivery};
+
+// What every arming checks. The worker whose wheel takes the timer, or null when there is none:
+// a destructor running as its process after run() ended. The runtime is gone with its clock;
+// such a timer would never fire, so it is not armed (cancel/read then say "fired").
+detail::Worker* arming_worker(Timeout delay, const char* function) {
   if (!detail::Process::current()) throw NotInProcess(function);
   if (delay.is_infinite()) throw BadArg(std::string(function) + ": the delay must be finite");
-  detail::Worker* w = detail::Worker::current();
-  // No worker: a destructor running as its process after run() ended. The runtime is gone with
-  // its clock; the timer would never fire, so it is not armed (cancel/read then say "fired").
-  if (!w) return TimerRef{Ref::make()};
+  return detail::Worker::current();
+}
+
+TimerRef armed(detail::Worker& w, const Ref& ref, detail::TimerHandle h) {
+  return TimerRef{ref, h.entry, h.generation, w.scheduler().id()};
+}
+
+TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const Ref& ref,
+                      const char* function) {
+  detail::MessagePtr owned(m);
+  detail::Worker* w = arming_worker(delay, function);
+  if (!w) return TimerRef{ref};
   std::uint64_t deadline = detail::deadline_after(delay.milliseconds());
   detail::TimerHandle h;
   auto arm = [&](auto&& join) {
@@ -41,11 +71,11 @@ TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const char* f
     // On the destination's list, so that it dies with it. A pid not alive (OTP: the timer is
     // cancelled at once) gets no timer: the ref names none, and the message is dropped.
     detail::Process* target = detail::runtime()->table.lookup(dest);
-    if (!target || !target->incoming_timers.add(arm)) return TimerRef{Ref::make()};
+    if (!target || !target->incoming_timers.add(arm)) return TimerRef{ref};
   } else {
     arm([](detail::TimerEntry&) noexcept {});
   }
-  return TimerRef{Ref::make(), h.entry, h.generation, w->scheduler().id()};
+  return armed(*w, ref, h);
 }
 
 // The entry of a ref from another run lies in a wheel freed with that run (or, worse, in one of
@@ -89,9 +119,24 @@ void IncomingTimers::close() noexcept {
   }
 }
 
-TimerRef send_message_after(Timeout delay, Pid dest, Message* m) {
-  return arm_delivery(delay, dest, m, "send_after");
+TimerRef send_message_after(Timeout delay, Pid dest, Message* m, const Ref& ref,
+                            const char* function) {
+  return arm_delivery(delay, dest, m, ref, function);
 }
+
+TimerRef send_message_after(Timeout delay, Atom dest, Message* m, const Ref& ref,
+                            const char* function) {
+  MessagePtr owned(m);
+  Worker* w = arming_worker(delay, function);
+  if (!w) return TimerRef{ref};
+  TimerHandle h = w->timers().arm(deadline_after(delay.milliseconds()), named_delivery_action,
+                                  [&](TimerEntry& e) {
+                                    e.arg = dest.index();
+                                    e.payload = owned.release();
+                                  });
+  return armed(*w, ref, h);
+}
+
 }  // namespace detail
 
 TimerRef exit_after(Timeout delay, Pid pid, ExitReason reason) {
@@ -99,7 +144,7 @@ TimerRef exit_after(Timeout delay, Pid pid, ExitReason reason) {
   if (!me) throw NotInProcess("exit_after");
   detail::Signal* s = detail::make_signal(detail::SignalKind::exit, me->pid);
   s->reason = std::move(reason);
-  return arm_delivery(delay, pid, s, "exit_after");
+  return arm_delivery(delay, pid, s, Ref::make(), "exit_after");
 }
 
 std::optional<std::chrono::milliseconds> cancel_timer(const TimerRef& timer) {
@@ -107,6 +152,21 @@ std::optional<std::chrono::milliseconds> cancel_timer(const TimerRef& timer) {
   auto left = detail::TimerWheel::cancel(handle_of(timer));
   if (!left) return std::nullopt;
   return std::chrono::milliseconds(*left);
+}
+
+std::optional<std::chrono::milliseconds> cancel_timer(const TimerRef& timer,
+                                                      CancelTimerOptions options) {
+  detail::Process* me = detail::Process::current();
+  if (!me) throw NotInProcess("cancel_timer");
+  // Cancelling is lock-free from any worker, so an async cancel is done at once too: only the
+  // way the result is told differs (OTP sends it once the timer's owner has cancelled it).
+  std::optional<std::chrono::milliseconds> left;
+  if (auto ms = detail::TimerWheel::cancel(handle_of(timer))) left = std::chrono::milliseconds(*ms);
+  if (!options.async) return options.info ? left : std::nullopt;
+  if (options.info)
+    detail::deliver_message(
+        me->pid, detail::make_message<CancelTimerResult>(CancelTimerResult{timer, left}));
+  return std::nullopt;
 }
 
 std::optional<std::chrono::milliseconds> read_timer(const TimerRef& timer) {

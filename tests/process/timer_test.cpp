@@ -536,10 +536,167 @@ TEST(Timer, a_process_that_never_suspends_does_not_hold_back_the_timers_of_its_w
   EXPECT_EQ(saw_flag, true);
 }
 
+// erlang:start_timer/3: {timeout, TimerRef, Msg}.
+TEST(Timer, start_timer_delivers_timeout_with_the_timer_and_the_message) {
+  std::optional<TimerTimeout<std::string>> got;
+  TimerRef t;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  t = start_timer(2ms, self(), std::string("hello"));
+                  got = co_await receive<TimerTimeout<std::string>>(patience);
+                }),
+            0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->timer, t);
+  EXPECT_EQ(got->msg, "hello");
+}
+
+TEST(Timer, start_timer_to_a_process_that_exits_is_cancelled) {
+  std::optional<std::chrono::milliseconds> before, after = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor(exit_on_go, ExitReason(foo));
+                  TimerRef t = start_timer(std::chrono::hours(1), p, Tick{1});
+                  before = read_timer(t);
+                  send(p, Go{});
+                  co_await receive<Down>(patience);
+                  after = read_timer(t);
+                }),
+            0);
+  EXPECT_TRUE(before);
+  EXPECT_FALSE(after);
+}
+
+// OTP: a timer to a registered name resolves it when it fires; "timers are not automatically
+// cancelled when Dest is an atom".
+TEST(Timer, send_after_to_a_name_resolves_the_name_when_it_fires) {
+  std::optional<Tick> got;
+  std::optional<TimerTimeout<int>> timeout;
+  const Atom name("registered_later");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  send_after(20ms, name, Tick{5});
+                  start_timer(20ms, name, 6);
+                  register_name(name, self());
+                  got = co_await receive<Tick>(patience);
+                  timeout = co_await receive<TimerTimeout<int>>(patience);
+                }),
+            0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->n, 5);
+  ASSERT_TRUE(timeout);
+  EXPECT_EQ(timeout->msg, 6);
+}
+
+TEST(Timer, send_after_to_a_name_nobody_holds_when_it_fires_is_dropped) {
+  std::optional<std::chrono::milliseconds> read;
+  bool arrived = true;
+  const Atom name("held_by_nobody_at_all");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef t = send_after(1ms, name, Tick{1});
+                  read = read_timer(t);  // armed, though nobody holds the name now
+                  send_after(20ms, self(), Marker{});
+                  co_await receive<Marker>(patience);  // the first fired before this one
+                  register_name(name, self());
+                  arrived = (co_await receive<Tick>(0ms)).has_value();
+                }),
+            0);
+  EXPECT_TRUE(read);
+  EXPECT_FALSE(arrived);
+}
+
+TEST(Timer, a_timer_to_a_name_outlives_the_process_that_held_the_name) {
+  std::optional<std::chrono::milliseconds> after;
+  const Atom name("held_then_left");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor(exit_on_go, ExitReason(foo));
+                  register_name(name, p);
+                  TimerRef t = send_after(std::chrono::hours(1), name, Tick{1});
+                  send(p, Go{});
+                  co_await receive<Down>(patience);
+                  after = cancel_timer(t);
+                }),
+            0);
+  EXPECT_TRUE(after);
+}
+
+// erlang:cancel_timer/2 with [{async, true}, {info, true}]: returns ok, and the result arrives
+// as {cancel_timer, TimerRef, Result}; false when there was no timer (verified with erl).
+TEST(Timer, an_async_cancel_with_info_sends_the_result_as_a_message) {
+  std::optional<std::chrono::milliseconds> returned = 1ms, again_returned = 1ms;
+  std::optional<CancelTimerResult> result, again;
+  TimerRef t;
+  bool delivered = true;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  t = send_after(100s, self(), Tick{1});
+                  returned = cancel_timer(t, {.async = true, .info = true});
+                  result = co_await receive<CancelTimerResult>(patience);
+                  again_returned = cancel_timer(t, {.async = true});
+                  again = co_await receive<CancelTimerResult>(patience);
+                  delivered = (co_await receive<Tick>(0ms)).has_value();
+                }),
+            0);
+  EXPECT_FALSE(returned);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->timer, t);
+  ASSERT_TRUE(result->left);
+  EXPECT_GT(result->left->count(), 99'000);
+  EXPECT_LE(result->left->count(), 100'000);
+  EXPECT_FALSE(again_returned);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->timer, t);
+  EXPECT_FALSE(again->left);
+  EXPECT_FALSE(delivered);
+}
+
+TEST(Timer, a_cancel_without_info_cancels_and_tells_nothing) {
+  std::optional<std::chrono::milliseconds> sync = 1ms, async = 1ms, sync_read = 1ms,
+                                           async_read = 1ms;
+  bool told = true;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef a = send_after(100s, self(), Tick{1});
+                  TimerRef b = send_after(100s, self(), Tick{2});
+                  sync = cancel_timer(a, {.info = false});
+                  async = cancel_timer(b, {.async = true, .info = false});
+                  sync_read = read_timer(a);
+                  async_read = read_timer(b);
+                  send(self(), Marker{});
+                  co_await receive<Marker>(patience);  // anything sent before is queued
+                  told = (co_await receive<CancelTimerResult>(0ms)).has_value();
+                }),
+            0);
+  EXPECT_FALSE(sync);
+  EXPECT_FALSE(async);
+  EXPECT_FALSE(sync_read);
+  EXPECT_FALSE(async_read);
+  EXPECT_FALSE(told);
+}
+
+TEST(Timer, a_sync_cancel_with_info_is_cancel_timer) {
+  std::optional<std::chrono::milliseconds> left, again = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef t = send_after(100s, self(), Tick{1});
+                  left = cancel_timer(t, {});
+                  again = cancel_timer(t, {});
+                  co_return;
+                }),
+            0);
+  ASSERT_TRUE(left);
+  EXPECT_LE(left->count(), 100'000);
+  EXPECT_FALSE(again);
+}
+
 TEST(Timer, an_infinite_delay_is_refused_with_bad_arg) {
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
                   EXPECT_THROW(send_after(infinity, self(), 1), BadArg);
+                  EXPECT_THROW(send_after(infinity, Atom("someone"), 1), BadArg);
+                  EXPECT_THROW(start_timer(infinity, self(), 1), BadArg);
                   EXPECT_THROW(exit_after(infinity, self(), foo), BadArg);
                   co_return;
                 }),
@@ -548,7 +705,11 @@ TEST(Timer, an_infinite_delay_is_refused_with_bad_arg) {
 
 TEST(Timer, timer_functions_outside_a_process_throw_not_in_process) {
   EXPECT_THROW(send_after(1ms, Pid(), 1), NotInProcess);
+  EXPECT_THROW(send_after(1ms, Atom("someone"), 1), NotInProcess);
+  EXPECT_THROW(start_timer(1ms, Pid(), 1), NotInProcess);
+  EXPECT_THROW(start_timer(1ms, Atom("someone"), 1), NotInProcess);
   EXPECT_THROW(exit_after(1ms, Pid(), foo), NotInProcess);
   EXPECT_THROW(cancel_timer(TimerRef{}), NotInProcess);
+  EXPECT_THROW(cancel_timer(TimerRef{}, {.async = true}), NotInProcess);
   EXPECT_THROW(read_timer(TimerRef{}), NotInProcess);
 }
