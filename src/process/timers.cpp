@@ -50,7 +50,7 @@ detail::Worker* arming_worker(Timeout delay, const char* function) {
 }
 
 TimerRef armed(detail::Worker& w, const Ref& ref, detail::TimerHandle h) {
-  return TimerRef{ref, h.entry, h.generation, w.scheduler().id()};
+  return TimerRef{ref, w.scheduler().id(), h.entry, h.generation};
 }
 
 TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const Ref& ref,
@@ -70,7 +70,8 @@ TimerRef arm_delivery(Timeout delay, Pid dest, detail::Message* m, const Ref& re
   if (dest.is_local()) {
     // On the destination's list, so that it dies with it. A pid not alive (OTP: the timer is
     // cancelled at once) gets no timer: the ref names none, and the message is dropped.
-    detail::Process* target = detail::runtime()->table.lookup(dest);
+    detail::Process* me = detail::Process::current();
+    detail::Process* target = dest == me->pid ? me : detail::runtime()->table.lookup(dest);
     if (!target || !target->incoming_timers.add(arm)) return TimerRef{ref};
   } else {
     arm([](detail::TimerEntry&) noexcept {});
@@ -105,17 +106,35 @@ void IncomingTimers::remove(TimerEntry& e) noexcept {
 }
 
 void IncomingTimers::close() noexcept {
-  std::uintptr_t word = lock();
-  Unlock unlock{*this, closed};
-  if (word & closed) return;
-  for (auto* e = reinterpret_cast<TimerEntry*>(word); e;) {
-    TimerEntry* next = e->target_next;
-    // Off the list first: a fire or cancel racing with us finds the entry no longer on it
-    // (its remove() waits for our lock, then sees no target). The entry cannot be freed while
-    // we hold the lock, as whoever fires or cancels it removes it first.
-    e->target.store(nullptr, std::memory_order_relaxed);
-    TimerWheel::cancel_later(*e);
-    e = next;
+  // Most processes never get a timer: closing an empty, unlocked list is one exchange. Closed
+  // already (a process freed after terminate()): nothing can touch the list any more.
+  std::uintptr_t empty = 0;
+  if (word_.load(std::memory_order_relaxed) == closed ||
+      word_.compare_exchange_strong(empty, closed, std::memory_order_acq_rel))
+    return;
+  TimerEntry* cancelled = nullptr;  // ours to discard, linked through target_next
+  {
+    std::uintptr_t word = lock();
+    Unlock unlock{*this, closed};
+    if (word & closed) return;
+    for (auto* e = reinterpret_cast<TimerEntry*>(word); e;) {
+      TimerEntry* next = e->target_next;
+      // Off the list first: a fire or cancel racing with us finds the entry no longer on it
+      // (its remove() waits for our lock, then sees no target). The entry cannot be freed
+      // while we hold the lock, as whoever fires or cancels it removes it first.
+      e->target.store(nullptr, std::memory_order_relaxed);
+      if (TimerWheel::begin_cancel(*e)) {
+        e->target_next = cancelled;
+        cancelled = e;
+      }
+      e = next;
+    }
+  }
+  // Outside the lock: a message's destructor may well arm a timer.
+  while (cancelled) {
+    TimerEntry* next = cancelled->target_next;
+    TimerWheel::finish_cancel(*cancelled);
+    cancelled = next;
   }
 }
 

@@ -17,7 +17,12 @@ constexpr unsigned search_rounds = 64;          // steal attempts before a worke
 // See Scheduler::watch. A process woken or spawned behind a busy one waits one to two periods;
 // the watchdog costs a wake-up per period, and none while every worker is parked.
 constexpr auto watch_period = std::chrono::milliseconds(2);
-std::atomic<std::uint64_t> next_scheduler_id{1};
+// Timers the watchdog fires per look at a stuck worker: enough for the few that wait behind a
+// busy process, few enough that a stuck process arming and receiving its own timers by the
+// thousand does not have the watchdog fight it for them (each rescued fire touches the
+// receiver's mailbox from another core, and the entry again when its owner frees it).
+constexpr std::size_t rescue_limit = 256;
+std::atomic<std::uint32_t> next_scheduler_id{1};
 }  // namespace
 
 Worker::Worker(Scheduler& scheduler, unsigned index) : scheduler_(scheduler), index_(index) {}
@@ -277,7 +282,7 @@ void Scheduler::watch() {
       lock.unlock();
       run_as_reader([&] {
         std::uint64_t now = now_ms();
-        for (Worker* w : stuck) w->timers_.rescue(now);
+        for (Worker* w : stuck) w->timers_.rescue(now, rescue_limit);
       });
       lock.lock();
     }

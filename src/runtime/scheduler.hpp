@@ -118,9 +118,10 @@ class Scheduler {
   void wait_for_readers() { std::lock_guard lock(external_mutex_); }
 
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
-  /// Unique among the schedulers this program made: tells a timer of this run from one of an
+  /// Unique among the schedulers this program made (counted in 32 bits: a program would have
+  /// to start four billion runtimes to see one again): tells a timer of this run from one of an
   /// earlier run, whose wheels are gone.
-  std::uint64_t id() const noexcept { return id_; }
+  std::uint32_t id() const noexcept { return id_; }
   Quiescence& quiescence() noexcept { return quiescence_; }
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
@@ -130,7 +131,7 @@ class Scheduler {
   void watch();
   void wake_watchdog() noexcept;
 
-  const std::uint64_t id_;
+  const std::uint32_t id_;
   std::vector<std::unique_ptr<Worker>> workers_;
   GlobalQueue global_;
   std::mutex external_mutex_;  // one foreign thread at a time in the external reader slot

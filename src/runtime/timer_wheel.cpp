@@ -46,7 +46,7 @@ TimerWheel::TimerWheel()
       current_ms_(now_ms()) {}
 
 TimerWheel::~TimerWheel() {
-  drain_remote_cancels();
+  take_back();
   for (std::uint64_t slot = 0; slot < slot_count; ++slot)
     for (TimerEntry* e = slots_[slot].load(relaxed); e;) {
       TimerEntry* next = e->next.load(relaxed);
@@ -58,7 +58,8 @@ TimerWheel::~TimerWheel() {
 
 TimerEntry* TimerWheel::take_entry() {
   if (!free_) {
-    constexpr std::size_t chunk = 256;
+    // 64 KiB: a size the allocator has a class for (an odd size is rounded up to the next).
+    constexpr std::size_t chunk = (std::size_t{64} << 10) / sizeof(TimerEntry);
     chunks_.push_back(std::make_unique<TimerEntry[]>(chunk));
     for (std::size_t i = 0; i < chunk; ++i) {
       chunks_.back()[i].owner = this;
@@ -130,25 +131,31 @@ std::optional<std::uint64_t> TimerWheel::cancel(TimerHandle h) noexcept {
     e->action->discard(*e);
     owner->release_entry(e);
   } else {
-    owner->hand_back(e);
+    finish_cancel(*e);
   }
   return left;
 }
 
-void TimerWheel::cancel_later(TimerEntry& e) noexcept {
+bool TimerWheel::begin_cancel(TimerEntry& e) noexcept {
   std::uint64_t s = e.state.load(std::memory_order_acquire);
-  if ((s & TimerEntry::state_mask) != TimerEntry::armed) return;
-  if (e.state.compare_exchange_strong(s, (s & ~TimerEntry::state_mask) | TimerEntry::cancelled,
-                                      std::memory_order_acq_rel))
-    e.owner->hand_back(&e);
+  if ((s & TimerEntry::state_mask) != TimerEntry::armed) return false;
+  return e.state.compare_exchange_strong(s, (s & ~TimerEntry::state_mask) | TimerEntry::cancelled,
+                                         std::memory_order_acq_rel);
+}
+
+void TimerWheel::finish_cancel(TimerEntry& e) noexcept {
+  // The payload is ours since the state became cancelled: dropped here, at once, not when the
+  // owner next looks at its wheel.
+  e.action->discard(e);
+  e.owner->hand_back(&e);
 }
 
 void TimerWheel::hand_back(TimerEntry* e) noexcept {
   // The owner alone touches the slot lists: the entry goes back to it through a lock-free stack.
-  TimerEntry* head = remote_cancels_.load(std::memory_order_relaxed);
-  do e->cancel_next = head;
-  while (!remote_cancels_.compare_exchange_weak(head, e, std::memory_order_release,
-                                                std::memory_order_relaxed));
+  TimerEntry* head = handed_back_.load(std::memory_order_relaxed);
+  do e->back_next = head;
+  while (!handed_back_.compare_exchange_weak(head, e, std::memory_order_release,
+                                             std::memory_order_relaxed));
 }
 
 std::optional<std::uint64_t> TimerWheel::remaining(TimerHandle h) noexcept {
@@ -162,21 +169,18 @@ std::optional<std::uint64_t> TimerWheel::remaining(TimerHandle h) noexcept {
   return left_until(deadline);
 }
 
-void TimerWheel::drain_remote_cancels() noexcept {
-  TimerEntry* e = remote_cancels_.exchange(nullptr, std::memory_order_acquire);
+void TimerWheel::take_back() noexcept {
+  TimerEntry* e = handed_back_.exchange(nullptr, std::memory_order_acquire);
   while (e) {
-    TimerEntry* next = e->cancel_next;
+    TimerEntry* next = e->back_next;
     unlink(e);
-    // Cancelled: the payload is still here. Fired by a rescuer: it was delivered.
-    if ((e->state.load(relaxed) & TimerEntry::state_mask) == TimerEntry::cancelled)
-      e->action->discard(*e);
     release_entry(e);
     e = next;
   }
 }
 
 void TimerWheel::advance(std::uint64_t now) noexcept {
-  if (remote_cancels_.load(std::memory_order_relaxed)) drain_remote_cancels();
+  if (handed_back_.load(std::memory_order_relaxed)) take_back();
   std::uint64_t tick = current_ms_.load(relaxed);
   if (armed_ == 0) {
     if (now + 1 > tick) current_ms_.store(now + 1, relaxed);
@@ -204,7 +208,7 @@ void TimerWheel::advance(std::uint64_t now) noexcept {
   }
 }
 
-std::size_t TimerWheel::rescue(std::uint64_t now) noexcept {
+std::size_t TimerWheel::rescue(std::uint64_t now, std::size_t limit) noexcept {
   // The owner's lists change under us (it may arm or cancel while stuck in its process), so
   // every entry reached is checked, never trusted: a due timer is fired only by whoever turns
   // its state from armed to fired, and a generation never comes back. Entries are never freed
@@ -215,11 +219,11 @@ std::size_t TimerWheel::rescue(std::uint64_t now) noexcept {
   if (now < from) return 0;
   if (now - from >= slot_count) from = now - slot_count + 1;  // one lap covers every slot
   std::size_t fired = 0, visited = 0;
-  std::uint64_t tick = from;
-  for (; tick <= now && visited < budget; ++tick) {
+  // Fires what is due in the slot of `tick`; false when the limit or the budget stopped it.
+  auto rescue_slot = [&](std::uint64_t tick) {
     TimerEntry* next = nullptr;
-    for (TimerEntry* e = slots_[tick & slot_mask].load(acquire); e && visited < budget;
-         e = next, ++visited) {
+    for (TimerEntry* e = slots_[tick & slot_mask].load(acquire); e; e = next) {
+      if (++visited > budget || fired == limit) return false;
       next = e->next.load(acquire);  // before e is handed back and reused
       std::uint64_t s = e->state.load(acquire);
       if ((s & TimerEntry::state_mask) != TimerEntry::armed) continue;
@@ -233,9 +237,13 @@ std::size_t TimerWheel::rescue(std::uint64_t now) noexcept {
       hand_back(e);
       ++fired;
     }
-  }
-  // Look at the last tick again next time: a timer may be armed into it after we looked.
-  rescued_to_ = tick > from ? tick - 1 : from;
+    return true;
+  };
+  // The next rescue starts at the tick this one stopped in, or at the last one: a timer may be
+  // armed into it after we looked.
+  std::uint64_t tick = from;
+  while (rescue_slot(tick) && tick < now) ++tick;
+  rescued_to_ = tick;
   return fired;
 }
 

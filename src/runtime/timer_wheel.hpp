@@ -30,8 +30,7 @@ struct TimerEntry {
   // TimerWheel::rescue) while the owner may relink the entry: atomic, stored with release (so
   // that an entry reached through it is seen as the owner made it), loaded relaxed by the owner.
   std::atomic<TimerEntry*> next{nullptr};
-  TimerEntry* prev = nullptr;         // slot list (owner only)
-  TimerEntry* cancel_next = nullptr;  // stack of entries handed back to the owner
+  TimerEntry* prev = nullptr;  // slot list (owner only)
   // Written by the owner when armed; read by remaining() on any worker, which may race with a
   // re-arming of the entry (the generation check then discards the value): atomic, relaxed.
   std::atomic<std::uint64_t> deadline_ms{0};
@@ -43,10 +42,15 @@ struct TimerEntry {
   std::uint64_t arg = 0;
   void* payload = nullptr;
   // The list of the timers that deliver to one process, so that they are cancelled when it
-  // ends: the process layer's (guarded by that list's lock); the wheel never touches it.
+  // ends: the process layer's (guarded by that list's lock), while the timer is armed.
   std::atomic<void*> target{nullptr};
   TimerEntry* target_prev = nullptr;
-  TimerEntry* target_next = nullptr;
+  union {
+    TimerEntry* target_next = nullptr;
+    // Once fired or cancelled by another thread, an entry is off any target list, and goes
+    // back to its owner on a stack: the same word serves.
+    TimerEntry* back_next;
+  };
 };
 
 /// Names one arming of a timer entry: stale once the entry fires, is cancelled, or is reused.
@@ -84,19 +88,22 @@ class TimerWheel {
   static std::optional<std::uint64_t> cancel(TimerHandle h) noexcept;
   /// Any worker. Milliseconds left, or nothing if no longer armed.
   static std::optional<std::uint64_t> remaining(TimerHandle h) noexcept;
-  /// Any thread: cancels the entry's current arming, if it is armed, and hands the entry back to
-  /// its owner to discard and free at its next advance(). Never runs the action here, so the
-  /// caller may hold a lock that discarding takes.
-  static void cancel_later(TimerEntry& e) noexcept;
+  /// Any thread, in two steps for a caller holding a lock that discarding takes: true if this
+  /// call cancelled the entry's current arming (it was armed); the caller then owes it a
+  /// finish_cancel(), once it no longer holds that lock.
+  static bool begin_cancel(TimerEntry& e) noexcept;
+  /// Any thread, after begin_cancel() returned true: discards the payload and hands the entry
+  /// back to its owner to free.
+  static void finish_cancel(TimerEntry& e) noexcept;
 
   /// Owner only: fires every timer due at `now`, frees remotely cancelled entries.
   void advance(std::uint64_t now) noexcept;
   /// One thread other than the owner at a time (the watchdog, while the owner is stuck in a
-  /// process that does not suspend): fires the timers due at `now` that the owner has not
-  /// fired, without touching the slot lists, and hands each back for the owner to free at its
-  /// next advance(). Best effort: a timer it misses (armed while it looked) fires when the owner
-  /// advances, or at the next rescue. Returns how many it fired.
-  std::size_t rescue(std::uint64_t now) noexcept;
+  /// process that does not suspend): fires up to `limit` of the timers due at `now` that the
+  /// owner has not fired, without touching the slot lists, and hands each back for the owner to
+  /// free at its next advance(). Best effort: a timer it leaves (past the limit, or armed while
+  /// it looked) fires at the next rescue or when the owner advances. Returns how many it fired.
+  std::size_t rescue(std::uint64_t now, std::size_t limit) noexcept;
   /// Owner only: milliseconds until the next slot that holds a timer, or nothing when empty.
   std::optional<std::uint64_t> next_due_in(std::uint64_t now) const noexcept;
   /// Owner only: how many timers are armed here.
@@ -111,7 +118,7 @@ class TimerWheel {
   void release_entry(TimerEntry* e) noexcept;
   TimerHandle link(TimerEntry* e, std::uint64_t deadline_ms) noexcept;
   void unlink(TimerEntry* e) noexcept;
-  void drain_remote_cancels() noexcept;
+  void take_back() noexcept;
   void hand_back(TimerEntry* e) noexcept;
 
   // Slot heads: written by the owner (with release), read by a rescuer.
@@ -123,8 +130,9 @@ class TimerWheel {
   std::size_t armed_ = 0;
   TimerEntry* free_ = nullptr;
   std::vector<std::unique_ptr<TimerEntry[]>> chunks_;
-  // Entries cancelled or fired by other threads, for the owner to unlink and free.
-  std::atomic<TimerEntry*> remote_cancels_{nullptr};
+  // Entries cancelled or fired by other threads (their payload done with), for the owner to
+  // unlink and free.
+  std::atomic<TimerEntry*> handed_back_{nullptr};
 };
 
 }  // namespace ambitious::detail

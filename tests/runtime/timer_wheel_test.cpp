@@ -71,7 +71,7 @@ TEST(TimerWheel, a_deadline_too_far_to_count_is_the_last_tick_not_a_wrapped_one)
   EXPECT_GE(deadline_after(std::numeric_limits<std::uint64_t>::max() / 2), now_ms());
 }
 
-TEST(TimerWheel, a_cancelled_timer_is_discarded_by_the_owner_at_its_next_advance) {
+TEST(TimerWheel, a_timer_cancelled_elsewhere_is_discarded_at_once_and_freed_by_the_owner) {
   Fate fate;
   TimerWheel wheel;
   std::uint64_t now = now_ms();
@@ -81,11 +81,12 @@ TEST(TimerWheel, a_cancelled_timer_is_discarded_by_the_owner_at_its_next_advance
   ASSERT_TRUE(left);
   EXPECT_LE(*left, 1'000u);
   EXPECT_FALSE(TimerWheel::remaining(h));
-  EXPECT_EQ(fate.discarded, 0);  // the owner alone touches its lists
+  EXPECT_EQ(fate.discarded, 1);
+  EXPECT_EQ(wheel.armed(), 1u);  // the owner alone touches its lists: it frees the entry
   wheel.advance(now);
+  EXPECT_EQ(wheel.armed(), 0u);
   EXPECT_EQ(fate.discarded, 1);
   EXPECT_EQ(fate.fired, 0);
-  EXPECT_EQ(wheel.armed(), 0u);
 }
 
 TEST(TimerWheel, a_handle_to_a_reused_entry_names_no_timer) {
@@ -102,17 +103,20 @@ TEST(TimerWheel, a_handle_to_a_reused_entry_names_no_timer) {
   EXPECT_TRUE(TimerWheel::cancel(second));
 }
 
-TEST(TimerWheel, cancel_later_cancels_and_leaves_the_discard_to_the_owner) {
+TEST(TimerWheel, a_cancel_in_two_steps_discards_when_it_is_finished) {
   Fate fates[2];
   TimerWheel wheel;
   std::uint64_t now = now_ms();
   TimerHandle h = arm(wheel, now + 100, fates, 0);
   TimerHandle fired = arm(wheel, now, fates, 1);
   wheel.advance(now);
-  TimerWheel::cancel_later(*h.entry);
-  TimerWheel::cancel_later(*fired.entry);  // no longer armed: nothing happens
+  EXPECT_TRUE(TimerWheel::begin_cancel(*h.entry));
+  EXPECT_FALSE(TimerWheel::begin_cancel(*fired.entry));  // no longer armed: not ours
+  EXPECT_FALSE(TimerWheel::begin_cancel(*h.entry));      // cancelled once only
   EXPECT_FALSE(TimerWheel::remaining(h));
   EXPECT_EQ(fates[0].discarded, 0);
+  TimerWheel::finish_cancel(*h.entry);
+  EXPECT_EQ(fates[0].discarded, 1);
   wheel.advance(now);
   EXPECT_EQ(fates[0].discarded, 1);
   EXPECT_EQ(fates[1].fired, 1);
@@ -128,7 +132,7 @@ TEST(TimerWheel, a_rescue_fires_the_due_timers_from_another_thread_and_the_owner
   for (int i = 0; i < due; ++i) arm(wheel, now + i % 10, fates.get(), i);
   for (int i = due; i < due + later; ++i) arm(wheel, now + 1'000, fates.get(), i);
   std::size_t rescued = 0;
-  std::thread([&] { rescued = wheel.rescue(now + 9); }).join();
+  std::thread([&] { rescued = wheel.rescue(now + 9, due); }).join();
   EXPECT_EQ(rescued, std::size_t{due});
   wheel.advance(now + 9);  // frees what the rescue handed back, fires nothing twice
   int fired = 0, twice = 0;
@@ -141,16 +145,32 @@ TEST(TimerWheel, a_rescue_fires_the_due_timers_from_another_thread_and_the_owner
   EXPECT_EQ(wheel.armed(), std::size_t{later});
 }
 
+TEST(TimerWheel, a_rescue_fires_no_more_than_its_limit_and_the_next_goes_on) {
+  constexpr int due = 100;
+  auto fates = std::make_unique<Fate[]>(due);
+  TimerWheel wheel;
+  std::uint64_t now = now_ms();
+  for (int i = 0; i < due; ++i) arm(wheel, now + i % 4, fates.get(), i);
+  std::vector<std::size_t> rescues;
+  std::thread([&] {
+    for (int r = 0; r < 4; ++r) rescues.push_back(wheel.rescue(now + 3, 30));
+  }).join();
+  EXPECT_EQ(rescues, (std::vector<std::size_t>{30, 30, 30, 10}));
+  int fired = 0;
+  for (int i = 0; i < due; ++i) fired += fates[i].fired;
+  EXPECT_EQ(fired, due);
+}
+
 TEST(TimerWheel, a_rescue_never_fires_a_timer_before_its_deadline) {
   Fate fate;
   TimerWheel wheel;
   std::uint64_t now = now_ms();
   TimerHandle h = arm(wheel, now + 50, &fate, 0);
   std::size_t rescued = 1;
-  std::thread([&] { rescued = wheel.rescue(now + 49); }).join();
+  std::thread([&] { rescued = wheel.rescue(now + 49, 10); }).join();
   EXPECT_EQ(rescued, 0u);
   EXPECT_TRUE(TimerWheel::remaining(h));
-  std::thread([&] { rescued = wheel.rescue(now + 50); }).join();
+  std::thread([&] { rescued = wheel.rescue(now + 50, 10); }).join();
   EXPECT_EQ(rescued, 1u);
   EXPECT_EQ(fate.fired, 1);
 }
@@ -165,7 +185,7 @@ TEST(TimerWheel, a_rescue_after_a_long_stall_looks_at_every_slot) {
   arm(wheel, now + 3'000, fates, 1);
   arm(wheel, now + 20'000, fates, 2);  // not due
   std::size_t rescued = 0;
-  std::thread([&] { rescued = wheel.rescue(now + 10'000); }).join();
+  std::thread([&] { rescued = wheel.rescue(now + 10'000, 10); }).join();
   EXPECT_EQ(rescued, 2u);
   EXPECT_EQ(fates[0].fired + fates[1].fired, 2);
   EXPECT_EQ(fates[2].fired, 0);
@@ -181,7 +201,7 @@ TEST(TimerWheel, a_rescue_racing_the_owner_and_cancels_settles_each_timer_exactl
   std::uint64_t base = now_ms();
   std::atomic<bool> stop{false};
   std::thread rescuer([&] {
-    while (!stop.load()) wheel.rescue(base + 64);
+    while (!stop.load()) wheel.rescue(base + 64, 256);
   });
   for (int i = 0; i < n; ++i) {
     TimerHandle h = arm(wheel, base + i % 64, fates.get(), i);

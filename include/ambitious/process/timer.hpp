@@ -19,9 +19,9 @@ namespace ambitious {
 /// Names an armed timer (Erlang's timer reference). Cancel or read it from any process.
 struct TimerRef {
   Ref ref;                ///< unique, for printing and comparing
+  std::uint32_t run = 0;  ///< the run that armed it: in any other, the ref names no timer
   void* entry = nullptr;  ///< the runtime's timer entry, valid only in the run named by `run`
   std::uint64_t generation = 0;
-  std::uint64_t run = 0;  ///< the run that armed it: in any other, the ref names no timer
   friend bool operator==(const TimerRef& a, const TimerRef& b) noexcept { return a.ref == b.ref; }
 };
 
