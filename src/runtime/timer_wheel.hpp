@@ -96,7 +96,7 @@ class TimerWheel {
   /// back to its owner to free.
   static void finish_cancel(TimerEntry& e) noexcept;
 
-  /// Owner only: fires every timer due at `now`, frees remotely cancelled entries.
+  /// Owner only: fires every timer due at `now`, frees the entries handed back to it.
   void advance(std::uint64_t now) noexcept;
   /// One thread other than the owner at a time (the watchdog, while the owner is stuck in a
   /// process that does not suspend): fires up to `limit` of the timers due at `now` that the
