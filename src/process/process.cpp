@@ -49,6 +49,7 @@ struct CurrentProcess {
 
 Process::~Process() {
   if (root_) root_.destroy();  // first: the frames' destructors still run as this process
+  incoming_timers.close();     // a process freed at teardown never ran terminate()
 }
 
 void Process::destroy_at_teardown(Process* p) noexcept {
@@ -84,8 +85,14 @@ void Process::handle_signal(Signal& s) {
       break;
     case SignalKind::down:
       // Only while the monitor is active: once demonitor() returned, no Down may appear.
-      if (relations_ && relations_->monitors.erase(s.ref))
-        mailbox.enqueue(make_message<Down>(Down{s.ref, s.from, std::move(s.reason)}));
+      if (relations_ && relations_->monitors.erase(s.ref)) {
+        Down down{s.ref, s.from, std::move(s.reason)};
+        if (auto* by_name = relations_->monitor_names.find(s.ref)) {
+          down.name = RegisteredName{by_name->second, s.from.node()};
+          relations_->monitor_names.erase(s.ref);
+        }
+        mailbox.enqueue(make_message<Down>(std::move(down)));
+      }
       break;
     case SignalKind::timeout:
       if (suspend_ == Suspend::receive && s.seq == receive_seq_) timed_out_ = true;
@@ -174,7 +181,7 @@ void Process::receive_suspend(ReceiveRequest& r, std::coroutine_handle<> h) noex
   timed_out_ = false;
   ++receive_seq_;
   if (r.timeout_ms != no_timeout && !pending_exit_) {
-    std::uint64_t deadline = now_ms() + r.timeout_ms;
+    std::uint64_t deadline = deadline_after(r.timeout_ms);
     receive_timer_ =
         Worker::current()->timers().arm(deadline, receive_timeout_action, [&](TimerEntry& e) {
           e.pid = pid;
@@ -301,6 +308,7 @@ void Process::terminate(ExitReason reason) noexcept {
     TimerWheel::cancel(receive_timer_);
     receive_timer_ = {};
   }
+  incoming_timers.close();  // a timer to a pid is cancelled when the process exits (OTP)
   // From here no signal or message can reach us: pushes now fail, and their senders act as if
   // we never existed (link -> noproc exit, monitor -> noproc Down).
   Message* late = mailbox.close();

@@ -12,6 +12,7 @@
 #include "ambitious/process/detail/receive_core.hpp"
 #include "ambitious/process/exit_reason.hpp"
 #include "process/flat_table.hpp"
+#include "process/incoming_timers.hpp"
 #include "process/mailbox.hpp"
 #include "process/signals.hpp"
 #include "runtime/runnable.hpp"
@@ -24,8 +25,9 @@ struct BlockingCall;
 /// Links and monitors: owner-only, allocated on first use (most processes have none).
 struct Relations {
   FlatSet<Pid> links;
-  FlatMap<Ref, Pid> monitors;      // refs this process holds -> the monitored pid
-  FlatMap<Ref, Pid> monitored_by;  // refs on this process -> the watcher
+  FlatMap<Ref, Pid> monitors;        // refs this process holds -> the monitored pid
+  FlatMap<Ref, Atom> monitor_names;  // those of them made by name -> the name (for the Down)
+  FlatMap<Ref, Pid> monitored_by;    // refs on this process -> the watcher
 };
 
 /// A process: its mailbox, its signals, links and monitors, the exit it is heading to, and the
@@ -59,6 +61,8 @@ class Process final : public Runnable {
   bool trap_exit = false;  // owner only (declared here, it fills the padding after name_state)
   /// push(): any thread; the rest: owner only.
   Mailbox mailbox;
+  /// The timers that deliver to this process, cancelled when it ends.
+  IncomingTimers incoming_timers;
 
   // Owner only.
   bool receive_ready(ReceiveRequest& r);

@@ -143,34 +143,65 @@ void unlink(Pid pid) {
   detail::deliver_message(pid, detail::make_signal(detail::SignalKind::unlink, me.pid));
 }
 
-Ref monitor(Pid pid) {
-  detail::Process& me = require("monitor");
+namespace {
+
+// `name`: the monitor is by name, and its Down says so.
+Ref monitor_process(detail::Process& me, Pid pid, std::optional<Atom> name) {
   Ref ref = Ref::make();
   me.mailbox.mark(ref);  // the Down, if any, comes after everything queued now
-  me.relations().monitors.insert({ref, pid});
+  detail::Relations& relations = me.relations();
+  relations.monitors.insert({ref, pid});
+  if (name) relations.monitor_names.insert({ref, *name});
   detail::Signal* s = detail::make_signal(detail::SignalKind::monitor, me.pid);
   s->ref = ref;
-  detail::deliver_message(pid, s);
+  detail::deliver_message(pid, s);  // a dead or null pid sends Down noproc back
   return ref;
 }
 
-bool demonitor(const Ref& ref, Flush flush) {
-  detail::Process& me = require("demonitor");
+// Removes an active monitor; false if `ref` is none (never made, removed, or its Down came).
+bool remove_monitor(detail::Process& me, const Ref& ref, bool flush) {
   me.drain();  // a Down already here counts as delivered: the monitor is then inactive
   bool active = false;
   if (me.has_relations()) {
-    auto& monitors = me.relations().monitors;
-    if (auto* entry = monitors.find(ref)) {
+    detail::Relations& relations = me.relations();
+    if (auto* entry = relations.monitors.find(ref)) {
       active = true;
       detail::Signal* s = detail::make_signal(detail::SignalKind::demonitor, me.pid);
       s->ref = ref;
       Pid target = entry->second;
-      monitors.erase(ref);
+      relations.monitors.erase(ref);
+      relations.monitor_names.erase(ref);
       detail::deliver_message(target, s);
     }
   }
-  if (flush == Flush::yes) me.mailbox.flush_down(ref);
+  if (flush) me.mailbox.flush_down(ref);
   return active;
+}
+
+}  // namespace
+
+Ref monitor(Pid pid) { return monitor_process(require("monitor"), pid, std::nullopt); }
+
+Ref monitor(Atom name) {
+  detail::Process& me = require("monitor");
+  Pid pid;  // nobody holds the name: the null pid, whose monitor comes back as Down noproc
+  detail::RuntimeState& rt = *detail::runtime();
+  {
+    std::shared_lock lock(rt.names.mutex);
+    if (auto it = rt.names.by_name.find(name); it != rt.names.by_name.end()) pid = it->second;
+  }
+  return monitor_process(me, pid, name);
+}
+
+void demonitor(const Ref& ref) { remove_monitor(require("demonitor"), ref, false); }
+
+void demonitor(const Ref& ref, Flush flush) {
+  remove_monitor(require("demonitor"), ref, flush == Flush::yes);
+}
+
+bool demonitor(const Ref& ref, DemonitorOptions options) {
+  bool active = remove_monitor(require("demonitor"), ref, options.flush);
+  return options.info ? active : true;
 }
 
 }  // namespace ambitious

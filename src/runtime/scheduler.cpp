@@ -17,6 +17,12 @@ constexpr unsigned search_rounds = 64;          // steal attempts before a worke
 // See Scheduler::watch. A process woken or spawned behind a busy one waits one to two periods;
 // the watchdog costs a wake-up per period, and none while every worker is parked.
 constexpr auto watch_period = std::chrono::milliseconds(2);
+// Timers the watchdog fires per look at a stuck worker: enough for the few that wait behind a
+// busy process, few enough that a stuck process arming and receiving its own timers by the
+// thousand does not have the watchdog fight it for them (each rescued fire touches the
+// receiver's mailbox from another core, and the entry again when its owner frees it).
+constexpr std::size_t rescue_limit = 256;
+std::atomic<std::uint32_t> next_scheduler_id{1};
 }  // namespace
 
 Worker::Worker(Scheduler& scheduler, unsigned index) : scheduler_(scheduler), index_(index) {}
@@ -184,7 +190,9 @@ void Worker::loop() {
 }
 
 Scheduler::Scheduler(unsigned workers, bool watchdog)
-    : quiescence_((workers ? workers : 1) + 1), watchdog_enabled_(watchdog) {
+    : id_(next_scheduler_id.fetch_add(1, std::memory_order_relaxed)),
+      quiescence_((workers ? workers : 1) + 1),
+      watchdog_enabled_(watchdog) {
   if (workers == 0) workers = 1;
   for (unsigned i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
 }
@@ -265,6 +273,8 @@ void Scheduler::join() {
 void Scheduler::watch() {
   const int n = static_cast<int>(worker_count());
   std::vector<std::uint64_t> seen(workers_.size(), ~std::uint64_t{0});
+  std::vector<Worker*> stuck;
+  stuck.reserve(workers_.size());
   std::unique_lock lock(watch_mutex_);
   while (!stopping()) {
     // Sleep while every worker is parked. Dekker with park(): we publish "asleep" and then read
@@ -278,6 +288,7 @@ void Scheduler::watch() {
     }
     watchdog_asleep_.store(false, std::memory_order_relaxed);
     if (watch_cv_.wait_for(lock, watch_period, [&] { return stopping(); })) break;
+    stuck.clear();
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       Worker& w = *workers_[i];
       std::uint64_t tick = w.tick_.load(std::memory_order_relaxed);
@@ -288,8 +299,20 @@ void Scheduler::watch() {
           global_.push(r);
           wake_one();
         }
+        stuck.push_back(&w);
       }
       seen[i] = tick;
+    }
+    if (!stuck.empty()) {
+      // And its due timers fire from here: the worker looks at its wheel only between runs.
+      // (A parked worker's tick stands still too: its wheel has nothing due, or it is waking.)
+      // Firing delivers to processes, so this thread reads them as a worker would.
+      lock.unlock();
+      run_as_reader([&] {
+        std::uint64_t now = now_ms();
+        for (Worker* w : stuck) w->timers_.rescue(now, rescue_limit);
+      });
+      lock.lock();
     }
   }
 }

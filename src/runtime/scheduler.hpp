@@ -143,6 +143,10 @@ class Scheduler {
   unsigned idle_workers() const noexcept {
     return static_cast<unsigned>(idle_count_.load(std::memory_order_relaxed));
   }
+  /// Unique among the schedulers this program made (counted in 32 bits: a program would have
+  /// to start four billion runtimes to see one again): tells a timer of this run from one of an
+  /// earlier run, whose wheels are gone.
+  std::uint32_t id() const noexcept { return id_; }
   Quiescence& quiescence() noexcept { return quiescence_; }
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
@@ -152,6 +156,7 @@ class Scheduler {
   void watch();
   void wake_watchdog() noexcept;
 
+  const std::uint32_t id_;
   std::vector<std::unique_ptr<Worker>> workers_;
   GlobalQueue global_;
   std::mutex external_mutex_;  // one foreign thread at a time in the external reader slot
@@ -164,9 +169,10 @@ class Scheduler {
   bool watchdog_enabled_;
 
   // The watchdog: a thread that, while any worker is awake, looks every `watch_period` for a
-  // worker still running the process it ran at the last look, and moves that worker's LIFO slot
-  // to the global queue so an idle worker runs it (there is no preemption; this bounds how long
-  // a process woken by a busy one waits). Asleep while every worker is parked.
+  // worker still running the process it ran at the last look, moves that worker's LIFO slot to
+  // the global queue so an idle worker runs it, and fires that worker's due timers (there is no
+  // preemption; this bounds how long a process woken by a busy one, or by a timer armed on its
+  // worker, waits). Asleep while every worker is parked.
   std::thread watchdog_;
   std::mutex watch_mutex_;
   std::condition_variable watch_cv_;

@@ -26,9 +26,11 @@ struct TimerEntry {
   enum State : std::uint64_t { free = 0, armed = 1, fired = 2, cancelled = 3 };
   static constexpr std::uint64_t state_mask = 3;
 
+  // Slot list, or free list. Written by the owner only, but read by a rescuer (see
+  // TimerWheel::rescue) while the owner may relink the entry: atomic, stored with release (so
+  // that an entry reached through it is seen as the owner made it), loaded relaxed by the owner.
+  std::atomic<TimerEntry*> next{nullptr};
   TimerEntry* prev = nullptr;  // slot list (owner only)
-  TimerEntry* next = nullptr;
-  TimerEntry* cancel_next = nullptr;  // remote-cancel stack
   // Written by the owner when armed; read by remaining() on any worker, which may race with a
   // re-arming of the entry (the generation check then discards the value): atomic, relaxed.
   std::atomic<std::uint64_t> deadline_ms{0};
@@ -39,6 +41,16 @@ struct TimerEntry {
   Pid pid;
   std::uint64_t arg = 0;
   void* payload = nullptr;
+  // The list of the timers that deliver to one process, so that they are cancelled when it
+  // ends: the process layer's (guarded by that list's lock), while the timer is armed.
+  std::atomic<void*> target{nullptr};
+  TimerEntry* target_prev = nullptr;
+  union {
+    TimerEntry* target_next = nullptr;
+    // Once fired or cancelled by another thread, an entry is off any target list, and goes
+    // back to its owner on a stack: the same word serves.
+    TimerEntry* back_next;
+  };
 };
 
 /// Names one arming of a timer entry: stale once the entry fires, is cancelled, or is reused.
@@ -48,11 +60,14 @@ struct TimerHandle {
   explicit operator bool() const noexcept { return entry != nullptr; }
 };
 
-/// Milliseconds on the runtime's monotonic clock.
+/// Milliseconds on the runtime's monotonic clock (the current tick: rounded down).
 std::uint64_t now_ms() noexcept;
+/// The tick a timer of `delay_ms` from now is due at: the first at or after now + delay, so
+/// that it never fires early (a wheel fires tick t once now_ms() reaches t).
+std::uint64_t deadline_after(std::uint64_t delay_ms) noexcept;
 
 /// A hashed timing wheel owned by one worker. arm() and advance() are owner only; cancel() and
-/// remaining() may be called from any worker.
+/// remaining() may be called from any worker; rescue() by one thread that is not the owner.
 class TimerWheel {
  public:
   TimerWheel();
@@ -73,9 +88,22 @@ class TimerWheel {
   static std::optional<std::uint64_t> cancel(TimerHandle h) noexcept;
   /// Any worker. Milliseconds left, or nothing if no longer armed.
   static std::optional<std::uint64_t> remaining(TimerHandle h) noexcept;
+  /// Any thread, in two steps for a caller holding a lock that discarding takes: true if this
+  /// call cancelled the entry's current arming (it was armed); the caller then owes it a
+  /// finish_cancel(), once it no longer holds that lock.
+  static bool begin_cancel(TimerEntry& e) noexcept;
+  /// Any thread, after begin_cancel() returned true: discards the payload and hands the entry
+  /// back to its owner to free.
+  static void finish_cancel(TimerEntry& e) noexcept;
 
-  /// Owner only: fires every timer due at `now`, frees remotely cancelled entries.
+  /// Owner only: fires every timer due at `now`, frees the entries handed back to it.
   void advance(std::uint64_t now) noexcept;
+  /// One thread other than the owner at a time (the watchdog, while the owner is stuck in a
+  /// process that does not suspend): fires up to `limit` of the timers due at `now` that the
+  /// owner has not fired, without touching the slot lists, and hands each back for the owner to
+  /// free at its next advance(). Best effort: a timer it leaves (past the limit, or armed while
+  /// it looked) fires at the next rescue or when the owner advances. Returns how many it fired.
+  std::size_t rescue(std::uint64_t now, std::size_t limit) noexcept;
   /// Owner only: milliseconds until the next slot that holds a timer, or nothing when empty.
   std::optional<std::uint64_t> next_due_in(std::uint64_t now) const noexcept;
   /// Owner only: how many timers are armed here.
@@ -90,15 +118,21 @@ class TimerWheel {
   void release_entry(TimerEntry* e) noexcept;
   TimerHandle link(TimerEntry* e, std::uint64_t deadline_ms) noexcept;
   void unlink(TimerEntry* e) noexcept;
-  void drain_remote_cancels() noexcept;
+  void take_back() noexcept;
+  void hand_back(TimerEntry* e) noexcept;
 
-  std::vector<TimerEntry*> slots_;
+  // Slot heads: written by the owner (with release), read by a rescuer.
+  std::unique_ptr<std::atomic<TimerEntry*>[]> slots_;
   std::vector<std::uint64_t> occupied_;  // one bit per slot
-  std::uint64_t current_ms_;             // every tick before this one has been processed
+  // Every tick before this one has been processed. Written by the owner, read by a rescuer.
+  std::atomic<std::uint64_t> current_ms_;
+  std::uint64_t rescued_to_ = 0;  // the rescuer's: the last tick it looked at
   std::size_t armed_ = 0;
   TimerEntry* free_ = nullptr;
   std::vector<std::unique_ptr<TimerEntry[]>> chunks_;
-  std::atomic<TimerEntry*> remote_cancels_{nullptr};
+  // Entries cancelled or fired by other threads (their payload done with), for the owner to
+  // unlink and free.
+  std::atomic<TimerEntry*> handed_back_{nullptr};
 };
 
 }  // namespace ambitious::detail

@@ -133,14 +133,14 @@ TEST(Monitor, a_thrown_non_standard_exception_still_gives_an_exception_reason) {
   EXPECT_FALSE(down->reason.exception_what().empty()) << down->reason;
 }
 
-TEST(Monitor, demonitor_returns_true_for_an_active_monitor_and_false_after) {
+TEST(Monitor, demonitor_with_info_returns_true_for_an_active_monitor_and_false_after) {
   bool first = false, second = true;
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
                   Pid p = spawn(wait_forever);
                   Ref ref = monitor(p);
-                  first = demonitor(ref);
-                  second = demonitor(ref);
+                  first = demonitor(ref, {.info = true});
+                  second = demonitor(ref, {.info = true});
                   send(p, Done{});
                   co_return;
                 }),
@@ -164,7 +164,7 @@ TEST(Monitor, no_down_arrives_after_demonitor_returns) {
                     });
                     Ref dropped = monitor(p);
                     Ref kept = monitor(p);
-                    bool active = demonitor(dropped);
+                    bool active = demonitor(dropped, {.info = true});
                     auto d = co_await receive_if<Down>(down_for(kept), patience);
                     // noproc when p was gone before the monitor reached it
                     downs += d && (d->reason == foo || d->reason == atoms::noproc);
@@ -191,13 +191,48 @@ TEST(Monitor, demonitor_with_flush_removes_a_down_already_queued) {
                   // One worker: p's end ran to completion, so the other Down is queued too.
                   auto info = co_await process_info(self());
                   queued_before = info ? info->message_queue_len : 0;
-                  active = demonitor(flushed, Flush::yes);
+                  active = demonitor(flushed, {.flush = true, .info = true});
                   left = (co_await receive<Down>(0ms)).has_value();
                 }),
             0);
   EXPECT_EQ(queued_before, 1u);
   EXPECT_FALSE(active);  // its Down had arrived: the monitor was no longer active
   EXPECT_FALSE(left);
+}
+
+// erlang:demonitor/1 and demonitor(Ref, [flush]) return true whatever became of the monitor;
+// only [info] tells (verified with erl: demonitor(M, [flush]) of a triggered monitor is true).
+TEST(Monitor, demonitor_without_info_returns_true_even_for_a_monitor_already_down) {
+  bool flushed = false, plain = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto a = spawn_monitor([]() -> Task<> { co_return; });
+                  auto b = spawn_monitor([]() -> Task<> { co_return; });
+                  co_await receive_if<Down>(down_for(a.ref), patience);
+                  co_await receive_if<Down>(down_for(b.ref), patience);
+                  flushed = demonitor(a.ref, {.flush = true});
+                  plain = demonitor(b.ref, DemonitorOptions{});
+                  demonitor(a.ref);  // erlang:demonitor/1: nothing to say
+                }),
+            0);
+  EXPECT_TRUE(flushed);
+  EXPECT_TRUE(plain);
+}
+
+TEST(Monitor, no_down_arrives_after_plain_demonitor) {
+  bool got = true;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(exit_on_go, ExitReason(foo));
+                  Ref ref = monitor(p);
+                  demonitor(ref);
+                  Ref witness = monitor(p);
+                  send(p, Go{});
+                  co_await receive_if<Down>(down_for(witness), patience);
+                  got = (co_await receive_if<Down>(down_for(ref), 0ms)).has_value();
+                }),
+            0);
+  EXPECT_FALSE(got);
 }
 
 TEST(Monitor, demonitor_without_flush_leaves_a_queued_down_in_place) {
@@ -295,13 +330,114 @@ TEST(Monitor, monitoring_self_never_gives_a_down) {
                 [&]() -> Task<> {
                   Ref ref = monitor(self());
                   got = (co_await receive<Down>(1ms)).has_value();
-                  EXPECT_TRUE(demonitor(ref));
+                  EXPECT_TRUE(demonitor(ref, {.info = true}));
                 }),
             0);
   EXPECT_FALSE(got);
 }
 
+// erlang:monitor(process, Name): {'DOWN', Ref, process, {Name, Node}, Reason} (verified with erl).
+TEST(Monitor, a_monitor_by_name_gets_down_naming_the_name_and_node) {
+  std::optional<Down> down;
+  Pid p;
+  Ref ref;
+  const Atom name("monitored_by_name");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  p = spawn(exit_on_go, ExitReason(foo));
+                  register_name(name, p);
+                  ref = monitor(name);
+                  send(p, Go{});
+                  down = co_await receive<Down>(patience);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->ref, ref);
+  EXPECT_EQ(down->reason, foo);
+  EXPECT_EQ(down->pid, p);
+  ASSERT_TRUE(down->name);
+  EXPECT_EQ(down->name->name, name);
+  EXPECT_EQ(down->name->node, atoms::nonode_nohost);
+}
+
+TEST(Monitor, monitoring_a_name_nobody_holds_gives_down_noproc_at_once) {
+  std::optional<Down> down;
+  Ref ref;
+  const Atom name("held_by_nobody");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  ref = monitor(name);
+                  down = co_await receive<Down>(0ms);  // a poll: it is already there
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->ref, ref);
+  EXPECT_EQ(down->reason, atoms::noproc);
+  EXPECT_TRUE(down->pid.is_null());
+  ASSERT_TRUE(down->name);
+  EXPECT_EQ(down->name->name, name);
+  EXPECT_EQ(down->name->node, atoms::nonode_nohost);
+}
+
+TEST(Monitor, a_monitor_by_name_stays_on_the_process_that_held_the_name) {
+  // As OTP: the name is resolved once; the process may give it up, and another take it.
+  std::optional<Down> down;
+  Pid first;
+  const Atom name("passed_on");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  first = spawn(exit_on_go, ExitReason(foo));
+                  Pid second = spawn(wait_forever);
+                  register_name(name, first);
+                  Ref ref = monitor(name);
+                  unregister(name);
+                  register_name(name, second);
+                  send(first, Go{});
+                  down = co_await receive_if<Down>(down_for(ref), patience);
+                  send(second, Done{});
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->pid, first);
+  EXPECT_EQ(down->reason, foo);
+  ASSERT_TRUE(down->name);
+  EXPECT_EQ(down->name->name, name);
+}
+
+TEST(Monitor, a_monitor_by_name_is_removed_by_demonitor) {
+  bool active = false, got = true;
+  const Atom name("demonitored_by_name");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  Pid p = spawn(exit_on_go, ExitReason(foo));
+                  register_name(name, p);
+                  Ref ref = monitor(name);
+                  active = demonitor(ref, {.info = true});
+                  Ref witness = monitor(p);
+                  send(p, Go{});
+                  co_await receive_if<Down>(down_for(witness), patience);
+                  got = (co_await receive_if<Down>(down_for(ref), 0ms)).has_value();
+                }),
+            0);
+  EXPECT_TRUE(active);
+  EXPECT_FALSE(got);
+}
+
+TEST(Monitor, a_monitor_by_pid_has_no_name_in_its_down) {
+  std::optional<Down> down;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  spawn_monitor([]() -> Task<> { co_return; });
+                  down = co_await receive<Down>(patience);
+                }),
+            0);
+  ASSERT_TRUE(down);
+  EXPECT_FALSE(down->name);
+}
+
 TEST(Monitor, monitor_and_demonitor_outside_a_process_throw_not_in_process) {
   EXPECT_THROW(monitor(Pid()), NotInProcess);
+  EXPECT_THROW(monitor(Atom("anyone")), NotInProcess);
   EXPECT_THROW(demonitor(Ref()), NotInProcess);
+  EXPECT_THROW(demonitor(Ref(), {.info = true}), NotInProcess);
 }

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support.hpp"
@@ -16,6 +18,11 @@ struct Tick {
   int n;
 };
 struct Marker {};
+
+// Yields until *stop: keeps its worker running (and advancing its timer wheel).
+Task<> keep_busy(std::atomic<bool>* stop) {
+  while (!stop->load()) co_await yield();
+}
 
 }  // namespace
 
@@ -58,6 +65,52 @@ TEST(Timer, timers_deliver_in_the_order_of_their_deadlines) {
                 }),
             0);
   EXPECT_EQ(order, (std::vector<int>{1, 10, 20, 30}));
+}
+
+// OTP: a timer never fires before its time. The clock ticks in milliseconds, so the deadline
+// must be the first tick at or after now + delay (rounding now down made it fire up to 1 ms
+// early). A lower bound is deterministic: each wait is measured, none may be shorter. A process
+// yielding beside the waiter keeps the worker looking at its wheel, so that a timer fires as
+// soon as the wheel says it is due, not when a sleeping worker happens to wake.
+TEST(Timer, send_after_never_delivers_before_its_delay_has_passed) {
+  using Clock = std::chrono::steady_clock;
+  int early = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  std::atomic<bool> stop{false};
+                  auto busy = spawn_monitor(keep_busy, &stop);
+                  for (int i = 0; i < 60; ++i) {
+                    auto delay = std::chrono::milliseconds(1 + i % 3);
+                    auto t0 = Clock::now();
+                    send_after(delay, self(), Tick{i});
+                    co_await receive<Tick>(patience);
+                    early += Clock::now() - t0 < delay;
+                  }
+                  stop = true;
+                  co_await receive_if<Down>(down_for(busy.ref), patience);  // done with `stop`
+                }),
+            0);
+  EXPECT_EQ(early, 0);
+}
+
+TEST(Timer, a_receive_timeout_never_ends_the_wait_before_its_time) {
+  using Clock = std::chrono::steady_clock;
+  int early = 0;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  std::atomic<bool> stop{false};
+                  auto busy = spawn_monitor(keep_busy, &stop);
+                  for (int i = 0; i < 60; ++i) {
+                    auto delay = std::chrono::milliseconds(1 + i % 3);
+                    auto t0 = Clock::now();
+                    co_await receive<Marker>(delay);  // nothing comes: it times out
+                    early += Clock::now() - t0 < delay;
+                  }
+                  stop = true;
+                  co_await receive_if<Down>(down_for(busy.ref), patience);  // done with `stop`
+                }),
+            0);
+  EXPECT_EQ(early, 0);
 }
 
 TEST(Timer, cancel_timer_returns_the_time_left_and_the_message_never_arrives) {
@@ -172,6 +225,100 @@ TEST(Timer, a_timer_to_a_dead_process_is_dropped) {
                 }),
             0);
   EXPECT_FALSE(after_fire);
+}
+
+// OTP's erlang:send_after/3 and start_timer/3 to a pid: "the timer is automatically cancelled
+// if the process referred to by the pid is not alive, or if the process exits".
+TEST(Timer, a_timer_to_a_process_is_cancelled_when_the_process_exits) {
+  std::optional<std::chrono::milliseconds> before, read = 1ms, cancelled = 1ms, exit_read = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor(exit_on_go, ExitReason(foo));
+                  TimerRef t = send_after(std::chrono::hours(1), p, Tick{1});
+                  TimerRef e = exit_after(std::chrono::hours(1), p, foo);
+                  before = read_timer(t);
+                  send(p, Go{});
+                  co_await receive<Down>(patience);
+                  read = read_timer(t);
+                  cancelled = cancel_timer(t);
+                  exit_read = read_timer(e);
+                }),
+            0);
+  EXPECT_TRUE(before);
+  EXPECT_FALSE(read);
+  EXPECT_FALSE(cancelled);
+  EXPECT_FALSE(exit_read);
+}
+
+TEST(Timer, a_timer_to_a_pid_that_is_not_alive_is_cancelled_at_once) {
+  std::optional<std::chrono::milliseconds> read = 1ms, cancelled = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor([]() -> Task<> { co_return; });
+                  co_await receive<Down>(patience);
+                  TimerRef t = send_after(std::chrono::hours(1), p, Tick{1});
+                  read = read_timer(t);
+                  cancelled = cancel_timer(t);
+                }),
+            0);
+  EXPECT_FALSE(read);
+  EXPECT_FALSE(cancelled);
+}
+
+namespace {
+// A message that counts its destructions: a cancelled timer's message must be freed.
+struct Payload {
+  explicit Payload(std::atomic<int>& destroyed) : destroyed_(&destroyed) {}
+  Payload(Payload&& o) noexcept : destroyed_(std::exchange(o.destroyed_, nullptr)) {}
+  Payload& operator=(Payload&&) = delete;
+  ~Payload() {
+    if (destroyed_) destroyed_->fetch_add(1);
+  }
+  std::atomic<int>* destroyed_;
+};
+}  // namespace
+
+TEST(Timer, the_messages_of_timers_to_a_process_that_exits_are_freed_without_waiting_for_them) {
+  constexpr int n = 1'000;
+  std::atomic<int> destroyed{0};
+  bool freed = false;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor(exit_on_go, ExitReason(foo));
+                  for (int i = 0; i < n; ++i)
+                    send_after(std::chrono::hours(1), p, Payload(destroyed));
+                  send(p, Go{});
+                  co_await receive<Down>(patience);
+                  // The wheel frees cancelled entries the next time its worker looks at it.
+                  auto give_up = std::chrono::steady_clock::now() + patience;
+                  while (destroyed.load() < n && std::chrono::steady_clock::now() < give_up)
+                    co_await sleep(1ms);
+                  freed = destroyed.load() == n;
+                }),
+            0);
+  EXPECT_TRUE(freed);
+}
+
+TEST(Timer, timers_to_processes_exiting_on_other_workers_are_delivered_or_cancelled_never_left) {
+  // Each target ends on whichever worker runs it, while a short timer to it fires (or not) and
+  // a long one waits: once its Down is here, neither may still be armed.
+  constexpr int rounds = 2'000;
+  int armed_after = 0;
+  EXPECT_EQ(run(four_workers,
+                [&]() -> Task<> {
+                  for (int i = 0; i < rounds; ++i) {
+                    auto [p, ref] = spawn_monitor([]() -> Task<> {
+                      co_await receive<Tick>(1ms);
+                      exit(foo);
+                    });
+                    TimerRef now = send_after(std::chrono::milliseconds(i % 2), p, Tick{i});
+                    TimerRef later = send_after(std::chrono::hours(1), p, Tick{i});
+                    co_await receive_if<Down>(down_for(ref), patience);
+                    armed_after += read_timer(now).has_value() + cancel_timer(later).has_value();
+                  }
+                }),
+            0);
+  EXPECT_EQ(armed_after, 0);
 }
 
 TEST(Timer, exit_after_ends_the_target_with_the_reason) {
@@ -336,10 +483,220 @@ TEST(Timer, two_processes_racing_to_cancel_a_timer_cancel_it_exactly_once) {
   EXPECT_EQ(cancelled, rounds);
 }
 
+TEST(Timer, a_timer_ref_kept_past_its_run_names_no_timer_in_a_later_run) {
+  // The wheel the ref pointed into is gone with its run: the ref must answer "no such timer"
+  // without reading it (ASan reports any read), and must never reach a timer of the later run,
+  // which may well sit at the same address.
+  TimerRef kept;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  kept = send_after(std::chrono::hours(1), self(), Tick{1});
+                  co_return;
+                }),
+            0);
+  std::optional<std::chrono::milliseconds> read = 1ms, cancelled = 1ms, own;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef mine = send_after(std::chrono::hours(1), self(), Tick{2});
+                  read = read_timer(kept);
+                  cancelled = cancel_timer(kept);
+                  own = cancel_timer(mine);
+                  co_return;
+                }),
+            0);
+  EXPECT_FALSE(read);
+  EXPECT_FALSE(cancelled);
+  EXPECT_TRUE(own);  // the later run's timer was left alone
+}
+
+TEST(Timer, a_process_that_never_suspends_does_not_hold_back_the_timers_of_its_worker) {
+  // The sleeper arms its timer on its worker, then the spinner takes that worker (spawned by
+  // the sleeper, it runs next there) and never suspends until the sleeper, woken by its timer,
+  // sets the flag. Only the other worker is free: the timer must fire all the same.
+  using Clock = std::chrono::steady_clock;
+  std::optional<bool> saw_flag;
+  EXPECT_EQ(run(two_workers,
+                [&]() -> Task<> {
+                  Pid root = self();
+                  std::atomic<bool> flag{false};
+                  spawn([root, &flag]() -> Task<> {
+                    spawn([root, &flag]() -> Task<> {
+                      auto give_up = Clock::now() + patience;
+                      while (!flag.load() && Clock::now() < give_up) {
+                      }
+                      send(root, flag.load());
+                      co_return;
+                    });
+                    co_await sleep(50ms);
+                    flag = true;
+                  });
+                  saw_flag = co_await receive<bool>(patience);
+                }),
+            0);
+  EXPECT_EQ(saw_flag, true);
+}
+
+// erlang:start_timer/3: {timeout, TimerRef, Msg}.
+TEST(Timer, start_timer_delivers_timeout_with_the_timer_and_the_message) {
+  std::optional<TimerTimeout<std::string>> got;
+  TimerRef t;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  t = start_timer(2ms, self(), std::string("hello"));
+                  got = co_await receive<TimerTimeout<std::string>>(patience);
+                }),
+            0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->timer, t);
+  EXPECT_EQ(got->msg, "hello");
+}
+
+TEST(Timer, start_timer_to_a_process_that_exits_is_cancelled) {
+  std::optional<std::chrono::milliseconds> before, after = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor(exit_on_go, ExitReason(foo));
+                  TimerRef t = start_timer(std::chrono::hours(1), p, Tick{1});
+                  before = read_timer(t);
+                  send(p, Go{});
+                  co_await receive<Down>(patience);
+                  after = read_timer(t);
+                }),
+            0);
+  EXPECT_TRUE(before);
+  EXPECT_FALSE(after);
+}
+
+// OTP: a timer to a registered name resolves it when it fires; "timers are not automatically
+// cancelled when Dest is an atom".
+TEST(Timer, send_after_to_a_name_resolves_the_name_when_it_fires) {
+  std::optional<Tick> got;
+  std::optional<TimerTimeout<int>> timeout;
+  const Atom name("registered_later");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  send_after(20ms, name, Tick{5});
+                  start_timer(20ms, name, 6);
+                  register_name(name, self());
+                  got = co_await receive<Tick>(patience);
+                  timeout = co_await receive<TimerTimeout<int>>(patience);
+                }),
+            0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->n, 5);
+  ASSERT_TRUE(timeout);
+  EXPECT_EQ(timeout->msg, 6);
+}
+
+TEST(Timer, send_after_to_a_name_nobody_holds_when_it_fires_is_dropped) {
+  std::optional<std::chrono::milliseconds> read;
+  bool arrived = true;
+  const Atom name("held_by_nobody_at_all");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef t = send_after(1ms, name, Tick{1});
+                  read = read_timer(t);  // armed, though nobody holds the name now
+                  send_after(20ms, self(), Marker{});
+                  co_await receive<Marker>(patience);  // the first fired before this one
+                  register_name(name, self());
+                  arrived = (co_await receive<Tick>(0ms)).has_value();
+                }),
+            0);
+  EXPECT_TRUE(read);
+  EXPECT_FALSE(arrived);
+}
+
+TEST(Timer, a_timer_to_a_name_outlives_the_process_that_held_the_name) {
+  std::optional<std::chrono::milliseconds> after;
+  const Atom name("held_then_left");
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  auto [p, ref] = spawn_monitor(exit_on_go, ExitReason(foo));
+                  register_name(name, p);
+                  TimerRef t = send_after(std::chrono::hours(1), name, Tick{1});
+                  send(p, Go{});
+                  co_await receive<Down>(patience);
+                  after = cancel_timer(t);
+                }),
+            0);
+  EXPECT_TRUE(after);
+}
+
+// erlang:cancel_timer/2 with [{async, true}, {info, true}]: returns ok, and the result arrives
+// as {cancel_timer, TimerRef, Result}; false when there was no timer (verified with erl).
+TEST(Timer, an_async_cancel_with_info_sends_the_result_as_a_message) {
+  std::optional<std::chrono::milliseconds> returned = 1ms, again_returned = 1ms;
+  std::optional<CancelTimerResult> result, again;
+  TimerRef t;
+  bool delivered = true;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  t = send_after(100s, self(), Tick{1});
+                  returned = cancel_timer(t, {.async = true, .info = true});
+                  result = co_await receive<CancelTimerResult>(patience);
+                  again_returned = cancel_timer(t, {.async = true});
+                  again = co_await receive<CancelTimerResult>(patience);
+                  delivered = (co_await receive<Tick>(0ms)).has_value();
+                }),
+            0);
+  EXPECT_FALSE(returned);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->timer, t);
+  ASSERT_TRUE(result->left);
+  EXPECT_GT(result->left->count(), 99'000);
+  EXPECT_LE(result->left->count(), 100'000);
+  EXPECT_FALSE(again_returned);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->timer, t);
+  EXPECT_FALSE(again->left);
+  EXPECT_FALSE(delivered);
+}
+
+TEST(Timer, a_cancel_without_info_cancels_and_tells_nothing) {
+  std::optional<std::chrono::milliseconds> sync = 1ms, async = 1ms, sync_read = 1ms,
+                                           async_read = 1ms;
+  bool told = true;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef a = send_after(100s, self(), Tick{1});
+                  TimerRef b = send_after(100s, self(), Tick{2});
+                  sync = cancel_timer(a, {.info = false});
+                  async = cancel_timer(b, {.async = true, .info = false});
+                  sync_read = read_timer(a);
+                  async_read = read_timer(b);
+                  send(self(), Marker{});
+                  co_await receive<Marker>(patience);  // anything sent before is queued
+                  told = (co_await receive<CancelTimerResult>(0ms)).has_value();
+                }),
+            0);
+  EXPECT_FALSE(sync);
+  EXPECT_FALSE(async);
+  EXPECT_FALSE(sync_read);
+  EXPECT_FALSE(async_read);
+  EXPECT_FALSE(told);
+}
+
+TEST(Timer, a_sync_cancel_with_info_is_cancel_timer) {
+  std::optional<std::chrono::milliseconds> left, again = 1ms;
+  EXPECT_EQ(run(one_worker,
+                [&]() -> Task<> {
+                  TimerRef t = send_after(100s, self(), Tick{1});
+                  left = cancel_timer(t, {});
+                  again = cancel_timer(t, {});
+                  co_return;
+                }),
+            0);
+  ASSERT_TRUE(left);
+  EXPECT_LE(left->count(), 100'000);
+  EXPECT_FALSE(again);
+}
+
 TEST(Timer, an_infinite_delay_is_refused_with_bad_arg) {
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
                   EXPECT_THROW(send_after(infinity, self(), 1), BadArg);
+                  EXPECT_THROW(send_after(infinity, Atom("someone"), 1), BadArg);
+                  EXPECT_THROW(start_timer(infinity, self(), 1), BadArg);
                   EXPECT_THROW(exit_after(infinity, self(), foo), BadArg);
                   co_return;
                 }),
@@ -348,7 +705,11 @@ TEST(Timer, an_infinite_delay_is_refused_with_bad_arg) {
 
 TEST(Timer, timer_functions_outside_a_process_throw_not_in_process) {
   EXPECT_THROW(send_after(1ms, Pid(), 1), NotInProcess);
+  EXPECT_THROW(send_after(1ms, Atom("someone"), 1), NotInProcess);
+  EXPECT_THROW(start_timer(1ms, Pid(), 1), NotInProcess);
+  EXPECT_THROW(start_timer(1ms, Atom("someone"), 1), NotInProcess);
   EXPECT_THROW(exit_after(1ms, Pid(), foo), NotInProcess);
   EXPECT_THROW(cancel_timer(TimerRef{}), NotInProcess);
+  EXPECT_THROW(cancel_timer(TimerRef{}, {.async = true}), NotInProcess);
   EXPECT_THROW(read_timer(TimerRef{}), NotInProcess);
 }

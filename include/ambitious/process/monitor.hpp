@@ -1,29 +1,63 @@
 #pragma once
 // Monitors: one-way observation of a process's end.
 
+#include <optional>
+
+#include "ambitious/core/atom.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/ref.hpp"
 #include "ambitious/process/exit_reason.hpp"
 
 namespace ambitious {
 
-/// Sent once to the monitoring process when the monitored one ends (Erlang's
-/// {'DOWN', Ref, process, Pid, Reason}).
+/// A process named by the name it is registered under on a node: Erlang's {Name, Node}.
+struct RegisteredName {
+  Atom name;
+  Atom node;
+  friend bool operator==(const RegisteredName&, const RegisteredName&) = default;
+};
+
+/// Sent once to the monitoring process when the monitored one ends: Erlang's
+/// {'DOWN', Ref, process, Object, Reason}, Object being the pid, or {Name, Node} for a
+/// monitor by name.
 struct Down {
   Ref ref;
+  /// The process that ended; null for a monitor by a name nobody held.
   Pid pid;
   ExitReason reason;
+  /// Set for a monitor by name: the name and its node, which OTP's Down names instead of the
+  /// pid.
+  std::optional<RegisteredName> name;
 };
 
 /// Monitors `pid`; returns the monitor's ref. A dead or unknown pid gives Down with `noproc`
 /// at once. Also marks the mailbox, so `receive_if<Down>(...).since(ref)` skips older messages.
 Ref monitor(Pid pid);
 
+/// Monitors the process registered as `name` now (erlang:monitor(process, Name)): the monitor
+/// stays on that process whatever later becomes of the name, and its Down carries the name.
+/// Nobody holding the name gives Down with `noproc` at once.
+Ref monitor(Atom name);
+
 /// demonitor options, as Erlang's [flush].
 enum class Flush : bool { no = false, yes = true };
 
-/// Removes the monitor `ref`. With Flush::yes, also removes its Down message if it already
-/// arrived. Returns true when the monitor was still active. No Down for `ref` arrives after.
-bool demonitor(const Ref& ref, Flush flush = Flush::no);
+/// erlang:demonitor/2's options.
+struct DemonitorOptions {
+  bool flush = false;  ///< also remove the monitor's Down if it already arrived
+  bool info = false;   ///< return whether the monitor was still active
+};
+
+/// Removes the monitor `ref` (erlang:demonitor/1). No Down for it arrives after; one that
+/// already arrived stays queued.
+void demonitor(const Ref& ref);
+
+/// demonitor(ref), and with Flush::yes, also removes its Down if it already arrived
+/// (erlang:demonitor(Ref, [flush])).
+void demonitor(const Ref& ref, Flush flush);
+
+/// erlang:demonitor(Ref, Options). With `info`, returns true when the monitor was still active
+/// (false: it was not found, or its Down had already arrived); without, true.
+bool demonitor(const Ref& ref, DemonitorOptions options);
 
 }  // namespace ambitious
