@@ -445,24 +445,70 @@ bool Decoder::term(Term& out, std::uint32_t depth) {
   }
 }
 
-// Inflates the zlib stream at `in` into exactly `size` bytes.
-std::expected<std::vector<std::uint8_t>, DecodeErrc> inflate_exact(std::span<const std::uint8_t> in,
-                                                                   std::size_t size,
-                                                                   std::size_t& consumed) {
-  std::vector<std::uint8_t> out(size + 1);  // one spare byte detects a longer stream
+// The bytes a COMPRESSED term inflates to. The buffer grows with what zlib actually produces,
+// never straight to the announced size: a peer announcing 64 MB in a few bytes costs nothing.
+struct Inflated {
+  std::unique_ptr<std::uint8_t[]> data;  // not zero-filled: only inflated bytes are read
+  std::size_t size = 0;
+};
+
+// Inflates the zlib stream at the front of `in` (which starts at byte `base` of the whole
+// input), which must produce exactly `announced` bytes. Errors: the input ends inside the
+// stream (truncated, at its end); corrupt data (bad_compression, where inflating stopped); a
+// stream that inflates to more or fewer bytes than announced (bad_compression at byte 2, the
+// size field).
+std::expected<Inflated, DecodeError> inflate_exact(std::span<const std::uint8_t> in,
+                                                   std::size_t base, std::size_t announced,
+                                                   std::size_t& consumed) {
   z_stream z{};
-  if (inflateInit(&z) != Z_OK) return std::unexpected(DecodeErrc::bad_compression);
-  z.next_in = const_cast<Bytef*>(in.data());
-  z.avail_in = static_cast<uInt>(std::min<std::size_t>(in.size(), UINT32_MAX));
-  z.next_out = out.data();
-  z.avail_out = static_cast<uInt>(out.size());
-  int rc = inflate(&z, Z_FINISH);
-  consumed = z.total_in;
-  std::size_t produced = z.total_out;
-  inflateEnd(&z);
-  if (rc != Z_STREAM_END || produced != size) return std::unexpected(DecodeErrc::bad_compression);
-  out.resize(size);
-  return out;
+  if (inflateInit(&z) != Z_OK) throw std::bad_alloc();
+  struct End {
+    z_stream& z;
+    ~End() { inflateEnd(&z); }
+  } end{z};
+  // One spare byte beyond the announced size detects a longer stream. A first guess from the
+  // input size (deflate rarely gains more than 8x on terms), then doubling.
+  std::size_t limit = announced + 1;
+  std::size_t capacity = std::min(limit, std::max<std::size_t>(64 * 1024, in.size() * 8));
+  Inflated out{std::make_unique_for_overwrite<std::uint8_t[]>(capacity), 0};
+  const std::uint8_t* next_in = in.data();
+  std::size_t left_in = in.size();
+  for (;;) {
+    if (out.size == capacity) {
+      std::size_t grown = std::min(limit, capacity * 2);
+      auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(grown);
+      std::memcpy(bigger.get(), out.data.get(), out.size);
+      out.data = std::move(bigger);
+      capacity = grown;
+    }
+    // zlib counts in uInt: feed and drain at most 1 GiB per call.
+    constexpr std::size_t step = std::size_t{1} << 30;
+    auto in_now = static_cast<uInt>(std::min(left_in, step));
+    auto out_now = static_cast<uInt>(std::min(capacity - out.size, step));
+    z.next_in = const_cast<Bytef*>(next_in);
+    z.avail_in = in_now;
+    z.next_out = out.data.get() + out.size;
+    z.avail_out = out_now;
+    int rc = inflate(&z, Z_NO_FLUSH);
+    std::size_t took = in_now - z.avail_in, gave = out_now - z.avail_out;
+    next_in += took;
+    left_in -= took;
+    out.size += gave;
+    consumed = in.size() - left_in;
+    if (out.size > announced) return std::unexpected(DecodeError{DecodeErrc::bad_compression, 2});
+    if (rc == Z_STREAM_END) {
+      if (out.size != announced)
+        return std::unexpected(DecodeError{DecodeErrc::bad_compression, 2});
+      return out;
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+      return std::unexpected(DecodeError{DecodeErrc::bad_compression, base + consumed});
+    if (out.size == capacity) continue;  // room was the limit: grow and go on
+    // Room left and the stream not ended: zlib wants input the term does not have.
+    if (left_in == 0) return std::unexpected(DecodeError{DecodeErrc::truncated, base + in.size()});
+    if (took == 0 && gave == 0)  // no progress with both input and room: cannot happen in zlib
+      return std::unexpected(DecodeError{DecodeErrc::bad_compression, base + consumed});
+  }
 }
 
 }  // namespace
@@ -517,15 +563,15 @@ std::expected<std::pair<Term, std::size_t>, DecodeError> decode_prefix(
     if (size > options.max_uncompressed)
       return std::unexpected(DecodeError{DecodeErrc::too_large, 2});
     std::size_t consumed = 0;
-    std::vector<std::uint8_t> plain;
+    Inflated plain;
     try {
-      auto inflated = inflate_exact(bytes.subspan(6), size, consumed);
-      if (!inflated) return std::unexpected(DecodeError{inflated.error(), 6});
+      auto inflated = inflate_exact(bytes.subspan(6), 6, size, consumed);
+      if (!inflated) return std::unexpected(inflated.error());
       plain = std::move(*inflated);
     } catch (const std::bad_alloc&) {
       return std::unexpected(DecodeError{DecodeErrc::too_large, 2});
     }
-    Decoder d(plain, options, new_atoms);
+    Decoder d(std::span<const std::uint8_t>(plain.data.get(), plain.size), options, new_atoms);
     if (!d.term(out, 0)) return std::unexpected(d.error());
     if (d.left() != 0) return std::unexpected(DecodeError{DecodeErrc::malformed, 6});
     return std::pair{std::move(out), 6 + consumed};

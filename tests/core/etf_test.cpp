@@ -3,12 +3,35 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <vector>
 
 using namespace ambitious;
 using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+// The largest single allocation while track_allocations is set (this thread's own only).
+thread_local bool track_allocations = false;
+thread_local std::size_t largest_allocation = 0;
+
+}  // namespace
+
+// A replacement of the global allocation functions (malloc underneath), to watch sizes.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  if (track_allocations) largest_allocation = std::max(largest_allocation, n);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace {
 
@@ -164,6 +187,63 @@ TEST(Etf, compressed_terms_inflate_within_their_bound) {
   Bytes lying = packed;
   lying[5] ^= 1;  // announces a size the stream does not have
   EXPECT_EQ(error_of(lying), etf::DecodeErrc::bad_compression);
+}
+
+// What OTP 25 writes for term_to_binary({lists:duplicate(40, {ok, <<"abc">>}), lists:seq(1, 30)},
+// [compressed]): 641 bytes inflated from 66.
+const Bytes erlang_compressed{
+    131, 80,  0,   0,   2,   129, 120, 156, 203, 96,  202, 97,  96,  96,  208, 200, 96,  74,  97,
+    96,  202, 207, 206, 5,   178, 153, 19,  147, 146, 71,  185, 163, 92,  170, 112, 179, 178, 25,
+    228, 24,  153, 152, 89,  88,  217, 216, 57,  56,  185, 184, 121, 120, 249, 248, 5,   4,   133,
+    132, 69,  68,  197, 196, 37,  36,  165, 164, 101, 100, 229, 0,   118, 242, 133, 195};
+
+TEST(Etf, a_compressed_term_from_erlang_decodes) {
+  std::vector<Term> pairs(40, Term::tuple(atoms::ok, Term::binary("abc")));
+  std::vector<Term> seq;
+  for (int i = 1; i <= 30; ++i) seq.emplace_back(i);
+  auto r = etf::decode(erlang_compressed);
+  ASSERT_TRUE(r) << etf::to_string(r.error());
+  EXPECT_EQ(*r, Term::tuple(Term::list_from(std::span<const Term>(pairs)),
+                            Term::list_from(std::span<const Term>(seq))));
+}
+
+TEST(Etf, a_compressed_term_whose_inflated_size_differs_from_the_announced_one_fails) {
+  for (int delta : {-1, +1, -600, +1000}) {
+    Bytes lying = erlang_compressed;
+    std::uint32_t size = 641 + delta;
+    lying[2] = static_cast<std::uint8_t>(size >> 24);
+    lying[3] = static_cast<std::uint8_t>(size >> 16);
+    lying[4] = static_cast<std::uint8_t>(size >> 8);
+    lying[5] = static_cast<std::uint8_t>(size);
+    auto r = etf::decode(lying);
+    ASSERT_FALSE(r) << delta;
+    EXPECT_EQ(r.error(), (etf::DecodeError{etf::DecodeErrc::bad_compression, 2})) << delta;
+  }
+  Bytes corrupt = erlang_compressed;
+  corrupt[20] ^= 0xFF;
+  auto r = etf::decode(corrupt);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, etf::DecodeErrc::bad_compression);
+  EXPECT_GE(r.error().offset, 6u);
+  EXPECT_LE(r.error().offset, corrupt.size());
+}
+
+TEST(Etf, a_compressed_term_announcing_64_mb_in_11_bytes_fails_without_allocating_them) {
+  // A zlib header and the start of a stored block, then nothing: what comes out bounds what is
+  // allocated, not the announced 0x03FFFFFF bytes.
+  const Bytes lying{0x83, 0x50, 0x03, 0xff, 0xff, 0xff, 0x78, 0x9c, 0x01, 0x02, 0x03};
+  track_allocations = true;
+  largest_allocation = 0;
+  auto r = etf::decode(lying);
+  track_allocations = false;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), (etf::DecodeError{etf::DecodeErrc::truncated, lying.size()}));
+  EXPECT_LT(largest_allocation, std::size_t{1} << 20);
+  // Each prefix of a real compressed term is truncated too.
+  for (std::size_t n = 7; n < erlang_compressed.size(); ++n)
+    EXPECT_EQ(error_of(Bytes(erlang_compressed.begin(), erlang_compressed.begin() + n)),
+              etf::DecodeErrc::truncated)
+        << n;
 }
 
 TEST(Etf, safe_mode_accepts_only_existing_atoms) {

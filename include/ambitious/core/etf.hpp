@@ -18,7 +18,7 @@ inline constexpr std::uint8_t version = 131;
 
 /// Why bytes could not be decoded.
 enum class DecodeErrc : std::uint8_t {
-  truncated,          ///< the input ends inside a term
+  truncated,          ///< the input ends inside a term (or inside a compressed term's zlib data)
   bad_version,        ///< the first byte is not 131
   unknown_tag,        ///< a tag this decoder does not know (or that OTP 25 rejects, FUN_EXT)
   malformed,          ///< a field out of range: bit count, sign byte, ref length, NaN float...
@@ -30,7 +30,8 @@ enum class DecodeErrc : std::uint8_t {
   atom_table_full,    ///< making the atom would eat into the reserve of the atom table
   duplicate_map_key,  ///< a MAP_EXT with the same key twice
   too_large,          ///< a compressed term whose size exceeds DecodeOptions::max_uncompressed
-  bad_compression,    ///< zlib data that does not inflate to the announced size
+  bad_compression,    ///< corrupt zlib data (offset: where inflating stopped), or data that
+                      ///< inflates to more or fewer bytes than announced (offset 2: the size)
   node_table_full,    ///< a pid, port or ref of a new (node, creation) once nodes::max_nodes exist
 };
 
@@ -48,7 +49,8 @@ std::string to_string(const DecodeError& e);
 
 /// Limits for decoding untrusted bytes. The defaults suit bytes from a network peer: memory is
 /// bounded by a small multiple of the input size (each element takes at least one input byte
-/// and 16 bytes of Term), compressed terms by max_uncompressed, stack by max_depth.
+/// and 16 bytes of Term), compressed terms by what they really inflate to (at most
+/// max_uncompressed; the announced size is never allocated up front), stack by max_depth.
 ///
 /// Atom policy: atoms are never freed, so bytes from a peer must not be able to fill the table.
 /// `safe` accepts only existing atoms (as binary_to_term(B, [safe])). Otherwise a decode call
