@@ -7,6 +7,7 @@
 #include "ambitious/core/etf.hpp"
 #include "etf_tags.hpp"
 #include "term_node.hpp"
+#include "work_stack.hpp"
 
 namespace ambitious::etf {
 namespace {
@@ -26,12 +27,6 @@ std::size_t small_size(std::int64_t v) noexcept {
   return 3 + static_cast<std::size_t>((64 - std::countl_zero(m) + 7) / 8);
 }
 
-// A list goes out as STRING_EXT when it is proper, short enough and made of bytes.
-struct ListShape {
-  std::size_t length = 0;
-  bool bytes = true;
-};
-
 template <typename F>
 const Term& walk_list(const Term& t, F&& per_element) {
   const ListNode* node = A::list_node(t);
@@ -48,25 +43,20 @@ bool is_byte(const Term& e) noexcept {
   return A::rep(e) == Rep::small && A::i(e) >= 0 && A::i(e) <= 255;
 }
 
-std::size_t size_of(const Term& t);
+inline bool is_container(Rep r) noexcept { return TermAccess::is_container(r); }
 
-// The common leaves without a call: most elements of lists, tuples and maps are one of these.
-inline std::size_t element_size(const Term& e) {
-  switch (A::rep(e)) {
-    case Rep::small:
-      return small_size(A::i(e));
-    case Rep::atom:
-      return atom_size(e.as_atom());
-    case Rep::nil:
-      return 1;
-    case Rep::flt:
-      return 9;
-    default:
-      return size_of(e);
-  }
-}
+// The containers still open in a walk of a term: a run of child Terms (a tuple's elements, a
+// map's keys and values in turn) or a list, cell by cell and then its tail.
+struct Frame {
+  const void* p;       // run: the next child; list: the node of the next cell
+  std::uint64_t left;  // run: children left
+  std::uint32_t i;     // list: the index of the next cell in its node
+  bool list;
+};
+using Frames = detail::WorkStack<Frame, 32>;
 
-std::size_t size_of(const Term& t) {
+// The size of a term that is not a container.
+std::size_t leaf_size(const Term& t) {
   switch (A::rep(t)) {
     case Rep::nil:
       return 1;
@@ -94,32 +84,160 @@ std::size_t size_of(const Term& t) {
       return 1 + atom_size(t.fun_module()) + atom_size(t.fun_function()) + 2;
     case Rep::local_fun:
       return 1 + t.local_fun_body().size();
-    case Rep::tuple: {
-      auto e = t.elements();
-      std::size_t n = e.size() <= 255 ? 2 : 5;
-      for (const Term& x : e) n += element_size(x);
-      return n;
+    case Rep::binary: {
+      const auto* b = A::node<BytesNode>(t);  // bits: 0 for whole bytes (and for <<>>)
+      return (A::bits(t) == 0 ? 5 : 6) + (b ? b->size : 0);
     }
-    case Rep::map: {
-      std::size_t n = 5;
-      for (const MapEntry& x : t.entries()) n += element_size(x.key) + element_size(x.value);
-      return n;
+    default:
+      return 0;
+  }
+}
+
+// The common leaves without a call: most elements of lists, tuples and maps are one of these.
+inline std::size_t element_size(const Term& e) {
+  switch (A::rep(e)) {
+    case Rep::small:
+      return small_size(A::i(e));
+    case Rep::atom:
+      return atom_size(e.as_atom());
+    case Rep::nil:
+      return 1;
+    default:
+      return leaf_size(e);
+  }
+}
+
+// A list's shape: its length, whether all elements are bytes, and its final tail.
+struct ListShape {
+  std::size_t count = 0;
+  bool bytes = true;
+  const Term* tail = nullptr;
+  /// A proper list of at most 65,535 bytes goes out as STRING_EXT.
+  bool string() const noexcept { return bytes && count <= 65535 && A::rep(*tail) == Rep::nil; }
+};
+ListShape list_shape(const Term& t) noexcept {
+  ListShape s;
+  s.tail = &walk_list(t, [&](const Term& e) {
+    ++s.count;
+    s.bytes = s.bytes && is_byte(e);
+  });
+  return s;
+}
+
+// The next cell of an open list frame at a container, or (returning nullptr) past its last
+// cell, calling `leaf` on each element that is not a container on the way.
+template <typename Leaf>
+const Term* next_container(Frame& f, Leaf&& leaf) {
+  const auto* node = static_cast<const ListNode*>(f.p);
+  std::uint32_t i = f.i;
+  for (;;) {
+    if (i == node->count) {
+      if (A::rep(node->tail) != Rep::list) return nullptr;
+      i = A::aux(node->tail);
+      node = A::list_node(node->tail);
+      continue;
     }
-    case Rep::list: {
-      std::size_t count = 0, sum = 0;
-      bool bytes = true;
+    const Term& e = node->elems()[i++];
+    if (!is_container(A::rep(e))) {
+      leaf(e);
+      continue;
+    }
+    f.p = node;
+    f.i = i;
+    return &e;
+  }
+}
+// The final tail of the list at an open list frame that next_container() has run through.
+const Term& final_tail(const Frame& f) noexcept {
+  const auto* node = static_cast<const ListNode*>(f.p);
+  while (A::rep(node->tail) == Rep::list) node = A::list_node(node->tail);
+  return node->tail;
+}
+
+// A tuple's elements as a frame's run (none for {}).
+inline Frame tuple_frame(const Term& t) noexcept {
+  auto* node = A::node<TupleNode>(t);
+  return {node ? node->elems() : nullptr, node ? node->count : 0u, 0, false};
+}
+
+// The header size of a map or list (a list's leaves included), and its frame for the
+// containers inside it (a STRING_EXT list has none: its size is whole).
+std::size_t open_size_other(const Term& t, Frames& st) {
+  switch (A::rep(t)) {
+    case Rep::map:
+      if (t.size())
+        st.push({map_slots(A::node<MapNode>(t)), std::uint64_t{t.size()} * 2, 0, false});
+      return 5;
+    default: {
+      // One pass: the shape, and the sizes of the leaves in case it is not a string.
+      std::size_t count = 0, leaves = 0;
+      bool bytes = true, nested = false;
       const Term& tail = walk_list(t, [&](const Term& e) {
         ++count;
-        bytes = bytes && is_byte(e);
-        sum += element_size(e);
+        if (A::rep(e) == Rep::small) {
+          auto v = static_cast<std::uint64_t>(A::i(e));
+          if (v <= 255) {
+            leaves += 2;
+            return;
+          }
+          leaves += small_size(A::i(e));
+        } else if (is_container(A::rep(e))) {
+          nested = true;
+        } else {
+          leaves += element_size(e);
+        }
+        bytes = false;
       });
       if (bytes && count <= 65535 && A::rep(tail) == Rep::nil) return 3 + count;
-      return 5 + sum + size_of(tail);
+      if (nested || is_container(A::rep(tail))) st.push({A::list_node(t), 0, A::aux(t), true});
+      return 5 + leaves + (is_container(A::rep(tail)) ? 0 : element_size(tail));
     }
-    case Rep::binary:
-      return (t.last_byte_bits() == 8 || t.bytes().empty() ? 5 : 6) + t.bytes().size();
   }
-  return 0;
+}
+
+// The header size of a container, and its frame. Tuples, the commonest, inline.
+[[gnu::always_inline]] inline std::size_t open_size(const Term& t, Frames& st) {
+  if (A::rep(t) != Rep::tuple) return open_size_other(t, st);
+  Frame f = tuple_frame(t);
+  if (f.left) st.push(f);
+  return f.left <= 255 ? 2 : 5;
+}
+
+// Sums sizes with an explicit stack of open containers: depth costs no stack.
+std::size_t size_of(const Term& t) {
+  if (!is_container(A::rep(t))) return leaf_size(t);
+  Frames st;
+  std::size_t n = open_size(t, st);
+  while (!st.empty()) {
+    Frame& f = st.top();
+    if (!f.list) {
+      // A run: leaves inline, stop at a container.
+      const auto* p = static_cast<const Term*>(f.p);
+      std::uint64_t left = f.left;
+      while (left && !is_container(A::rep(*p))) {
+        n += element_size(*p++);
+        --left;
+      }
+      if (!left) {
+        st.pop();
+        continue;
+      }
+      f.p = p + 1;
+      f.left = left - 1;
+      if (left == 1) st.pop();  // the last child: nothing to come back to
+      n += open_size(*p, st);
+      continue;
+    }
+    // A list: its leaves were counted when it was opened; visit its containers.
+    if (const Term* e = next_container(f, [](const Term&) {})) {
+      n += open_size(*e, st);
+      continue;
+    }
+    const Term& tail = final_tail(f);
+    st.pop();
+    if (is_container(A::rep(tail))) n += open_size(tail, st);
+  }
+  return n;
 }
 
 // Writes into memory already sized (encoded_size) without bounds checks.
@@ -147,6 +265,48 @@ class Writer {
  public:
   explicit Writer(Sink sink) : s_(sink) {}
 
+  // Writes `t` with an explicit stack of open containers: depth costs no stack.
+  void term(const Term& t) {
+    if (!is_container(A::rep(t))) {
+      leaf(t);
+      return;
+    }
+    Frames st;
+    open(t, st);
+    while (!st.empty()) {
+      Frame& f = st.top();
+      if (!f.list) {
+        // A run: leaves inline, stop at a container.
+        const auto* p = static_cast<const Term*>(f.p);
+        std::uint64_t left = f.left;
+        while (left && !is_container(A::rep(*p))) {
+          element(*p++);
+          --left;
+        }
+        if (!left) {
+          st.pop();
+          continue;
+        }
+        f.p = p + 1;
+        f.left = left - 1;
+        if (left == 1) st.pop();  // the last child: nothing to come back to
+        open(*p, st);
+        continue;
+      }
+      if (const Term* e = next_container(f, [this](const Term& x) { element(x); })) {
+        open(*e, st);
+        continue;
+      }
+      const Term& tail = final_tail(f);
+      st.pop();
+      if (is_container(A::rep(tail)))
+        open(tail, st);
+      else
+        leaf(tail);
+    }
+  }
+
+ private:
   // The common leaves without a call.
   void element(const Term& e) {
     if (A::rep(e) == Rep::small)
@@ -154,10 +314,50 @@ class Writer {
     else if (A::rep(e) == Rep::atom)
       atom(e.as_atom());
     else
-      term(e);
+      leaf(e);
   }
 
-  void term(const Term& t) {
+  // Writes a container's header and pushes its frame. Tuples, the commonest, inline.
+  [[gnu::always_inline]] void open(const Term& t, Frames& st) {
+    if (A::rep(t) != Rep::tuple) return open_other(t, st);
+    Frame f = tuple_frame(t);
+    if (f.left <= 255) {
+      u8(tag::small_tuple);
+      u8(static_cast<std::uint8_t>(f.left));
+    } else {
+      u8(tag::large_tuple);
+      u32(static_cast<std::uint32_t>(f.left));
+    }
+    if (f.left) st.push(f);
+  }
+
+  // Writes a map's or list's header and pushes its frame; a STRING_EXT list is written whole.
+  void open_other(const Term& t, Frames& st) {
+    switch (A::rep(t)) {
+      case Rep::map:
+        u8(tag::map);
+        u32(static_cast<std::uint32_t>(t.size()));
+        if (t.size())
+          st.push({map_slots(A::node<MapNode>(t)), std::uint64_t{t.size()} * 2, 0, false});
+        return;
+      default: {
+        ListShape shape = list_shape(t);
+        if (shape.string()) {
+          u8(tag::string);
+          u16(static_cast<std::uint16_t>(shape.count));
+          walk_list(t, [&](const Term& e) { u8(static_cast<std::uint8_t>(A::i(e))); });
+          return;
+        }
+        u8(tag::list);
+        u32(static_cast<std::uint32_t>(shape.count));
+        st.push({A::list_node(t), 0, A::aux(t), true});
+        return;
+      }
+    }
+  }
+
+  // Writes a term that is not a container.
+  void leaf(const Term& t) {
     switch (A::rep(t)) {
       case Rep::nil:
         u8(tag::nil);
@@ -231,66 +431,23 @@ class Writer {
         raw(b.data(), b.size());
         return;
       }
-      case Rep::tuple: {
-        auto e = t.elements();
-        if (e.size() <= 255) {
-          u8(tag::small_tuple);
-          u8(static_cast<std::uint8_t>(e.size()));
-        } else {
-          u8(tag::large_tuple);
-          u32(static_cast<std::uint32_t>(e.size()));
-        }
-        for (const Term& x : e) element(x);
-        return;
-      }
-      case Rep::map: {
-        auto e = t.entries();
-        u8(tag::map);
-        u32(static_cast<std::uint32_t>(e.size()));
-        for (const MapEntry& x : e) {
-          element(x.key);
-          element(x.value);
-        }
-        return;
-      }
-      case Rep::list:
-        list(t);
-        return;
       case Rep::binary: {
-        auto b = t.bytes();
-        unsigned last = t.last_byte_bits();
-        if (last == 8 || b.empty()) {
+        auto* b = A::node<BytesNode>(t);
+        std::uint64_t n = b ? b->size : 0;
+        if (A::bits(t) == 0) {  // whole bytes (and <<>>)
           u8(tag::binary);
-          u32(static_cast<std::uint32_t>(b.size()));
+          u32(static_cast<std::uint32_t>(n));
         } else {
           u8(tag::bit_binary);
-          u32(static_cast<std::uint32_t>(b.size()));
-          u8(static_cast<std::uint8_t>(last));
+          u32(static_cast<std::uint32_t>(n));
+          u8(A::bits(t));
         }
-        raw(b.data(), b.size());
+        if (n) raw(b->data(), n);
         return;
       }
+      default:
+        return;  // containers: open()
     }
-  }
-
- private:
-  void list(const Term& t) {
-    std::size_t count = 0;
-    bool bytes = true;
-    const Term& tail = walk_list(t, [&](const Term& e) {
-      ++count;
-      bytes = bytes && is_byte(e);
-    });
-    if (bytes && count <= 65535 && A::rep(tail) == Rep::nil) {
-      u8(tag::string);
-      u16(static_cast<std::uint16_t>(count));
-      walk_list(t, [&](const Term& e) { u8(static_cast<std::uint8_t>(A::i(e))); });
-      return;
-    }
-    u8(tag::list);
-    u32(static_cast<std::uint32_t>(count));
-    walk_list(t, [&](const Term& e) { element(e); });
-    term(tail);
   }
 
   void small(std::int64_t v) {

@@ -1,8 +1,10 @@
 #pragma once
 // Private: the layouts of Term's heap nodes and raw access for term.cpp, term_print.cpp, etf.cpp.
 
+#include <cstddef>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "ambitious/core/term.hpp"
 
@@ -25,6 +27,13 @@ struct ListNode : TermNode {
 struct MapNode : TermNode {
   MapEntry* entries() noexcept { return reinterpret_cast<MapEntry*>(this + 1); }
 };
+// A map's keys and values as one run of 2 * count Terms (key, value, key, value, ...): the walks
+// of term.cpp and etf_*.cpp visit map slots as they visit a tuple's elements.
+inline Term* map_slots(MapNode* n) noexcept { return reinterpret_cast<Term*>(n->entries()); }
+inline const Term* map_slots(const MapNode* n) noexcept {
+  return reinterpret_cast<const Term*>(const_cast<MapNode*>(n)->entries());
+}
+static_assert(sizeof(MapEntry) == 2 * sizeof(Term) && offsetof(MapEntry, value) == sizeof(Term));
 // Binary, bitstring or local fun body: `size` bytes follow.
 struct BytesNode : TermNode {
   std::uint64_t size = 0;
@@ -47,6 +56,11 @@ static_assert(sizeof(BytesNode) == 16 && sizeof(BigNode) == 16);
 struct TermAccess {
   using Rep = Term::Rep;
   static Rep rep(const Term& t) noexcept { return t.rep_; }
+  /// Tuples, maps and lists: the terms that hold terms (adjacent in Rep, one comparison).
+  static bool is_container(Rep r) noexcept {
+    static_assert(int(Rep::map) == int(Rep::tuple) + 1 && int(Rep::list) == int(Rep::tuple) + 2);
+    return static_cast<unsigned>(r) - static_cast<unsigned>(Rep::tuple) <= 2;
+  }
   static std::uint32_t aux(const Term& t) noexcept { return t.aux_; }
   static std::uint8_t bits(const Term& t) noexcept { return t.bits_; }
   static std::uint64_t u(const Term& t) noexcept { return t.u_; }
@@ -111,6 +125,10 @@ struct TermAccess {
   // A list cell cursor: the node and the index of the current element.
   static ListNode* list_node(const Term& t) noexcept { return static_cast<ListNode*>(t.node_); }
 };
+
+/// The text of `t` (Term::to_string), or its first `limit` characters and "..." when it is
+/// longer; printing stops there, so a large term costs what is printed.
+std::string to_string_prefix(const Term& t, TermFormat format, std::size_t limit);
 
 /// Sorts `entries` by key (compare_exact) and drops all but the last of equal keys; returns the
 /// number kept (moved to the front).

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "small_stack.hpp"
+
 using namespace ambitious;
 using Bytes = std::vector<std::uint8_t>;
 
@@ -21,16 +23,29 @@ thread_local std::size_t largest_allocation = 0;
 
 }  // namespace
 
-// A replacement of the global allocation functions (malloc underneath), to watch sizes.
+// A replacement of the global allocation functions (all of the unaligned ones, malloc
+// underneath, so that every new meets its delete), to watch sizes.
+namespace {
+void* allocate(std::size_t n) noexcept {
+  if (track_allocations) largest_allocation = std::max(largest_allocation, n);
+  return std::malloc(n ? n : 1);
+}
+}  // namespace
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t n) {
-  if (track_allocations) largest_allocation = std::max(largest_allocation, n);
-  if (void* p = std::malloc(n ? n : 1)) return p;
+  if (void* p = allocate(n)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 
 namespace {
@@ -294,4 +309,56 @@ TEST(Etf, encode_append_adds_to_a_buffer) {
   EXPECT_EQ(out, (Bytes{1, 2, 131, 119, 2, 'o', 'k'}));
   std::uint8_t small[3];
   EXPECT_THROW(etf::encode_into(atoms::ok, small), std::length_error);
+}
+
+TEST(Etf, terms_a_million_levels_deep_encode_and_decode_in_constant_stack) {
+  constexpr int deep = 1'000'000;
+  test::on_small_stack([] {
+    Term tuples = Term(1), lists = Term(1), maps = Term(1);
+    for (int i = 0; i < deep; ++i) {
+      tuples = Term::tuple(std::move(tuples));
+      lists = Term::list(std::move(lists), atoms::ok);
+      maps = Term::map({{Term(i), std::move(maps)}});
+    }
+    etf::DecodeOptions raised;
+    raised.max_depth = 10'000'000;
+    for (const Term* t : {&tuples, &lists, &maps}) {
+      auto bytes = etf::encode(*t);
+      EXPECT_EQ(bytes.size(), etf::encoded_size(*t));
+      std::vector<std::uint8_t> appended{1, 2, 3};
+      etf::encode_append(*t, appended);
+      EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), appended.begin() + 3));
+      // Refused at the default depth, as before, with the offset where the limit was hit.
+      auto refused = etf::decode(bytes);
+      ASSERT_FALSE(refused);
+      EXPECT_EQ(refused.error().code, etf::DecodeErrc::too_deep);
+      auto back = etf::decode(bytes, raised);
+      ASSERT_TRUE(back) << etf::to_string(back.error());
+      EXPECT_TRUE(*back == *t);
+    }
+    // Truncated anywhere deep inside: a clean error, and everything decoded so far is freed.
+    auto bytes = etf::encode(maps);
+    bytes.resize(bytes.size() / 2);
+    auto cut = etf::decode(bytes, raised);
+    ASSERT_FALSE(cut);
+    EXPECT_EQ(cut.error(), (etf::DecodeError{etf::DecodeErrc::truncated, bytes.size()}));
+  });
+}
+
+TEST(Etf, a_list_nested_through_its_tails_is_one_list_not_a_deep_term) {
+  // [1 | [1 | ... [1 | []]]] as a million one-element LIST_EXTs, each the tail of the one
+  // before: OTP writes a proper list as one LIST_EXT, but a peer may send this.
+  constexpr int cells = 1'000'000;
+  Bytes in{131};
+  for (int i = 0; i < cells; ++i) in.insert(in.end(), {108, 0, 0, 0, 1, 97, 1});
+  in.push_back(106);
+  test::on_small_stack([&] {
+    auto r = etf::decode(in);  // the default max_depth: tails do not nest
+    ASSERT_TRUE(r) << etf::to_string(r.error());
+    EXPECT_EQ(r->size(), std::size_t{cells});
+    EXPECT_TRUE(r->is_proper_list());
+    EXPECT_EQ(*r, Term::list_from(std::vector<Term>(cells, Term(1))));
+    Bytes out = etf::encode(*r);  // one LIST_EXT
+    EXPECT_EQ(out.size(), 1 + 5 + 2 * std::size_t{cells} + 1);
+  });
 }

@@ -50,7 +50,8 @@ std::string to_string(const DecodeError& e);
 /// Limits for decoding untrusted bytes. The defaults suit bytes from a network peer: memory is
 /// bounded by a small multiple of the input size (each element takes at least one input byte
 /// and 16 bytes of Term), compressed terms by what they really inflate to (at most
-/// max_uncompressed; the announced size is never allocated up front), stack by max_depth.
+/// max_uncompressed; the announced size is never allocated up front), nesting by max_depth.
+/// No decode uses stack in proportion to its input, whatever the options.
 ///
 /// Atom policy: atoms are never freed, so bytes from a peer must not be able to fill the table.
 /// `safe` accepts only existing atoms (as binary_to_term(B, [safe])). Otherwise a decode call
@@ -60,7 +61,9 @@ struct DecodeOptions {
   bool safe = false;
   std::uint32_t max_new_atoms = 1024;
   std::uint32_t atom_reserve = Atom::max_atoms / 4;
-  /// Deepest nesting of tuples, lists (a list tail encoded as a nested list counts) and maps.
+  /// Deepest nesting of tuples, lists and maps (a list's tail encoded as another LIST_EXT does
+  /// not nest: it continues the list). Decoding takes no stack whatever the depth; this bounds
+  /// the terms a peer can make the program hold (everything else handles any depth too).
   std::uint32_t max_depth = 512;
   /// Largest uncompressed size accepted for a COMPRESSED term.
   std::size_t max_uncompressed = std::size_t{64} << 20;
