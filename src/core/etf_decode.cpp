@@ -47,12 +47,16 @@ std::uint64_t be64(const std::uint8_t* p) noexcept {
 
 class Decoder {
  public:
-  Decoder(std::span<const std::uint8_t> in, const DecodeOptions& options, std::uint32_t& new_atoms)
+  /// Decodes `in`; when `owner` is the node of the binary that holds `in`, binaries of at least
+  /// options.share_from bytes become slices of it.
+  Decoder(std::span<const std::uint8_t> in, const DecodeOptions& options, std::uint32_t& new_atoms,
+          BytesNode* owner = nullptr)
       : begin_(in.data()),
         p_(in.data()),
         end_(in.data() + in.size()),
         opt_(options),
-        new_atoms_(new_atoms) {}
+        new_atoms_(new_atoms),
+        owner_(owner) {}
 
   /// Decodes one term into `out` (which is `[]`). On failure `out` holds what was decoded so
   /// far (freed with it) and error() says why.
@@ -109,6 +113,7 @@ class Decoder {
   const std::uint8_t* end_;
   const DecodeOptions& opt_;
   std::uint32_t& new_atoms_;
+  BytesNode* owner_;
   DecodeError error_{DecodeErrc::truncated, 0};
 };
 
@@ -444,7 +449,10 @@ Decoder::Step Decoder::value(Term* slot, std::size_t depth, Frame& opened) {
       std::uint32_t n = be32(p_);
       p_ += 4;
       if (!need(n)) return failed;
-      new (slot) Term(Term::binary(std::span(p_, n)));
+      if (owner_ && n >= opt_.share_from && n > 0)
+        new (slot) Term(A::binary_slice(owner_, p_, n));
+      else
+        new (slot) Term(Term::binary(std::span(p_, n)));
       p_ += n;
       return done;
     }
@@ -638,8 +646,11 @@ std::string to_string(const DecodeError& e) {
   return std::string(to_string(e.code)) + " at byte " + std::to_string(e.offset);
 }
 
-std::expected<std::pair<Term, std::size_t>, DecodeError> decode_prefix(
-    std::span<const std::uint8_t> bytes, const DecodeOptions& options) {
+namespace {
+
+// decode_prefix() of `bytes`, which lie in the binary whose node is `owner` (or nowhere shared).
+std::expected<std::pair<Term, std::size_t>, DecodeError> decode_in(
+    std::span<const std::uint8_t> bytes, BytesNode* owner, const DecodeOptions& options) {
   if (bytes.empty()) return std::unexpected(DecodeError{DecodeErrc::truncated, 0});
   if (bytes[0] != version) return std::unexpected(DecodeError{DecodeErrc::bad_version, 0});
   std::uint32_t new_atoms = 0;
@@ -658,12 +669,13 @@ std::expected<std::pair<Term, std::size_t>, DecodeError> decode_prefix(
     } catch (const std::bad_alloc&) {
       return std::unexpected(DecodeError{DecodeErrc::too_large, 2});
     }
+    // The inflated bytes are ours for the moment only: their binaries are copied.
     Decoder d(std::span<const std::uint8_t>(plain.data.get(), plain.size), options, new_atoms);
     if (!d.term(out)) return std::unexpected(d.error());
     if (d.left() != 0) return std::unexpected(DecodeError{DecodeErrc::malformed, 6});
     return std::pair{std::move(out), 6 + consumed};
   }
-  Decoder d(bytes.subspan(1), options, new_atoms);
+  Decoder d(bytes.subspan(1), options, new_atoms, owner);
   if (!d.term(out)) {
     DecodeError e = d.error();
     ++e.offset;  // the version byte
@@ -672,13 +684,39 @@ std::expected<std::pair<Term, std::size_t>, DecodeError> decode_prefix(
   return std::pair{std::move(out), 1 + d.used()};
 }
 
+std::expected<Term, DecodeError> whole(std::expected<std::pair<Term, std::size_t>, DecodeError> r,
+                                       std::size_t size) {
+  if (!r) return std::unexpected(r.error());
+  if (r->second != size) return std::unexpected(DecodeError{DecodeErrc::trailing_bytes, r->second});
+  return std::move(r->first);
+}
+
+}  // namespace
+
+std::expected<std::pair<Term, std::size_t>, DecodeError> decode_prefix(
+    std::span<const std::uint8_t> bytes, const DecodeOptions& options) {
+  return decode_in(bytes, nullptr, options);
+}
+
 std::expected<Term, DecodeError> decode(std::span<const std::uint8_t> bytes,
                                         const DecodeOptions& options) {
-  auto r = decode_prefix(bytes, options);
-  if (!r) return std::unexpected(r.error());
-  if (r->second != bytes.size())
-    return std::unexpected(DecodeError{DecodeErrc::trailing_bytes, r->second});
-  return std::move(r->first);
+  return whole(decode_in(bytes, nullptr, options), bytes.size());
+}
+
+std::expected<std::pair<Term, std::size_t>, DecodeError> decode_prefix_shared(
+    const Term& buffer, std::size_t offset, const DecodeOptions& options) {
+  if (!buffer.is_binary())
+    throw BadTerm("etf::decode_shared: the buffer must be a binary, got " +
+                  to_string_prefix(buffer, TermFormat::w, 80));
+  auto bytes = buffer.bytes();
+  if (offset > bytes.size())
+    throw std::out_of_range("etf::decode_prefix_shared: offset past the end");
+  return decode_in(bytes.subspan(offset), A::node<BytesNode>(buffer), options);
+}
+
+std::expected<Term, DecodeError> decode_shared(const Term& buffer, const DecodeOptions& options) {
+  auto r = decode_prefix_shared(buffer, 0, options);
+  return whole(std::move(r), buffer.bytes().size());
 }
 
 }  // namespace ambitious::etf

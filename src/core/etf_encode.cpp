@@ -1,4 +1,5 @@
-// ETF encoding: one pass to size the output exactly, one pass to write it.
+// ETF encoding: encode(), encode_append() and encode_segments() write in one pass to a buffer
+// that grows; encoded_size() and encode_into() size in one pass and write in another.
 
 #include <bit>
 #include <cstring>
@@ -124,8 +125,9 @@ ListShape list_shape(const Term& t) noexcept {
   return s;
 }
 
-// The next cell of an open list frame at a container, or (returning nullptr) past its last
-// cell, calling `leaf` on each element that is not a container on the way.
+// Runs an open list frame to its next cell that holds a container (returned), calling `leaf`
+// on each element that is not one on the way; nullptr past the last cell, or as soon as `leaf`
+// returns false.
 template <typename Leaf>
 const Term* next_container(Frame& f, Leaf&& leaf) {
   const auto* node = static_cast<const ListNode*>(f.p);
@@ -139,7 +141,7 @@ const Term* next_container(Frame& f, Leaf&& leaf) {
     }
     const Term& e = node->elems()[i++];
     if (!is_container(A::rep(e))) {
-      leaf(e);
+      if (!leaf(e)) return nullptr;
       continue;
     }
     f.p = node;
@@ -229,7 +231,7 @@ std::size_t size_of(const Term& t) {
       continue;
     }
     // A list: its leaves were counted when it was opened; visit its containers.
-    if (const Term* e = next_container(f, [](const Term&) {})) {
+    if (const Term* e = next_container(f, [](const Term&) { return true; })) {
       n += open_size(*e, st);
       continue;
     }
@@ -245,18 +247,138 @@ struct RawSink {
   std::uint8_t* p;
   void byte(std::uint8_t v) noexcept { *p++ = v; }
   void bytes(const void* data, std::size_t n) noexcept {
-    if (n) std::memcpy(p, data, n);
+    const auto* s = static_cast<const std::uint8_t*>(data);
+    // Atom names and small binaries, the common case, without a call to memcpy: two copies of
+    // fixed size that overlap in the middle, each inside [s, s + n).
+    if (n >= 8 && n <= 16) {
+      std::memcpy(p, s, 8);
+      std::memcpy(p + n - 8, s + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+      std::memcpy(p, s, 4);
+      std::memcpy(p + n - 4, s + n - 4, 4);
+    } else if (n < 4) {
+      for (std::size_t i = 0; i < n; ++i) p[i] = s[i];
+    } else {
+      std::memcpy(p, s, n);
+    }
     p += n;
   }
+  // The bytes of the binary `t`.
+  void payload(const Term&, const std::uint8_t* data, std::size_t n) noexcept { bytes(data, n); }
 };
-// Appends to a vector whose capacity is reserved: large payloads are copied once, without the
-// zero-filling that resizing first would cost.
-struct VectorSink {
-  std::vector<std::uint8_t>& out;
-  void byte(std::uint8_t v) { out.push_back(v); }
+// From this size on, appending a payload beats resizing (which zero-fills) and then writing.
+constexpr std::size_t large_encoding = 64 * 1024;
+
+// Writes in one pass, growing as it goes, with no sizing pass first: into a buffer on the
+// caller's stack while it fits (a small term then costs one exact allocation), then into `out`,
+// which is resized ahead of the writes (the bytes past `p` are room, not yet written) and cut
+// back to what was written by finish(). A large payload is appended without zero-filling room
+// for it first, so it is copied once.
+class GrowSink {
+ public:
+  // Appends to `out`, starting in `stack` (may be empty: then in `out` at once).
+  GrowSink(std::vector<std::uint8_t>& out, std::span<std::uint8_t> stack)
+      : out_(&out), base_(out.size()) {
+    if (stack.empty()) {
+      out.resize(base_ + first_room);
+      p_ = out.data() + base_;
+      end_ = out.data() + out.size();
+    } else {
+      stack_ = stack.data();
+      p_ = stack.data();
+      end_ = stack.data() + stack.size();
+    }
+  }
+
+  void byte(std::uint8_t v) {
+    if (p_ == end_) grow(1);
+    *p_++ = v;
+  }
   void bytes(const void* data, std::size_t n) {
-    const auto* b = static_cast<const std::uint8_t*>(data);
-    out.insert(out.end(), b, b + n);
+    if (n > static_cast<std::size_t>(end_ - p_)) grow(n);
+    RawSink raw{p_};
+    raw.bytes(data, n);
+    p_ = raw.p;
+  }
+  void payload(const Term&, const std::uint8_t* data, std::size_t n) {
+    if (n >= large_encoding && n > static_cast<std::size_t>(end_ - p_))
+      return append_large(data, n);
+    bytes(data, n);
+  }
+  // Where the next byte goes, as an index into `out`.
+  std::size_t written() const noexcept {
+    return stack_ ? base_ + static_cast<std::size_t>(p_ - stack_)
+                  : static_cast<std::size_t>(p_ - out_->data());
+  }
+  // Still in the stack buffer: the bytes written are [stack, stack_end()).
+  bool on_stack() const noexcept { return stack_ != nullptr; }
+  std::uint8_t* stack_end() const noexcept { return p_; }
+  // Leaves `out` holding what it held and then exactly the bytes written.
+  void finish() {
+    if (stack_)
+      out_->insert(out_->end(), stack_, p_);
+    else
+      out_->resize(static_cast<std::size_t>(p_ - out_->data()));
+  }
+  // Leaves `out` as it was (after an exception).
+  void abandon() noexcept {
+    if (!stack_) out_->resize(base_);
+  }
+
+ private:
+  static constexpr std::size_t first_room = 256;
+  static constexpr std::size_t slack = 4096;  // room after a large payload
+
+  // Makes room for `n` more bytes: doubles, or more if `n` needs it.
+  [[gnu::noinline]] void grow(std::size_t n) {
+    std::size_t at = written();
+    std::size_t room =
+        std::max({out_->size() - base_, static_cast<std::size_t>(at - base_), n, first_room});
+    if (stack_) {
+      out_->reserve(at + 2 * room);
+      out_->insert(out_->end(), stack_, p_);
+      stack_ = nullptr;
+    }
+    out_->resize(at + 2 * room);
+    p_ = out_->data() + at;
+    end_ = out_->data() + out_->size();
+  }
+  // Appends n >= large_encoding bytes: reserved and copied, not zero-filled and then copied.
+  [[gnu::noinline]] void append_large(const std::uint8_t* data, std::size_t n) {
+    std::size_t at = written();
+    if (stack_) {
+      out_->reserve(at + n + slack);
+      out_->insert(out_->end(), stack_, p_);
+      stack_ = nullptr;
+    } else {
+      out_->resize(at);
+      out_->reserve(at + n + slack);
+    }
+    out_->insert(out_->end(), data, data + n);
+    out_->resize(at + n + slack);  // within the capacity reserved: fills the slack only
+    p_ = out_->data() + at + n;
+    end_ = out_->data() + out_->size();
+  }
+
+  std::vector<std::uint8_t>* out_;
+  std::size_t base_;               // out's size when we started: the bytes before are not ours
+  std::uint8_t* stack_ = nullptr;  // set while p_ and end_ are in the stack buffer
+  std::uint8_t* p_ = nullptr;
+  std::uint8_t* end_ = nullptr;
+};
+// Writes the bytes of a Segments in one pass (a GrowSink), leaving out the bytes of each binary
+// of at least `share_from` bytes: where one went is noted in `iov` as {nullptr, offset} and
+// then {its bytes, its size}; encode_segments() turns the offsets into pieces at the end, once
+// our bytes have stopped moving.
+struct SegmentSink : GrowSink {
+  std::size_t share_from;
+  std::vector<::iovec>* iov;
+  std::vector<Term>* shared;
+  void payload(const Term& t, const std::uint8_t* data, std::size_t n) {
+    if (n < share_from) return GrowSink::payload(t, data, n);
+    iov->push_back({nullptr, written()});
+    iov->push_back({const_cast<std::uint8_t*>(data), n});  // writev only reads it
+    shared->push_back(t);                                  // keeps `data` alive
   }
 };
 
@@ -293,7 +415,12 @@ class Writer {
         open(*p, st);
         continue;
       }
-      if (const Term* e = next_container(f, [this](const Term& x) { element(x); })) {
+      // A list: cells, leaves inline, stop at a container; then the final tail.
+      const Term* e = next_container(f, [this](const Term& x) {
+        element(x);
+        return true;
+      });
+      if (e) {
         open(*e, st);
         continue;
       }
@@ -442,7 +569,7 @@ class Writer {
           u32(static_cast<std::uint32_t>(n));
           u8(A::bits(t));
         }
-        if (n) raw(b->data(), n);
+        if (n) s_.payload(t, b->data(), n);
         return;
       }
       default:
@@ -498,9 +625,6 @@ class Writer {
   Sink s_;
 };
 
-// From this size on, appending beats resizing (which zero-fills) and then writing.
-constexpr std::size_t large_encoding = 64 * 1024;
-
 }  // namespace
 
 std::size_t encoded_size(const Term& t) { return 1 + size_of(t); }
@@ -514,25 +638,79 @@ std::size_t encode_into(const Term& t, std::span<std::uint8_t> out) {
   return n;
 }
 
-void encode_append(const Term& t, std::vector<std::uint8_t>& out) {
-  std::size_t n = encoded_size(t);
-  if (n >= large_encoding) {
-    out.reserve(out.size() + n);
-    out.push_back(version);
-    Writer<VectorSink> w(VectorSink{out});
+namespace {
+
+// Appends `t` to `out` in one pass, starting in `stack`.
+void encode_grow(const Term& t, std::vector<std::uint8_t>& out, std::span<std::uint8_t> stack) {
+  Writer<GrowSink> w(GrowSink(out, stack));
+  try {
+    w.s_.byte(version);
     w.term(t);
-    return;
+  } catch (...) {
+    w.s_.abandon();
+    throw;
   }
-  std::size_t at = out.size();
-  out.resize(at + n);
-  out[at] = version;
-  Writer<RawSink> w(RawSink{out.data() + at + 1});
-  w.term(t);
+  w.s_.finish();
 }
+
+}  // namespace
+
+Segments encode_segments(const Term& t, std::size_t share_from) {
+  Segments out;
+  std::uint8_t stack[256];
+  Writer<SegmentSink> w(
+      SegmentSink{GrowSink(out.bytes_, stack), share_from, &out.iov_, &out.shared_});
+  w.s_.byte(version);
+  w.term(t);
+  if (w.s_.on_stack())
+    out.bytes_.assign(stack, w.s_.stack_end());
+  else
+    w.s_.finish();
+  std::size_t ours = out.bytes_.size(), size = ours;
+  if (out.iov_.empty()) {  // one piece
+    out.whole_ = {out.bytes_.data(), ours};
+    out.size_ = ours;
+    return out;
+  }
+  // {nullptr, offset} marks become our pieces up to each offset; empty ones are dropped.
+  std::size_t from = 0, kept = 0;
+  auto& iov = out.iov_;
+  for (std::size_t i = 0; i < iov.size(); ++i) {
+    if (iov[i].iov_base) {
+      size += iov[i].iov_len;
+      iov[kept++] = iov[i];
+      continue;
+    }
+    std::size_t to = iov[i].iov_len;
+    if (to > from) iov[kept++] = {out.bytes_.data() + from, to - from};
+    from = to;
+  }
+  iov.resize(kept);
+  if (ours > from) iov.push_back({out.bytes_.data() + from, ours - from});
+  out.size_ = size;
+  return out;
+}
+
+std::vector<std::uint8_t> Segments::flatten() const {
+  std::vector<std::uint8_t> out;
+  out.reserve(size_);
+  for (const ::iovec& piece : iovecs()) {
+    const auto* b = static_cast<const std::uint8_t*>(piece.iov_base);
+    out.insert(out.end(), b, b + piece.iov_len);
+  }
+  return out;
+}
+
+void encode_append(const Term& t, std::vector<std::uint8_t>& out) { encode_grow(t, out, {}); }
 
 std::vector<std::uint8_t> encode(const Term& t) {
   std::vector<std::uint8_t> out;
-  encode_append(t, out);
+  std::uint8_t stack[256];  // most messages fit: then one allocation, of the right size
+  Writer<GrowSink> w(GrowSink(out, stack));
+  w.s_.byte(version);
+  w.term(t);  // on an exception, `out` is simply freed
+  if (w.s_.on_stack()) return std::vector<std::uint8_t>(stack, w.s_.stack_end());
+  w.s_.finish();
   return out;
 }
 

@@ -17,7 +17,12 @@ namespace {
 using Rep = TermAccess::Rep;
 using A = TermAccess;
 
-void free_node([[maybe_unused]] Rep rep, TermNode* node) noexcept {
+void free_node(Rep rep, TermNode* node) noexcept {
+  if (rep == Rep::binary && static_cast<BytesNode*>(node)->is_slice()) {
+    BytesNode* owner = static_cast<SliceNode*>(node)->owner;  // a plain binary: no further nodes
+    if (owner->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      ::operator delete(static_cast<void*>(owner));
+  }
   ::operator delete(static_cast<void*>(node));
 }
 
@@ -561,6 +566,16 @@ Term Term::binary(std::span<const std::uint8_t> bytes) {
   if (bytes.empty()) return A::binary(nullptr);
   auto* node = A::new_bytes(bytes.size());
   std::memcpy(node->data(), bytes.data(), bytes.size());
+  return A::binary(node);
+}
+
+Term Term::allocate_binary(std::size_t size, std::uint8_t*& data) {
+  if (size == 0) {
+    data = nullptr;
+    return A::binary(nullptr);
+  }
+  auto* node = A::new_bytes(size);
+  data = node->data();
   return A::binary(node);
 }
 

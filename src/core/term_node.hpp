@@ -34,11 +34,24 @@ inline const Term* map_slots(const MapNode* n) noexcept {
   return reinterpret_cast<const Term*>(const_cast<MapNode*>(n)->entries());
 }
 static_assert(sizeof(MapEntry) == 2 * sizeof(Term) && offsetof(MapEntry, value) == sizeof(Term));
-// Binary, bitstring or local fun body: `size` bytes follow.
+// Binary, bitstring or local fun body: `size` bytes, which follow the header, or for a slice
+// (count == slice, binaries only) lie in another binary's node.
 struct BytesNode : TermNode {
+  static constexpr std::uint32_t slice = 1;
   std::uint64_t size = 0;
-  std::uint8_t* data() noexcept { return reinterpret_cast<std::uint8_t*>(this + 1); }
+  bool is_slice() const noexcept { return count == slice; }
+  std::uint8_t* data() noexcept;
 };
+// A binary that shares part of the bytes of a larger one (etf::decode_shared) instead of copying
+// them, and keeps that one's node alive. The owner is never itself a slice.
+struct SliceNode : BytesNode {
+  std::uint8_t* bytes = nullptr;
+  BytesNode* owner = nullptr;
+};
+inline std::uint8_t* BytesNode::data() noexcept {
+  return is_slice() ? static_cast<SliceNode*>(this)->bytes
+                    : reinterpret_cast<std::uint8_t*>(this + 1);
+}
 // An integer beyond 64 bits: `count` magnitude bytes (little-endian, no trailing zero) follow.
 struct BigNode : TermNode {
   std::uint8_t negative = 0;
@@ -101,6 +114,17 @@ struct TermAccess {
     auto* node = new (::operator new(sizeof(BytesNode) + n)) BytesNode;
     node->size = n;
     return node;
+  }
+  // A binary of the `n` bytes at `data`, which lie in the binary whose node is `in`: shares them.
+  static Term binary_slice(BytesNode* in, const std::uint8_t* data, std::uint64_t n) {
+    auto* node = new SliceNode;
+    BytesNode* owner = in->is_slice() ? static_cast<SliceNode*>(in)->owner : in;
+    owner->refs.fetch_add(1, std::memory_order_relaxed);
+    node->count = BytesNode::slice;
+    node->size = n;
+    node->bytes = const_cast<std::uint8_t*>(data);  // never written: a binary is immutable
+    node->owner = owner;
+    return Term(Rep::binary, node);
   }
   static BigNode* new_big(std::uint32_t n, bool negative) {
     auto* node = new (::operator new(sizeof(BigNode) + n)) BigNode;

@@ -1,6 +1,9 @@
 #include "ambitious/core/etf.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -303,6 +306,35 @@ TEST(Etf, decode_prefix_reports_the_bytes_it_used) {
   EXPECT_EQ(r->second, 3u);
 }
 
+TEST(Etf, encode_and_encode_append_write_what_encode_into_writes_whatever_the_size) {
+  // encode() and encode_append() write in one pass into a buffer that grows (from the stack,
+  // for encode()); encode_into() sizes first. Sizes around each growth step, and large binaries
+  // (appended without zero-filling) before, between and after other bytes.
+  std::vector<Term> terms;
+  for (std::size_t n : {0, 1, 240, 248, 249, 250, 251, 252, 253, 254, 255, 256, 300, 4090, 5000})
+    terms.push_back(Term::binary(std::string(n, 'b')));
+  for (int n : {60, 61, 62, 63, 64, 65, 127, 128, 1000, 100'000}) {
+    std::vector<Term> ints;
+    for (int i = 0; i < n; ++i) ints.emplace_back(i * 1000);
+    terms.push_back(Term::list_from(std::span<const Term>(ints)));
+  }
+  Term big = Term::binary(std::string(65'536, 'x')), huge = Term::binary(std::string(300'000, 'y'));
+  terms.push_back(big);
+  terms.push_back(Term::tuple(atoms::ok, big));
+  terms.push_back(Term::tuple(Term::binary(std::string(200, 's')), huge, big, atoms::ok));
+  terms.push_back(Term::list(huge, Term::binary(std::string(10'000, 'z')), huge));
+  for (const Term& t : terms) {
+    Bytes exact(etf::encoded_size(t));
+    ASSERT_EQ(etf::encode_into(t, exact), exact.size());
+    EXPECT_EQ(etf::encode(t), exact) << exact.size();
+    Bytes appended{7, 7, 7};
+    etf::encode_append(t, appended);
+    ASSERT_EQ(appended.size(), 3 + exact.size());
+    EXPECT_TRUE(std::equal(exact.begin(), exact.end(), appended.begin() + 3)) << exact.size();
+    EXPECT_EQ(etf::encode_segments(t).flatten(), exact) << exact.size();
+  }
+}
+
 TEST(Etf, encode_append_adds_to_a_buffer) {
   Bytes out{1, 2};
   etf::encode_append(atoms::ok, out);
@@ -361,4 +393,147 @@ TEST(Etf, a_list_nested_through_its_tails_is_one_list_not_a_deep_term) {
     Bytes out = etf::encode(*r);  // one LIST_EXT
     EXPECT_EQ(out.size(), 1 + 5 + 2 * std::size_t{cells} + 1);
   });
+}
+
+namespace {
+
+// A binary of `n` bytes that differ from one another (so a wrong offset shows).
+Term pattern(std::size_t n, std::uint8_t seed) {
+  return Term::binary_filled(n, [&](std::span<std::uint8_t> b) {
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(i * 7 + seed);
+  });
+}
+
+// A binary Term holding `bytes`: what a carrier has after reading a frame.
+Term frame_of(const Bytes& bytes) {
+  return Term::binary_filled(bytes.size(), [&](std::span<std::uint8_t> b) {
+    std::copy(bytes.begin(), bytes.end(), b.begin());
+  });
+}
+
+bool inside(std::span<const std::uint8_t> part, std::span<const std::uint8_t> whole) {
+  return part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size();
+}
+
+}  // namespace
+
+TEST(Etf, decode_shared_makes_large_binaries_slices_of_the_buffer_that_outlive_it) {
+  Term big = pattern(100'000, 1), small = Term::binary("abc");
+  Term t = Term::tuple(big, small, Term::list(big, atoms::ok), Term::map({{big, small}}));
+  Term buffer = frame_of(etf::encode(t));
+  auto r = etf::decode_shared(buffer);
+  ASSERT_TRUE(r) << etf::to_string(r.error());
+  EXPECT_EQ(*r, t);
+  EXPECT_TRUE(inside((*r)[0].bytes(), buffer.bytes()));   // shared, not copied
+  EXPECT_FALSE(inside((*r)[1].bytes(), buffer.bytes()));  // under share_from: copied
+  // A slice is a binary like any other.
+  Term slice = (*r)[0];
+  EXPECT_TRUE(slice.is_binary());
+  EXPECT_EQ(slice.hash(), big.hash());
+  EXPECT_EQ(Term::compare(slice, big), std::weak_ordering::equivalent);
+  EXPECT_EQ(etf::encode(slice), etf::encode(big));
+  EXPECT_EQ(slice.to_string().substr(0, 12), big.to_string().substr(0, 12));
+  // The buffer's bytes live as long as a slice does: drop every other handle on them.
+  buffer = Term();
+  r = Term();
+  t = Term();
+  Term copy = slice;
+  slice = Term();
+  ASSERT_EQ(copy.size(), 100'000u);
+  EXPECT_EQ(copy, big);
+  EXPECT_EQ(copy.bytes()[99'999], static_cast<std::uint8_t>(99'999 * 7 + 1));
+}
+
+TEST(Etf, decode_shared_copies_below_its_threshold_and_shares_slices_of_slices) {
+  Term big = pattern(80'000, 3);
+  Bytes inner = etf::encode(Term::tuple(atoms::ok, big));
+  // A binary holding an encoded term, itself encoded: decoding the outer gives a slice that is
+  // an ETF buffer; decoding that shares the first buffer again.
+  Term outer = frame_of(etf::encode(Term::binary(std::span<const std::uint8_t>(inner))));
+  auto level1 = etf::decode_shared(outer);
+  ASSERT_TRUE(level1);
+  ASSERT_TRUE(inside(level1->bytes(), outer.bytes()));
+  auto level2 = etf::decode_shared(*level1);
+  ASSERT_TRUE(level2);
+  Term deepest = (*level2)[1];
+  EXPECT_TRUE(inside(deepest.bytes(), outer.bytes()));
+  outer = Term();
+  level1 = Term();
+  level2 = Term();
+  EXPECT_EQ(deepest, big);
+
+  etf::DecodeOptions copy_all;
+  copy_all.share_from = SIZE_MAX;
+  Term buffer = frame_of(etf::encode(big));
+  auto copied = etf::decode_shared(buffer, copy_all);
+  ASSERT_TRUE(copied);
+  EXPECT_EQ(*copied, big);
+  EXPECT_FALSE(inside(copied->bytes(), buffer.bytes()));
+}
+
+TEST(Etf, decode_prefix_shared_decodes_each_term_of_a_frame_in_turn) {
+  // A distribution frame holds a control message and then the message itself.
+  Term control = Term::tuple(2, atoms::undefined, Pid(0, 5, 0)), message = pattern(70'000, 9);
+  Bytes frame = {112};  // the pass-through byte, not part of a term
+  for (const Term* t : {&control, &message}) {
+    auto b = etf::encode(*t);
+    frame.insert(frame.end(), b.begin(), b.end());
+  }
+  Term buffer = frame_of(frame);
+  auto first = etf::decode_prefix_shared(buffer, 1);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->first, control);
+  auto second = etf::decode_prefix_shared(buffer, 1 + first->second);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->first, message);
+  EXPECT_EQ(1 + first->second + second->second, frame.size());
+  EXPECT_TRUE(inside(second->first.bytes(), buffer.bytes()));
+  auto bad = etf::decode_prefix_shared(buffer, 0);  // 112 is no version byte
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), (etf::DecodeError{etf::DecodeErrc::bad_version, 0}));
+  EXPECT_THROW(etf::decode_prefix_shared(buffer, frame.size() + 1), std::out_of_range);
+  EXPECT_THROW(etf::decode_shared(Term(atoms::ok)), BadTerm);
+}
+
+TEST(Etf, encode_segments_references_large_binaries_and_writev_writes_what_encode_does) {
+  Term a = pattern(100'000, 5), b = pattern(70'000, 6);
+  Term t = Term::tuple(atoms::ok, a, Term::binary("small"), Term::list(b, 1), 2.5);
+  Bytes expected = etf::encode(t);
+  etf::Segments seg = etf::encode_segments(t);
+  EXPECT_EQ(seg.size(), expected.size());
+  EXPECT_EQ(seg.flatten(), expected);
+  // Ours, a, ours, b, ours: a and b by reference.
+  auto iov = seg.iovecs();
+  ASSERT_EQ(iov.size(), 5u);
+  EXPECT_EQ(iov[1].iov_base, a.bytes().data());
+  EXPECT_EQ(iov[1].iov_len, a.size());
+  EXPECT_EQ(iov[3].iov_base, b.bytes().data());
+  // The segments keep the binaries alive; a move keeps the pieces where they are.
+  t = Term();
+  a = Term();
+  b = Term();
+  etf::Segments moved = std::move(seg);
+  EXPECT_EQ(moved.flatten(), expected);
+  EXPECT_EQ(seg.size(), 0u);  // NOLINT(bugprone-use-after-move): left empty
+  EXPECT_TRUE(seg.iovecs().empty());
+  // writev(2) writes exactly encode(t).
+  int fd = memfd_create("etf_segments", 0);
+  ASSERT_GE(fd, 0);
+  ssize_t written = writev(fd, moved.iovecs().data(), static_cast<int>(moved.iovecs().size()));
+  EXPECT_EQ(written, static_cast<ssize_t>(expected.size()));
+  Bytes back(expected.size());
+  EXPECT_EQ(pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()));
+  close(fd);
+  EXPECT_EQ(back, expected);
+
+  // Under the threshold, everything is copied: one piece.
+  etf::Segments whole = etf::encode_segments(Term::tuple(pattern(1000, 1)));
+  ASSERT_EQ(whole.iovecs().size(), 1u);
+  EXPECT_EQ(whole.flatten(), etf::encode(Term::tuple(pattern(1000, 1))));
+  // A term that is one large binary: the header, then the binary.
+  Term alone = pattern(65'536, 2);
+  etf::Segments two = etf::encode_segments(alone);
+  ASSERT_EQ(two.iovecs().size(), 2u);
+  EXPECT_EQ(two.iovecs()[0].iov_len, 6u);
+  EXPECT_EQ(two.flatten(), etf::encode(alone));
 }

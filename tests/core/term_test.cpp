@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -270,4 +271,18 @@ TEST(Term, a_long_list_of_deep_terms_frees_in_constant_stack) {
     EXPECT_EQ(list, other);
     EXPECT_EQ(list.hash(), other.hash());
   });
+}
+
+TEST(Term, binary_filled_makes_a_binary_of_what_it_was_given_to_write) {
+  Term b = Term::binary_filled(5, [](std::span<std::uint8_t> bytes) {
+    ASSERT_EQ(bytes.size(), 5u);
+    std::memcpy(bytes.data(), "hello", 5);
+  });
+  EXPECT_EQ(b, Term::binary("hello"));
+  Term empty =
+      Term::binary_filled(0, [](std::span<std::uint8_t> bytes) { EXPECT_TRUE(bytes.empty()); });
+  EXPECT_EQ(empty, Term::binary(""));
+  EXPECT_THROW(Term::binary_filled(
+                   3, [](std::span<std::uint8_t>) { throw std::runtime_error("read failed"); }),
+               std::runtime_error);
 }

@@ -145,6 +145,16 @@ class Term {
   /// A binary holding a copy of `bytes`.
   static Term binary(std::span<const std::uint8_t> bytes);
   static Term binary(std::string_view bytes);
+  /// A binary of `size` bytes written by `fill(std::span<std::uint8_t>)` before anyone else can
+  /// see them (a binary is immutable once made): a carrier reads from the network straight
+  /// into it, then etf::decode_shared() shares its large binaries instead of copying them.
+  template <typename F>
+  static Term binary_filled(std::size_t size, F&& fill) {
+    std::uint8_t* data = nullptr;
+    Term t = allocate_binary(size, data);
+    std::forward<F>(fill)(std::span<std::uint8_t>(data, size));
+    return t;
+  }
   /// A bitstring of `bits` bits taken from the front of `bytes` (the first bit is the high bit
   /// of bytes[0]); needs bytes.size() == ceil(bits / 8).
   static Term bitstring(std::span<const std::uint8_t> bytes, std::uint64_t bits);
@@ -380,6 +390,7 @@ class Term {
   static void destroy(Term& last) noexcept;
   static bool equal(const Term& a, const Term& b) noexcept;
   static Term from_uint64(std::uint64_t v);
+  static Term allocate_binary(std::size_t size, std::uint8_t*& data);
   [[noreturn]] void bad(const char* wanted) const;
   template <typename P>
   bool match_one(const Term& element, const P& pattern) const;
