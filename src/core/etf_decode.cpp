@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -43,6 +44,24 @@ std::uint32_t be32(const std::uint8_t* p) noexcept {
 }
 std::uint64_t be64(const std::uint8_t* p) noexcept {
   return std::uint64_t{be32(p)} << 32 | be32(p + 4);
+}
+
+// A binary of a copy of the `n` bytes at `p`: Term::binary, with short copies (map keys, the
+// commonest binaries) done in place rather than by a call to memcpy.
+inline Term copy_binary(const std::uint8_t* p, std::size_t n) {
+  if (n == 0) return A::binary(nullptr);
+  BytesNode* node = A::new_bytes(n);
+  std::uint8_t* d = node->data();
+  if (n >= 8 && n <= 16) {  // two fixed-size copies that overlap in the middle
+    std::memcpy(d, p, 8);
+    std::memcpy(d + n - 8, p + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(d, p, 4);
+    std::memcpy(d + n - 4, p + n - 4, 4);
+  } else {
+    std::memcpy(d, p, n);
+  }
+  return A::binary(node);
 }
 
 class Decoder {
@@ -236,12 +255,9 @@ bool Decoder::finish_map(const Frame& f) {
   auto* node = static_cast<MapNode*>(f.node);
   MapEntry* e = node->entries();
   std::uint32_t n = node->count;
-  for (std::uint32_t i = 1; i < n; ++i) {
-    if (Term::compare_exact(e[i - 1].key, e[i].key) < 0) continue;
-    // OTP writes maps of more than 32 keys in hash order; ours are kept in key order.
-    if (sort_map_entries(e, n) != n) return fail(DecodeErrc::duplicate_map_key, begin_ + f.at);
-    return true;
-  }
+  if (map_keys_in_order(e, n)) return true;
+  // OTP writes maps of more than 32 keys in hash order; ours are kept in key order.
+  if (sort_map_entries(e, n) != n) return fail(DecodeErrc::duplicate_map_key, begin_ + f.at);
   return true;
 }
 
@@ -452,7 +468,7 @@ Decoder::Step Decoder::value(Term* slot, std::size_t depth, Frame& opened) {
       if (owner_ && n >= opt_.share_from && n > 0)
         new (slot) Term(A::binary_slice(owner_, p_, n));
       else
-        new (slot) Term(Term::binary(std::span(p_, n)));
+        new (slot) Term(copy_binary(p_, n));
       p_ += n;
       return done;
     }

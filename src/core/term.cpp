@@ -166,6 +166,15 @@ std::weak_ordering compare_numbers(const Term& a, const Term& b, bool exact) noe
 }
 
 std::weak_ordering compare_bits(const Term& a, const Term& b) noexcept {
+  auto* na_ = A::node<BytesNode>(a);
+  auto* nb_ = A::node<BytesNode>(b);
+  if (A::bits(a) == 0 && A::bits(b) == 0) {
+    // Whole binaries, the common map keys: the bytes, then the sizes.
+    std::size_t x = na_ ? na_->size : 0, y = nb_ ? nb_->size : 0, n = std::min(x, y);
+    if (n)
+      if (int c = std::memcmp(na_->data(), nb_->data(), n); c != 0) return c <=> 0;
+    return x <=> y;
+  }
   auto ba = a.bytes(), bb = b.bytes();
   std::uint64_t na = a.bit_size(), nb = b.bit_size(), common = std::min(na, nb);
   std::size_t whole = static_cast<std::size_t>(common / 8);
@@ -184,6 +193,10 @@ std::weak_ordering compare_bits(const Term& a, const Term& b) noexcept {
 // Everything but two containers of the same kind: kinds, then the values of leaves.
 std::weak_ordering compare_leaves(const Term& a, const Term& b, bool exact) noexcept {
   Rep ra = A::rep(a), rb = A::rep(b);
+  if (ra == rb) {  // the commonest: two of a kind, without ranking the kinds
+    if (ra == Rep::binary) return compare_bits(a, b);
+    if (ra == Rep::small) return A::i(a) <=> A::i(b);
+  }
   int ta = type_rank(ra), tb = type_rank(rb);
   if (ta != tb) return ta <=> tb;
   switch (ra) {
@@ -656,14 +669,115 @@ Term Term::cons(Term head, Term tail) {
   return A::list(node);
 }
 
+namespace {
+
+// A map key as sort_map_entries sorts it: for the common kinds of key, a 64-bit prefix that
+// orders as compare_exact orders keys of that kind, so that most comparisons are of integers.
+struct SortKey {
+  enum Kind : std::uint8_t { other, integer, atom, binary };
+  std::uint64_t prefix;
+  std::uint32_t index;  // in the entries as given: the last tiebreak (a stable sort)
+  Kind kind;
+};
+
+// The first 8 bytes of `b`, big-endian, zero-padded: orders as the bytes do, up to ties.
+std::uint64_t prefix_of(const std::uint8_t* b, std::size_t n) noexcept {
+  std::uint64_t v = 0;
+  if (n >= 8) {
+    std::memcpy(&v, b, 8);
+    return std::byteswap(v);  // the first byte the most significant
+  }
+  for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t{b[i]} << (56 - 8 * i);
+  return v;
+}
+
+SortKey sort_key(const Term& k, std::uint32_t index) noexcept {
+  switch (A::rep(k)) {
+    case Rep::small:  // the sign bit flipped: signed order as unsigned order
+      return {static_cast<std::uint64_t>(A::i(k)) ^ (std::uint64_t{1} << 63), index,
+              SortKey::integer};
+    case Rep::atom: {
+      std::string_view name = k.as_atom().name();
+      return {prefix_of(reinterpret_cast<const std::uint8_t*>(name.data()), name.size()), index,
+              SortKey::atom};
+    }
+    case Rep::binary:
+      if (A::bits(k) == 0) {
+        auto* b = A::node<BytesNode>(k);
+        return {b ? prefix_of(b->data(), b->size) : 0, index, SortKey::binary};
+      }
+      [[fallthrough]];
+    default:
+      return {0, index, SortKey::other};
+  }
+}
+
+}  // namespace
+
+bool map_keys_in_order(const MapEntry* e, std::size_t n) noexcept {
+  if (n < 2) return true;
+  SortKey prev = sort_key(e[0].key, 0);
+  for (std::size_t i = 1; i < n; ++i) {
+    SortKey cur = sort_key(e[i].key, static_cast<std::uint32_t>(i));
+    bool before = prev.kind == cur.kind && prev.kind != SortKey::other && prev.prefix != cur.prefix
+                      ? prev.prefix < cur.prefix
+                      : Term::compare_exact(e[i - 1].key, e[i].key) < 0;
+    if (!before) return false;
+    prev = cur;
+  }
+  return true;
+}
+
 std::size_t sort_map_entries(MapEntry* e, std::size_t n) {
-  // Stable, so that of equal keys the last given stays last; then keep the last of each run.
-  std::stable_sort(e, e + n, [](const MapEntry& a, const MapEntry& b) {
-    return Term::compare_exact(a.key, b.key) < 0;
-  });
+  if (n < 2) return n;
+  // Sort keys by prefix, falling back to compare_exact on a tie or across kinds, then by
+  // position (stable: of equal keys the last given stays last); move the entries into that
+  // order in place, one cycle of the permutation at a time; then keep the last of each run of
+  // equal keys.
+  std::vector<SortKey> keys(n);
+  for (std::size_t i = 0; i < n; ++i) keys[i] = sort_key(e[i].key, static_cast<std::uint32_t>(i));
+  auto order = [e](const SortKey& a, const SortKey& b) noexcept {
+    if (a.kind == b.kind && a.kind != SortKey::other && a.prefix != b.prefix)
+      return a.prefix < b.prefix;
+    if (auto c = Term::compare_exact(e[a.index].key, e[b.index].key); c != 0) return c < 0;
+    return a.index < b.index;
+  };
+  bool one_kind = keys[0].kind != SortKey::other;
+  for (std::size_t i = 1; i < n && one_kind; ++i) one_kind = keys[i].kind == keys[0].kind;
+  if (one_kind) {
+    // All keys of one kind (a peer's map of atoms or binaries, say): sort by prefix alone, a
+    // comparison of integers; then put the runs of keys whose prefixes tie in order.
+    std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) noexcept {
+      return a.prefix != b.prefix ? a.prefix < b.prefix : a.index < b.index;
+    });
+    for (std::size_t i = 0, j; i < n; i = j) {
+      for (j = i + 1; j < n && keys[j].prefix == keys[i].prefix;) ++j;
+      if (j - i > 1) std::sort(keys.begin() + i, keys.begin() + j, order);
+    }
+  } else {
+    std::sort(keys.begin(), keys.end(), order);
+  }
+  // Entry i takes the one at keys[i].index; `index` becomes i once done.
+  for (std::size_t i = 0; i < n; ++i) {
+    if (keys[i].index == i) continue;
+    MapEntry first = std::move(e[i]);
+    std::size_t j = i;
+    while (keys[j].index != i) {
+      std::size_t from = keys[j].index;
+      e[j] = std::move(e[from]);
+      keys[j].index = static_cast<std::uint32_t>(j);
+      j = from;
+    }
+    e[j] = std::move(first);
+    keys[j].index = static_cast<std::uint32_t>(j);
+  }
   std::size_t out = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (i + 1 < n && Term::compare_exact(e[i].key, e[i + 1].key) == 0) continue;
+    bool same_next = i + 1 < n &&
+                     (keys[i].kind != keys[i + 1].kind || keys[i].kind == SortKey::other ||
+                      keys[i].prefix == keys[i + 1].prefix) &&
+                     Term::compare_exact(e[i].key, e[i + 1].key) == 0;
+    if (same_next) continue;  // a later one of the same key follows
     if (out != i) e[out] = std::move(e[i]);
     ++out;
   }

@@ -154,6 +154,9 @@ struct TermAccess {
 /// longer; printing stops there, so a large term costs what is printed.
 std::string to_string_prefix(const Term& t, TermFormat format, std::size_t limit);
 
+/// Whether the keys of `entries` are in strictly increasing key order (compare_exact).
+bool map_keys_in_order(const MapEntry* entries, std::size_t n) noexcept;
+
 /// Sorts `entries` by key (compare_exact) and drops all but the last of equal keys; returns the
 /// number kept (moved to the front).
 std::size_t sort_map_entries(MapEntry* entries, std::size_t n);

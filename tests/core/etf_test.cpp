@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -536,4 +537,39 @@ TEST(Etf, encode_segments_references_large_binaries_and_writev_writes_what_encod
   ASSERT_EQ(two.iovecs().size(), 2u);
   EXPECT_EQ(two.iovecs()[0].iov_len, 6u);
   EXPECT_EQ(two.flatten(), etf::encode(alone));
+}
+
+TEST(Etf, a_map_in_hash_order_decodes_into_key_order_and_a_key_twice_is_refused) {
+  // OTP writes a map of more than 32 keys in the order of its hash trie.
+  std::vector<std::pair<Term, Term>> entries;
+  for (int i = 0; i < 100; ++i) {
+    entries.emplace_back(Term::binary("key_" + std::to_string(i)), i);
+    entries.emplace_back(Term::atom("an_atom_with_a_long_name_" + std::to_string(i)), i);
+    entries.emplace_back(Term(i * 7919 - 300'000), i);
+  }
+  Term expected = Term::map_from(entries);
+  std::mt19937 random(11);
+  auto map_ext = [](const std::vector<std::pair<Term, Term>>& es) {
+    Bytes out{131, 116};
+    auto n = static_cast<std::uint32_t>(es.size());
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<std::uint8_t>(n >> shift));
+    for (const auto& [k, v] : es)
+      for (const Term* t : {&k, &v}) {
+        auto b = etf::encode(*t);
+        out.insert(out.end(), b.begin() + 1, b.end());
+      }
+    return out;
+  };
+  for (int round = 0; round < 10; ++round) {
+    std::shuffle(entries.begin(), entries.end(), random);
+    auto back = etf::decode(map_ext(entries));
+    ASSERT_TRUE(back) << etf::to_string(back.error());
+    EXPECT_EQ(*back, expected);
+  }
+  entries.push_back(entries[17]);
+  std::shuffle(entries.begin(), entries.end(), random);
+  auto twice = etf::decode(map_ext(entries));
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error(), (etf::DecodeError{etf::DecodeErrc::duplicate_map_key, 1}));
 }

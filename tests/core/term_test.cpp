@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <random>
 #include <sstream>
 #include <string>
 #include <unordered_set>
@@ -285,4 +287,40 @@ TEST(Term, binary_filled_makes_a_binary_of_what_it_was_given_to_write) {
   EXPECT_THROW(Term::binary_filled(
                    3, [](std::span<std::uint8_t>) { throw std::runtime_error("read failed"); }),
                std::runtime_error);
+}
+
+TEST(Term, map_from_puts_keys_in_compare_exact_order_whatever_the_order_given) {
+  // Kinds mixed; binaries and atoms that share long prefixes (they tie on the first 8 bytes);
+  // negative and large integers; floats equal to integers; keys given twice (the last wins).
+  std::vector<Term> keys;
+  for (int i = 0; i < 40; ++i) {
+    keys.push_back(Term::binary("common_prefix_" + std::to_string(i)));
+    keys.push_back(Term::binary(std::string(i % 9, 'a')));
+    keys.push_back(Term::atom("shared_atom_prefix_" + std::to_string(i)));
+    keys.push_back(Term(i * 1'000'003 - 20'000'000));
+    keys.push_back(Term(static_cast<double>(i)));
+    keys.push_back(Term::tuple(i % 7, atoms::ok));
+  }
+  keys.push_back(Term(INT64_MIN));
+  keys.push_back(Term(INT64_MAX));
+  keys.push_back(Term::integer(false, std::vector<std::uint8_t>(12, 0xFF)));
+  keys.push_back(Term::binary(std::string("\0\0", 2)));
+  keys.push_back(Term::binary(""));
+  std::mt19937 random(7);
+  for (int round = 0; round < 20; ++round) {
+    std::shuffle(keys.begin(), keys.end(), random);
+    std::vector<std::pair<Term, Term>> entries;
+    for (std::size_t i = 0; i < keys.size(); ++i) entries.emplace_back(keys[i], Term(i));
+    Term m = Term::map_from(entries);
+    auto got = m.entries();
+    for (std::size_t i = 1; i < got.size(); ++i)
+      ASSERT_EQ(Term::compare_exact(got[i - 1].key, got[i].key), std::strong_ordering::less) << i;
+    // Each key's value is the position it was last given at.
+    for (const MapEntry& e : got) {
+      std::size_t last = 0;
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        if (Term::compare_exact(keys[i], e.key) == 0) last = i;
+      EXPECT_EQ(e.value, Term(last)) << e.key;
+    }
+  }
 }
