@@ -12,6 +12,7 @@
 #include <new>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "small_stack.hpp"
@@ -572,4 +573,25 @@ TEST(Etf, a_map_in_hash_order_decodes_into_key_order_and_a_key_twice_is_refused)
   auto twice = etf::decode(map_ext(entries));
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error(), (etf::DecodeError{etf::DecodeErrc::duplicate_map_key, 1}));
+}
+
+TEST(Etf, slices_of_one_buffer_are_freed_from_several_threads) {
+  // Each slice holds a reference on the buffer's node: the last one to go frees it, whichever
+  // thread that is.
+  Term buffer = frame_of(etf::encode(Term::list(pattern(70'000, 1), pattern(80'000, 2))));
+  auto t = etf::decode_shared(buffer);
+  ASSERT_TRUE(t);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([copy = *t, i] {
+      for (int k = 0; k < 1000; ++k) {
+        Term slice = copy.head();
+        Term again = slice;
+        EXPECT_EQ(again.size(), 70'000u);
+      }
+      (void)i;
+    });
+  buffer = Term();
+  t = Term();
+  for (auto& th : threads) th.join();
 }
