@@ -79,11 +79,13 @@ struct MapEntry;
 ///   < nil < list < bitstring`), a weak order in which `1` and `1.0` are equivalent, as `==` is
 ///   in Erlang. compare_exact() is the total order of map keys (integers before floats).
 /// - Integers of any size: up to 64 bits inline, beyond as sign and magnitude.
+/// - A large binary from etf::decode_shared() shares the bytes of the buffer it was decoded
+///   from (and keeps them alive); it is a binary like any other.
 /// - Strings: a C++ string converts to a binary; Term::string() makes an Erlang string (a list
 ///   of code points), and as_charlist() reads one back.
 /// - No operation recurses: comparing, hashing, printing, encoding, decoding, copying and
 ///   freeing take the same stack for a term a million levels deep as for `ok`. Walks keep their
-///   own stack, in place for the first levels and on the heap beyond (16 bytes to 40 bytes a
+///   own stack, in place for the first levels and on the heap beyond (24 to 40 bytes a
 ///   level; in the noexcept `==`, `<=>` and hash(), running out of memory for it terminates, as
 ///   any allocation failure in a noexcept function); freeing allocates nothing.
 class Term {
