@@ -1,11 +1,14 @@
 // libFuzzer: whatever decodes re-encodes to bytes that decode to an equal term, and encoding is
-// canonical (the second encoding equals the first).
+// canonical (the second encoding equals the first); encode_append and encode_segments (every
+// binary by reference) write the same bytes.
 #include "ambitious/core/etf.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <span>
+#include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ambitious;
@@ -13,6 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!first) return 0;
   auto bytes = etf::encode(*first);
   if (bytes.size() != etf::encoded_size(*first)) __builtin_trap();
+  std::vector<std::uint8_t> appended{1, 2};
+  etf::encode_append(*first, appended);
+  if (!std::equal(bytes.begin(), bytes.end(), appended.begin() + 2, appended.end()))
+    __builtin_trap();
+  if (etf::encode_segments(*first, 1).flatten() != bytes) __builtin_trap();
   auto second = etf::decode(bytes);
   if (!second) {
     std::fprintf(stderr, "re-encoded term does not decode: %s\n%s\n",

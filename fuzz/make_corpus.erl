@@ -17,5 +17,8 @@ main([Dir]) ->
       end, lists:zip(lists:seq(1, length(Terms)), Terms)),
     ok = file:write_file(filename:join(Dir, "seed_compressed"),
                          term_to_binary(lists:duplicate(100, <<"abc">>), [compressed])),
+    %% A compressed term that announces 64 MB and holds a cut-off zlib stream.
+    ok = file:write_file(filename:join(Dir, "seed_compressed_lying_size"),
+                         <<131, 80, 16#03ffffff:32, 16#78, 16#9c, 1, 2, 3>>),
     ok = file:write_file(filename:join(Dir, "seed_old_float"),
                          term_to_binary(2.5, [{minor_version, 0}])).

@@ -21,8 +21,10 @@ constexpr std::uint32_t chunk_bits = 12;
 constexpr std::uint32_t chunk_size = 1u << chunk_bits;
 constexpr std::uint32_t chunk_count = Atom::max_atoms / chunk_size;
 
+// Outside the table (constant-initialized, no guard to check) for name(), the hot reader.
+constinit std::array<std::atomic<std::string_view*>, chunk_count> chunks{};
+
 struct Table {
-  std::array<std::atomic<std::string_view*>, chunk_count> chunks{};
   std::mutex mutex;  // guards `index`, `size` growth and the arena
   std::unordered_map<std::string_view, std::uint32_t> index;
   std::atomic<std::uint32_t> size{0};
@@ -116,7 +118,13 @@ std::optional<Atom> Atom::existing(std::string_view name) noexcept {
 std::uint32_t Atom::count() noexcept { return table().size.load(std::memory_order_acquire); }
 
 std::string_view Atom::name() const noexcept {
-  auto* chunk = table().chunks[index_ >> chunk_bits].load(std::memory_order_acquire);
+  auto* chunk = chunks[index_ >> chunk_bits].load(std::memory_order_acquire);
+  if (!chunk) [[unlikely]] {
+    // Only a predefined atom (a constant) can be named before the table exists: making the
+    // table makes them.
+    table();
+    chunk = chunks[index_ >> chunk_bits].load(std::memory_order_acquire);
+  }
   return chunk[index_ & (chunk_size - 1)];
 }
 

@@ -1,5 +1,7 @@
 #include "ambitious/core/codec.hpp"
 
+#include "term_node.hpp"
+
 namespace ambitious::detail {
 
 std::string describe_term(const Term& t) {
@@ -40,7 +42,7 @@ std::string describe_term(const Term& t) {
       break;
   }
   // Only the start of a large term: the message must stay readable.
-  std::string text = t.to_string();
+  std::string text = to_string_prefix(t, TermFormat::p, 80);
   if (text.size() > 80) text = text.substr(0, 77) + "...";
   return std::string(kind) + " " + text;
 }

@@ -1,4 +1,5 @@
-// ETF encoding: one pass to size the output exactly, one pass to write it.
+// ETF encoding: encode(), encode_append() and encode_segments() write in one pass to a buffer
+// that grows; encoded_size() and encode_into() size in one pass and write in another.
 
 #include <bit>
 #include <cstring>
@@ -7,6 +8,7 @@
 #include "ambitious/core/etf.hpp"
 #include "etf_tags.hpp"
 #include "term_node.hpp"
+#include "work_stack.hpp"
 
 namespace ambitious::etf {
 namespace {
@@ -26,12 +28,6 @@ std::size_t small_size(std::int64_t v) noexcept {
   return 3 + static_cast<std::size_t>((64 - std::countl_zero(m) + 7) / 8);
 }
 
-// A list goes out as STRING_EXT when it is proper, short enough and made of bytes.
-struct ListShape {
-  std::size_t length = 0;
-  bool bytes = true;
-};
-
 template <typename F>
 const Term& walk_list(const Term& t, F&& per_element) {
   const ListNode* node = A::list_node(t);
@@ -48,25 +44,20 @@ bool is_byte(const Term& e) noexcept {
   return A::rep(e) == Rep::small && A::i(e) >= 0 && A::i(e) <= 255;
 }
 
-std::size_t size_of(const Term& t);
+inline bool is_container(Rep r) noexcept { return TermAccess::is_container(r); }
 
-// The common leaves without a call: most elements of lists, tuples and maps are one of these.
-inline std::size_t element_size(const Term& e) {
-  switch (A::rep(e)) {
-    case Rep::small:
-      return small_size(A::i(e));
-    case Rep::atom:
-      return atom_size(e.as_atom());
-    case Rep::nil:
-      return 1;
-    case Rep::flt:
-      return 9;
-    default:
-      return size_of(e);
-  }
-}
+// The containers still open in a walk of a term: a run of child Terms (a tuple's elements, a
+// map's keys and values in turn) or a list, cell by cell and then its tail.
+struct Frame {
+  const void* p;       // run: the next child; list: the node of the next cell
+  std::uint64_t left;  // run: children left
+  std::uint32_t i;     // list: the index of the next cell in its node
+  bool list;
+};
+using Frames = detail::WorkStack<Frame, 32>;
 
-std::size_t size_of(const Term& t) {
+// The size of a term that is not a container.
+std::size_t leaf_size(const Term& t) {
   switch (A::rep(t)) {
     case Rep::nil:
       return 1;
@@ -94,32 +85,161 @@ std::size_t size_of(const Term& t) {
       return 1 + atom_size(t.fun_module()) + atom_size(t.fun_function()) + 2;
     case Rep::local_fun:
       return 1 + t.local_fun_body().size();
-    case Rep::tuple: {
-      auto e = t.elements();
-      std::size_t n = e.size() <= 255 ? 2 : 5;
-      for (const Term& x : e) n += element_size(x);
-      return n;
+    case Rep::binary: {
+      const auto* b = A::node<BytesNode>(t);  // bits: 0 for whole bytes (and for <<>>)
+      return (A::bits(t) == 0 ? 5 : 6) + (b ? b->size : 0);
     }
-    case Rep::map: {
-      std::size_t n = 5;
-      for (const MapEntry& x : t.entries()) n += element_size(x.key) + element_size(x.value);
-      return n;
+    default:
+      return 0;
+  }
+}
+
+// The common leaves without a call: most elements of lists, tuples and maps are one of these.
+inline std::size_t element_size(const Term& e) {
+  switch (A::rep(e)) {
+    case Rep::small:
+      return small_size(A::i(e));
+    case Rep::atom:
+      return atom_size(e.as_atom());
+    case Rep::nil:
+      return 1;
+    default:
+      return leaf_size(e);
+  }
+}
+
+// A list's shape: its length, whether all elements are bytes, and its final tail.
+struct ListShape {
+  std::size_t count = 0;
+  bool bytes = true;
+  const Term* tail = nullptr;
+  /// A proper list of at most 65,535 bytes goes out as STRING_EXT.
+  bool string() const noexcept { return bytes && count <= 65535 && A::rep(*tail) == Rep::nil; }
+};
+ListShape list_shape(const Term& t) noexcept {
+  ListShape s;
+  s.tail = &walk_list(t, [&](const Term& e) {
+    ++s.count;
+    s.bytes = s.bytes && is_byte(e);
+  });
+  return s;
+}
+
+// Runs an open list frame to its next cell that holds a container (returned), calling `leaf`
+// on each element that is not one on the way; nullptr past the last cell, or as soon as `leaf`
+// returns false.
+template <typename Leaf>
+const Term* next_container(Frame& f, Leaf&& leaf) {
+  const auto* node = static_cast<const ListNode*>(f.p);
+  std::uint32_t i = f.i;
+  for (;;) {
+    if (i == node->count) {
+      if (A::rep(node->tail) != Rep::list) return nullptr;
+      i = A::aux(node->tail);
+      node = A::list_node(node->tail);
+      continue;
     }
-    case Rep::list: {
-      std::size_t count = 0, sum = 0;
-      bool bytes = true;
+    const Term& e = node->elems()[i++];
+    if (!is_container(A::rep(e))) {
+      if (!leaf(e)) return nullptr;
+      continue;
+    }
+    f.p = node;
+    f.i = i;
+    return &e;
+  }
+}
+// The final tail of the list at an open list frame that next_container() has run through.
+const Term& final_tail(const Frame& f) noexcept {
+  const auto* node = static_cast<const ListNode*>(f.p);
+  while (A::rep(node->tail) == Rep::list) node = A::list_node(node->tail);
+  return node->tail;
+}
+
+// A tuple's elements as a frame's run (none for {}).
+inline Frame tuple_frame(const Term& t) noexcept {
+  auto* node = A::node<TupleNode>(t);
+  return {node ? node->elems() : nullptr, node ? node->count : 0u, 0, false};
+}
+
+// The header size of a map or list (a list's leaves included), and its frame for the
+// containers inside it (a STRING_EXT list has none: its size is whole).
+std::size_t open_size_other(const Term& t, Frames& st) {
+  switch (A::rep(t)) {
+    case Rep::map:
+      if (t.size())
+        st.push({map_slots(A::node<MapNode>(t)), std::uint64_t{t.size()} * 2, 0, false});
+      return 5;
+    default: {
+      // One pass: the shape, and the sizes of the leaves in case it is not a string.
+      std::size_t count = 0, leaves = 0;
+      bool bytes = true, nested = false;
       const Term& tail = walk_list(t, [&](const Term& e) {
         ++count;
-        bytes = bytes && is_byte(e);
-        sum += element_size(e);
+        if (A::rep(e) == Rep::small) {
+          auto v = static_cast<std::uint64_t>(A::i(e));
+          if (v <= 255) {
+            leaves += 2;
+            return;
+          }
+          leaves += small_size(A::i(e));
+        } else if (is_container(A::rep(e))) {
+          nested = true;
+        } else {
+          leaves += element_size(e);
+        }
+        bytes = false;
       });
       if (bytes && count <= 65535 && A::rep(tail) == Rep::nil) return 3 + count;
-      return 5 + sum + size_of(tail);
+      if (nested || is_container(A::rep(tail))) st.push({A::list_node(t), 0, A::aux(t), true});
+      return 5 + leaves + (is_container(A::rep(tail)) ? 0 : element_size(tail));
     }
-    case Rep::binary:
-      return (t.last_byte_bits() == 8 || t.bytes().empty() ? 5 : 6) + t.bytes().size();
   }
-  return 0;
+}
+
+// The header size of a container, and its frame. Tuples, the commonest, inline.
+[[gnu::always_inline]] inline std::size_t open_size(const Term& t, Frames& st) {
+  if (A::rep(t) != Rep::tuple) return open_size_other(t, st);
+  Frame f = tuple_frame(t);
+  if (f.left) st.push(f);
+  return f.left <= 255 ? 2 : 5;
+}
+
+// Sums sizes with an explicit stack of open containers: depth costs no stack.
+std::size_t size_of(const Term& t) {
+  if (!is_container(A::rep(t))) return leaf_size(t);
+  Frames st;
+  std::size_t n = open_size(t, st);
+  while (!st.empty()) {
+    Frame& f = st.top();
+    if (!f.list) {
+      // A run: leaves inline, stop at a container.
+      const auto* p = static_cast<const Term*>(f.p);
+      std::uint64_t left = f.left;
+      while (left && !is_container(A::rep(*p))) {
+        n += element_size(*p++);
+        --left;
+      }
+      if (!left) {
+        st.pop();
+        continue;
+      }
+      f.p = p + 1;
+      f.left = left - 1;
+      if (left == 1) st.pop();  // the last child: nothing to come back to
+      n += open_size(*p, st);
+      continue;
+    }
+    // A list: its leaves were counted when it was opened; visit its containers.
+    if (const Term* e = next_container(f, [](const Term&) { return true; })) {
+      n += open_size(*e, st);
+      continue;
+    }
+    const Term& tail = final_tail(f);
+    st.pop();
+    if (is_container(A::rep(tail))) n += open_size(tail, st);
+  }
+  return n;
 }
 
 // Writes into memory already sized (encoded_size) without bounds checks.
@@ -127,18 +247,138 @@ struct RawSink {
   std::uint8_t* p;
   void byte(std::uint8_t v) noexcept { *p++ = v; }
   void bytes(const void* data, std::size_t n) noexcept {
-    if (n) std::memcpy(p, data, n);
+    const auto* s = static_cast<const std::uint8_t*>(data);
+    // Atom names and small binaries, the common case, without a call to memcpy: two copies of
+    // fixed size that overlap in the middle, each inside [s, s + n).
+    if (n >= 8 && n <= 16) {
+      std::memcpy(p, s, 8);
+      std::memcpy(p + n - 8, s + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+      std::memcpy(p, s, 4);
+      std::memcpy(p + n - 4, s + n - 4, 4);
+    } else if (n < 4) {
+      for (std::size_t i = 0; i < n; ++i) p[i] = s[i];
+    } else {
+      std::memcpy(p, s, n);
+    }
     p += n;
   }
+  // The bytes of the binary `t`.
+  void payload(const Term&, const std::uint8_t* data, std::size_t n) noexcept { bytes(data, n); }
 };
-// Appends to a vector whose capacity is reserved: large payloads are copied once, without the
-// zero-filling that resizing first would cost.
-struct VectorSink {
-  std::vector<std::uint8_t>& out;
-  void byte(std::uint8_t v) { out.push_back(v); }
+// From this size on, appending a payload beats resizing (which zero-fills) and then writing.
+constexpr std::size_t large_encoding = 64 * 1024;
+
+// Writes in one pass, growing as it goes, with no sizing pass first: into a buffer on the
+// caller's stack while it fits (a small term then costs one exact allocation), then into `out`,
+// which is resized ahead of the writes (the bytes past `p` are room, not yet written) and cut
+// back to what was written by finish(). A large payload is appended without zero-filling room
+// for it first, so it is copied once.
+class GrowSink {
+ public:
+  // Appends to `out`, starting in `stack` (may be empty: then in `out` at once).
+  GrowSink(std::vector<std::uint8_t>& out, std::span<std::uint8_t> stack)
+      : out_(&out), base_(out.size()) {
+    if (stack.empty()) {
+      out.resize(base_ + first_room);
+      p_ = out.data() + base_;
+      end_ = out.data() + out.size();
+    } else {
+      stack_ = stack.data();
+      p_ = stack.data();
+      end_ = stack.data() + stack.size();
+    }
+  }
+
+  void byte(std::uint8_t v) {
+    if (p_ == end_) grow(1);
+    *p_++ = v;
+  }
   void bytes(const void* data, std::size_t n) {
-    const auto* b = static_cast<const std::uint8_t*>(data);
-    out.insert(out.end(), b, b + n);
+    if (n > static_cast<std::size_t>(end_ - p_)) grow(n);
+    RawSink raw{p_};
+    raw.bytes(data, n);
+    p_ = raw.p;
+  }
+  void payload(const Term&, const std::uint8_t* data, std::size_t n) {
+    if (n >= large_encoding && n > static_cast<std::size_t>(end_ - p_))
+      return append_large(data, n);
+    bytes(data, n);
+  }
+  // Where the next byte goes, as an index into `out`.
+  std::size_t written() const noexcept {
+    return stack_ ? base_ + static_cast<std::size_t>(p_ - stack_)
+                  : static_cast<std::size_t>(p_ - out_->data());
+  }
+  // Still in the stack buffer: the bytes written are [stack, stack_end()).
+  bool on_stack() const noexcept { return stack_ != nullptr; }
+  std::uint8_t* stack_end() const noexcept { return p_; }
+  // Leaves `out` holding what it held and then exactly the bytes written.
+  void finish() {
+    if (stack_)
+      out_->insert(out_->end(), stack_, p_);
+    else
+      out_->resize(static_cast<std::size_t>(p_ - out_->data()));
+  }
+  // Leaves `out` as it was (after an exception).
+  void abandon() noexcept {
+    if (!stack_) out_->resize(base_);
+  }
+
+ private:
+  static constexpr std::size_t first_room = 256;
+  static constexpr std::size_t slack = 4096;  // room after a large payload
+
+  // Makes room for `n` more bytes: doubles, or more if `n` needs it.
+  [[gnu::noinline]] void grow(std::size_t n) {
+    std::size_t at = written();
+    std::size_t room =
+        std::max({out_->size() - base_, static_cast<std::size_t>(at - base_), n, first_room});
+    if (stack_) {
+      out_->reserve(at + 2 * room);
+      out_->insert(out_->end(), stack_, p_);
+      stack_ = nullptr;
+    }
+    out_->resize(at + 2 * room);
+    p_ = out_->data() + at;
+    end_ = out_->data() + out_->size();
+  }
+  // Appends n >= large_encoding bytes: reserved and copied, not zero-filled and then copied.
+  [[gnu::noinline]] void append_large(const std::uint8_t* data, std::size_t n) {
+    std::size_t at = written();
+    if (stack_) {
+      out_->reserve(at + n + slack);
+      out_->insert(out_->end(), stack_, p_);
+      stack_ = nullptr;
+    } else {
+      out_->resize(at);
+      out_->reserve(at + n + slack);
+    }
+    out_->insert(out_->end(), data, data + n);
+    out_->resize(at + n + slack);  // within the capacity reserved: fills the slack only
+    p_ = out_->data() + at + n;
+    end_ = out_->data() + out_->size();
+  }
+
+  std::vector<std::uint8_t>* out_;
+  std::size_t base_;               // out's size when we started: the bytes before are not ours
+  std::uint8_t* stack_ = nullptr;  // set while p_ and end_ are in the stack buffer
+  std::uint8_t* p_ = nullptr;
+  std::uint8_t* end_ = nullptr;
+};
+// Writes the bytes of a Segments in one pass (a GrowSink), leaving out the bytes of each binary
+// of at least `share_from` bytes: where one went is noted in `iov` as {nullptr, offset} and
+// then {its bytes, its size}; encode_segments() turns the offsets into pieces at the end, once
+// our bytes have stopped moving.
+struct SegmentSink : GrowSink {
+  std::size_t share_from;
+  std::vector<::iovec>* iov;
+  std::vector<Term>* shared;
+  void payload(const Term& t, const std::uint8_t* data, std::size_t n) {
+    if (n < share_from) return GrowSink::payload(t, data, n);
+    iov->push_back({nullptr, written()});
+    iov->push_back({const_cast<std::uint8_t*>(data), n});  // writev only reads it
+    shared->push_back(t);                                  // keeps `data` alive
   }
 };
 
@@ -147,6 +387,53 @@ class Writer {
  public:
   explicit Writer(Sink sink) : s_(sink) {}
 
+  // Writes `t` with an explicit stack of open containers: depth costs no stack.
+  void term(const Term& t) {
+    if (!is_container(A::rep(t))) {
+      leaf(t);
+      return;
+    }
+    Frames st;
+    open(t, st);
+    while (!st.empty()) {
+      Frame& f = st.top();
+      if (!f.list) {
+        // A run: leaves inline, stop at a container.
+        const auto* p = static_cast<const Term*>(f.p);
+        std::uint64_t left = f.left;
+        while (left && !is_container(A::rep(*p))) {
+          element(*p++);
+          --left;
+        }
+        if (!left) {
+          st.pop();
+          continue;
+        }
+        f.p = p + 1;
+        f.left = left - 1;
+        if (left == 1) st.pop();  // the last child: nothing to come back to
+        open(*p, st);
+        continue;
+      }
+      // A list: cells, leaves inline, stop at a container; then the final tail.
+      const Term* e = next_container(f, [this](const Term& x) {
+        element(x);
+        return true;
+      });
+      if (e) {
+        open(*e, st);
+        continue;
+      }
+      const Term& tail = final_tail(f);
+      st.pop();
+      if (is_container(A::rep(tail)))
+        open(tail, st);
+      else
+        leaf(tail);
+    }
+  }
+
+ private:
   // The common leaves without a call.
   void element(const Term& e) {
     if (A::rep(e) == Rep::small)
@@ -154,10 +441,50 @@ class Writer {
     else if (A::rep(e) == Rep::atom)
       atom(e.as_atom());
     else
-      term(e);
+      leaf(e);
   }
 
-  void term(const Term& t) {
+  // Writes a container's header and pushes its frame. Tuples, the commonest, inline.
+  [[gnu::always_inline]] void open(const Term& t, Frames& st) {
+    if (A::rep(t) != Rep::tuple) return open_other(t, st);
+    Frame f = tuple_frame(t);
+    if (f.left <= 255) {
+      u8(tag::small_tuple);
+      u8(static_cast<std::uint8_t>(f.left));
+    } else {
+      u8(tag::large_tuple);
+      u32(static_cast<std::uint32_t>(f.left));
+    }
+    if (f.left) st.push(f);
+  }
+
+  // Writes a map's or list's header and pushes its frame; a STRING_EXT list is written whole.
+  void open_other(const Term& t, Frames& st) {
+    switch (A::rep(t)) {
+      case Rep::map:
+        u8(tag::map);
+        u32(static_cast<std::uint32_t>(t.size()));
+        if (t.size())
+          st.push({map_slots(A::node<MapNode>(t)), std::uint64_t{t.size()} * 2, 0, false});
+        return;
+      default: {
+        ListShape shape = list_shape(t);
+        if (shape.string()) {
+          u8(tag::string);
+          u16(static_cast<std::uint16_t>(shape.count));
+          walk_list(t, [&](const Term& e) { u8(static_cast<std::uint8_t>(A::i(e))); });
+          return;
+        }
+        u8(tag::list);
+        u32(static_cast<std::uint32_t>(shape.count));
+        st.push({A::list_node(t), 0, A::aux(t), true});
+        return;
+      }
+    }
+  }
+
+  // Writes a term that is not a container.
+  void leaf(const Term& t) {
     switch (A::rep(t)) {
       case Rep::nil:
         u8(tag::nil);
@@ -231,66 +558,23 @@ class Writer {
         raw(b.data(), b.size());
         return;
       }
-      case Rep::tuple: {
-        auto e = t.elements();
-        if (e.size() <= 255) {
-          u8(tag::small_tuple);
-          u8(static_cast<std::uint8_t>(e.size()));
-        } else {
-          u8(tag::large_tuple);
-          u32(static_cast<std::uint32_t>(e.size()));
-        }
-        for (const Term& x : e) element(x);
-        return;
-      }
-      case Rep::map: {
-        auto e = t.entries();
-        u8(tag::map);
-        u32(static_cast<std::uint32_t>(e.size()));
-        for (const MapEntry& x : e) {
-          element(x.key);
-          element(x.value);
-        }
-        return;
-      }
-      case Rep::list:
-        list(t);
-        return;
       case Rep::binary: {
-        auto b = t.bytes();
-        unsigned last = t.last_byte_bits();
-        if (last == 8 || b.empty()) {
+        auto* b = A::node<BytesNode>(t);
+        std::uint64_t n = b ? b->size : 0;
+        if (A::bits(t) == 0) {  // whole bytes (and <<>>)
           u8(tag::binary);
-          u32(static_cast<std::uint32_t>(b.size()));
+          u32(static_cast<std::uint32_t>(n));
         } else {
           u8(tag::bit_binary);
-          u32(static_cast<std::uint32_t>(b.size()));
-          u8(static_cast<std::uint8_t>(last));
+          u32(static_cast<std::uint32_t>(n));
+          u8(A::bits(t));
         }
-        raw(b.data(), b.size());
+        if (n) s_.payload(t, b->data(), n);
         return;
       }
+      default:
+        return;  // containers: open()
     }
-  }
-
- private:
-  void list(const Term& t) {
-    std::size_t count = 0;
-    bool bytes = true;
-    const Term& tail = walk_list(t, [&](const Term& e) {
-      ++count;
-      bytes = bytes && is_byte(e);
-    });
-    if (bytes && count <= 65535 && A::rep(tail) == Rep::nil) {
-      u8(tag::string);
-      u16(static_cast<std::uint16_t>(count));
-      walk_list(t, [&](const Term& e) { u8(static_cast<std::uint8_t>(A::i(e))); });
-      return;
-    }
-    u8(tag::list);
-    u32(static_cast<std::uint32_t>(count));
-    walk_list(t, [&](const Term& e) { element(e); });
-    term(tail);
   }
 
   void small(std::int64_t v) {
@@ -341,9 +625,6 @@ class Writer {
   Sink s_;
 };
 
-// From this size on, appending beats resizing (which zero-fills) and then writing.
-constexpr std::size_t large_encoding = 64 * 1024;
-
 }  // namespace
 
 std::size_t encoded_size(const Term& t) { return 1 + size_of(t); }
@@ -357,25 +638,79 @@ std::size_t encode_into(const Term& t, std::span<std::uint8_t> out) {
   return n;
 }
 
-void encode_append(const Term& t, std::vector<std::uint8_t>& out) {
-  std::size_t n = encoded_size(t);
-  if (n >= large_encoding) {
-    out.reserve(out.size() + n);
-    out.push_back(version);
-    Writer<VectorSink> w(VectorSink{out});
+namespace {
+
+// Appends `t` to `out` in one pass, starting in `stack`.
+void encode_grow(const Term& t, std::vector<std::uint8_t>& out, std::span<std::uint8_t> stack) {
+  Writer<GrowSink> w(GrowSink(out, stack));
+  try {
+    w.s_.byte(version);
     w.term(t);
-    return;
+  } catch (...) {
+    w.s_.abandon();
+    throw;
   }
-  std::size_t at = out.size();
-  out.resize(at + n);
-  out[at] = version;
-  Writer<RawSink> w(RawSink{out.data() + at + 1});
-  w.term(t);
+  w.s_.finish();
 }
+
+}  // namespace
+
+Segments encode_segments(const Term& t, std::size_t share_from) {
+  Segments out;
+  std::uint8_t stack[256];
+  Writer<SegmentSink> w(
+      SegmentSink{GrowSink(out.bytes_, stack), share_from, &out.iov_, &out.shared_});
+  w.s_.byte(version);
+  w.term(t);
+  if (w.s_.on_stack())
+    out.bytes_.assign(stack, w.s_.stack_end());
+  else
+    w.s_.finish();
+  std::size_t ours = out.bytes_.size(), size = ours;
+  if (out.iov_.empty()) {  // one piece
+    out.whole_ = {out.bytes_.data(), ours};
+    out.size_ = ours;
+    return out;
+  }
+  // {nullptr, offset} marks become our pieces up to each offset; empty ones are dropped.
+  std::size_t from = 0, kept = 0;
+  auto& iov = out.iov_;
+  for (std::size_t i = 0; i < iov.size(); ++i) {
+    if (iov[i].iov_base) {
+      size += iov[i].iov_len;
+      iov[kept++] = iov[i];
+      continue;
+    }
+    std::size_t to = iov[i].iov_len;
+    if (to > from) iov[kept++] = {out.bytes_.data() + from, to - from};
+    from = to;
+  }
+  iov.resize(kept);
+  if (ours > from) iov.push_back({out.bytes_.data() + from, ours - from});
+  out.size_ = size;
+  return out;
+}
+
+std::vector<std::uint8_t> Segments::flatten() const {
+  std::vector<std::uint8_t> out;
+  out.reserve(size_);
+  for (const ::iovec& piece : iovecs()) {
+    const auto* b = static_cast<const std::uint8_t*>(piece.iov_base);
+    out.insert(out.end(), b, b + piece.iov_len);
+  }
+  return out;
+}
+
+void encode_append(const Term& t, std::vector<std::uint8_t>& out) { encode_grow(t, out, {}); }
 
 std::vector<std::uint8_t> encode(const Term& t) {
   std::vector<std::uint8_t> out;
-  encode_append(t, out);
+  std::uint8_t stack[256];  // most messages fit: then one allocation, of the right size
+  Writer<GrowSink> w(GrowSink(out, stack));
+  w.s_.byte(version);
+  w.term(t);  // on an exception, `out` is simply freed
+  if (w.s_.on_stack()) return std::vector<std::uint8_t>(stack, w.s_.stack_end());
+  w.s_.finish();
   return out;
 }
 

@@ -1,8 +1,8 @@
 #include "ambitious/core/node.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
-#include <vector>
 
 namespace ambitious::nodes {
 namespace {
@@ -13,41 +13,60 @@ struct NodeIdHash {
   }
 };
 
-struct Table {
+// An entry in one word (the name's atom index, the creation), so that get() reads it with one
+// atomic load and set_local() renames this node with one store.
+constexpr std::uint64_t pack(NodeId n) noexcept {
+  return std::uint64_t{n.name.index()} << 32 | n.creation;
+}
+constexpr NodeId unpack(std::uint64_t v) noexcept {
+  return NodeId{Atom::from_index(static_cast<std::uint32_t>(v >> 32)),
+                static_cast<std::uint32_t>(v)};
+}
+
+// get() takes no lock: encoding a pid or printing one reads the table on every call, from any
+// thread. Entries are written once, before `size` publishes them (release), and never move:
+// the array is static (zero pages until used, 512 KiB at most). Entry 0, this node, is apart
+// so that it can start as NodeId{} without putting the whole array in the data segment.
+constinit std::atomic<std::uint64_t> local_entry{pack(NodeId{})};
+constinit std::atomic<std::uint64_t> remote_entries[max_nodes]{};
+constinit std::atomic<std::uint32_t> size{1};
+
+// intern() and set_local() serialize on the mutex, which guards the index.
+struct Index {
   std::mutex mutex;
-  std::vector<NodeId> entries{NodeId{}};                        // entry 0: this node
-  std::unordered_map<NodeId, std::uint32_t, NodeIdHash> index;  // remote pairs only
+  std::unordered_map<NodeId, std::uint32_t, NodeIdHash> map;  // remote pairs only
 };
 
-Table& table() {
-  static Table* t = new Table;  // never destroyed: pids may be printed during static destruction
-  return *t;
+Index& index() {
+  static Index* i = new Index;  // never destroyed: pids may be interned during static destruction
+  return *i;
 }
 
 }  // namespace
 
-NodeId get(std::uint32_t index) noexcept {
-  Table& t = table();
-  std::lock_guard lock(t.mutex);
-  return index < t.entries.size() ? t.entries[index] : NodeId{};
+NodeId get(std::uint32_t i) noexcept {
+  if (i == local) return unpack(local_entry.load(std::memory_order_acquire));
+  if (i >= size.load(std::memory_order_acquire)) return NodeId{};
+  return unpack(remote_entries[i].load(std::memory_order_relaxed));
 }
 
 std::optional<std::uint32_t> intern(NodeId node) {
-  Table& t = table();
+  Index& t = index();
   std::lock_guard lock(t.mutex);
-  if (node == t.entries[local]) return local;
-  if (auto it = t.index.find(node); it != t.index.end()) return it->second;
-  if (t.entries.size() >= max_nodes) return std::nullopt;
-  auto i = static_cast<std::uint32_t>(t.entries.size());
-  t.entries.push_back(node);
-  t.index.emplace(node, i);
+  if (node == unpack(local_entry.load(std::memory_order_relaxed))) return local;
+  if (auto it = t.map.find(node); it != t.map.end()) return it->second;
+  std::uint32_t i = size.load(std::memory_order_relaxed);
+  if (i >= max_nodes) return std::nullopt;
+  t.map.emplace(node, i);
+  remote_entries[i].store(pack(node), std::memory_order_relaxed);
+  size.store(i + 1, std::memory_order_release);
   return i;
 }
 
 void set_local(NodeId node) {
-  Table& t = table();
+  Index& t = index();
   std::lock_guard lock(t.mutex);
-  t.entries[local] = node;
+  local_entry.store(pack(node), std::memory_order_release);
 }
 
 }  // namespace ambitious::nodes

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstring>
 #include <ostream>
+#include <type_traits>
 
 #include "term_node.hpp"
 #include "utf8.hpp"
+#include "work_stack.hpp"
 
 namespace ambitious {
 namespace {
@@ -15,44 +17,52 @@ namespace {
 using Rep = TermAccess::Rep;
 using A = TermAccess;
 
-void free_node([[maybe_unused]] Rep rep, TermNode* node) noexcept {
+void free_node(Rep rep, TermNode* node) noexcept {
+  if (rep == Rep::binary && static_cast<BytesNode*>(node)->is_slice()) {
+    BytesNode* owner = static_cast<SliceNode*>(node)->owner;  // a plain binary: no further nodes
+    if (owner->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      ::operator delete(static_cast<void*>(owner));
+  }
   ::operator delete(static_cast<void*>(node));
 }
 
-// Releases the children of a dead node; those whose count reaches zero go to `pending`, so that
-// freeing a long chain of list nodes or a deep term takes no stack.
-template <typename Push>
-void release_children(Rep rep, TermNode* node, Push&& push) noexcept {
-  auto drop = [&](Term& child) noexcept {
-    if (A::rep(child) >= Rep::big) {
-      TermNode* c = A::node<TermNode>(child);
-      if (c && c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) push(A::rep(child), c);
-    }
-  };
+inline bool is_container(Rep r) noexcept { return TermAccess::is_container(r); }
+
+// The child slots of a container node as one run of Terms: a tuple's elements, a map's keys and
+// values in turn (a MapEntry is two Terms), a list node's tail and elements (the node lays its
+// tail out right before its elements).
+struct Run {
+  Term* first = nullptr;
+  std::uint64_t count = 0;
+};
+Run run_of(Rep rep, TermNode* n) noexcept {
   switch (rep) {
-    case Rep::tuple: {
-      auto* n = static_cast<TupleNode*>(node);
-      for (std::uint32_t i = 0; i < n->count; ++i) drop(n->elems()[i]);
-      break;
-    }
-    case Rep::list: {
-      auto* n = static_cast<ListNode*>(node);
-      for (std::uint32_t i = 0; i < n->count; ++i) drop(n->elems()[i]);
-      drop(n->tail);
-      break;
-    }
-    case Rep::map: {
-      auto* n = static_cast<MapNode*>(node);
-      for (std::uint32_t i = 0; i < n->count; ++i) {
-        drop(n->entries()[i].key);
-        drop(n->entries()[i].value);
-      }
-      break;
-    }
+    case Rep::tuple:
+      return {static_cast<TupleNode*>(n)->elems(), n->count};
+    case Rep::map:
+      return {map_slots(static_cast<MapNode*>(n)), std::uint64_t{n->count} * 2};
+    case Rep::list:
+      return {&static_cast<ListNode*>(n)->tail, std::uint64_t{n->count} + 1};
     default:
-      break;
+      return {};
   }
 }
+// The tail is ListNode's last member, so it ends where the elements (at node + 1) begin.
+static_assert(sizeof(ListNode) == sizeof(TermNode) + sizeof(Term));
+
+// The way back up while destroying: which slot of which dead node led down. It is written into
+// that very slot (its Term is released), so destroying takes neither stack nor heap.
+struct BackLink {
+  TermNode* node = nullptr;  // nullptr: the top
+  std::uint32_t low = 0;     // the slot index, in 40 bits (a map has up to 2^33 slots)
+  std::uint8_t high = 0;
+  Rep rep = Rep::nil;
+  std::uint64_t slot() const noexcept { return std::uint64_t{high} << 32 | low; }
+  static BackLink to(TermNode* node, Rep rep, std::uint64_t slot) noexcept {
+    return {node, static_cast<std::uint32_t>(slot), static_cast<std::uint8_t>(slot >> 32), rep};
+  }
+};
+static_assert(sizeof(BackLink) <= sizeof(Term) && std::is_trivially_copyable_v<BackLink>);
 
 // Integer vs float in term order: exact, whatever their magnitudes.
 std::weak_ordering compare_int_double(std::int64_t i, double d) noexcept {
@@ -156,6 +166,15 @@ std::weak_ordering compare_numbers(const Term& a, const Term& b, bool exact) noe
 }
 
 std::weak_ordering compare_bits(const Term& a, const Term& b) noexcept {
+  auto* na_ = A::node<BytesNode>(a);
+  auto* nb_ = A::node<BytesNode>(b);
+  if (A::bits(a) == 0 && A::bits(b) == 0) {
+    // Whole binaries, the common map keys: the bytes, then the sizes.
+    std::size_t x = na_ ? na_->size : 0, y = nb_ ? nb_->size : 0, n = std::min(x, y);
+    if (n)
+      if (int c = std::memcmp(na_->data(), nb_->data(), n); c != 0) return c <=> 0;
+    return x <=> y;
+  }
   auto ba = a.bytes(), bb = b.bytes();
   std::uint64_t na = a.bit_size(), nb = b.bit_size(), common = std::min(na, nb);
   std::size_t whole = static_cast<std::size_t>(common / 8);
@@ -171,38 +190,13 @@ std::weak_ordering compare_bits(const Term& a, const Term& b) noexcept {
   return na <=> nb;
 }
 
-std::weak_ordering compare_terms(const Term& a, const Term& b, bool exact) noexcept;
-
-std::weak_ordering compare_lists(const Term& a, const Term& b, bool exact) noexcept {
-  // Walk both lists cell by cell; only heads recurse.
-  const ListNode *na = A::list_node(a), *nb = A::list_node(b);
-  std::uint32_t ia = A::aux(a), ib = A::aux(b);
-  for (;;) {
-    if (na == nb && ia == ib) return std::weak_ordering::equivalent;  // shared cells
-    if (auto c = compare_terms(na->elems()[ia], nb->elems()[ib], exact); c != 0) return c;
-    // Advance each side; `rest` is set when a side reaches a tail that is not a cell.
-    const Term *rest_a = nullptr, *rest_b = nullptr;
-    if (++ia == na->count) {
-      if (A::rep(na->tail) == Rep::list)
-        ia = A::aux(na->tail), na = A::list_node(na->tail);
-      else
-        rest_a = &na->tail;
-    }
-    if (++ib == nb->count) {
-      if (A::rep(nb->tail) == Rep::list)
-        ib = A::aux(nb->tail), nb = A::list_node(nb->tail);
-      else
-        rest_b = &nb->tail;
-    }
-    if (rest_a && rest_b) return compare_terms(*rest_a, *rest_b, exact);
-    // One side goes on with a cell, the other ended with a non-list or []: types decide.
-    if (rest_a) return type_rank(A::rep(*rest_a)) <=> type_rank(Rep::list);
-    if (rest_b) return type_rank(Rep::list) <=> type_rank(A::rep(*rest_b));
-  }
-}
-
-std::weak_ordering compare_terms(const Term& a, const Term& b, bool exact) noexcept {
+// Everything but two containers of the same kind: kinds, then the values of leaves.
+std::weak_ordering compare_leaves(const Term& a, const Term& b, bool exact) noexcept {
   Rep ra = A::rep(a), rb = A::rep(b);
+  if (ra == rb) {  // the commonest: two of a kind, without ranking the kinds
+    if (ra == Rep::binary) return compare_bits(a, b);
+    if (ra == Rep::small) return A::i(a) <=> A::i(b);
+  }
   int ta = type_rank(ra), tb = type_rank(rb);
   if (ta != tb) return ta <=> tb;
   switch (ra) {
@@ -231,31 +225,133 @@ std::weak_ordering compare_terms(const Term& a, const Term& b, bool exact) noexc
       return a.as_port() <=> b.as_port();
     case Rep::pid:
       return a.as_pid() <=> b.as_pid();
+    case Rep::binary:
+      return compare_bits(a, b);
+    default:  // nil, or containers of the same rank, which compare_terms walks
+      return std::weak_ordering::equivalent;
+  }
+}
+
+// Two containers whose children are being compared pair by pair: a run of Terms (a tuple's
+// elements; a map's keys, or its values, `stride` 2 apart), or two lists cell by cell.
+struct CompareFrame {
+  const void* x;  // run: the next child of each side; list: the node of each cell
+  const void* y;
+  std::uint64_t left;    // run: pairs left
+  std::uint32_t ix, iy;  // list: the index of each cell in its node (== count: at a tail
+                         // that is not a list)
+  bool list;
+  bool exact;
+  std::uint8_t stride;
+};
+using CompareStack = detail::WorkStack<CompareFrame, 16>;
+
+// Compares the tops of a and b (kind, leaf value, container size); for two containers that
+// agree so far, pushes the frame that compares their children.
+std::weak_ordering compare_top(const Term& a, const Term& b, bool exact, CompareStack& st) {
+  Rep ra = A::rep(a);
+  if (ra != A::rep(b)) return compare_leaves(a, b, exact);
+  // The commonest elements without a call: small integers, the same atom, [].
+  if (ra == Rep::small) return A::i(a) <=> A::i(b);
+  if (ra == Rep::nil || (ra == Rep::atom && A::aux(a) == A::aux(b)))
+    return std::weak_ordering::equivalent;
+  if (!is_container(ra)) return compare_leaves(a, b, exact);
+  if (A::node<TermNode>(a) == A::node<TermNode>(b) && A::aux(a) == A::aux(b))
+    return std::weak_ordering::equivalent;  // the same cells (or both empty)
+  switch (ra) {
     case Rep::tuple: {
       auto x = a.elements(), y = b.elements();
       if (x.size() != y.size()) return x.size() <=> y.size();
-      for (std::size_t i = 0; i < x.size(); ++i)
-        if (auto c = compare_terms(x[i], y[i], exact); c != 0) return c;
+      st.push({x.data(), y.data(), x.size(), 0, 0, false, exact, 1});
       return std::weak_ordering::equivalent;
     }
     case Rep::map: {
       // Size, then the keys in key order (exactly), then the values in key order.
-      auto x = a.entries(), y = b.entries();
-      if (x.size() != y.size()) return x.size() <=> y.size();
-      for (std::size_t i = 0; i < x.size(); ++i)
-        if (auto c = compare_terms(x[i].key, y[i].key, true); c != 0) return c;
-      for (std::size_t i = 0; i < x.size(); ++i)
-        if (auto c = compare_terms(x[i].value, y[i].value, exact); c != 0) return c;
+      std::size_t nx = a.size(), ny = b.size();
+      if (nx != ny) return nx <=> ny;
+      const Term* x = map_slots(A::node<MapNode>(a));
+      const Term* y = map_slots(A::node<MapNode>(b));
+      st.push({x + 1, y + 1, nx, 0, 0, false, exact, 2});
+      st.push({x, y, nx, 0, 0, false, true, 2});
       return std::weak_ordering::equivalent;
     }
-    case Rep::nil:
+    default:
+      st.push({A::list_node(a), A::list_node(b), 0, A::aux(a), A::aux(b), true, exact, 0});
       return std::weak_ordering::equivalent;
-    case Rep::list:
-      return compare_lists(a, b, exact);
-    case Rep::binary:
-      return compare_bits(a, b);
   }
-  return std::weak_ordering::equivalent;
+}
+
+// The next cell of a list: within its node, or the first of the node its tail is.
+void next_cell(const ListNode*& node, std::uint32_t& i) noexcept {
+  if (++i == node->count && A::rep(node->tail) == Rep::list) {
+    i = A::aux(node->tail);
+    node = A::list_node(node->tail);
+  }
+}
+
+// Term order as a walk of both terms in step, depth first, with an explicit stack: the first
+// difference decides. Lists go cell by cell (their tails are not nesting).
+std::weak_ordering compare_terms(const Term& a, const Term& b, bool exact) noexcept {
+  Rep ra = A::rep(a);
+  if (ra != A::rep(b) || !is_container(ra)) return compare_leaves(a, b, exact);
+  CompareStack st;
+  std::weak_ordering c = compare_top(a, b, exact, st);
+  while (c == 0 && !st.empty()) {
+    CompareFrame& f = st.top();
+    bool ex = f.exact;
+    if (!f.list) {
+      // Equal small integers, atoms and [] inline; stop at anything else.
+      const auto* x = static_cast<const Term*>(f.x);
+      const auto* y = static_cast<const Term*>(f.y);
+      std::uint64_t left = f.left;
+      for (; left; --left, x += f.stride, y += f.stride) {
+        Rep r = A::rep(*x);
+        if (r != A::rep(*y)) break;
+        if (r == Rep::small ? A::i(*x) != A::i(*y)
+                            : r != Rep::nil && (r != Rep::atom || A::aux(*x) != A::aux(*y)))
+          break;
+      }
+      if (left == 0) {
+        st.pop();
+        continue;
+      }
+      f.x = x + f.stride;
+      f.y = y + f.stride;
+      f.left = left - 1;
+      if (left == 1) st.pop();  // the last pair: nothing to come back to
+      c = compare_top(*x, *y, ex, st);
+      continue;
+    }
+    const auto* nx = static_cast<const ListNode*>(f.x);
+    const auto* ny = static_cast<const ListNode*>(f.y);
+    std::uint32_t ix = f.ix, iy = f.iy;
+    bool end_x = ix == nx->count, end_y = iy == ny->count;
+    if (end_x || end_y) {
+      st.pop();
+      // Both ended: their tails decide; one goes on with a cell: the kinds decide.
+      if (end_x && end_y)
+        c = compare_top(nx->tail, ny->tail, ex, st);
+      else if (end_x)
+        c = type_rank(A::rep(nx->tail)) <=> type_rank(Rep::list);
+      else
+        c = type_rank(Rep::list) <=> type_rank(A::rep(ny->tail));
+      continue;
+    }
+    if (nx == ny && ix == iy) {  // the rest is shared
+      st.pop();
+      continue;
+    }
+    const Term& hx = nx->elems()[ix];
+    const Term& hy = ny->elems()[iy];
+    next_cell(nx, ix);
+    next_cell(ny, iy);
+    f.x = nx;
+    f.y = ny;
+    f.ix = ix;
+    f.iy = iy;
+    c = compare_top(hx, hy, ex, st);
+  }
+  return c;
 }
 
 std::uint64_t mix(std::uint64_t h, std::uint64_t v) noexcept {
@@ -275,7 +371,8 @@ std::uint64_t hash_bytes(std::span<const std::uint8_t> b, std::uint64_t h) noexc
   return mix(h, w ^ b.size());
 }
 
-std::uint64_t hash_term(const Term& t) noexcept {
+// The hash of anything but a container with children.
+std::uint64_t hash_leaf(const Term& t) noexcept {
   Rep r = A::rep(t);
   std::uint64_t h = static_cast<std::uint64_t>(r) + 1;
   switch (r) {
@@ -300,22 +397,99 @@ std::uint64_t hash_term(const Term& t) noexcept {
       return mix(h, std::hash<Ref>{}(t.as_ref()));
     case Rep::local_fun:
       return hash_bytes(t.local_fun_body(), h);
-    case Rep::tuple:
-      for (const Term& e : t.elements()) h = mix(h, hash_term(e));
-      return mix(h, t.size());
-    case Rep::map:
-      for (const MapEntry& e : t.entries()) h = mix(mix(h, hash_term(e.key)), hash_term(e.value));
-      return mix(h, t.size());
-    case Rep::list: {
-      // Independent of how the cells are laid out in nodes.
-      Term cell = t;
-      for (; cell.is_cons(); cell = cell.tail()) h = mix(h, hash_term(cell.head()));
-      return mix(h, hash_term(cell));
-    }
     case Rep::binary:
       return hash_bytes(t.bytes(), mix(h, t.bit_size()));
+    default:  // an empty tuple or map
+      return mix(h, 0);
   }
-  return h;
+}
+
+// A container whose children are being hashed: each child's hash is mixed into `h` in order; a
+// tuple or map then mixes in its size. A list's children are its heads, then its final tail
+// (so the hash does not depend on how the cells are laid out in nodes).
+struct HashFrame {
+  std::uint64_t h;
+  const void* p;       // run: the next child; list: the node of the next cell
+  std::uint64_t left;  // run: children left
+  std::uint32_t i;     // list: the index of the next cell (== count: the final tail is next)
+  std::uint32_t size;  // run: what is mixed in last
+  bool list;
+  bool tail_done;
+};
+
+bool has_children(const Term& t) noexcept {
+  return is_container(A::rep(t)) && A::node<TermNode>(t) != nullptr;
+}
+
+void push_hash(const Term& t, detail::WorkStack<HashFrame, 16>& st) {
+  std::uint64_t h = static_cast<std::uint64_t>(A::rep(t)) + 1;
+  switch (A::rep(t)) {
+    case Rep::tuple:
+      st.push({h, t.elements().data(), t.size(), 0, static_cast<std::uint32_t>(t.size()), false,
+               false});
+      return;
+    case Rep::map:
+      st.push({h, map_slots(A::node<MapNode>(t)), std::uint64_t{t.size()} * 2, 0,
+               static_cast<std::uint32_t>(t.size()), false, false});
+      return;
+    default:
+      st.push({h, A::list_node(t), 0, A::aux(t), 0, true, false});
+      return;
+  }
+}
+
+std::uint64_t hash_term(const Term& t) noexcept {
+  if (!has_children(t)) return hash_leaf(t);
+  detail::WorkStack<HashFrame, 16> st;
+  push_hash(t, st);
+  for (;;) {
+    HashFrame& f = st.top();
+    const Term* child = nullptr;
+    if (!f.list) {
+      // Leaves inline; stop at a child with children of its own, or at the end.
+      const auto* p = static_cast<const Term*>(f.p);
+      for (; f.left; --f.left) {
+        if (has_children(*p)) break;
+        f.h = mix(f.h, hash_leaf(*p++));
+      }
+      if (f.left) {
+        child = p;
+        f.p = p + 1;
+        --f.left;
+      }
+    } else if (!f.tail_done) {
+      // Cells: leaves inline; stop at a head with children, or at the final tail.
+      const auto* node = static_cast<const ListNode*>(f.p);
+      std::uint32_t i = f.i;
+      for (;;) {
+        if (i == node->count) {
+          child = &node->tail;
+          f.tail_done = true;
+          break;
+        }
+        const Term& head = node->elems()[i];
+        next_cell(node, i);
+        if (has_children(head)) {
+          child = &head;
+          break;
+        }
+        f.h = mix(f.h, hash_leaf(head));
+      }
+      f.p = node;
+      f.i = i;
+    }
+    if (child) {
+      if (has_children(*child))
+        push_hash(*child, st);
+      else
+        f.h = mix(f.h, hash_leaf(*child));
+      continue;
+    }
+    std::uint64_t v = f.list ? f.h : mix(f.h, f.size);
+    st.pop();
+    if (st.empty()) return v;
+    st.top().h = mix(st.top().h, v);
+  }
 }
 
 }  // namespace
@@ -323,50 +497,51 @@ std::uint64_t hash_term(const Term& t) noexcept {
 // ---- lifetime --------------------------------------------------------------------------------
 
 void Term::destroy(Term& last) noexcept {
-  // An explicit work list instead of recursion: a long list or a deep term frees in constant
-  // stack. Most frees touch only leaves, so the inline buffer rarely spills.
-  struct Item {
-    Rep rep;
-    TermNode* node;
-  };
-  Item inline_items[32];
-  std::vector<Item> spill;
-  std::size_t n_inline = 0;
-  auto push = [&](Rep rep, TermNode* node) noexcept {
-    if (n_inline < std::size(inline_items)) {
-      inline_items[n_inline++] = {rep, node};
-      return;
-    }
-    try {
-      spill.push_back({rep, node});
-    } catch (...) {
-      // Out of memory while freeing: fall back to recursion for this subtree.
-      Term t = A::make(rep, node);
-      t.node_->refs.store(1, std::memory_order_relaxed);
-      // t's destructor recurses into destroy().
-    }
-  };
-  push(last.rep_, last.node_);
+  // Pointer reversal instead of recursion: a node whose count reaches zero is entered at once,
+  // the way back stored in the slot that led to it. Slots are visited from the last down, so a
+  // list's tail comes last, and the last needs no way back (the node is freed first): a deep or
+  // long term frees in constant stack, without allocating.
+  Rep rep = last.rep_;
+  TermNode* node = last.node_;
   last.rep_ = Rep::nil;
+  BackLink up;
+  Run run = run_of(rep, node);
+  std::uint64_t k = run.count;  // slots k - 1 down to 0 are left
   for (;;) {
-    Item item;
-    if (!spill.empty()) {
-      item = spill.back();
-      spill.pop_back();
-    } else if (n_inline) {
-      item = inline_items[--n_inline];
-    } else {
-      break;
+    while (k > 0) {
+      Term& s = run.first[--k];
+      Rep child_rep = s.rep_;
+      if (child_rep < Rep::big || !s.node_) continue;
+      TermNode* child = s.node_;
+      if (child->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
+      if (!is_container(child_rep)) {
+        free_node(child_rep, child);
+        continue;
+      }
+      if (k == 0) {
+        free_node(rep, node);
+      } else {
+        std::memcpy(static_cast<void*>(&s), &up, sizeof up);  // s is dead: reuse its bytes
+        up = BackLink::to(node, rep, k);
+      }
+      rep = child_rep;
+      node = child;
+      run = run_of(rep, node);
+      k = run.count;
     }
-    release_children(item.rep, item.node, push);
-    free_node(item.rep, item.node);
+    free_node(rep, node);
+    if (!up.node) return;
+    rep = up.rep;
+    node = up.node;
+    k = up.slot();
+    run = run_of(rep, node);
+    std::memcpy(&up, static_cast<const void*>(&run.first[k]), sizeof up);
   }
 }
 
 [[noreturn]] void Term::bad(const char* wanted) const {
-  std::string text = to_string(TermFormat::w);
-  if (text.size() > 200) text = text.substr(0, 200) + "...";
-  throw BadTerm(std::string("expected ") + wanted + ", got " + text);
+  throw BadTerm(std::string("expected ") + wanted + ", got " +
+                to_string_prefix(*this, TermFormat::w, 200));
 }
 
 // ---- construction ----------------------------------------------------------------------------
@@ -404,6 +579,16 @@ Term Term::binary(std::span<const std::uint8_t> bytes) {
   if (bytes.empty()) return A::binary(nullptr);
   auto* node = A::new_bytes(bytes.size());
   std::memcpy(node->data(), bytes.data(), bytes.size());
+  return A::binary(node);
+}
+
+Term Term::allocate_binary(std::size_t size, std::uint8_t*& data) {
+  if (size == 0) {
+    data = nullptr;
+    return A::binary(nullptr);
+  }
+  auto* node = A::new_bytes(size);
+  data = node->data();
   return A::binary(node);
 }
 
@@ -484,14 +669,115 @@ Term Term::cons(Term head, Term tail) {
   return A::list(node);
 }
 
+namespace {
+
+// A map key as sort_map_entries sorts it: for the common kinds of key, a 64-bit prefix that
+// orders as compare_exact orders keys of that kind, so that most comparisons are of integers.
+struct SortKey {
+  enum Kind : std::uint8_t { other, integer, atom, binary };
+  std::uint64_t prefix;
+  std::uint32_t index;  // in the entries as given: the last tiebreak (a stable sort)
+  Kind kind;
+};
+
+// The first 8 bytes of `b`, big-endian, zero-padded: orders as the bytes do, up to ties.
+std::uint64_t prefix_of(const std::uint8_t* b, std::size_t n) noexcept {
+  std::uint64_t v = 0;
+  if (n >= 8) {
+    std::memcpy(&v, b, 8);
+    return std::byteswap(v);  // the first byte the most significant
+  }
+  for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t{b[i]} << (56 - 8 * i);
+  return v;
+}
+
+SortKey sort_key(const Term& k, std::uint32_t index) noexcept {
+  switch (A::rep(k)) {
+    case Rep::small:  // the sign bit flipped: signed order as unsigned order
+      return {static_cast<std::uint64_t>(A::i(k)) ^ (std::uint64_t{1} << 63), index,
+              SortKey::integer};
+    case Rep::atom: {
+      std::string_view name = k.as_atom().name();
+      return {prefix_of(reinterpret_cast<const std::uint8_t*>(name.data()), name.size()), index,
+              SortKey::atom};
+    }
+    case Rep::binary:
+      if (A::bits(k) == 0) {
+        auto* b = A::node<BytesNode>(k);
+        return {b ? prefix_of(b->data(), b->size) : 0, index, SortKey::binary};
+      }
+      [[fallthrough]];
+    default:
+      return {0, index, SortKey::other};
+  }
+}
+
+}  // namespace
+
+bool map_keys_in_order(const MapEntry* e, std::size_t n) noexcept {
+  if (n < 2) return true;
+  SortKey prev = sort_key(e[0].key, 0);
+  for (std::size_t i = 1; i < n; ++i) {
+    SortKey cur = sort_key(e[i].key, static_cast<std::uint32_t>(i));
+    bool before = prev.kind == cur.kind && prev.kind != SortKey::other && prev.prefix != cur.prefix
+                      ? prev.prefix < cur.prefix
+                      : Term::compare_exact(e[i - 1].key, e[i].key) < 0;
+    if (!before) return false;
+    prev = cur;
+  }
+  return true;
+}
+
 std::size_t sort_map_entries(MapEntry* e, std::size_t n) {
-  // Stable, so that of equal keys the last given stays last; then keep the last of each run.
-  std::stable_sort(e, e + n, [](const MapEntry& a, const MapEntry& b) {
-    return Term::compare_exact(a.key, b.key) < 0;
-  });
+  if (n < 2) return n;
+  // Sort keys by prefix, falling back to compare_exact on a tie or across kinds, then by
+  // position (stable: of equal keys the last given stays last); move the entries into that
+  // order in place, one cycle of the permutation at a time; then keep the last of each run of
+  // equal keys.
+  std::vector<SortKey> keys(n);
+  for (std::size_t i = 0; i < n; ++i) keys[i] = sort_key(e[i].key, static_cast<std::uint32_t>(i));
+  auto order = [e](const SortKey& a, const SortKey& b) noexcept {
+    if (a.kind == b.kind && a.kind != SortKey::other && a.prefix != b.prefix)
+      return a.prefix < b.prefix;
+    if (auto c = Term::compare_exact(e[a.index].key, e[b.index].key); c != 0) return c < 0;
+    return a.index < b.index;
+  };
+  bool one_kind = keys[0].kind != SortKey::other;
+  for (std::size_t i = 1; i < n && one_kind; ++i) one_kind = keys[i].kind == keys[0].kind;
+  if (one_kind) {
+    // All keys of one kind (a peer's map of atoms or binaries, say): sort by prefix alone, a
+    // comparison of integers; then put the runs of keys whose prefixes tie in order.
+    std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) noexcept {
+      return a.prefix != b.prefix ? a.prefix < b.prefix : a.index < b.index;
+    });
+    for (std::size_t i = 0, j; i < n; i = j) {
+      for (j = i + 1; j < n && keys[j].prefix == keys[i].prefix;) ++j;
+      if (j - i > 1) std::sort(keys.begin() + i, keys.begin() + j, order);
+    }
+  } else {
+    std::sort(keys.begin(), keys.end(), order);
+  }
+  // Entry i takes the one at keys[i].index; `index` becomes i once done.
+  for (std::size_t i = 0; i < n; ++i) {
+    if (keys[i].index == i) continue;
+    MapEntry first = std::move(e[i]);
+    std::size_t j = i;
+    while (keys[j].index != i) {
+      std::size_t from = keys[j].index;
+      e[j] = std::move(e[from]);
+      keys[j].index = static_cast<std::uint32_t>(j);
+      j = from;
+    }
+    e[j] = std::move(first);
+    keys[j].index = static_cast<std::uint32_t>(j);
+  }
   std::size_t out = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (i + 1 < n && Term::compare_exact(e[i].key, e[i + 1].key) == 0) continue;
+    bool same_next = i + 1 < n &&
+                     (keys[i].kind != keys[i + 1].kind || keys[i].kind == SortKey::other ||
+                      keys[i].prefix == keys[i + 1].prefix) &&
+                     Term::compare_exact(e[i].key, e[i + 1].key) == 0;
+    if (same_next) continue;  // a later one of the same key follows
     if (out != i) e[out] = std::move(e[i]);
     ++out;
   }

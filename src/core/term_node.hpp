@@ -1,8 +1,10 @@
 #pragma once
 // Private: the layouts of Term's heap nodes and raw access for term.cpp, term_print.cpp, etf.cpp.
 
+#include <cstddef>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "ambitious/core/term.hpp"
 
@@ -25,11 +27,31 @@ struct ListNode : TermNode {
 struct MapNode : TermNode {
   MapEntry* entries() noexcept { return reinterpret_cast<MapEntry*>(this + 1); }
 };
-// Binary, bitstring or local fun body: `size` bytes follow.
+// A map's keys and values as one run of 2 * count Terms (key, value, key, value, ...): the walks
+// of term.cpp and etf_*.cpp visit map slots as they visit a tuple's elements.
+inline Term* map_slots(MapNode* n) noexcept { return reinterpret_cast<Term*>(n->entries()); }
+inline const Term* map_slots(const MapNode* n) noexcept {
+  return reinterpret_cast<const Term*>(const_cast<MapNode*>(n)->entries());
+}
+static_assert(sizeof(MapEntry) == 2 * sizeof(Term) && offsetof(MapEntry, value) == sizeof(Term));
+// Binary, bitstring or local fun body: `size` bytes, which follow the header, or for a slice
+// (count == slice, binaries only) lie in another binary's node.
 struct BytesNode : TermNode {
+  static constexpr std::uint32_t slice = 1;
   std::uint64_t size = 0;
-  std::uint8_t* data() noexcept { return reinterpret_cast<std::uint8_t*>(this + 1); }
+  bool is_slice() const noexcept { return count == slice; }
+  std::uint8_t* data() noexcept;
 };
+// A binary that shares part of the bytes of a larger one (etf::decode_shared) instead of copying
+// them, and keeps that one's node alive. The owner is never itself a slice.
+struct SliceNode : BytesNode {
+  std::uint8_t* bytes = nullptr;
+  BytesNode* owner = nullptr;
+};
+inline std::uint8_t* BytesNode::data() noexcept {
+  return is_slice() ? static_cast<SliceNode*>(this)->bytes
+                    : reinterpret_cast<std::uint8_t*>(this + 1);
+}
 // An integer beyond 64 bits: `count` magnitude bytes (little-endian, no trailing zero) follow.
 struct BigNode : TermNode {
   std::uint8_t negative = 0;
@@ -47,6 +69,11 @@ static_assert(sizeof(BytesNode) == 16 && sizeof(BigNode) == 16);
 struct TermAccess {
   using Rep = Term::Rep;
   static Rep rep(const Term& t) noexcept { return t.rep_; }
+  /// Tuples, maps and lists: the terms that hold terms (adjacent in Rep, one comparison).
+  static bool is_container(Rep r) noexcept {
+    static_assert(int(Rep::map) == int(Rep::tuple) + 1 && int(Rep::list) == int(Rep::tuple) + 2);
+    return static_cast<unsigned>(r) - static_cast<unsigned>(Rep::tuple) <= 2;
+  }
   static std::uint32_t aux(const Term& t) noexcept { return t.aux_; }
   static std::uint8_t bits(const Term& t) noexcept { return t.bits_; }
   static std::uint64_t u(const Term& t) noexcept { return t.u_; }
@@ -88,6 +115,17 @@ struct TermAccess {
     node->size = n;
     return node;
   }
+  // A binary of the `n` bytes at `data`, which lie in the binary whose node is `in`: shares them.
+  static Term binary_slice(BytesNode* in, const std::uint8_t* data, std::uint64_t n) {
+    auto* node = new SliceNode;
+    BytesNode* owner = in->is_slice() ? static_cast<SliceNode*>(in)->owner : in;
+    owner->refs.fetch_add(1, std::memory_order_relaxed);
+    node->count = BytesNode::slice;
+    node->size = n;
+    node->bytes = const_cast<std::uint8_t*>(data);  // never written: a binary is immutable
+    node->owner = owner;
+    return Term(Rep::binary, node);
+  }
   static BigNode* new_big(std::uint32_t n, bool negative) {
     auto* node = new (::operator new(sizeof(BigNode) + n)) BigNode;
     node->count = n;
@@ -111,6 +149,13 @@ struct TermAccess {
   // A list cell cursor: the node and the index of the current element.
   static ListNode* list_node(const Term& t) noexcept { return static_cast<ListNode*>(t.node_); }
 };
+
+/// The text of `t` (Term::to_string), or its first `limit` characters and "..." when it is
+/// longer; printing stops there, so a large term costs what is printed.
+std::string to_string_prefix(const Term& t, TermFormat format, std::size_t limit);
+
+/// Whether the keys of `entries` are in strictly increasing key order (compare_exact).
+bool map_keys_in_order(const MapEntry* entries, std::size_t n) noexcept;
 
 /// Sorts `entries` by key (compare_exact) and drops all but the last of equal keys; returns the
 /// number kept (moved to the front).

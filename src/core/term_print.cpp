@@ -8,6 +8,7 @@
 #include "ambitious/core/term.hpp"
 #include "term_node.hpp"
 #include "utf8.hpp"
+#include "work_stack.hpp"
 
 namespace ambitious {
 namespace {
@@ -218,11 +219,95 @@ std::string local_fun_name(std::span<const std::uint8_t> b) {
   return module + "." + index + "." + uniq;
 }
 
+// Prints with an explicit stack of the containers still open, so that depth costs no stack.
+// Stops early (the text cut anywhere) once `limit` characters are out.
 struct Printer {
   std::string& out;
   bool pretty;  // ~tp rather than ~w
+  std::size_t limit = std::string::npos;
 
-  void term(const Term& t) {
+  // A container still open: what comes next inside it.
+  struct Frame {
+    enum Kind : std::uint8_t { tuple, map_key, map_value, list, list_close } kind;
+    bool first;
+    std::uint32_t i;     // list: the index of the next cell in `p` (== count: its tail is next)
+    const void* p;       // tuple: the next element; map: the next entry; list: the cell's node
+    std::uint64_t left;  // tuple, map: elements or entries left
+  };
+
+  void print(const Term& t) {
+    detail::WorkStack<Frame, 16> st;
+    open(t, st);
+    while (!st.empty() && out.size() < limit) {
+      Frame& f = st.top();
+      bool first = f.first;
+      f.first = false;
+      switch (f.kind) {
+        case Frame::tuple: {
+          if (f.left == 0) {
+            out += '}';
+            st.pop();
+            break;
+          }
+          const auto* e = static_cast<const Term*>(f.p);
+          f.p = e + 1;
+          --f.left;
+          if (!first) out += ',';
+          open(*e, st);
+          break;
+        }
+        case Frame::map_key: {
+          if (f.left == 0) {
+            out += '}';
+            st.pop();
+            break;
+          }
+          if (!first) out += ',';
+          f.kind = Frame::map_value;
+          open(static_cast<const MapEntry*>(f.p)->key, st);
+          break;
+        }
+        case Frame::map_value: {
+          const auto* e = static_cast<const MapEntry*>(f.p);
+          f.p = e + 1;
+          --f.left;
+          f.kind = Frame::map_key;
+          out += " => ";
+          open(e->value, st);
+          break;
+        }
+        case Frame::list: {
+          const auto* node = static_cast<const ListNode*>(f.p);
+          if (f.i == node->count) {  // the tail, which is not a cell
+            if (A::rep(node->tail) == Rep::nil) {
+              out += ']';
+              st.pop();
+            } else {
+              out += '|';
+              f.kind = Frame::list_close;
+              open(node->tail, st);
+            }
+            break;
+          }
+          const Term& head = node->elems()[f.i];
+          if (++f.i == node->count && A::rep(node->tail) == Rep::list) {
+            f.i = A::aux(node->tail);
+            f.p = A::list_node(node->tail);
+          }
+          if (!first) out += ',';
+          open(head, st);
+          break;
+        }
+        case Frame::list_close:
+          out += ']';
+          st.pop();
+          break;
+      }
+    }
+  }
+
+  // Prints a leaf whole, or the opening of a container and pushes what it holds.
+  void open(const Term& t, detail::WorkStack<Frame, 16>& st) {
     switch (A::rep(t)) {
       case Rep::nil:
         out += "[]";
@@ -262,61 +347,30 @@ struct Printer {
       case Rep::ref:
         out += ambitious::to_string(t.as_ref());
         return;
-      case Rep::tuple: {
+      case Rep::tuple:
         out += '{';
-        bool first = true;
-        for (const Term& e : t.elements()) {
-          if (!first) out += ',';
-          first = false;
-          term(e);
-        }
-        out += '}';
+        st.push({Frame::tuple, true, 0, t.elements().data(), t.size()});
         return;
-      }
-      case Rep::map: {
+      case Rep::map:
         out += "#{";
-        bool first = true;
-        for (const MapEntry& e : t.entries()) {
-          if (!first) out += ',';
-          first = false;
-          term(e.key);
-          out += " => ";
-          term(e.value);
-        }
-        out += '}';
+        st.push({Frame::map_key, true, 0, t.entries().data(), t.size()});
         return;
-      }
       case Rep::list:
-        list(t);
+        if (pretty && is_printable_list(t)) {
+          out += '"';
+          t.for_each_element([&](const Term& e) {
+            put_quoted_char(out, static_cast<std::uint32_t>(A::i(e)), '"', true);
+          });
+          out += '"';
+          return;
+        }
+        out += '[';
+        st.push({Frame::list, true, A::aux(t), A::list_node(t), 0});
         return;
       case Rep::binary:
         binary(t);
         return;
     }
-  }
-
-  void list(const Term& t) {
-    if (pretty && is_printable_list(t)) {
-      out += '"';
-      t.for_each_element([&](const Term& e) {
-        put_quoted_char(out, static_cast<std::uint32_t>(A::i(e)), '"', true);
-      });
-      out += '"';
-      return;
-    }
-    out += '[';
-    Term cell = t;
-    bool first = true;
-    for (; cell.is_cons(); cell = cell.tail()) {
-      if (!first) out += ',';
-      first = false;
-      term(cell.head());
-    }
-    if (!cell.is_nil()) {
-      out += '|';
-      term(cell);
-    }
-    out += ']';
   }
 
   static bool is_printable_list(const Term& t) {
@@ -387,7 +441,17 @@ struct Printer {
 
 std::string Term::to_string(TermFormat format) const {
   std::string out;
-  Printer{out, format == TermFormat::p}.term(*this);
+  Printer{out, format == TermFormat::p}.print(*this);
+  return out;
+}
+
+std::string to_string_prefix(const Term& t, TermFormat format, std::size_t limit) {
+  std::string out;
+  Printer{out, format == TermFormat::p, limit + 1}.print(t);  // one more tells a longer text
+  if (out.size() > limit) {
+    out.resize(limit);
+    out += "...";
+  }
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <boost/describe.hpp>
 
+#include "small_stack.hpp"
+
 using namespace ambitious;
 
 namespace shop {
@@ -121,4 +123,22 @@ TEST(Codec, only_types_with_a_codec_are_encodable) {
   static_assert(!Encodable<std::vector<Opaque>>);
   static_assert(!Encodable<int*>);
   SUCCEED();
+}
+
+TEST(Codec, a_term_a_million_levels_deep_converts_and_an_error_shows_only_its_start) {
+  test::on_small_stack([] {
+    Term deep = atoms::ok;
+    for (int i = 0; i < 1'000'000; ++i) deep = Term::tuple(std::move(deep));
+    auto bad = from_term<int>(deep);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().to_string(),
+              "expected integer, got tuple " + std::string(77, '{') + "...");
+    auto elems = from_term<std::vector<Term>>(Term::list(deep, deep));
+    ASSERT_TRUE(elems);
+    EXPECT_EQ(elems->size(), 2u);
+    EXPECT_EQ(to_term(*elems), Term::list(deep, deep));
+    auto pair = from_term<std::pair<Term, std::string>>(Term::tuple(deep, deep));
+    ASSERT_FALSE(pair);
+    EXPECT_EQ(pair.error().path, "{2}");
+  });
 }

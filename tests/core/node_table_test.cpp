@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "ambitious/core/etf.hpp"
@@ -31,6 +35,52 @@ TEST(NodeTable, interning_is_idempotent_and_this_node_is_index_zero) {
   EXPECT_NE(*a, nodes::local);
   EXPECT_EQ(nodes::intern(NodeId{Atom("a@host"), 1}), a);
   EXPECT_EQ(nodes::get(*a), (NodeId{Atom("a@host"), 1}));
+}
+
+TEST(NodeTable, lookups_run_without_a_lock_while_other_threads_intern) {
+  // Writers intern nodes while readers scan the indices: an index reads back as a whole entry
+  // once the table holds it and as NodeId{} before, never as a torn or stale one.
+  constexpr int writers = 3, each = 300;
+  std::uint32_t first = *nodes::intern(NodeId{Atom("first@host"), 1});
+  std::atomic<bool> done{false};
+  std::vector<std::vector<std::uint32_t>> got(writers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w)
+    threads.emplace_back([w, &got] {
+      Atom name("concurrent_" + std::to_string(w) + "@host");
+      for (int c = 1; c <= each; ++c) {
+        auto i = nodes::intern(NodeId{name, static_cast<std::uint32_t>(c)});
+        ASSERT_TRUE(i);
+        got[w].push_back(*i);
+        EXPECT_EQ(nodes::get(*i), (NodeId{name, static_cast<std::uint32_t>(c)}));
+      }
+    });
+  std::size_t seen = 0;
+  std::thread reader([&] {
+    while (!done.load(std::memory_order_relaxed)) {
+      for (std::uint32_t i = first + 1; i <= first + writers * each; ++i) {
+        NodeId n = nodes::get(i);
+        if (n == NodeId{}) continue;
+        ++seen;
+        EXPECT_EQ(n.name.name().substr(0, 11), "concurrent_");
+        EXPECT_TRUE(n.creation >= 1 && n.creation <= each);
+      }
+    }
+  });
+  for (auto& t : threads) t.join();
+  done = true;
+  reader.join();
+  std::vector<std::uint32_t> all;
+  for (int w = 0; w < writers; ++w) {
+    Atom name("concurrent_" + std::to_string(w) + "@host");
+    for (int c = 1; c <= each; ++c)
+      EXPECT_EQ(nodes::get(got[w][c - 1]), (NodeId{name, static_cast<std::uint32_t>(c)}));
+    all.insert(all.end(), got[w].begin(), got[w].end());
+  }
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end());
+  EXPECT_EQ(all.front(), first + 1);
+  EXPECT_EQ(all.back(), first + writers * each);
 }
 
 TEST(NodeTable, a_peer_sending_ever_new_creations_fills_the_table_and_then_gets_an_error) {

@@ -2,11 +2,68 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <functional>
 #include <map>
+#include <random>
 #include <sstream>
+#include <string>
 #include <unordered_set>
 
+#include "small_stack.hpp"
+
 using namespace ambitious;
+
+namespace {
+
+// Terms a million levels deep around `leaf`, and the length of their printed text.
+constexpr std::size_t deep = 1'000'000;
+struct DeepShape {
+  const char* name;
+  std::function<Term(Term)> build;
+  std::size_t text_size;  // with a leaf of one character
+};
+std::vector<DeepShape> deep_shapes() {
+  return {
+      {"nested one-element tuples {{...}}",
+       [](Term t) {
+         for (std::size_t i = 0; i < deep; ++i) t = Term::tuple(std::move(t));
+         return t;
+       },
+       2 * deep + 1},
+      {"nested lists as heads [[...]]",
+       [](Term t) {
+         for (std::size_t i = 0; i < deep; ++i) t = Term::list(std::move(t));
+         return t;
+       },
+       2 * deep + 1},
+      {"maps nested in values #{ok => #{ok => ...}}",
+       [](Term t) {
+         for (std::size_t i = 0; i < deep; ++i) t = Term::map({{atoms::ok, std::move(t)}});
+         return t;
+       },
+       9 * deep + 1},
+      {"maps nested in keys #{#{... => ok} => ok}",
+       [](Term t) {
+         for (std::size_t i = 0; i < deep; ++i) t = Term::map({{std::move(t), atoms::ok}});
+         return t;
+       },
+       9 * deep + 1},
+      {"tuples, lists and maps in turn",
+       [](Term t) {
+         for (std::size_t i = 0; i < deep; ++i) {
+           if (i % 3 == 0) t = Term::tuple(atoms::ok, std::move(t));
+           if (i % 3 == 1) t = Term::list(std::move(t), atoms::error);
+           if (i % 3 == 2) t = Term::map({{std::move(t), atoms::undefined}});
+         }
+         return t;
+       },
+       0},
+  };
+}
+
+}  // namespace
 
 TEST(Term, a_default_term_is_the_empty_list) {
   Term t;
@@ -165,4 +222,105 @@ TEST(Term, strings_decode_utf8_and_keep_each_invalid_byte_as_itself) {
   EXPECT_EQ(Term::list(0xD800).as_charlist(), std::nullopt);
   EXPECT_EQ(Term::list(0x110000).as_charlist(), std::nullopt);
   EXPECT_EQ(Term::list(-1).as_charlist(), std::nullopt);
+}
+
+TEST(Term, every_operation_on_a_term_a_million_levels_deep_takes_constant_stack) {
+  // 256 KiB of stack: recursion would need hundreds of MB at this depth.
+  test::on_small_stack([] {
+    for (const DeepShape& shape : deep_shapes()) {
+      SCOPED_TRACE(shape.name);
+      Term a = shape.build(Term(1)), b = shape.build(Term(1)), c = shape.build(Term(2));
+      EXPECT_TRUE(a == b);  // built apart: equality walks all the way down
+      EXPECT_FALSE(a == c);
+      EXPECT_EQ(Term::compare(a, b), std::weak_ordering::equivalent);
+      EXPECT_EQ(a <=> c, std::weak_ordering::less);
+      EXPECT_EQ(c <=> a, std::weak_ordering::greater);
+      EXPECT_EQ(Term::compare_exact(a, b), std::strong_ordering::equal);
+      EXPECT_EQ(Term::compare_exact(a, c), std::strong_ordering::less);
+      EXPECT_EQ(a.hash(), b.hash());
+      EXPECT_EQ(std::hash<Term>{}(a), std::hash<Term>{}(b));
+      EXPECT_NE(a.hash(), c.hash());
+      std::string text = a.to_string();
+      if (shape.text_size) {
+        EXPECT_EQ(text.size(), shape.text_size);
+      }
+      EXPECT_EQ(text.find('1'), text.rfind('1')) << "the leaf, once";
+      EXPECT_EQ(c.to_string(TermFormat::w).size(), text.size());
+      std::ostringstream out;
+      out << a;
+      EXPECT_EQ(out.str(), text);
+      EXPECT_THROW(a.as_atom(), BadTerm);  // its message prints the start only
+      // A copy shares the nodes and outlives the original; then both are freed.
+      Term copy = a;
+      a = Term();
+      EXPECT_TRUE(copy == b);
+    }
+  });
+}
+
+TEST(Term, a_long_list_of_deep_terms_frees_in_constant_stack) {
+  test::on_small_stack([] {
+    std::vector<Term> cells;
+    for (int i = 0; i < 1000; ++i) {
+      Term t = atoms::ok;
+      for (int j = 0; j < 1000; ++j) t = Term::tuple(std::move(t));
+      cells.push_back(std::move(t));
+    }
+    Term list = Term::list_from(std::span<Term>(cells), Term::tuple(atoms::ok));
+    EXPECT_EQ(list.size(), 1000u);
+    EXPECT_EQ(list.list_tail(), Term::tuple(atoms::ok));
+    Term other = Term::list_from(list.list_elements(), Term::tuple(atoms::ok));
+    EXPECT_EQ(list, other);
+    EXPECT_EQ(list.hash(), other.hash());
+  });
+}
+
+TEST(Term, binary_filled_makes_a_binary_of_what_it_was_given_to_write) {
+  Term b = Term::binary_filled(5, [](std::span<std::uint8_t> bytes) {
+    ASSERT_EQ(bytes.size(), 5u);
+    std::memcpy(bytes.data(), "hello", 5);
+  });
+  EXPECT_EQ(b, Term::binary("hello"));
+  Term empty =
+      Term::binary_filled(0, [](std::span<std::uint8_t> bytes) { EXPECT_TRUE(bytes.empty()); });
+  EXPECT_EQ(empty, Term::binary(""));
+  EXPECT_THROW(Term::binary_filled(
+                   3, [](std::span<std::uint8_t>) { throw std::runtime_error("read failed"); }),
+               std::runtime_error);
+}
+
+TEST(Term, map_from_puts_keys_in_compare_exact_order_whatever_the_order_given) {
+  // Kinds mixed; binaries and atoms that share long prefixes (they tie on the first 8 bytes);
+  // negative and large integers; floats equal to integers; keys given twice (the last wins).
+  std::vector<Term> keys;
+  for (int i = 0; i < 40; ++i) {
+    keys.push_back(Term::binary("common_prefix_" + std::to_string(i)));
+    keys.push_back(Term::binary(std::string(i % 9, 'a')));
+    keys.push_back(Term::atom("shared_atom_prefix_" + std::to_string(i)));
+    keys.push_back(Term(i * 1'000'003 - 20'000'000));
+    keys.push_back(Term(static_cast<double>(i)));
+    keys.push_back(Term::tuple(i % 7, atoms::ok));
+  }
+  keys.push_back(Term(INT64_MIN));
+  keys.push_back(Term(INT64_MAX));
+  keys.push_back(Term::integer(false, std::vector<std::uint8_t>(12, 0xFF)));
+  keys.push_back(Term::binary(std::string("\0\0", 2)));
+  keys.push_back(Term::binary(""));
+  std::mt19937 random(7);
+  for (int round = 0; round < 20; ++round) {
+    std::shuffle(keys.begin(), keys.end(), random);
+    std::vector<std::pair<Term, Term>> entries;
+    for (std::size_t i = 0; i < keys.size(); ++i) entries.emplace_back(keys[i], Term(i));
+    Term m = Term::map_from(entries);
+    auto got = m.entries();
+    for (std::size_t i = 1; i < got.size(); ++i)
+      ASSERT_EQ(Term::compare_exact(got[i - 1].key, got[i].key), std::strong_ordering::less) << i;
+    // Each key's value is the position it was last given at.
+    for (const MapEntry& e : got) {
+      std::size_t last = 0;
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        if (Term::compare_exact(keys[i], e.key) == 0) last = i;
+      EXPECT_EQ(e.value, Term(last)) << e.key;
+    }
+  }
 }

@@ -1,6 +1,8 @@
 #pragma once
 // The External Term Format: Term to the bytes a BEAM node reads (term_to_binary), and back.
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -18,7 +20,7 @@ inline constexpr std::uint8_t version = 131;
 
 /// Why bytes could not be decoded.
 enum class DecodeErrc : std::uint8_t {
-  truncated,          ///< the input ends inside a term
+  truncated,          ///< the input ends inside a term (or inside a compressed term's zlib data)
   bad_version,        ///< the first byte is not 131
   unknown_tag,        ///< a tag this decoder does not know (or that OTP 25 rejects, FUN_EXT)
   malformed,          ///< a field out of range: bit count, sign byte, ref length, NaN float...
@@ -30,7 +32,8 @@ enum class DecodeErrc : std::uint8_t {
   atom_table_full,    ///< making the atom would eat into the reserve of the atom table
   duplicate_map_key,  ///< a MAP_EXT with the same key twice
   too_large,          ///< a compressed term whose size exceeds DecodeOptions::max_uncompressed
-  bad_compression,    ///< zlib data that does not inflate to the announced size
+  bad_compression,    ///< corrupt zlib data (offset: where inflating stopped), or data that
+                      ///< inflates to more or fewer bytes than announced (offset 2: the size)
   node_table_full,    ///< a pid, port or ref of a new (node, creation) once nodes::max_nodes exist
 };
 
@@ -46,9 +49,15 @@ std::string_view to_string(DecodeErrc e) noexcept;
 /// "truncated at byte 12".
 std::string to_string(const DecodeError& e);
 
+/// The binaries of at least this many bytes that encode_segments() references rather than
+/// copies, and that decode_shared() shares rather than copies.
+inline constexpr std::size_t share_binaries_from = 64 * 1024;
+
 /// Limits for decoding untrusted bytes. The defaults suit bytes from a network peer: memory is
 /// bounded by a small multiple of the input size (each element takes at least one input byte
-/// and 16 bytes of Term), compressed terms by max_uncompressed, stack by max_depth.
+/// and 16 bytes of Term), compressed terms by what they really inflate to (at most
+/// max_uncompressed; the announced size is never allocated up front), nesting by max_depth.
+/// No decode uses stack in proportion to its input, whatever the options.
 ///
 /// Atom policy: atoms are never freed, so bytes from a peer must not be able to fill the table.
 /// `safe` accepts only existing atoms (as binary_to_term(B, [safe])). Otherwise a decode call
@@ -58,10 +67,15 @@ struct DecodeOptions {
   bool safe = false;
   std::uint32_t max_new_atoms = 1024;
   std::uint32_t atom_reserve = Atom::max_atoms / 4;
-  /// Deepest nesting of tuples, lists (a list tail encoded as a nested list counts) and maps.
+  /// Deepest nesting of tuples, lists and maps (a list's tail encoded as another LIST_EXT does
+  /// not nest: it continues the list). Decoding takes no stack whatever the depth; this bounds
+  /// the terms a peer can make the program hold (everything else handles any depth too).
   std::uint32_t max_depth = 512;
   /// Largest uncompressed size accepted for a COMPRESSED term.
   std::size_t max_uncompressed = std::size_t{64} << 20;
+  /// decode_shared(): binaries of at least this many bytes share the buffer's bytes; smaller
+  /// ones are copied, so that a few small binaries kept do not pin a large buffer.
+  std::size_t share_from = share_binaries_from;
 };
 
 /// Decodes one term that fills `bytes` exactly (version byte first).
@@ -70,6 +84,20 @@ std::expected<Term, DecodeError> decode(std::span<const std::uint8_t> bytes,
 /// Decodes the term at the front of `bytes`; returns it and the number of bytes it used.
 std::expected<std::pair<Term, std::size_t>, DecodeError> decode_prefix(
     std::span<const std::uint8_t> bytes, const DecodeOptions& options = {});
+
+/// Decodes one term that fills the binary `buffer` exactly, as decode() does, except that its
+/// binaries of at least options.share_from bytes are slices of `buffer` instead of copies: each
+/// keeps the buffer's bytes alive as long as it lives, so nothing is copied and nothing dangles.
+/// A carrier reads a frame into a binary (Term::binary_filled) and decodes it here. (Binaries
+/// of a COMPRESSED term are copied out of the inflated bytes.) Throws BadTerm when `buffer` is
+/// not a binary.
+std::expected<Term, DecodeError> decode_shared(const Term& buffer,
+                                               const DecodeOptions& options = {});
+/// The term at byte `offset` of the binary `buffer`, sharing as decode_shared() does; returns it
+/// and the number of bytes it used (error offsets count from `offset`). Throws
+/// std::out_of_range when `offset` is past the end of `buffer`.
+std::expected<std::pair<Term, std::size_t>, DecodeError> decode_prefix_shared(
+    const Term& buffer, std::size_t offset, const DecodeOptions& options = {});
 
 /// The exact size of encode(t), version byte included.
 std::size_t encoded_size(const Term& t);
@@ -82,5 +110,54 @@ void encode_append(const Term& t, std::vector<std::uint8_t>& out);
 /// atoms, NEW_FLOAT_EXT, NEW_PID_EXT, NEWER_REFERENCE_EXT, STRING_EXT for lists of bytes, the
 /// smallest integer tag. Maps are written in key order, as OTP writes maps of up to 32 keys.
 std::vector<std::uint8_t> encode(const Term& t);
+
+/// An encoding in pieces for writev(2): what the encoder wrote, cut where the term's large
+/// binaries go, and those binaries' own bytes in between, by reference (each binary kept alive
+/// by this object), as OTP's distribution hands large binaries to the socket in an I/O vector
+/// instead of copying them. The pieces, in order, are the bytes of encode(t).
+class Segments {
+ public:
+  Segments() = default;
+  /// The pieces stay where they are (their bytes are on the heap); `o` is left empty.
+  Segments(Segments&& o) noexcept
+      : bytes_(std::move(o.bytes_)),
+        shared_(std::move(o.shared_)),
+        iov_(std::move(o.iov_)),
+        whole_(std::exchange(o.whole_, {})),
+        size_(std::exchange(o.size_, 0)) {}
+  Segments& operator=(Segments&& o) noexcept {
+    Segments moved(std::move(o));
+    std::swap(bytes_, moved.bytes_);
+    std::swap(shared_, moved.shared_);
+    std::swap(iov_, moved.iov_);
+    std::swap(whole_, moved.whole_);
+    std::swap(size_, moved.size_);
+    return *this;
+  }
+  Segments(const Segments&) = delete;
+  Segments& operator=(const Segments&) = delete;
+
+  /// The pieces in order, for writev(2) (at most IOV_MAX a call) or any gather write; valid
+  /// while this object lives.
+  std::span<const ::iovec> iovecs() const noexcept {
+    return iov_.empty() ? std::span<const ::iovec>(&whole_, size_ ? 1 : 0) : iov_;
+  }
+  /// The bytes of all pieces: encoded_size(t).
+  std::size_t size() const noexcept { return size_; }
+  /// The pieces copied into one buffer: encode(t).
+  std::vector<std::uint8_t> flatten() const;
+
+ private:
+  friend Segments encode_segments(const Term& t, std::size_t share_from);
+  std::vector<std::uint8_t> bytes_;  // ours: all but the shared binaries' bytes
+  std::vector<Term> shared_;         // the binaries whose bytes the pieces reference
+  std::vector<::iovec> iov_;         // empty when nothing is shared: then the one piece is whole_
+  ::iovec whole_{};
+  std::size_t size_ = 0;
+};
+
+/// The encoding of `t` (the bytes of encode(t)) as Segments: binaries of at least `share_from`
+/// bytes are referenced, not copied, so sending a 1 MiB binary copies none of it.
+Segments encode_segments(const Term& t, std::size_t share_from = share_binaries_from);
 
 }  // namespace ambitious::etf
