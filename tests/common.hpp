@@ -1,5 +1,5 @@
 #pragma once
-// What every test layer shares: how long to wait, the runtimes the tests run on, and the
+// What the tests of the process layer and above share: the runtimes the tests run on, and the
 // coroutine harness (run a test body as a process, wait for the message that proves a state).
 //
 //   TEST(Suite, something_happens) {
@@ -27,14 +27,9 @@
 #include "ambitious/process/receive.hpp"
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/runtime/task.hpp"
+#include "patience.hpp"
 
 namespace ambitious::test {
-
-using namespace std::chrono_literals;
-
-/// How long a test waits for something that must happen. Not a timing assertion: the bound only
-/// makes a broken build fail the test instead of hanging it, and is far above any real wait.
-inline constexpr auto patience = std::chrono::seconds(20);
 
 /// A runtime with one worker: processes run one at a time, so interleavings are exact.
 inline constexpr RuntimeOptions one_worker{.workers = 1};

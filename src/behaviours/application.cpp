@@ -15,7 +15,7 @@
 
 #include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
-#include "behaviours/child_shutdown.hpp"
+#include "child_shutdown.hpp"
 
 namespace ambitious {
 namespace detail {

@@ -1,4 +1,4 @@
-#include "behaviours/child_shutdown.hpp"
+#include "child_shutdown.hpp"
 
 #include <chrono>
 #include <map>
@@ -9,7 +9,7 @@
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/process.hpp"
 #include "ambitious/process/receive.hpp"
-#include "runtime/timer_wheel.hpp"
+#include "ambitious/process/timer.hpp"
 
 namespace ambitious::detail {
 namespace {
@@ -88,7 +88,7 @@ Task<> shutdown_children(std::vector<std::pair<Pid, Shutdown>> children) {
   // Who is killed when: one group per shutdown time (all deadlines count from the same now).
   std::map<std::uint64_t, std::vector<Pid>> kills;
   Ref mark;
-  std::uint64_t start = now_ms();
+  std::uint64_t start = monotonic_time_ms();
   for (auto& [pid, how] : children) {
     mark = monitor(pid);
     pending.emplace(pid, mark);
@@ -102,7 +102,7 @@ Task<> shutdown_children(std::vector<std::pair<Pid, Shutdown>> children) {
       kills[start + static_cast<std::uint64_t>(how.time().count())].push_back(pid);
   }
   while (!pending.empty()) {
-    std::uint64_t now = now_ms();
+    std::uint64_t now = monotonic_time_ms();
     for (; !kills.empty() && kills.begin()->first <= now; kills.erase(kills.begin()))
       for (Pid pid : kills.begin()->second)
         if (pending.contains(pid)) exit(pid, atoms::kill);  // out of time: killed, as OTP does

@@ -2,9 +2,9 @@
 
 #include <unordered_map>
 
-#include "behaviours/child_shutdown.hpp"
-#include "behaviours/supervisor_server.hpp"
-#include "runtime/timer_wheel.hpp"
+#include "ambitious/process/timer.hpp"
+#include "child_shutdown.hpp"
+#include "supervisor_server.hpp"
 
 namespace ambitious {
 namespace detail {
@@ -130,7 +130,7 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
   /// Restarts the child that was `old`; counts toward the intensity. A failed start keeps the
   /// child under `old`, marked restarting, and is tried again by a TryAgainRestart.
   Task<Action> restart(Pid old) {
-    if (!intensity_.add(now_ms())) {
+    if (!intensity_.add(monotonic_time_ms())) {
       log(LogReport{LogLevel::error, "supervisor_reached_max_restart_intensity", self(),
                     "** DynamicSupervisor " + to_string(self()) + ": more than " +
                         std::to_string(options_.max_restarts) + " restarts in " +

@@ -3,9 +3,9 @@
 #include <chrono>
 #include <unordered_set>
 
-#include "behaviours/child_shutdown.hpp"
-#include "behaviours/supervisor_server.hpp"
-#include "runtime/timer_wheel.hpp"
+#include "ambitious/process/timer.hpp"
+#include "child_shutdown.hpp"
+#include "supervisor_server.hpp"
 
 namespace ambitious {
 namespace detail {
@@ -172,7 +172,7 @@ Task<Action> SupervisorServer::handle_info(TryAgainRestart t) {
 }
 
 Task<Action> SupervisorServer::restart(std::size_t i) {
-  if (!intensity_.add(now_ms())) {
+  if (!intensity_.add(monotonic_time_ms())) {
     log(LogReport{LogLevel::error, "supervisor_reached_max_restart_intensity", self(),
                   "** Supervisor " + to_string(self()) + ": more than " +
                       std::to_string(flags_.intensity) + " restarts in " +

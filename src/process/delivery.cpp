@@ -3,9 +3,9 @@
 #include "ambitious/process/link.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/send.hpp"
-#include "process/info_reply.hpp"
-#include "process/process.hpp"
-#include "process/runtime_state.hpp"
+#include "info_reply.hpp"
+#include "process.hpp"
+#include "runtime_state.hpp"
 
 namespace ambitious::detail {
 

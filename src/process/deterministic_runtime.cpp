@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <deque>
 
-#include "process/process.hpp"
-#include "process/runtime_state.hpp"
+#include "process.hpp"
+#include "runtime_state.hpp"
 
 namespace ambitious {
 

@@ -1,6 +1,6 @@
 #include "ambitious/process/detail/exit_exception.hpp"
 
-#include "runtime/exception_cast.hpp"
+#include "ambitious/runtime/exception_cast.hpp"
 
 namespace ambitious::detail {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <thread>
 
-#include "runtime/timer_wheel.hpp"
+#include "ambitious/runtime/timer_wheel.hpp"
 
 namespace ambitious::detail {
 

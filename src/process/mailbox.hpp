@@ -9,9 +9,9 @@
 #include "ambitious/core/ref.hpp"
 #include "ambitious/process/detail/message.hpp"
 #include "ambitious/process/detail/receive_core.hpp"
-#include "process/inbox.hpp"
-#include "process/message_queue.hpp"
-#include "process/signals.hpp"
+#include "inbox.hpp"
+#include "message_queue.hpp"
+#include "signals.hpp"
 
 namespace ambitious::detail {
 

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "ambitious/process/errors.hpp"
-#include "process/process.hpp"
-#include "process/runtime_state.hpp"
+#include "process.hpp"
+#include "runtime_state.hpp"
 
 namespace ambitious {
 namespace {

@@ -1,4 +1,4 @@
-#include "process/process.hpp"
+#include "process.hpp"
 
 #include <exception>
 
@@ -8,10 +8,10 @@
 #include "ambitious/process/process_info.hpp"
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/timeout.hpp"
+#include "ambitious/runtime/exception_cast.hpp"
 #include "ambitious/runtime/task.hpp"
-#include "process/info_reply.hpp"
-#include "process/runtime_state.hpp"
-#include "runtime/exception_cast.hpp"
+#include "info_reply.hpp"
+#include "runtime_state.hpp"
 
 namespace ambitious::detail {
 

@@ -11,12 +11,12 @@
 #include "ambitious/core/ref.hpp"
 #include "ambitious/process/detail/receive_core.hpp"
 #include "ambitious/process/exit_reason.hpp"
-#include "process/flat_table.hpp"
-#include "process/incoming_timers.hpp"
-#include "process/mailbox.hpp"
-#include "process/signals.hpp"
-#include "runtime/runnable.hpp"
-#include "runtime/timer_wheel.hpp"
+#include "ambitious/runtime/runnable.hpp"
+#include "ambitious/runtime/timer_wheel.hpp"
+#include "flat_table.hpp"
+#include "incoming_timers.hpp"
+#include "mailbox.hpp"
+#include "signals.hpp"
 
 namespace ambitious::detail {
 

@@ -10,8 +10,8 @@
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/send.hpp"
 #include "ambitious/process/spawn.hpp"
-#include "process/process.hpp"
-#include "process/runtime_state.hpp"
+#include "process.hpp"
+#include "runtime_state.hpp"
 
 namespace ambitious {
 namespace {

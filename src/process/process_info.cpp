@@ -5,9 +5,9 @@
 #include "ambitious/process/errors.hpp"
 #include "ambitious/process/process.hpp"
 #include "ambitious/process/receive.hpp"
-#include "process/info_reply.hpp"
-#include "process/process.hpp"
-#include "process/runtime_state.hpp"
+#include "info_reply.hpp"
+#include "process.hpp"
+#include "runtime_state.hpp"
 
 namespace ambitious {
 

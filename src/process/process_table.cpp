@@ -1,10 +1,10 @@
-#include "process/process_table.hpp"
+#include "process_table.hpp"
 
 #include <memory>
 #include <stdexcept>
 
-#include "process/process.hpp"
-#include "runtime/scheduler.hpp"
+#include "ambitious/runtime/scheduler.hpp"
+#include "process.hpp"
 
 namespace ambitious::detail {
 

@@ -4,8 +4,8 @@
 #include <stdexcept>
 
 #include "ambitious/process/runtime.hpp"
-#include "process/process.hpp"
-#include "process/runtime_state.hpp"
+#include "process.hpp"
+#include "runtime_state.hpp"
 
 namespace ambitious {
 namespace detail {

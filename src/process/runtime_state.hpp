@@ -9,9 +9,9 @@
 #include <unordered_map>
 
 #include "ambitious/process/exit_reason.hpp"
-#include "process/process_table.hpp"
-#include "runtime/blocking_pool.hpp"
-#include "runtime/scheduler.hpp"
+#include "ambitious/runtime/blocking_pool.hpp"
+#include "ambitious/runtime/scheduler.hpp"
+#include "process_table.hpp"
 
 namespace ambitious::detail {
 

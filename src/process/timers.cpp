@@ -7,8 +7,8 @@
 #include <shared_mutex>
 
 #include "ambitious/process/errors.hpp"
-#include "process/process.hpp"
-#include "process/runtime_state.hpp"
+#include "process.hpp"
+#include "runtime_state.hpp"
 
 namespace ambitious {
 namespace {
@@ -187,6 +187,8 @@ std::optional<std::chrono::milliseconds> cancel_timer(const TimerRef& timer,
         me->pid, detail::make_message<CancelTimerResult>(CancelTimerResult{timer, left}));
   return std::nullopt;
 }
+
+std::uint64_t monotonic_time_ms() noexcept { return detail::now_ms(); }
 
 std::optional<std::chrono::milliseconds> read_timer(const TimerRef& timer) {
   if (!detail::Process::current()) throw NotInProcess("read_timer");

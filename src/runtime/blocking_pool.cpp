@@ -1,4 +1,4 @@
-#include "runtime/blocking_pool.hpp"
+#include "ambitious/runtime/blocking_pool.hpp"
 
 namespace ambitious::detail {
 

@@ -1,10 +1,10 @@
-#include "runtime/timer_wheel.hpp"
+#include "ambitious/runtime/timer_wheel.hpp"
 
 #include <algorithm>
 #include <bit>
 #include <limits>
 
-#include "runtime/scheduler.hpp"
+#include "ambitious/runtime/scheduler.hpp"
 
 namespace ambitious::detail {
 

@@ -8,7 +8,27 @@
 #include <utility>
 #include <vector>
 
-#include "ambitious/ambitious.hpp"
+#include "ambitious/behaviours/application.hpp"
+#include "ambitious/behaviours/child_spec.hpp"
+#include "ambitious/behaviours/dynamic_supervisor.hpp"
+#include "ambitious/behaviours/gen_server.hpp"
+#include "ambitious/behaviours/gen_server_result.hpp"
+#include "ambitious/behaviours/logger.hpp"
+#include "ambitious/behaviours/server_ref.hpp"
+#include "ambitious/behaviours/supervisor.hpp"
+#include "ambitious/behaviours/task.hpp"
+#include "ambitious/behaviours/types.hpp"
+#include "ambitious/process/exit_reason.hpp"
+#include "ambitious/process/link.hpp"
+#include "ambitious/process/monitor.hpp"
+#include "ambitious/process/names.hpp"
+#include "ambitious/process/process.hpp"
+#include "ambitious/process/process_info.hpp"
+#include "ambitious/process/receive.hpp"
+#include "ambitious/process/runtime.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
+#include "ambitious/process/timer.hpp"
 
 #include "../common.hpp"
 

@@ -1,6 +1,6 @@
 // The hash table behind links and monitors, checked against std::unordered_map on random
 // operations (the process tests exercise it through links and monitors as users see them).
-#include "process/flat_table.hpp"
+#include "flat_table.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "process/mailbox.hpp"
+#include "mailbox.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,20 @@
 #include <chrono>
 #include <utility>
 
-#include "ambitious/ambitious.hpp"
+#include "ambitious/process/errors.hpp"
+#include "ambitious/process/exit_reason.hpp"
+#include "ambitious/process/link.hpp"
+#include "ambitious/process/monitor.hpp"
+#include "ambitious/process/names.hpp"
+#include "ambitious/process/process.hpp"
+#include "ambitious/process/process_info.hpp"
+#include "ambitious/process/receive.hpp"
+#include "ambitious/process/runtime.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
+#include "ambitious/process/timeout.hpp"
+#include "ambitious/process/timer.hpp"
+#include "ambitious/runtime/task.hpp"
 
 #include "../common.hpp"
 

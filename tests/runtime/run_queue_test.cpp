@@ -1,4 +1,4 @@
-#include "runtime/run_queue.hpp"
+#include "ambitious/runtime/run_queue.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "runtime/scheduler.hpp"
+#include "ambitious/runtime/scheduler.hpp"
 
 #include <gtest/gtest.h>
 

@@ -9,9 +9,9 @@
 #include <thread>
 #include <utility>
 
-#include "runtime/runnable.hpp"
+#include "ambitious/runtime/runnable.hpp"
 
-#include "../common.hpp"
+#include "../patience.hpp"
 
 namespace ambitious::test {
 

@@ -1,4 +1,4 @@
-#include "runtime/timer_wheel.hpp"
+#include "ambitious/runtime/timer_wheel.hpp"
 
 #include <gtest/gtest.h>
 

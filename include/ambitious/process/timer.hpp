@@ -107,4 +107,8 @@ std::optional<std::chrono::milliseconds> cancel_timer(const TimerRef& timer,
 /// The time left before the timer fires, or nothing if it fired or was cancelled.
 std::optional<std::chrono::milliseconds> read_timer(const TimerRef& timer);
 
+/// The runtime's monotonic clock in milliseconds: the clock timers and receive timeouts run on
+/// (OTP's erlang:monotonic_time(millisecond)). Any thread.
+std::uint64_t monotonic_time_ms() noexcept;
+
 }  // namespace ambitious

@@ -1,5 +1,6 @@
 #pragma once
 // TimerWheel: a worker's hashed timing wheel (1 ms ticks) for timers and receive timeouts.
+// Part of the runtime layer's interface to the process layer above; applications do not use it.
 
 #include <atomic>
 #include <chrono>

@@ -1,5 +1,6 @@
 #pragma once
 // BlockingPool: threads for work that must block a thread, away from the workers.
+// Part of the runtime layer's interface to the process layer above; applications do not use it.
 
 #include <condition_variable>
 #include <cstddef>

@@ -1,5 +1,6 @@
 #pragma once
 // Runnable: what the scheduler runs (a process, in practice).
+// Part of the runtime layer's interface to the process layer above; applications do not use it.
 
 namespace ambitious::detail {
 

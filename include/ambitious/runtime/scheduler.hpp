@@ -1,5 +1,6 @@
 #pragma once
 // Scheduler and Worker: one worker thread per core, local run queues, work stealing, parking.
+// Part of the runtime layer's interface to the process layer above; applications do not use it.
 
 #include <pthread.h>
 #include <atomic>
@@ -12,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/quiescence.hpp"
-#include "runtime/run_queue.hpp"
-#include "runtime/timer_wheel.hpp"
+#include "ambitious/runtime/quiescence.hpp"
+#include "ambitious/runtime/run_queue.hpp"
+#include "ambitious/runtime/timer_wheel.hpp"
 
 namespace ambitious::detail {
 

@@ -1,11 +1,12 @@
 #pragma once
 // The run queues: a bounded ring per worker that others may steal from, and one global queue.
+// Part of the runtime layer's interface to the process layer above; applications do not use it.
 
 #include <atomic>
 #include <cstdint>
 #include <mutex>
 
-#include "runtime/runnable.hpp"
+#include "ambitious/runtime/runnable.hpp"
 
 namespace ambitious::detail {
 

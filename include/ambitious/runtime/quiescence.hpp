@@ -1,5 +1,6 @@
 #pragma once
 // Quiescent-state-based reclamation: when memory that other workers may still read can be freed.
+// Part of the runtime layer's interface to the process layer above; applications do not use it.
 
 #include <atomic>
 #include <cstdint>

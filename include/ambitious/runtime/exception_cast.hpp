@@ -1,5 +1,6 @@
 #pragma once
 // exception_cast: the object inside a std::exception_ptr, without rethrowing it.
+// Part of the runtime layer's interface to the process layer above; applications do not use it.
 
 #include <exception>
 #include <typeinfo>
