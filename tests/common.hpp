@@ -54,9 +54,10 @@ void run_test(F&& body, std::source_location where = std::source_location::curre
   run_test(one_worker, std::forward<F>(body), where);
 }
 
-/// Ends the calling process with `{test_waited_too_long, What}`: what it waited for never came.
-[[noreturn]] inline void give_up(std::string_view what) {
-  exit(ExitReason(Term::tuple(Atom("test_waited_too_long"), Term::binary(what))));
+/// Ends the calling process, and so fails run_test, with `{test_gave_up, Why}`: a step the test
+/// needs did not happen (a start failed, or what it waited for never came).
+[[noreturn]] inline void give_up(std::string_view why = "a step of the test failed") {
+  exit(ExitReason(Term::tuple(Atom("test_gave_up"), Term::binary(why))));
 }
 
 /// The next message of type T for which `pred` holds (others stay queued); the test fails if
@@ -64,7 +65,7 @@ void run_test(F&& body, std::source_location where = std::source_location::curre
 template <class T, class Pred>
 Task<T> expect(Pred pred) {
   auto m = co_await receive_if<T>(std::move(pred), patience);
-  if (!m) give_up(detail::type_name<T>());
+  if (!m) give_up("no " + std::string(detail::type_name<T>()) + " came");
   co_return std::move(*m);
 }
 /// The next message of type T; the test fails if none comes within `patience`.

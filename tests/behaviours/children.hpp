@@ -111,7 +111,7 @@ inline ChildSpec flaky_child(const char* name, Pid observer, FlakyStart* flaky) 
 
 /// Waits until the child `name` says it is up; its pid.
 inline Task<Pid> up(std::string_view name) {
-  Up u = co_await next_if<Up>([name](const Up& x) { return x.name == name; });
+  Up u = co_await expect<Up>([name](const Up& x) { return x.name == name; });
   co_return u.pid;
 }
 

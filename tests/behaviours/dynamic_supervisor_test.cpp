@@ -64,18 +64,16 @@ bool contains_pid(const std::vector<Pid>& pids, Pid pid) {
 TEST(DynamicSupervisor, start_child_runs_the_start_in_the_supervisor_which_links_the_child) {
   Pid sup_pid, starter, child;
   std::vector<Pid> child_links, caller_links;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  DynamicSupervisorOptions options;
-                  auto sup = co_await start_dyn(std::move(options));
-                  sup_pid = *sup.pid();
-                  child = co_await start_in(sup, reporting_child("c", self()));
-                  starter = (co_await next<StartSeen>()).starter;
-                  child_links = (co_await process_info(child))->links;
-                  caller_links = (co_await process_info(self()))->links;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    DynamicSupervisorOptions options;
+    auto sup = co_await start_dyn(std::move(options));
+    sup_pid = *sup.pid();
+    child = co_await start_in(sup, reporting_child("c", self()));
+    starter = (co_await expect<StartSeen>()).starter;
+    child_links = (co_await process_info(child))->links;
+    caller_links = (co_await process_info(self()))->links;
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(starter, sup_pid);
   EXPECT_EQ(child_links, std::vector<Pid>{sup_pid});
   EXPECT_FALSE(contains_pid(caller_links, child));
@@ -84,19 +82,17 @@ TEST(DynamicSupervisor, start_child_runs_the_start_in_the_supervisor_which_links
 TEST(DynamicSupervisor, a_child_that_crashes_is_restarted_by_the_supervisor) {
   Pid first, second;
   std::vector<ChildInfo> children;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  DynamicSupervisorOptions options;
-                  auto sup = co_await start_dyn(std::move(options));
-                  first = co_await start_in(sup, obedient_child("c", self()));
-                  co_await up("c");
-                  send(first, ExitWith{foo});
-                  second = co_await up("c");
-                  children = co_await dynamic_supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    DynamicSupervisorOptions options;
+    auto sup = co_await start_dyn(std::move(options));
+    first = co_await start_in(sup, obedient_child("c", self()));
+    co_await up("c");
+    send(first, ExitWith{foo});
+    second = co_await up("c");
+    children = co_await dynamic_supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   EXPECT_NE(first, second);
   ASSERT_EQ(children.size(), 1u);
   EXPECT_EQ(children[0].pid, second);
@@ -134,22 +130,20 @@ TEST(DynamicSupervisor, temporary_children_are_never_restarted_and_transient_one
 TEST(DynamicSupervisor, max_children_limits_the_children_and_a_freed_place_can_be_taken_again) {
   std::optional<ExitReason> refused;
   bool taken_again = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  DynamicSupervisorOptions options;
-                  options.max_children = 2;
-                  auto sup = co_await start_dyn(std::move(options));
-                  Pid a = co_await start_in(sup, obedient_child("a", self()));
-                  co_await start_in(sup, obedient_child("b", self()));
-                  ChildSpec c = obedient_child("c", self()), c2 = c;
-                  auto r = co_await dynamic_supervisor::start_child(sup, std::move(c));
-                  if (!r) refused = r.error();
-                  co_await dynamic_supervisor::terminate_child(sup, a);
-                  auto r2 = co_await dynamic_supervisor::start_child(sup, std::move(c2));
-                  taken_again = r2 && *r2;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    DynamicSupervisorOptions options;
+    options.max_children = 2;
+    auto sup = co_await start_dyn(std::move(options));
+    Pid a = co_await start_in(sup, obedient_child("a", self()));
+    co_await start_in(sup, obedient_child("b", self()));
+    ChildSpec c = obedient_child("c", self()), c2 = c;
+    auto r = co_await dynamic_supervisor::start_child(sup, std::move(c));
+    if (!r) refused = r.error();
+    co_await dynamic_supervisor::terminate_child(sup, a);
+    auto r2 = co_await dynamic_supervisor::start_child(sup, std::move(c2));
+    taken_again = r2 && *r2;
+    co_await gen_server::stop(sup);
+  });
   ASSERT_TRUE(refused);
   EXPECT_EQ(*refused, Atom("max_children"));
   EXPECT_TRUE(taken_again);
@@ -157,19 +151,17 @@ TEST(DynamicSupervisor, max_children_limits_the_children_and_a_freed_place_can_b
 
 TEST(DynamicSupervisor, extra_arguments_reach_every_start_including_restarts) {
   std::vector<Term> first_extra, restart_extra;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  DynamicSupervisorOptions options;
-                  options.extra_arguments = {Term(42), Term(Atom("x"))};
-                  auto sup = co_await start_dyn(std::move(options));
-                  Pid c = co_await start_in(sup, reporting_child("c", self()));
-                  first_extra = (co_await next<StartSeen>()).extra;
-                  send(c, ExitWith{foo});
-                  restart_extra = (co_await next<StartSeen>()).extra;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    DynamicSupervisorOptions options;
+    options.extra_arguments = {Term(42), Term(Atom("x"))};
+    auto sup = co_await start_dyn(std::move(options));
+    Pid c = co_await start_in(sup, reporting_child("c", self()));
+    first_extra = (co_await expect<StartSeen>()).extra;
+    send(c, ExitWith{foo});
+    restart_extra = (co_await expect<StartSeen>()).extra;
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(first_extra, (std::vector<Term>{Term(42), Term(Atom("x"))}));
   EXPECT_EQ(restart_extra, first_extra);
 }
@@ -178,24 +170,22 @@ TEST(DynamicSupervisor, more_restarts_than_max_restarts_stop_the_children_and_en
   Journal journal;
   std::optional<Exit> sup_exit;
   Pid sup_pid;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  trap_exit(true);
-                  DynamicSupervisorOptions options;
-                  options.max_restarts = 1;
-                  options.max_seconds = 1h;
-                  auto sup = co_await start_dyn(std::move(options));
-                  sup_pid = *sup.pid();
-                  co_await start_in(sup, worker("w", &journal, self()));
-                  Pid p0 = co_await start_in(sup, obedient_child("p", self()));
-                  send(p0, ExitWith{foo});
-                  Pid p1 = co_await up("p");
-                  while (p1 == p0) p1 = co_await up("p");  // the first Up was p0's own
-                  send(p1, ExitWith{foo});
-                  sup_exit = co_await next<Exit>();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    trap_exit(true);
+    DynamicSupervisorOptions options;
+    options.max_restarts = 1;
+    options.max_seconds = 1h;
+    auto sup = co_await start_dyn(std::move(options));
+    sup_pid = *sup.pid();
+    co_await start_in(sup, worker("w", &journal, self()));
+    Pid p0 = co_await start_in(sup, obedient_child("p", self()));
+    send(p0, ExitWith{foo});
+    Pid p1 = co_await up("p");
+    while (p1 == p0) p1 = co_await up("p");  // the first Up was p0's own
+    send(p1, ExitWith{foo});
+    sup_exit = co_await expect<Exit>();
+  });
   ASSERT_TRUE(sup_exit);
   EXPECT_EQ(sup_exit->from, sup_pid);
   EXPECT_EQ(sup_exit->reason, atoms::shutdown);
@@ -205,22 +195,20 @@ TEST(DynamicSupervisor, more_restarts_than_max_restarts_stop_the_children_and_en
 TEST(DynamicSupervisor, terminate_child_stops_the_child_for_good_and_an_unknown_pid_is_not_found) {
   std::optional<ExitReason> child_end, unknown;
   std::size_t active = 99;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  DynamicSupervisorOptions options;
-                  auto sup = co_await start_dyn(std::move(options));
-                  Pid c = co_await start_in(sup, obedient_child("c", self()));
-                  Ref mref = monitor(c);
-                  auto r = co_await dynamic_supervisor::terminate_child(sup, c);
-                  if (!r) give_up();
-                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
-                  child_end = d.reason;
-                  active = (co_await dynamic_supervisor::count_children(sup)).active;
-                  auto again = co_await dynamic_supervisor::terminate_child(sup, c);
-                  if (!again) unknown = again.error();
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    DynamicSupervisorOptions options;
+    auto sup = co_await start_dyn(std::move(options));
+    Pid c = co_await start_in(sup, obedient_child("c", self()));
+    Ref mref = monitor(c);
+    auto r = co_await dynamic_supervisor::terminate_child(sup, c);
+    if (!r) give_up();
+    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
+    child_end = d.reason;
+    active = (co_await dynamic_supervisor::count_children(sup)).active;
+    auto again = co_await dynamic_supervisor::terminate_child(sup, c);
+    if (!again) unknown = again.error();
+    co_await gen_server::stop(sup);
+  });
   ASSERT_TRUE(child_end);
   EXPECT_EQ(*child_end, atoms::shutdown);
   EXPECT_EQ(active, 0u);
@@ -232,26 +220,24 @@ TEST(DynamicSupervisor, which_children_and_count_children_describe_the_running_c
   std::vector<ChildInfo> children;
   ChildCounts counts;
   Pid a, s;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  DynamicSupervisorOptions options;
-                  auto sup = co_await start_dyn(std::move(options));
-                  a = co_await start_in(sup, obedient_child("a", self()));
-                  ChildSpec nested;
-                  nested.type = ChildType::supervisor;
-                  nested.start = []() -> Task<StartChildResult> {
-                    DynamicSupervisorOptions o;
-                    StartOptions so;
-                    auto r = co_await dynamic_supervisor::start_link(std::move(o), std::move(so));
-                    if (!r) co_return std::unexpected(r.error());
-                    co_return *r->pid();
-                  };
-                  s = co_await start_in(sup, std::move(nested));
-                  children = co_await dynamic_supervisor::which_children(sup);
-                  counts = co_await dynamic_supervisor::count_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    DynamicSupervisorOptions options;
+    auto sup = co_await start_dyn(std::move(options));
+    a = co_await start_in(sup, obedient_child("a", self()));
+    ChildSpec nested;
+    nested.type = ChildType::supervisor;
+    nested.start = []() -> Task<StartChildResult> {
+      DynamicSupervisorOptions o;
+      StartOptions so;
+      auto r = co_await dynamic_supervisor::start_link(std::move(o), std::move(so));
+      if (!r) co_return std::unexpected(r.error());
+      co_return *r->pid();
+    };
+    s = co_await start_in(sup, std::move(nested));
+    children = co_await dynamic_supervisor::which_children(sup);
+    counts = co_await dynamic_supervisor::count_children(sup);
+    co_await gen_server::stop(sup);
+  });
   ASSERT_EQ(children.size(), 2u);
   for (auto& c : children) {
     EXPECT_EQ(c.id, Term(atoms::undefined));
@@ -269,21 +255,19 @@ TEST(DynamicSupervisor,
   std::optional<std::optional<Pid>> ignored;
   std::optional<ExitReason> error;
   std::size_t specs = 99;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  DynamicSupervisorOptions options;
-                  auto sup = co_await start_dyn(std::move(options));
-                  ChildSpec i = ignoring_child("i");
-                  auto r = co_await dynamic_supervisor::start_child(sup, std::move(i));
-                  if (r) ignored = *r;
-                  ChildSpec f = server_child<FailingInit>(id("f"));
-                  auto r2 = co_await dynamic_supervisor::start_child(sup, std::move(f));
-                  if (!r2) error = r2.error();
-                  specs = (co_await dynamic_supervisor::count_children(sup)).specs;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    DynamicSupervisorOptions options;
+    auto sup = co_await start_dyn(std::move(options));
+    ChildSpec i = ignoring_child("i");
+    auto r = co_await dynamic_supervisor::start_child(sup, std::move(i));
+    if (r) ignored = *r;
+    ChildSpec f = server_child<FailingInit>(id("f"));
+    auto r2 = co_await dynamic_supervisor::start_child(sup, std::move(f));
+    if (!r2) error = r2.error();
+    specs = (co_await dynamic_supervisor::count_children(sup)).specs;
+    co_await gen_server::stop(sup);
+  });
   ASSERT_TRUE(ignored);
   EXPECT_FALSE(*ignored);
   ASSERT_TRUE(error);
@@ -296,18 +280,16 @@ TEST(DynamicSupervisor,
 TEST(DynamicSupervisor, start_child_refuses_a_spec_without_a_start_as_an_invalid_child_spec) {
   std::optional<ExitReason> error;
   std::size_t specs = 99;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  DynamicSupervisorOptions options;
-                  auto sup = co_await start_dyn(std::move(options));
-                  ChildSpec spec;
-                  spec.id = id("a");
-                  auto r = co_await dynamic_supervisor::start_child(sup, std::move(spec));
-                  if (!r) error = r.error();
-                  specs = (co_await dynamic_supervisor::count_children(sup)).specs;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    DynamicSupervisorOptions options;
+    auto sup = co_await start_dyn(std::move(options));
+    ChildSpec spec;
+    spec.id = id("a");
+    auto r = co_await dynamic_supervisor::start_child(sup, std::move(spec));
+    if (!r) error = r.error();
+    specs = (co_await dynamic_supervisor::count_children(sup)).specs;
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(error, ExitReason(Term::tuple(atoms::invalid_child_spec, id("a"))));
   EXPECT_EQ(specs, 0u);
 }
@@ -315,27 +297,25 @@ TEST(DynamicSupervisor, start_child_refuses_a_spec_without_a_start_as_an_invalid
 TEST(DynamicSupervisor, stopping_the_supervisor_shuts_every_child_down_each_by_its_shutdown) {
   Journal journal;
   std::optional<ExitReason> a_end, b_end, s_end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  DynamicSupervisorOptions options;
-                  auto sup = co_await start_dyn(std::move(options));
-                  Pid a = co_await start_in(sup, worker("a", &journal, self()));
-                  Pid b = co_await start_in(sup, worker("b", &journal, self()));
-                  ChildSpec st = process_child(id("s"), ignores_shutdown, std::string("s"), self());
-                  st.shutdown = Shutdown::timeout(20ms);
-                  Pid s = co_await start_in(sup, std::move(st));
-                  co_await up("s");
-                  Ref ma = monitor(a), mb = monitor(b), ms = monitor(s);
-                  co_await gen_server::stop(sup);
-                  for (int k = 0; k < 3; ++k) {
-                    Down d = co_await next<Down>();
-                    if (d.ref == ma) a_end = d.reason;
-                    if (d.ref == mb) b_end = d.reason;
-                    if (d.ref == ms) s_end = d.reason;
-                  }
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    DynamicSupervisorOptions options;
+    auto sup = co_await start_dyn(std::move(options));
+    Pid a = co_await start_in(sup, worker("a", &journal, self()));
+    Pid b = co_await start_in(sup, worker("b", &journal, self()));
+    ChildSpec st = process_child(id("s"), ignores_shutdown, std::string("s"), self());
+    st.shutdown = Shutdown::timeout(20ms);
+    Pid s = co_await start_in(sup, std::move(st));
+    co_await up("s");
+    Ref ma = monitor(a), mb = monitor(b), ms = monitor(s);
+    co_await gen_server::stop(sup);
+    for (int k = 0; k < 3; ++k) {
+      Down d = co_await expect<Down>();
+      if (d.ref == ma) a_end = d.reason;
+      if (d.ref == mb) b_end = d.reason;
+      if (d.ref == ms) s_end = d.reason;
+    }
+  });
   EXPECT_EQ(a_end, ExitReason(atoms::shutdown));
   EXPECT_EQ(b_end, ExitReason(atoms::shutdown));
   EXPECT_EQ(s_end, ExitReason(atoms::killed));
@@ -347,24 +327,22 @@ TEST(DynamicSupervisor, stopping_the_supervisor_shuts_every_child_down_each_by_i
 TEST(DynamicSupervisor, a_dynamic_supervisor_whose_parent_exits_stops_its_children) {
   Journal journal;
   std::optional<ExitReason> child_end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid test = self();
-                  Journal* j = &journal;
-                  Pid parent = spawn([test, j]() -> Task<> {
-                    DynamicSupervisorOptions options;
-                    auto sup = co_await start_dyn(std::move(options));
-                    co_await start_in(sup, worker("a", j, test));
-                    co_await receive<ExitWith>();
-                    exit(foo);
-                  });
-                  Pid a = co_await up("a");
-                  Ref mref = monitor(a);
-                  send(parent, ExitWith{});
-                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
-                  child_end = d.reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid test = self();
+    Journal* j = &journal;
+    Pid parent = spawn([test, j]() -> Task<> {
+      DynamicSupervisorOptions options;
+      auto sup = co_await start_dyn(std::move(options));
+      co_await start_in(sup, worker("a", j, test));
+      co_await receive<ExitWith>();
+      exit(foo);
+    });
+    Pid a = co_await up("a");
+    Ref mref = monitor(a);
+    send(parent, ExitWith{});
+    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
+    child_end = d.reason;
+  });
   EXPECT_EQ(child_end, ExitReason(atoms::shutdown));
   EXPECT_EQ(journal.events(), (std::vector<std::string>{"start a", "stop a"}));
 }
@@ -373,22 +351,20 @@ TEST(DynamicSupervisor, a_failed_restart_is_tried_again_until_the_child_starts) 
   FlakyStart flaky;
   std::size_t start_errors = 0;
   ChildCounts counts;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  DynamicSupervisorOptions options;
-                  options.max_restarts = 10;
-                  auto sup = co_await start_dyn(std::move(options));
-                  Pid first = co_await start_in(sup, flaky_child("f", self(), &flaky));
-                  co_await up("f");
-                  flaky.failures_left = 2;
-                  send(first, ExitWith{foo});
-                  co_await up("f");
-                  start_errors = log.of_kind("supervisor_start_error").size();
-                  counts = co_await dynamic_supervisor::count_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    DynamicSupervisorOptions options;
+    options.max_restarts = 10;
+    auto sup = co_await start_dyn(std::move(options));
+    Pid first = co_await start_in(sup, flaky_child("f", self(), &flaky));
+    co_await up("f");
+    flaky.failures_left = 2;
+    send(first, ExitWith{foo});
+    co_await up("f");
+    start_errors = log.of_kind("supervisor_start_error").size();
+    counts = co_await dynamic_supervisor::count_children(sup);
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(flaky.attempts.load(), 4);  // the first start, two failures, the one that worked
   EXPECT_EQ(start_errors, 2u);
   EXPECT_EQ(counts.specs, 1u);
@@ -403,31 +379,28 @@ TEST(DynamicSupervisor,
   bool terminated = false;
   int attempts_at_terminate = -1, attempts_later = -2;
   std::size_t left = 99;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  DynamicSupervisorOptions options;
-                  options.max_restarts = 100'000'000;
-                  options.max_seconds = 1h;
-                  auto sup = co_await start_dyn(std::move(options));
-                  Pid first = co_await start_in(sup, flaky_child("f", self(), &flaky));
-                  co_await up("f");
-                  flaky.failures_left = 1'000'000'000;
-                  Ref mref = monitor(first);
-                  send(first, ExitWith{foo});
-                  co_await down_of(mref);
-                  // The exit reached the supervisor before the Down reached us: it retries now.
-                  while_retrying = (co_await dynamic_supervisor::which_children(sup)).at(0);
-                  counts_retrying = co_await dynamic_supervisor::count_children(sup);
-                  // The child is still known by the pid it had.
-                  terminated =
-                      (co_await dynamic_supervisor::terminate_child(sup, first)).has_value();
-                  attempts_at_terminate = flaky.attempts.load();
-                  left = (co_await dynamic_supervisor::which_children(sup)).size();
-                  attempts_later = flaky.attempts.load();
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    DynamicSupervisorOptions options;
+    options.max_restarts = 100'000'000;
+    options.max_seconds = 1h;
+    auto sup = co_await start_dyn(std::move(options));
+    Pid first = co_await start_in(sup, flaky_child("f", self(), &flaky));
+    co_await up("f");
+    flaky.failures_left = 1'000'000'000;
+    Ref mref = monitor(first);
+    send(first, ExitWith{foo});
+    co_await expect_down(mref);
+    // The exit reached the supervisor before the Down reached us: it retries now.
+    while_retrying = (co_await dynamic_supervisor::which_children(sup)).at(0);
+    counts_retrying = co_await dynamic_supervisor::count_children(sup);
+    // The child is still known by the pid it had.
+    terminated = (co_await dynamic_supervisor::terminate_child(sup, first)).has_value();
+    attempts_at_terminate = flaky.attempts.load();
+    left = (co_await dynamic_supervisor::which_children(sup)).size();
+    attempts_later = flaky.attempts.load();
+    co_await gen_server::stop(sup);
+  });
   ASSERT_TRUE(while_retrying);
   EXPECT_FALSE(while_retrying->pid);
   EXPECT_TRUE(while_retrying->restarting);
@@ -462,38 +435,35 @@ Task<> waiting_child(Pid observer, bool trap, bool leave) {
 TEST(DynamicSupervisor, stopping_a_supervisor_of_100000_children_ends_each_by_its_shutdown) {
   constexpr int n = 100'000;
   std::size_t downs = 0, wrong = 0, alive_after_stop = 0;
-  EXPECT_EQ(run(two_workers,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  DynamicSupervisorOptions options;
-                  auto sup = co_await start_dyn(std::move(options));
-                  std::unordered_map<Pid, ExitReason> expected;
-                  expected.reserve(n);
-                  for (int i = 0; i < n; ++i) {
-                    // 0: ends with shutdown; 1: brutal_kill; 2: ignores shutdown, killed after
-                    // its time; 3: traps, ends with shutdown, waited for (infinity).
-                    int kind = i % 4;
-                    ChildSpec spec =
-                        process_child(Term(), waiting_child, self(), kind >= 2, kind == 3);
-                    if (kind == 1) spec.shutdown = Shutdown::brutal_kill();
-                    if (kind == 2) spec.shutdown = Shutdown::timeout(50ms);
-                    if (kind == 3) spec.shutdown = Shutdown::infinity();
-                    Pid pid = co_await start_in(sup, std::move(spec));
-                    expected.emplace(pid, kind == 0 || kind == 3 ? ExitReason(atoms::shutdown)
-                                                                 : ExitReason(atoms::killed));
-                  }
-                  for (int i = 0; i < n; ++i) co_await next<Ready>();
-                  for (auto& [pid, reason] : expected) monitor(pid);
-                  co_await gen_server::stop(sup);
-                  for (auto& [pid, reason] : expected) alive_after_stop += alive(pid);
-                  for (int i = 0; i < n; ++i) {
-                    Down d = co_await next<Down>();
-                    ++downs;
-                    auto it = expected.find(d.pid);
-                    if (it == expected.end() || it->second != d.reason) ++wrong;
-                  }
-                }),
-            0);
+  run_test(two_workers, [&]() -> Task<> {
+    CapturedLog quiet;
+    DynamicSupervisorOptions options;
+    auto sup = co_await start_dyn(std::move(options));
+    std::unordered_map<Pid, ExitReason> expected;
+    expected.reserve(n);
+    for (int i = 0; i < n; ++i) {
+      // 0: ends with shutdown; 1: brutal_kill; 2: ignores shutdown, killed after
+      // its time; 3: traps, ends with shutdown, waited for (infinity).
+      int kind = i % 4;
+      ChildSpec spec = process_child(Term(), waiting_child, self(), kind >= 2, kind == 3);
+      if (kind == 1) spec.shutdown = Shutdown::brutal_kill();
+      if (kind == 2) spec.shutdown = Shutdown::timeout(50ms);
+      if (kind == 3) spec.shutdown = Shutdown::infinity();
+      Pid pid = co_await start_in(sup, std::move(spec));
+      expected.emplace(
+          pid, kind == 0 || kind == 3 ? ExitReason(atoms::shutdown) : ExitReason(atoms::killed));
+    }
+    for (int i = 0; i < n; ++i) co_await expect<Ready>();
+    for (auto& [pid, reason] : expected) monitor(pid);
+    co_await gen_server::stop(sup);
+    for (auto& [pid, reason] : expected) alive_after_stop += alive(pid);
+    for (int i = 0; i < n; ++i) {
+      Down d = co_await expect<Down>();
+      ++downs;
+      auto it = expected.find(d.pid);
+      if (it == expected.end() || it->second != d.reason) ++wrong;
+    }
+  });
   EXPECT_EQ(alive_after_stop, 0u);
   EXPECT_EQ(downs, static_cast<std::size_t>(n));
   EXPECT_EQ(wrong, 0u);

@@ -317,44 +317,38 @@ struct ExitTaker : GenServer<ExitTaker> {
 TEST(GenServerStart, start_returns_once_init_has_run_and_the_server_answers_calls) {
   int got = 0;
   bool linked = true;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter(41);
-                  got = co_await gen_server::call(s, Add{1});
-                  auto info = co_await process_info(self());
-                  linked = !info->links.empty();
-                  co_await gen_server::stop(s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter(41);
+    got = co_await gen_server::call(s, Add{1});
+    auto info = co_await process_info(self());
+    linked = !info->links.empty();
+    co_await gen_server::stop(s);
+  });
   EXPECT_EQ(got, 42);
   EXPECT_FALSE(linked);
 }
 
 TEST(GenServerStart, start_link_links_the_server_to_the_caller) {
   bool linked = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Counter::start_link(0, Pid{}, false);
-                  if (!s) give_up();
-                  auto info = co_await process_info(self());
-                  linked = info->links.size() == 1 && info->links[0] == *s->pid();
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Counter::start_link(0, Pid{}, false);
+    if (!s) give_up();
+    auto info = co_await process_info(self());
+    linked = info->links.size() == 1 && info->links[0] == *s->pid();
+    co_await gen_server::stop(*s);
+  });
   EXPECT_TRUE(linked);
 }
 
 TEST(GenServerStart, init_returning_ignore_fails_the_start_with_ignore_and_the_server_ends_normal) {
   std::optional<ExitReason> error;
   std::optional<Exit> exit_message;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  trap_exit(true);
-                  auto s = co_await InitSays::start_link(InitSays::ignore_it);
-                  if (!s) error = s.error();
-                  exit_message = co_await next<Exit>();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    trap_exit(true);
+    auto s = co_await InitSays::start_link(InitSays::ignore_it);
+    if (!s) error = s.error();
+    exit_message = co_await expect<Exit>();
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, Atom("ignore"));
   ASSERT_TRUE(exit_message);
@@ -363,12 +357,10 @@ TEST(GenServerStart, init_returning_ignore_fails_the_start_with_ignore_and_the_s
 
 TEST(GenServerStart, init_returning_stop_fails_the_start_with_the_reason) {
   std::optional<ExitReason> error;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await InitSays::start(InitSays::stop_it);
-                  if (!s) error = s.error();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await InitSays::start(InitSays::stop_it);
+    if (!s) error = s.error();
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, foo);
 }
@@ -376,16 +368,14 @@ TEST(GenServerStart, init_returning_stop_fails_the_start_with_the_reason) {
 TEST(GenServerStart, init_stop_with_start_link_ends_a_caller_that_does_not_trap_exits) {
   std::optional<ExitReason> caller_end;
   std::optional<ExitReason> error;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid caller = spawn([&]() -> Task<> {
-                    auto s = co_await InitSays::start_link(InitSays::stop_it);
-                    if (!s) error = s.error();
-                    co_await receive<Quit>();  // the link's exit signal ends it meanwhile
-                  });
-                  caller_end = co_await wait_end(caller);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid caller = spawn([&]() -> Task<> {
+      auto s = co_await InitSays::start_link(InitSays::stop_it);
+      if (!s) error = s.error();
+      co_await receive<Quit>();  // the link's exit signal ends it meanwhile
+    });
+    caller_end = co_await wait_end(caller);
+  });
   ASSERT_TRUE(caller_end);
   EXPECT_EQ(*caller_end, foo);
 }
@@ -393,14 +383,12 @@ TEST(GenServerStart, init_stop_with_start_link_ends_a_caller_that_does_not_trap_
 TEST(GenServerStart, init_stop_with_start_link_sends_a_trapping_caller_an_exit_message) {
   std::optional<ExitReason> error;
   std::optional<Exit> exit_message;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  trap_exit(true);
-                  auto s = co_await InitSays::start_link(InitSays::stop_it);
-                  if (!s) error = s.error();
-                  exit_message = co_await next<Exit>();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    trap_exit(true);
+    auto s = co_await InitSays::start_link(InitSays::stop_it);
+    if (!s) error = s.error();
+    exit_message = co_await expect<Exit>();
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, foo);
   ASSERT_TRUE(exit_message);
@@ -409,26 +397,22 @@ TEST(GenServerStart, init_stop_with_start_link_sends_a_trapping_caller_an_exit_m
 
 TEST(GenServerStart, an_exception_escaping_init_fails_the_start_with_exception_what) {
   std::optional<ExitReason> error;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  auto s = co_await InitSays::start(InitSays::throw_it);
-                  if (!s) error = s.error();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    auto s = co_await InitSays::start(InitSays::throw_it);
+    if (!s) error = s.error();
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, ExitReason::exception("init failed"));
 }
 
 TEST(GenServerStart, exit_called_in_init_fails_the_start_with_its_reason) {
   std::optional<ExitReason> error;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  auto s = co_await InitSays::start(InitSays::exit_it);
-                  if (!s) error = s.error();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    auto s = co_await InitSays::start(InitSays::exit_it);
+    if (!s) error = s.error();
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, foo);
 }
@@ -437,17 +421,15 @@ TEST(GenServerStart, a_named_server_is_registered_and_answers_calls_by_name) {
   std::optional<Pid> where;
   Pid pid;
   int got = 0;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  StartOptions options{.name = Atom("gs_named")};
-                  auto s = co_await Counter::start(std::move(options), 7, Pid{}, false);
-                  if (!s) give_up();
-                  pid = *s->pid();
-                  where = whereis(Atom("gs_named"));
-                  got = co_await gen_server::call(CounterRef(Atom("gs_named")), Get{});
-                  co_await gen_server::stop(CounterRef(Atom("gs_named")));
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    StartOptions options{.name = Atom("gs_named")};
+    auto s = co_await Counter::start(std::move(options), 7, Pid{}, false);
+    if (!s) give_up();
+    pid = *s->pid();
+    where = whereis(Atom("gs_named"));
+    got = co_await gen_server::call(CounterRef(Atom("gs_named")), Get{});
+    co_await gen_server::stop(CounterRef(Atom("gs_named")));
+  });
   EXPECT_EQ(where, pid);
   EXPECT_EQ(got, 7);
 }
@@ -455,17 +437,15 @@ TEST(GenServerStart, a_named_server_is_registered_and_answers_calls_by_name) {
 TEST(GenServerStart, starting_a_second_server_under_a_taken_name_fails_with_already_started) {
   std::optional<ExitReason> error;
   Pid first;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  StartOptions options{.name = Atom("gs_taken")};
-                  auto s = co_await Counter::start(options, 0, Pid{}, false);
-                  if (!s) give_up();
-                  first = *s->pid();
-                  auto again = co_await Counter::start(options, 0, Pid{}, false);
-                  if (!again) error = again.error();
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    StartOptions options{.name = Atom("gs_taken")};
+    auto s = co_await Counter::start(options, 0, Pid{}, false);
+    if (!s) give_up();
+    first = *s->pid();
+    auto again = co_await Counter::start(options, 0, Pid{}, false);
+    if (!again) error = again.error();
+    co_await gen_server::stop(*s);
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, ExitReason(Term::tuple(Atom("already_started"), first)));
 }
@@ -475,20 +455,18 @@ TEST(GenServerStart, a_linked_starter_survives_a_taken_name_as_in_otp_init_it) {
   // a non-trapping caller of start_link lives on.
   std::optional<ExitReason> error;
   bool survived = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  StartOptions options{.name = Atom("gs_taken_linked")};
-                  auto s = co_await Counter::start(options, 0, Pid{}, false);
-                  if (!s) give_up();
-                  auto again = co_await Counter::start_link(options, 0, Pid{}, false);
-                  if (!again) error = again.error();
-                  // With one worker the new server's end (and a link exit, if it sent one) came
-                  // before its ack was read: this receive drains it, so dying would end us here.
-                  auto ping = co_await gen_server::try_call(*s, Get{});
-                  survived = ping.has_value();
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    StartOptions options{.name = Atom("gs_taken_linked")};
+    auto s = co_await Counter::start(options, 0, Pid{}, false);
+    if (!s) give_up();
+    auto again = co_await Counter::start_link(options, 0, Pid{}, false);
+    if (!again) error = again.error();
+    // With one worker the new server's end (and a link exit, if it sent one) came
+    // before its ack was read: this receive drains it, so dying would end us here.
+    auto ping = co_await gen_server::try_call(*s, Get{});
+    survived = ping.has_value();
+    co_await gen_server::stop(*s);
+  });
   ASSERT_TRUE(error);
   EXPECT_TRUE(error->term().is_tuple());
   EXPECT_TRUE(survived);
@@ -497,14 +475,12 @@ TEST(GenServerStart, a_linked_starter_survives_a_taken_name_as_in_otp_init_it) {
 TEST(GenServerStart, a_start_whose_init_takes_too_long_fails_with_timeout_and_kills_the_server) {
   std::optional<ExitReason> error;
   std::optional<Terminated> end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  StartOptions options{.timeout = 20ms};
-                  auto s = co_await SlowInit::start(std::move(options), self());
-                  if (!s) error = s.error();
-                  end = co_await next<Terminated>();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    StartOptions options{.timeout = 20ms};
+    auto s = co_await SlowInit::start(std::move(options), self());
+    if (!s) error = s.error();
+    end = co_await expect<Terminated>();
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, atoms::timeout);
   ASSERT_TRUE(end);
@@ -516,14 +492,12 @@ TEST(GenServerStart, a_start_whose_init_takes_too_long_fails_with_timeout_and_ki
 
 TEST(GenServerCall, call_returns_the_reply_of_the_handle_call_for_the_request_type) {
   int a = 0, b = 0;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter(1);
-                  a = co_await gen_server::call(s, Add{2});
-                  b = co_await gen_server::call(s, Get{});
-                  co_await gen_server::stop(s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter(1);
+    a = co_await gen_server::call(s, Add{2});
+    b = co_await gen_server::call(s, Get{});
+    co_await gen_server::stop(s);
+  });
   EXPECT_EQ(a, 3);
   EXPECT_EQ(b, 3);
 }
@@ -565,18 +539,16 @@ struct NameKeeper : GenServer<NameKeeper> {
 
 TEST(GenServerCall, requests_built_in_place_by_call_and_cast_reach_their_handlers_once) {
   std::string set, after_cast, tried;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await NameKeeper::start();
-                  if (!s) give_up();
-                  set = co_await gen_server::call<Named>(*s, Counted(std::string("ab")), 2);
-                  gen_server::cast<Append>(*s, Counted(std::string("!")));
-                  after_cast = co_await gen_server::call<Get>(*s);
-                  auto r = co_await gen_server::try_call<Named>(*s, Counted(std::string("x")), 1);
-                  if (r) tried = *r;
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await NameKeeper::start();
+    if (!s) give_up();
+    set = co_await gen_server::call<Named>(*s, Counted(std::string("ab")), 2);
+    gen_server::cast<Append>(*s, Counted(std::string("!")));
+    after_cast = co_await gen_server::call<Get>(*s);
+    auto r = co_await gen_server::try_call<Named>(*s, Counted(std::string("x")), 1);
+    if (r) tried = *r;
+    co_await gen_server::stop(*s);
+  });
   EXPECT_EQ(set, "abab");
   EXPECT_EQ(after_cast, "abab!");
   EXPECT_EQ(tried, "x");
@@ -606,189 +578,167 @@ struct Wide : GenServer<Wide> {
 
 TEST(GenServerCall, each_declared_request_type_is_dispatched_to_its_own_handler) {
   std::vector<int> replies;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Wide::start();
-                  if (!s) give_up();
-                  replies.push_back(co_await gen_server::call(*s, Ask<11>{}));
-                  replies.push_back(co_await gen_server::call(*s, Ask<0>{}));
-                  gen_server::cast(*s, Ask<7>{});  // casts_seen = 8
-                  replies.push_back(co_await gen_server::call(*s, Ask<5>{}));
-                  gen_server::cast(*s, Ask<0>{});  // casts_seen = 9
-                  replies.push_back(co_await gen_server::call(*s, Ask<9>{}));
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Wide::start();
+    if (!s) give_up();
+    replies.push_back(co_await gen_server::call(*s, Ask<11>{}));
+    replies.push_back(co_await gen_server::call(*s, Ask<0>{}));
+    gen_server::cast(*s, Ask<7>{});  // casts_seen = 8
+    replies.push_back(co_await gen_server::call(*s, Ask<5>{}));
+    gen_server::cast(*s, Ask<0>{});  // casts_seen = 9
+    replies.push_back(co_await gen_server::call(*s, Ask<9>{}));
+    co_await gen_server::stop(*s);
+  });
   EXPECT_EQ(replies, (std::vector<int>{110, 0, 58, 99}));
 }
 
 TEST(GenServerCall, casts_are_handled_in_order_before_a_later_call) {
   int got = 0;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter(0);
-                  for (int i = 1; i <= 10; ++i) gen_server::cast(s, Add{i});
-                  got = co_await gen_server::call(s, Get{});
-                  co_await gen_server::stop(s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter(0);
+    for (int i = 1; i <= 10; ++i) gen_server::cast(s, Add{i});
+    got = co_await gen_server::call(s, Get{});
+    co_await gen_server::stop(s);
+  });
   EXPECT_EQ(got, 55);
 }
 
 TEST(GenServerCall, a_cast_to_a_server_that_does_not_exist_is_ignored) {
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  gen_server::cast(CounterRef(Atom("gs_nobody")), Add{1});
-                  co_return;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    gen_server::cast(CounterRef(Atom("gs_nobody")), Add{1});
+    co_return;
+  });
 }
 
 TEST(GenServerCall, a_message_of_a_declared_info_type_reaches_handle_info) {
   bool pinged = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Pinger::start(self());
-                  if (!s) give_up();
-                  send(*s->pid(), Pinger::Ping{});
-                  co_await next<Pinged>();
-                  pinged = true;
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Pinger::start(self());
+    if (!s) give_up();
+    send(*s->pid(), Pinger::Ping{});
+    co_await expect<Pinged>();
+    pinged = true;
+    co_await gen_server::stop(*s);
+  });
   EXPECT_TRUE(pinged);
 }
 
 TEST(GenServerCall, messages_of_undeclared_types_are_dropped_and_reported_not_accumulated) {
   std::size_t queued = 99;
   std::size_t reports = 0;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  auto s = co_await Pinger::start(self());
-                  if (!s) give_up();
-                  for (int i = 0; i < 3; ++i) send(*s->pid(), Stray{});
-                  send(*s->pid(), 42);
-                  co_await gen_server::call(*s, Get{});  // after the strays, in order
-                  queued = (co_await process_info(*s->pid()))->message_queue_len;
-                  reports = log.of_kind("gen_server_unexpected_message").size();
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    auto s = co_await Pinger::start(self());
+    if (!s) give_up();
+    for (int i = 0; i < 3; ++i) send(*s->pid(), Stray{});
+    send(*s->pid(), 42);
+    co_await gen_server::call(*s, Get{});  // after the strays, in order
+    queued = (co_await process_info(*s->pid()))->message_queue_len;
+    reports = log.of_kind("gen_server_unexpected_message").size();
+    co_await gen_server::stop(*s);
+  });
   EXPECT_EQ(queued, 0u);
   EXPECT_EQ(reports, 4u);
 }
 
 TEST(GenServerCall, handle_continue_runs_after_init_and_after_a_result_before_the_next_message) {
   std::vector<std::string> events;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Sequencer::start(self());
-                  if (!s) give_up();
-                  co_await gen_server::call(*s, Sequencer::ArmAndContinue{});
-                  events = co_await gen_server::call(*s, Get{});
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Sequencer::start(self());
+    if (!s) give_up();
+    co_await gen_server::call(*s, Sequencer::ArmAndContinue{});
+    events = co_await gen_server::call(*s, Get{});
+    co_await gen_server::stop(*s);
+  });
   EXPECT_EQ(events, (std::vector<std::string>{"init", "continue 1", "arm and continue",
                                               "continue 2", "continue 3", "get"}));
 }
 
 TEST(GenServerCall, a_result_timeout_calls_handle_timeout_when_no_message_comes) {
   std::vector<std::string> events;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Sequencer::start(self());
-                  if (!s) give_up();
-                  Sequencer::Arm arm{Timeout(1ms)};
-                  co_await gen_server::call(*s, arm);
-                  co_await next<TimedOut>();
-                  events = co_await gen_server::call(*s, Get{});
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Sequencer::start(self());
+    if (!s) give_up();
+    Sequencer::Arm arm{Timeout(1ms)};
+    co_await gen_server::call(*s, arm);
+    co_await expect<TimedOut>();
+    events = co_await gen_server::call(*s, Get{});
+    co_await gen_server::stop(*s);
+  });
   EXPECT_EQ(events, (std::vector<std::string>{"init", "continue 1", "arm", "timeout", "get"}));
 }
 
 TEST(GenServerCall, a_message_that_comes_first_cancels_the_result_timeout) {
   std::vector<std::string> events;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Sequencer::start(self());
-                  if (!s) give_up();
-                  Sequencer::Arm arm{Timeout(std::chrono::hours(1))};
-                  co_await gen_server::call(*s, arm);
-                  events = co_await gen_server::call(*s, Get{});
-                  Sequencer::Arm again{Timeout(1ms)};  // the next message has no timeout
-                  co_await gen_server::call(*s, again);
-                  co_await next<TimedOut>();
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Sequencer::start(self());
+    if (!s) give_up();
+    Sequencer::Arm arm{Timeout(std::chrono::hours(1))};
+    co_await gen_server::call(*s, arm);
+    events = co_await gen_server::call(*s, Get{});
+    Sequencer::Arm again{Timeout(1ms)};  // the next message has no timeout
+    co_await gen_server::call(*s, again);
+    co_await expect<TimedOut>();
+    co_await gen_server::stop(*s);
+  });
   EXPECT_EQ(events, (std::vector<std::string>{"init", "continue 1", "arm", "get"}));
 }
 
 TEST(GenServerCall, a_deferred_reply_with_reply_from_reaches_the_waiting_caller) {
   std::optional<int> got;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Deferred::start(self());
-                  if (!s) give_up();
-                  Pid test = self();
-                  Pid client = spawn([&got, s, test]() -> Task<> {
-                    got = co_await gen_server::call(*s, Deferred::Ask{});
-                    send(test, Pinged{});
-                  });
-                  co_await next<Asked>();
-                  gen_server::cast(*s, Deferred::Answer{7});
-                  co_await next<Pinged>();
-                  co_await wait_end(client);
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Deferred::start(self());
+    if (!s) give_up();
+    Pid test = self();
+    Pid client = spawn([&got, s, test]() -> Task<> {
+      got = co_await gen_server::call(*s, Deferred::Ask{});
+      send(test, Pinged{});
+    });
+    co_await expect<Asked>();
+    gen_server::cast(*s, Deferred::Answer{7});
+    co_await expect<Pinged>();
+    co_await wait_end(client);
+    co_await gen_server::stop(*s);
+  });
   EXPECT_EQ(got, 7);
 }
 
 TEST(GenServerCall, a_deferred_reply_of_a_string_literal_reaches_a_caller_waiting_for_a_string) {
   std::optional<std::string> got;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Namer::start(self());
-                  if (!s) give_up();
-                  Pid test = self();
-                  Pid client = spawn([&got, s, test]() -> Task<> {
-                    got = co_await gen_server::call(*s, Namer::AskName{});
-                    send(test, Pinged{});
-                  });
-                  co_await next<Asked>();
-                  gen_server::cast(*s, Namer::AnswerWithLiteral{});
-                  co_await next<Pinged>();
-                  co_await wait_end(client);
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Namer::start(self());
+    if (!s) give_up();
+    Pid test = self();
+    Pid client = spawn([&got, s, test]() -> Task<> {
+      got = co_await gen_server::call(*s, Namer::AskName{});
+      send(test, Pinged{});
+    });
+    co_await expect<Asked>();
+    gen_server::cast(*s, Namer::AnswerWithLiteral{});
+    co_await expect<Pinged>();
+    co_await wait_end(client);
+    co_await gen_server::stop(*s);
+  });
   EXPECT_EQ(got, "a literal");
 }
 
 TEST(GenServerCall, a_deferred_reply_of_the_wrong_type_fails_loudly_instead_of_being_lost) {
   std::optional<ExitReason> error;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  auto s = co_await Namer::start(self());
-                  if (!s) give_up();
-                  Pid test = self();
-                  Pid client = spawn([&error, s, test]() -> Task<> {
-                    auto r = co_await gen_server::try_call(*s, Namer::AskName{});
-                    if (!r) error = r.error();
-                    send(test, Pinged{});
-                  });
-                  co_await next<Asked>();
-                  gen_server::cast(*s, Namer::AnswerWithInt{});
-                  co_await next<Pinged>();
-                  co_await wait_end(client);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    auto s = co_await Namer::start(self());
+    if (!s) give_up();
+    Pid test = self();
+    Pid client = spawn([&error, s, test]() -> Task<> {
+      auto r = co_await gen_server::try_call(*s, Namer::AskName{});
+      if (!r) error = r.error();
+      send(test, Pinged{});
+    });
+    co_await expect<Asked>();
+    gen_server::cast(*s, Namer::AnswerWithInt{});
+    co_await expect<Pinged>();
+    co_await wait_end(client);
+  });
   ASSERT_TRUE(error);
   EXPECT_TRUE(contains(error->exception_what(), "waits for")) << *error;
 }
@@ -796,20 +746,18 @@ TEST(GenServerCall, a_deferred_reply_of_the_wrong_type_fails_loudly_instead_of_b
 TEST(GenServerCall, handlers_may_be_coroutines_and_the_server_waits_for_them) {
   int got = 0;
   std::optional<ExitReason> terminated;
-  EXPECT_EQ(run(two_workers,
-                [&]() -> Task<> {
-                  auto other = co_await start_counter(3);
-                  auto s = co_await Async::start(other, self());
-                  if (!s) give_up();
-                  gen_server::cast(*s, Add{1});
-                  send(*s->pid(), Add{2});
-                  co_await gen_server::call(other, Add{1});
-                  got = co_await gen_server::call(*s, Get{});
-                  co_await gen_server::stop(*s, foo);
-                  terminated = (co_await next<Terminated>()).reason;
-                  co_await gen_server::stop(other);
-                }),
-            0);
+  run_test(two_workers, [&]() -> Task<> {
+    auto other = co_await start_counter(3);
+    auto s = co_await Async::start(other, self());
+    if (!s) give_up();
+    gen_server::cast(*s, Add{1});
+    send(*s->pid(), Add{2});
+    co_await gen_server::call(other, Add{1});
+    got = co_await gen_server::call(*s, Get{});
+    co_await gen_server::stop(*s, foo);
+    terminated = (co_await expect<Terminated>()).reason;
+    co_await gen_server::stop(other);
+  });
   EXPECT_EQ(got, 300 + 4 + 21);
   ASSERT_TRUE(terminated);
   EXPECT_EQ(*terminated, foo);
@@ -821,15 +769,13 @@ TEST(GenServerStop, stop_runs_terminate_with_the_reason_and_waits_for_the_end) {
   std::optional<ExitReason> terminated;
   bool stopped = false;
   bool alive_after = true;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter(0, self());
-                  auto r = co_await gen_server::stop(s, ExitReason::shutdown(foo));
-                  stopped = r.has_value();
-                  alive_after = alive(*s.pid());
-                  terminated = (co_await next<Terminated>()).reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter(0, self());
+    auto r = co_await gen_server::stop(s, ExitReason::shutdown(foo));
+    stopped = r.has_value();
+    alive_after = alive(*s.pid());
+    terminated = (co_await expect<Terminated>()).reason;
+  });
   EXPECT_TRUE(stopped);
   EXPECT_FALSE(alive_after);
   ASSERT_TRUE(terminated);
@@ -838,16 +784,14 @@ TEST(GenServerStop, stop_runs_terminate_with_the_reason_and_waits_for_the_end) {
 
 TEST(GenServerStop, stop_of_a_server_that_does_not_exist_fails_with_noproc) {
   std::optional<ExitReason> by_pid, by_name;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter();
-                  co_await gen_server::stop(s);
-                  auto r = co_await gen_server::stop(s);
-                  if (!r) by_pid = r.error();
-                  auto n = co_await gen_server::stop(CounterRef(Atom("gs_nobody")));
-                  if (!n) by_name = n.error();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter();
+    co_await gen_server::stop(s);
+    auto r = co_await gen_server::stop(s);
+    if (!r) by_pid = r.error();
+    auto n = co_await gen_server::stop(CounterRef(Atom("gs_nobody")));
+    if (!n) by_name = n.error();
+  });
   ASSERT_TRUE(by_pid);
   EXPECT_EQ(*by_pid, atoms::noproc);
   ASSERT_TRUE(by_name);
@@ -857,15 +801,13 @@ TEST(GenServerStop, stop_of_a_server_that_does_not_exist_fails_with_noproc) {
 TEST(GenServerStop, a_stop_result_with_a_reply_replies_and_ends_the_server_with_the_reason) {
   std::optional<int> got;
   std::optional<ExitReason> end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter();
-                  Ref mref = monitor(*s.pid());
-                  auto r = co_await gen_server::try_call(s, QuitWith{5});
-                  if (r) got = *r;
-                  end = (co_await down_of(mref)).reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter();
+    Ref mref = monitor(*s.pid());
+    auto r = co_await gen_server::try_call(s, QuitWith{5});
+    if (r) got = *r;
+    end = (co_await expect_down(mref)).reason;
+  });
   EXPECT_EQ(got, 5);
   ASSERT_TRUE(end);
   EXPECT_TRUE(end->is_normal());
@@ -873,28 +815,24 @@ TEST(GenServerStop, a_stop_result_with_a_reply_replies_and_ends_the_server_with_
 
 TEST(GenServerStop, a_stop_result_with_a_reply_runs_terminate_before_the_caller_gets_the_reply) {
   Journal journal;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Journaled::start(&journal);
-                  if (!s) give_up();
-                  co_await gen_server::call(*s, QuitWith{1});
-                  journal.add("reply");
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Journaled::start(&journal);
+    if (!s) give_up();
+    co_await gen_server::call(*s, QuitWith{1});
+    journal.add("reply");
+  });
   EXPECT_EQ(journal.events(), (std::vector<std::string>{"handle_call", "terminate", "reply"}));
 }
 
 TEST(GenServerStop, a_stop_result_without_a_reply_fails_the_call_with_the_reason) {
   std::optional<ExitReason> error;
   std::optional<ExitReason> terminated;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter(0, self());
-                  auto r = co_await gen_server::try_call(s, Quit{});
-                  if (!r) error = r.error();
-                  terminated = (co_await next<Terminated>()).reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter(0, self());
+    auto r = co_await gen_server::try_call(s, Quit{});
+    if (!r) error = r.error();
+    terminated = (co_await expect<Terminated>()).reason;
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, bye);
   ASSERT_TRUE(terminated);
@@ -904,17 +842,15 @@ TEST(GenServerStop, a_stop_result_without_a_reply_fails_the_call_with_the_reason
 TEST(GenServerStop, an_exception_escaping_terminate_becomes_the_exit_reason_and_is_reported) {
   std::optional<ExitReason> end;
   std::size_t reports = 0;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  auto s = co_await BadTerminate::start();
-                  if (!s) give_up();
-                  Ref mref = monitor(*s->pid());
-                  co_await gen_server::try_call(*s, Quit{});
-                  end = (co_await down_of(mref)).reason;
-                  reports = log.of_kind("gen_server_terminate_failed").size();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    auto s = co_await BadTerminate::start();
+    if (!s) give_up();
+    Ref mref = monitor(*s->pid());
+    co_await gen_server::try_call(*s, Quit{});
+    end = (co_await expect_down(mref)).reason;
+    reports = log.of_kind("gen_server_terminate_failed").size();
+  });
   ASSERT_TRUE(end);
   EXPECT_EQ(*end, ExitReason::exception("terminate failed"));
   EXPECT_EQ(reports, 1u);
@@ -924,16 +860,14 @@ TEST(GenServerStop, an_exception_escaping_terminate_becomes_the_exit_reason_and_
 
 TEST(GenServerCallErrors, a_call_to_a_dead_server_fails_at_once_with_noproc) {
   std::optional<ExitReason> by_pid, by_name;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter();
-                  co_await gen_server::stop(s);
-                  auto r = co_await gen_server::try_call(s, Get{});
-                  if (!r) by_pid = r.error();
-                  auto n = co_await gen_server::try_call(CounterRef(Atom("gs_nobody")), Get{});
-                  if (!n) by_name = n.error();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter();
+    co_await gen_server::stop(s);
+    auto r = co_await gen_server::try_call(s, Get{});
+    if (!r) by_pid = r.error();
+    auto n = co_await gen_server::try_call(CounterRef(Atom("gs_nobody")), Get{});
+    if (!n) by_name = n.error();
+  });
   ASSERT_TRUE(by_pid);
   EXPECT_EQ(*by_pid, atoms::noproc);
   ASSERT_TRUE(by_name);
@@ -942,12 +876,10 @@ TEST(GenServerCallErrors, a_call_to_a_dead_server_fails_at_once_with_noproc) {
 
 TEST(GenServerCallErrors, a_server_calling_itself_fails_with_calling_self) {
   std::optional<ExitReason> error;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto r = co_await gen_server::try_call(CounterRef(self()), Get{});
-                  if (!r) error = r.error();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto r = co_await gen_server::try_call(CounterRef(self()), Get{});
+    if (!r) error = r.error();
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, atoms::calling_self);
 }
@@ -955,15 +887,13 @@ TEST(GenServerCallErrors, a_server_calling_itself_fails_with_calling_self) {
 TEST(GenServerCallErrors, call_ends_the_caller_with_reason_and_gen_server_call_server) {
   std::optional<ExitReason> caller_end;
   Pid dead;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter();
-                  co_await gen_server::stop(s);
-                  dead = *s.pid();
-                  Pid caller = spawn([s]() -> Task<> { co_await gen_server::call(s, Get{}); });
-                  caller_end = co_await wait_end(caller);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter();
+    co_await gen_server::stop(s);
+    dead = *s.pid();
+    Pid caller = spawn([s]() -> Task<> { co_await gen_server::call(s, Get{}); });
+    caller_end = co_await wait_end(caller);
+  });
   ASSERT_TRUE(caller_end);
   EXPECT_EQ(*caller_end,
             ExitReason(Term::tuple(
@@ -973,19 +903,17 @@ TEST(GenServerCallErrors, call_ends_the_caller_with_reason_and_gen_server_call_s
 TEST(GenServerCallErrors, a_call_timeout_fails_with_timeout_and_the_late_reply_never_arrives) {
   std::optional<ExitReason> error;
   std::optional<std::size_t> queued;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Deferred::start(self());
-                  if (!s) give_up();
-                  auto r = co_await gen_server::try_call(*s, Deferred::Ask{}, 10ms);
-                  if (!r) error = r.error();
-                  co_await next<Asked>();
-                  gen_server::cast(*s, Deferred::Answer{7});  // the late reply
-                  co_await gen_server::call(*s, Get{});       // comes after it
-                  queued = (co_await process_info(self()))->message_queue_len;
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Deferred::start(self());
+    if (!s) give_up();
+    auto r = co_await gen_server::try_call(*s, Deferred::Ask{}, 10ms);
+    if (!r) error = r.error();
+    co_await expect<Asked>();
+    gen_server::cast(*s, Deferred::Answer{7});  // the late reply
+    co_await gen_server::call(*s, Get{});       // comes after it
+    queued = (co_await process_info(self()))->message_queue_len;
+    co_await gen_server::stop(*s);
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, atoms::timeout);
   EXPECT_EQ(queued, 0u);
@@ -994,15 +922,13 @@ TEST(GenServerCallErrors, a_call_timeout_fails_with_timeout_and_the_late_reply_n
 TEST(GenServerCallErrors, a_server_crashing_during_a_call_fails_the_call_with_the_crash_reason) {
   std::optional<ExitReason> error;
   std::optional<ExitReason> terminated;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  auto s = co_await start_counter(0, self());
-                  auto r = co_await gen_server::try_call(s, Boom{});
-                  if (!r) error = r.error();
-                  terminated = (co_await next<Terminated>()).reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    auto s = co_await start_counter(0, self());
+    auto r = co_await gen_server::try_call(s, Boom{});
+    if (!r) error = r.error();
+    terminated = (co_await expect<Terminated>()).reason;
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, ExitReason::exception("boom"));
   ASSERT_TRUE(terminated);
@@ -1011,22 +937,20 @@ TEST(GenServerCallErrors, a_server_crashing_during_a_call_fails_the_call_with_th
 
 TEST(GenServerCallErrors, a_server_killed_while_a_call_waits_fails_the_call_with_killed) {
   std::optional<ExitReason> error;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await Deferred::start(self());
-                  if (!s) give_up();
-                  Pid test = self();
-                  Pid client = spawn([&error, s, test]() -> Task<> {
-                    auto r = co_await gen_server::try_call(*s, Deferred::Ask{});
-                    if (!r) error = r.error();
-                    send(test, Pinged{});
-                  });
-                  co_await next<Asked>();
-                  exit(*s->pid(), atoms::kill);
-                  co_await next<Pinged>();
-                  co_await wait_end(client);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await Deferred::start(self());
+    if (!s) give_up();
+    Pid test = self();
+    Pid client = spawn([&error, s, test]() -> Task<> {
+      auto r = co_await gen_server::try_call(*s, Deferred::Ask{});
+      if (!r) error = r.error();
+      send(test, Pinged{});
+    });
+    co_await expect<Asked>();
+    exit(*s->pid(), atoms::kill);
+    co_await expect<Pinged>();
+    co_await wait_end(client);
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, atoms::killed);
 }
@@ -1035,16 +959,14 @@ TEST(GenServerCallErrors, a_server_killed_while_a_call_waits_fails_the_call_with
 
 TEST(GenServerTerminate, terminate_runs_when_a_handler_throws) {
   std::optional<ExitReason> terminated, end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  auto s = co_await start_counter(0, self());
-                  Ref mref = monitor(*s.pid());
-                  gen_server::cast(s, Boom{});
-                  terminated = (co_await next<Terminated>()).reason;
-                  end = (co_await down_of(mref)).reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    auto s = co_await start_counter(0, self());
+    Ref mref = monitor(*s.pid());
+    gen_server::cast(s, Boom{});
+    terminated = (co_await expect<Terminated>()).reason;
+    end = (co_await expect_down(mref)).reason;
+  });
   ASSERT_TRUE(terminated);
   EXPECT_EQ(*terminated, ExitReason::exception("boom in a cast"));
   ASSERT_TRUE(end);
@@ -1065,16 +987,14 @@ struct ContinueThrows : GenServer<ContinueThrows> {
 
 TEST(GenServerTerminate, a_non_std_exception_in_handle_continue_runs_terminate_and_is_the_reason) {
   std::optional<ExitReason> terminated, end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  trap_exit(true);  // the link brings the end (it may come before a monitor)
-                  auto s = co_await ContinueThrows::start_link(self());
-                  if (!s) give_up();
-                  terminated = (co_await next<Terminated>()).reason;
-                  end = (co_await next<Exit>()).reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    trap_exit(true);  // the link brings the end (it may come before a monitor)
+    auto s = co_await ContinueThrows::start_link(self());
+    if (!s) give_up();
+    terminated = (co_await expect<Terminated>()).reason;
+    end = (co_await expect<Exit>()).reason;
+  });
   ASSERT_TRUE(terminated);
   EXPECT_EQ(*terminated, ExitReason::exception("unknown exception"));
   ASSERT_TRUE(end);
@@ -1095,17 +1015,15 @@ Task<> parent_of_counter(Pid test, bool trap) {
 
 TEST(GenServerTerminate, a_trapping_server_runs_terminate_when_its_parent_exits) {
   std::optional<ExitReason> terminated, end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid test = self();
-                  Pid parent = spawn(parent_of_counter, test, true);
-                  Pid server = (co_await next<Started>()).pid;
-                  Ref mref = monitor(server);
-                  send(parent, Quit{});
-                  terminated = (co_await next<Terminated>()).reason;
-                  end = (co_await down_of(mref)).reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid test = self();
+    Pid parent = spawn(parent_of_counter, test, true);
+    Pid server = (co_await expect<Started>()).pid;
+    Ref mref = monitor(server);
+    send(parent, Quit{});
+    terminated = (co_await expect<Terminated>()).reason;
+    end = (co_await expect_down(mref)).reason;
+  });
   ASSERT_TRUE(terminated);
   EXPECT_EQ(*terminated, foo);
   ASSERT_TRUE(end);
@@ -1115,18 +1033,16 @@ TEST(GenServerTerminate, a_trapping_server_runs_terminate_when_its_parent_exits)
 TEST(GenServerTerminate, a_server_that_does_not_trap_dies_with_its_parent_without_terminate) {
   std::optional<ExitReason> end;
   std::optional<Terminated> terminated;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid test = self();
-                  Pid parent = spawn(parent_of_counter, test, false);
-                  Pid server = (co_await next<Started>()).pid;
-                  Ref mref = monitor(server);
-                  send(parent, Quit{});
-                  end = (co_await down_of(mref)).reason;
-                  // terminate would have sent its message before the server's Down.
-                  terminated = co_await receive<Terminated>(0ms);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid test = self();
+    Pid parent = spawn(parent_of_counter, test, false);
+    Pid server = (co_await expect<Started>()).pid;
+    Ref mref = monitor(server);
+    send(parent, Quit{});
+    end = (co_await expect_down(mref)).reason;
+    // terminate would have sent its message before the server's Down.
+    terminated = co_await receive<Terminated>(0ms);
+  });
   ASSERT_TRUE(end);
   EXPECT_EQ(*end, foo);
   EXPECT_FALSE(terminated);
@@ -1135,15 +1051,13 @@ TEST(GenServerTerminate, a_server_that_does_not_trap_dies_with_its_parent_withou
 TEST(GenServerTerminate, a_kill_ends_even_a_trapping_server_without_terminate) {
   std::optional<ExitReason> end;
   std::optional<Terminated> terminated;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter(0, self(), true);
-                  Ref mref = monitor(*s.pid());
-                  exit(*s.pid(), atoms::kill);
-                  end = (co_await down_of(mref)).reason;
-                  terminated = co_await receive<Terminated>(0ms);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await start_counter(0, self(), true);
+    Ref mref = monitor(*s.pid());
+    exit(*s.pid(), atoms::kill);
+    end = (co_await expect_down(mref)).reason;
+    terminated = co_await receive<Terminated>(0ms);
+  });
   ASSERT_TRUE(end);
   EXPECT_EQ(*end, atoms::killed);
   EXPECT_FALSE(terminated);
@@ -1152,16 +1066,14 @@ TEST(GenServerTerminate, a_kill_ends_even_a_trapping_server_without_terminate) {
 TEST(GenServerTerminate, a_trapping_server_that_declares_exit_gets_other_exits_in_handle_info) {
   std::optional<Exit> got;
   Pid child;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto s = co_await ExitTaker::start(self());
-                  if (!s) give_up();
-                  child = co_await gen_server::call(*s, Get{});
-                  send(child, Quit{});
-                  got = co_await next<Exit>();
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto s = co_await ExitTaker::start(self());
+    if (!s) give_up();
+    child = co_await gen_server::call(*s, Get{});
+    send(child, Quit{});
+    got = co_await expect<Exit>();
+    co_await gen_server::stop(*s);
+  });
   ASSERT_TRUE(got);
   EXPECT_EQ(got->from, child);
   EXPECT_EQ(got->reason, foo);
@@ -1171,21 +1083,19 @@ TEST(GenServerTerminate, an_unlinked_server_takes_the_exit_of_its_starter_as_a_m
   std::optional<Exit> got;
   Pid starter;
   bool stopped = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid test = self();
-                  starter = spawn([test]() -> Task<> {
-                    auto s = co_await ExitTaker::start(test);
-                    if (!s) give_up();
-                    co_await gen_server::call(*s, ExitTaker::LinkCaller{});
-                    send(test, Started{*s->pid()});
-                    exit(foo);
-                  });
-                  Pid server = (co_await next<Started>()).pid;
-                  got = co_await next<Exit>();
-                  stopped = (co_await gen_server::stop(ServerRef<ExitTaker>(server))).has_value();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid test = self();
+    starter = spawn([test]() -> Task<> {
+      auto s = co_await ExitTaker::start(test);
+      if (!s) give_up();
+      co_await gen_server::call(*s, ExitTaker::LinkCaller{});
+      send(test, Started{*s->pid()});
+      exit(foo);
+    });
+    Pid server = (co_await expect<Started>()).pid;
+    got = co_await expect<Exit>();
+    stopped = (co_await gen_server::stop(ServerRef<ExitTaker>(server))).has_value();
+  });
   ASSERT_TRUE(got);
   EXPECT_EQ(got->from, starter);
   EXPECT_EQ(got->reason, foo);
@@ -1197,16 +1107,14 @@ TEST(GenServerTerminate, an_unlinked_server_takes_the_exit_of_its_starter_as_a_m
 TEST(GenServerReport, a_crash_report_reaches_a_replaced_logger_with_who_why_and_the_last_message) {
   std::vector<CapturedLog::Entry> reports;
   Pid server;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  auto s = co_await start_counter();
-                  server = *s.pid();
-                  gen_server::cast(s, Boom{});
-                  co_await wait_end(server);
-                  reports = log.of_kind("gen_server_terminated");
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    auto s = co_await start_counter();
+    server = *s.pid();
+    gen_server::cast(s, Boom{});
+    co_await wait_end(server);
+    reports = log.of_kind("gen_server_terminated");
+  });
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].level, LogLevel::error);
   EXPECT_EQ(reports[0].who, server);
@@ -1217,15 +1125,13 @@ TEST(GenServerReport, a_crash_report_reaches_a_replaced_logger_with_who_why_and_
 
 TEST(GenServerReport, a_stop_result_with_an_abnormal_reason_is_reported) {
   std::vector<CapturedLog::Entry> reports;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  auto s = co_await start_counter();
-                  co_await gen_server::try_call(s, Quit{});
-                  co_await wait_end(*s.pid());
-                  reports = log.of_kind("gen_server_terminated");
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    auto s = co_await start_counter();
+    co_await gen_server::try_call(s, Quit{});
+    co_await wait_end(*s.pid());
+    reports = log.of_kind("gen_server_terminated");
+  });
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_TRUE(contains(reports[0].text, "bye")) << reports[0].text;
   EXPECT_TRUE(contains(reports[0].text, "Quit")) << reports[0].text;
@@ -1233,33 +1139,29 @@ TEST(GenServerReport, a_stop_result_with_an_abnormal_reason_is_reported) {
 
 TEST(GenServerReport, a_normal_or_shutdown_stop_is_not_reported) {
   std::size_t reports = 99;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  auto a = co_await start_counter();
-                  co_await gen_server::stop(a);
-                  auto b = co_await start_counter();
-                  co_await gen_server::stop(b, atoms::shutdown);
-                  auto c = co_await start_counter();
-                  co_await gen_server::stop(c, ExitReason::shutdown(foo));
-                  reports = log.of_kind("gen_server_terminated").size();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    auto a = co_await start_counter();
+    co_await gen_server::stop(a);
+    auto b = co_await start_counter();
+    co_await gen_server::stop(b, atoms::shutdown);
+    auto c = co_await start_counter();
+    co_await gen_server::stop(c, ExitReason::shutdown(foo));
+    reports = log.of_kind("gen_server_terminated").size();
+  });
   EXPECT_EQ(reports, 0u);
 }
 
 TEST(GenServerReport, log_level_none_silences_the_crash_report) {
   std::size_t reports = 99;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  set_log_level(LogLevel::none);
-                  auto s = co_await start_counter();
-                  gen_server::cast(s, Boom{});
-                  co_await wait_end(*s.pid());
-                  reports = log.size();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    set_log_level(LogLevel::none);
+    auto s = co_await start_counter();
+    gen_server::cast(s, Boom{});
+    co_await wait_end(*s.pid());
+    reports = log.size();
+  });
   EXPECT_EQ(reports, 0u);
 }
 
@@ -1269,27 +1171,25 @@ TEST(GenServerConcurrency, many_clients_calling_at_once_each_get_their_own_repli
   constexpr int clients = 8, calls = 200;
   std::atomic<int> in_order{0};
   int total = 0;
-  EXPECT_EQ(run(two_workers,
-                [&]() -> Task<> {
-                  auto s = co_await start_counter();
-                  Pid test = self();
-                  for (int c = 0; c < clients; ++c)
-                    spawn([s, test, &in_order]() -> Task<> {
-                      int last = 0;
-                      bool ok = true;
-                      for (int i = 0; i < calls; ++i) {
-                        int now = co_await gen_server::call(s, Add{1});
-                        ok = ok && now > last;
-                        last = now;
-                      }
-                      if (ok) in_order.fetch_add(1);
-                      send(test, Pinged{});
-                    });
-                  for (int c = 0; c < clients; ++c) co_await next<Pinged>();
-                  total = co_await gen_server::call(s, Get{});
-                  co_await gen_server::stop(s);
-                }),
-            0);
+  run_test(two_workers, [&]() -> Task<> {
+    auto s = co_await start_counter();
+    Pid test = self();
+    for (int c = 0; c < clients; ++c)
+      spawn([s, test, &in_order]() -> Task<> {
+        int last = 0;
+        bool ok = true;
+        for (int i = 0; i < calls; ++i) {
+          int now = co_await gen_server::call(s, Add{1});
+          ok = ok && now > last;
+          last = now;
+        }
+        if (ok) in_order.fetch_add(1);
+        send(test, Pinged{});
+      });
+    for (int c = 0; c < clients; ++c) co_await expect<Pinged>();
+    total = co_await gen_server::call(s, Get{});
+    co_await gen_server::stop(s);
+  });
   EXPECT_EQ(total, clients * calls);
   EXPECT_EQ(in_order.load(), clients);
 }
@@ -1297,21 +1197,19 @@ TEST(GenServerConcurrency, many_clients_calling_at_once_each_get_their_own_repli
 TEST(GenServerConcurrency, timed_out_calls_leave_nothing_in_the_callers_mailbox) {
   std::optional<std::size_t> queued;
   int timeouts = 0;
-  EXPECT_EQ(run(two_workers,
-                [&]() -> Task<> {
-                  auto s = co_await Deferred::start(self());
-                  if (!s) give_up();
-                  for (int i = 0; i < 20; ++i) {
-                    auto r = co_await gen_server::try_call(*s, Deferred::Ask{}, 1ms);
-                    if (!r && r.error() == atoms::timeout) ++timeouts;
-                    co_await next<Asked>();
-                    gen_server::cast(*s, Deferred::Answer{i});
-                  }
-                  co_await gen_server::call(*s, Get{});
-                  queued = (co_await process_info(self()))->message_queue_len;
-                  co_await gen_server::stop(*s);
-                }),
-            0);
+  run_test(two_workers, [&]() -> Task<> {
+    auto s = co_await Deferred::start(self());
+    if (!s) give_up();
+    for (int i = 0; i < 20; ++i) {
+      auto r = co_await gen_server::try_call(*s, Deferred::Ask{}, 1ms);
+      if (!r && r.error() == atoms::timeout) ++timeouts;
+      co_await expect<Asked>();
+      gen_server::cast(*s, Deferred::Answer{i});
+    }
+    co_await gen_server::call(*s, Get{});
+    queued = (co_await process_info(self()))->message_queue_len;
+    co_await gen_server::stop(*s);
+  });
   EXPECT_EQ(timeouts, 20);
   EXPECT_EQ(queued, 0u);
 }

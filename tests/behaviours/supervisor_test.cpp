@@ -82,15 +82,13 @@ std::vector<std::string> first(const std::vector<std::string>& events, std::size
 
 TEST(Supervisor, children_start_in_order_and_stop_in_reverse_order) {
   Journal journal;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{{Strategy::one_for_one, 1, 5s},
-                                      {worker("a", &journal, self()), worker("b", &journal, self()),
-                                       worker("c", &journal, self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{Strategy::one_for_one, 1, 5s},
+                        {worker("a", &journal, self()), worker("b", &journal, self()),
+                         worker("c", &journal, self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(journal.events(),
             strings({"start a", "start b", "start c", "stop c", "stop b", "stop a"}));
 }
@@ -121,24 +119,22 @@ TEST(Supervisor, start_link_returns_once_every_child_has_started_and_links_them)
 TEST(Supervisor, a_supervisor_whose_parent_exits_stops_its_children_in_reverse_order) {
   Journal journal;
   std::optional<ExitReason> sup_end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid test = self();
-                  Journal* j = &journal;
-                  Pid parent = spawn([test, j]() -> Task<> {
-                    SupervisorSpec spec{{}, {worker("a", j, test), worker("b", j, test)}};
-                    auto sup = co_await start_sup(std::move(spec));
-                    send(test, Up{"sup", *sup.pid()});
-                    co_await receive<ExitWith>();
-                    exit(foo);
-                  });
-                  Pid sup = co_await up("sup");
-                  Ref mref = monitor(sup);
-                  send(parent, ExitWith{});
-                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
-                  sup_end = d.reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid test = self();
+    Journal* j = &journal;
+    Pid parent = spawn([test, j]() -> Task<> {
+      SupervisorSpec spec{{}, {worker("a", j, test), worker("b", j, test)}};
+      auto sup = co_await start_sup(std::move(spec));
+      send(test, Up{"sup", *sup.pid()});
+      co_await receive<ExitWith>();
+      exit(foo);
+    });
+    Pid sup = co_await up("sup");
+    Ref mref = monitor(sup);
+    send(parent, ExitWith{});
+    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
+    sup_end = d.reason;
+  });
   ASSERT_TRUE(sup_end);
   EXPECT_EQ(*sup_end, foo);
   EXPECT_EQ(journal.events(), strings({"start a", "start b", "stop b", "stop a"}));
@@ -151,22 +147,20 @@ TEST(Supervisor, one_for_one_restarts_only_the_child_that_ended) {
   std::optional<Pid> a0, b0, c0;
   std::vector<ChildInfo> after;
   Pid b1;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{{Strategy::one_for_one, 3, 5s},
-                                      {worker("a", &journal, self()), worker("b", &journal, self()),
-                                       worker("c", &journal, self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  a0 = co_await up("a");
-                  b0 = co_await up("b");
-                  c0 = co_await up("c");
-                  exit(*b0, atoms::kill);
-                  b1 = co_await up("b");
-                  after = co_await supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{{Strategy::one_for_one, 3, 5s},
+                        {worker("a", &journal, self()), worker("b", &journal, self()),
+                         worker("c", &journal, self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    a0 = co_await up("a");
+    b0 = co_await up("b");
+    c0 = co_await up("c");
+    exit(*b0, atoms::kill);
+    b1 = co_await up("b");
+    after = co_await supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(pid_of(after, "a"), a0);
   EXPECT_EQ(pid_of(after, "b"), b1);
   EXPECT_NE(b1, *b0);
@@ -176,22 +170,20 @@ TEST(Supervisor, one_for_one_restarts_only_the_child_that_ended) {
 
 TEST(Supervisor, one_for_all_stops_the_others_in_reverse_order_and_restarts_all_in_order) {
   Journal journal;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{{Strategy::one_for_all, 3, 5s},
-                                      {worker("a", &journal, self()), worker("b", &journal, self()),
-                                       worker("c", &journal, self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  co_await up("a");
-                  Pid b = co_await up("b");
-                  co_await up("c");
-                  exit(b, atoms::kill);  // no terminate for b: killed
-                  co_await up("c");
-                  journal.add("restarted");
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{{Strategy::one_for_all, 3, 5s},
+                        {worker("a", &journal, self()), worker("b", &journal, self()),
+                         worker("c", &journal, self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    co_await up("a");
+    Pid b = co_await up("b");
+    co_await up("c");
+    exit(b, atoms::kill);  // no terminate for b: killed
+    co_await up("c");
+    journal.add("restarted");
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(first(journal.events(), 9),
             strings({"start a", "start b", "start c", "stop c", "stop a", "start a", "start b",
                      "start c", "restarted"}));
@@ -215,40 +207,38 @@ TEST(Supervisor, one_for_all_restarts_all_of_many_children_that_died_at_once_in_
   std::vector<int> restart_order;
   std::size_t old_killed = 0, restarted_running = 0, old_pids_left = 0;
   std::size_t terminated_reports = 0;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  Pid test = self();
-                  SupervisorSpec spec{{Strategy::one_for_all, 1, 1h}, {}};
-                  for (int i = 0; i < n; ++i) {
-                    ChildSpec child;
-                    child.id = Term(i);
-                    child.start = [i, test]() -> Task<StartChildResult> {
-                      send(test, Started{i});
-                      co_return spawn_link(waits);
-                    };
-                    spec.children.push_back(std::move(child));
-                  }
-                  auto sup = co_await start_sup(std::move(spec));
-                  for (int i = 0; i < n; ++i) co_await next<Started>();
-                  std::vector<Pid> old;
-                  for (auto& c : co_await supervisor::which_children(sup)) old.push_back(*c.pid);
-                  for (Pid p : old) monitor(p);
-                  for (Pid p : old) exit(p, atoms::kill);
-                  // The n Downs and the n new starts, as they come (each the first message).
-                  for (int i = 0; i < 2 * n; ++i)
-                    co_await receive([&](Started s) { restart_order.push_back(s.index); },
-                                     [&](Down d) { old_killed += d.reason == atoms::killed; },
-                                     after(patience, [] { give_up(); }));
-                  std::unordered_set<Pid> old_set(old.begin(), old.end());
-                  for (auto& c : co_await supervisor::which_children(sup)) {
-                    restarted_running += c.pid.has_value();
-                    old_pids_left += c.pid && old_set.contains(*c.pid);
-                  }
-                  terminated_reports = log.of_kind("supervisor_child_terminated").size();
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    Pid test = self();
+    SupervisorSpec spec{{Strategy::one_for_all, 1, 1h}, {}};
+    for (int i = 0; i < n; ++i) {
+      ChildSpec child;
+      child.id = Term(i);
+      child.start = [i, test]() -> Task<StartChildResult> {
+        send(test, Started{i});
+        co_return spawn_link(waits);
+      };
+      spec.children.push_back(std::move(child));
+    }
+    auto sup = co_await start_sup(std::move(spec));
+    for (int i = 0; i < n; ++i) co_await expect<Started>();
+    std::vector<Pid> old;
+    for (auto& c : co_await supervisor::which_children(sup)) old.push_back(*c.pid);
+    for (Pid p : old) monitor(p);
+    for (Pid p : old) exit(p, atoms::kill);
+    // The n Downs and the n new starts, as they come (each the first message).
+    for (int i = 0; i < 2 * n; ++i)
+      co_await receive([&](Started s) { restart_order.push_back(s.index); },
+                       [&](Down d) { old_killed += d.reason == atoms::killed; },
+                       after(patience, [] { give_up(); }));
+    std::unordered_set<Pid> old_set(old.begin(), old.end());
+    for (auto& c : co_await supervisor::which_children(sup)) {
+      restarted_running += c.pid.has_value();
+      old_pids_left += c.pid && old_set.contains(*c.pid);
+    }
+    terminated_reports = log.of_kind("supervisor_child_terminated").size();
+    co_await gen_server::stop(sup);
+  });
   std::vector<int> in_order(n);
   for (int i = 0; i < n; ++i) in_order[i] = i;
   EXPECT_EQ(restart_order, in_order);
@@ -262,23 +252,21 @@ TEST(Supervisor, rest_for_one_restarts_the_child_and_those_started_after_it) {
   Journal journal;
   std::optional<Pid> a0;
   std::vector<ChildInfo> after;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{{Strategy::rest_for_one, 3, 5s},
-                                      {worker("a", &journal, self()), worker("b", &journal, self()),
-                                       worker("c", &journal, self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  a0 = co_await up("a");
-                  Pid b = co_await up("b");
-                  co_await up("c");
-                  exit(b, atoms::kill);
-                  co_await up("c");
-                  journal.add("restarted");
-                  after = co_await supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{{Strategy::rest_for_one, 3, 5s},
+                        {worker("a", &journal, self()), worker("b", &journal, self()),
+                         worker("c", &journal, self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    a0 = co_await up("a");
+    Pid b = co_await up("b");
+    co_await up("c");
+    exit(b, atoms::kill);
+    co_await up("c");
+    journal.add("restarted");
+    after = co_await supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(pid_of(after, "a"), a0);
   EXPECT_EQ(first(journal.events(), 7), strings({"start a", "start b", "start c", "stop c",
                                                  "start b", "start c", "restarted"}));
@@ -288,34 +276,30 @@ TEST(Supervisor, rest_for_one_restarts_the_child_and_those_started_after_it) {
 
 TEST(Supervisor, a_permanent_child_is_restarted_even_after_a_normal_exit) {
   Pid first_pid, second_pid;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{{}, {obedient_child("p", self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  first_pid = co_await up("p");
-                  send(first_pid, ExitWith{atoms::normal});
-                  second_pid = co_await up("p");
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {obedient_child("p", self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    first_pid = co_await up("p");
+    send(first_pid, ExitWith{atoms::normal});
+    second_pid = co_await up("p");
+    co_await gen_server::stop(sup);
+  });
   EXPECT_NE(first_pid, second_pid);
 }
 
 TEST(Supervisor, a_transient_child_exiting_normally_is_not_restarted) {
   std::vector<ChildInfo> after;
   ChildCounts counts;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{{}, {obedient_child("t", self(), Restart::transient)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid t = co_await up("t");
-                  send(t, ExitWith{atoms::normal});
-                  co_await wait_end(t);
-                  after = co_await supervisor::which_children(sup);
-                  counts = co_await supervisor::count_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {obedient_child("t", self(), Restart::transient)}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid t = co_await up("t");
+    send(t, ExitWith{atoms::normal});
+    co_await wait_end(t);
+    after = co_await supervisor::which_children(sup);
+    counts = co_await supervisor::count_children(sup);
+    co_await gen_server::stop(sup);
+  });
   ASSERT_EQ(after.size(), 1u);
   EXPECT_FALSE(after[0].pid);
   EXPECT_EQ(counts.specs, 1u);
@@ -324,22 +308,20 @@ TEST(Supervisor, a_transient_child_exiting_normally_is_not_restarted) {
 
 TEST(Supervisor, a_transient_child_exiting_with_shutdown_or_a_shutdown_tuple_is_not_restarted) {
   std::vector<ChildInfo> after;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{{},
-                                      {obedient_child("t1", self(), Restart::transient),
-                                       obedient_child("t2", self(), Restart::transient)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid t1 = co_await up("t1");
-                  Pid t2 = co_await up("t2");
-                  send(t1, ExitWith{ExitReason::shutdown(foo)});
-                  send(t2, ExitWith{atoms::shutdown});
-                  co_await wait_end(t1);
-                  co_await wait_end(t2);
-                  after = co_await supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{},
+                        {obedient_child("t1", self(), Restart::transient),
+                         obedient_child("t2", self(), Restart::transient)}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid t1 = co_await up("t1");
+    Pid t2 = co_await up("t2");
+    send(t1, ExitWith{ExitReason::shutdown(foo)});
+    send(t2, ExitWith{atoms::shutdown});
+    co_await wait_end(t1);
+    co_await wait_end(t2);
+    after = co_await supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   ASSERT_EQ(after.size(), 2u);
   EXPECT_FALSE(after[0].pid);
   EXPECT_FALSE(after[1].pid);
@@ -347,58 +329,51 @@ TEST(Supervisor, a_transient_child_exiting_with_shutdown_or_a_shutdown_tuple_is_
 
 TEST(Supervisor, a_transient_child_exiting_abnormally_is_restarted) {
   Pid first_pid, second_pid;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{{}, {obedient_child("t", self(), Restart::transient)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  first_pid = co_await up("t");
-                  send(first_pid, ExitWith{foo});
-                  second_pid = co_await up("t");
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{{}, {obedient_child("t", self(), Restart::transient)}};
+    auto sup = co_await start_sup(std::move(spec));
+    first_pid = co_await up("t");
+    send(first_pid, ExitWith{foo});
+    second_pid = co_await up("t");
+    co_await gen_server::stop(sup);
+  });
   EXPECT_NE(first_pid, second_pid);
 }
 
 TEST(Supervisor, a_temporary_child_is_never_restarted_and_its_spec_is_dropped) {
   std::vector<ChildInfo> after;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{{},
-                                      {obedient_child("t", self(), Restart::temporary),
-                                       obedient_child("keep", self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid t = co_await up("t");
-                  co_await up("keep");
-                  send(t, ExitWith{foo});
-                  co_await wait_end(t);
-                  after = co_await supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{
+        {}, {obedient_child("t", self(), Restart::temporary), obedient_child("keep", self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid t = co_await up("t");
+    co_await up("keep");
+    send(t, ExitWith{foo});
+    co_await wait_end(t);
+    after = co_await supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0].id, id("keep"));
 }
 
 TEST(Supervisor, one_for_all_drops_a_temporary_sibling_instead_of_restarting_it) {
   std::vector<ChildInfo> after;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{{Strategy::one_for_all, 3, 5s},
-                                      {obedient_child("p", self()),
-                                       obedient_child("t", self(), Restart::temporary)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid p = co_await up("p");
-                  co_await up("t");
-                  send(p, ExitWith{foo});
-                  co_await up("p");
-                  after = co_await supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{
+        {Strategy::one_for_all, 3, 5s},
+        {obedient_child("p", self()), obedient_child("t", self(), Restart::temporary)}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid p = co_await up("p");
+    co_await up("t");
+    send(p, ExitWith{foo});
+    co_await up("p");
+    after = co_await supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0].id, id("p"));
 }
@@ -409,22 +384,20 @@ TEST(Supervisor, more_restarts_than_the_intensity_stop_the_children_and_end_with
   Journal journal;
   std::optional<Exit> sup_exit;
   Pid sup_pid;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  trap_exit(true);
-                  SupervisorSpec spec{{Strategy::one_for_one, 1, 1h},
-                                      {worker("a", &journal, self()), obedient_child("p", self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  sup_pid = *sup.pid();
-                  co_await up("a");
-                  Pid p0 = co_await up("p");
-                  send(p0, ExitWith{foo});
-                  Pid p1 = co_await up("p");
-                  send(p1, ExitWith{foo});  // the second restart is one too many
-                  sup_exit = co_await next<Exit>();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    trap_exit(true);
+    SupervisorSpec spec{{Strategy::one_for_one, 1, 1h},
+                        {worker("a", &journal, self()), obedient_child("p", self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    sup_pid = *sup.pid();
+    co_await up("a");
+    Pid p0 = co_await up("p");
+    send(p0, ExitWith{foo});
+    Pid p1 = co_await up("p");
+    send(p1, ExitWith{foo});  // the second restart is one too many
+    sup_exit = co_await expect<Exit>();
+  });
   ASSERT_TRUE(sup_exit);
   EXPECT_EQ(sup_exit->from, sup_pid);
   EXPECT_EQ(sup_exit->reason, atoms::shutdown);
@@ -443,7 +416,7 @@ TEST(Supervisor, intensity_zero_gives_up_at_the_first_exit_and_reports_it) {
             auto sup = co_await start_sup(std::move(spec));
             Pid p = co_await up("p");
             send(p, ExitWith{foo});
-            sup_exit = co_await next<Exit>();
+            sup_exit = co_await expect<Exit>();
             reports = log.of_kind("supervisor_reached_max_restart_intensity").size();
           }),
       0);
@@ -455,24 +428,20 @@ TEST(Supervisor, intensity_zero_gives_up_at_the_first_exit_and_reports_it) {
 TEST(Supervisor, a_nested_supervisor_that_gives_up_is_restarted_by_its_parent) {
   Journal journal;
   std::optional<Pid> inner0, inner1;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec inner{{Strategy::one_for_one, 0, 1h},
-                                       {worker("w", &journal, self(), false)}};
-                  SupervisorSpec outer{{Strategy::one_for_one, 3, 1h},
-                                       {supervisor_child("inner", inner)}};
-                  auto sup = co_await start_sup(std::move(outer));
-                  Pid w0 = co_await up("w");
-                  auto before = co_await supervisor::which_children(sup);
-                  inner0 = pid_of(before, "inner");
-                  exit(w0, atoms::kill);  // the inner supervisor gives up: shutdown
-                  co_await up("w");       // the outer one restarted it, and so its worker
-                  auto after = co_await supervisor::which_children(sup);
-                  inner1 = pid_of(after, "inner");
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec inner{{Strategy::one_for_one, 0, 1h}, {worker("w", &journal, self(), false)}};
+    SupervisorSpec outer{{Strategy::one_for_one, 3, 1h}, {supervisor_child("inner", inner)}};
+    auto sup = co_await start_sup(std::move(outer));
+    Pid w0 = co_await up("w");
+    auto before = co_await supervisor::which_children(sup);
+    inner0 = pid_of(before, "inner");
+    exit(w0, atoms::kill);  // the inner supervisor gives up: shutdown
+    co_await up("w");       // the outer one restarted it, and so its worker
+    auto after = co_await supervisor::which_children(sup);
+    inner1 = pid_of(after, "inner");
+    co_await gen_server::stop(sup);
+  });
   ASSERT_TRUE(inner0);
   ASSERT_TRUE(inner1);
   EXPECT_NE(*inner0, *inner1);
@@ -483,23 +452,19 @@ TEST(Supervisor, restart_intensity_exceeded_escalates_through_nested_supervisors
   Journal journal;
   std::optional<Exit> top_exit;
   Pid top;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  trap_exit(true);
-                  SupervisorSpec inner{{Strategy::one_for_one, 0, 1h},
-                                       {worker("w", &journal, self(), false)}};
-                  SupervisorSpec outer{
-                      {Strategy::one_for_one, 0, 1h},
-                      {worker("sibling", &journal, self()), supervisor_child("inner", inner)}};
-                  auto sup = co_await start_sup(std::move(outer));
-                  top = *sup.pid();
-                  co_await up("sibling");
-                  Pid w = co_await up("w");
-                  exit(w, atoms::kill);
-                  top_exit = co_await next<Exit>();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    trap_exit(true);
+    SupervisorSpec inner{{Strategy::one_for_one, 0, 1h}, {worker("w", &journal, self(), false)}};
+    SupervisorSpec outer{{Strategy::one_for_one, 0, 1h},
+                         {worker("sibling", &journal, self()), supervisor_child("inner", inner)}};
+    auto sup = co_await start_sup(std::move(outer));
+    top = *sup.pid();
+    co_await up("sibling");
+    Pid w = co_await up("w");
+    exit(w, atoms::kill);
+    top_exit = co_await expect<Exit>();
+  });
   ASSERT_TRUE(top_exit);
   EXPECT_EQ(top_exit->from, top);
   EXPECT_EQ(top_exit->reason, atoms::shutdown);
@@ -511,22 +476,19 @@ TEST(Supervisor, restart_intensity_exceeded_escalates_through_nested_supervisors
 TEST(Supervisor, a_child_that_ignores_shutdown_is_killed_after_its_shutdown_time) {
   std::optional<ExitReason> child_end;
   std::size_t reports = 0;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  ChildSpec child =
-                      process_child(id("s"), ignores_shutdown, std::string("s"), self());
-                  child.shutdown = Shutdown::timeout(20ms);
-                  SupervisorSpec spec{{}, {std::move(child)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid s = co_await up("s");
-                  Ref mref = monitor(s);
-                  co_await gen_server::stop(sup);
-                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
-                  child_end = d.reason;
-                  reports = log.of_kind("supervisor_shutdown_error").size();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    ChildSpec child = process_child(id("s"), ignores_shutdown, std::string("s"), self());
+    child.shutdown = Shutdown::timeout(20ms);
+    SupervisorSpec spec{{}, {std::move(child)}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid s = co_await up("s");
+    Ref mref = monitor(s);
+    co_await gen_server::stop(sup);
+    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
+    child_end = d.reason;
+    reports = log.of_kind("supervisor_shutdown_error").size();
+  });
   ASSERT_TRUE(child_end);
   EXPECT_EQ(*child_end, atoms::killed);
   EXPECT_EQ(reports, 1u);
@@ -535,19 +497,17 @@ TEST(Supervisor, a_child_that_ignores_shutdown_is_killed_after_its_shutdown_time
 TEST(Supervisor, brutal_kill_kills_a_child_without_running_its_terminate) {
   Journal journal;
   std::optional<ExitReason> child_end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  ChildSpec child = worker("a", &journal, self());
-                  child.shutdown = Shutdown::brutal_kill();
-                  SupervisorSpec spec{{}, {std::move(child)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid a = co_await up("a");
-                  Ref mref = monitor(a);
-                  co_await gen_server::stop(sup);
-                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
-                  child_end = d.reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    ChildSpec child = worker("a", &journal, self());
+    child.shutdown = Shutdown::brutal_kill();
+    SupervisorSpec spec{{}, {std::move(child)}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid a = co_await up("a");
+    Ref mref = monitor(a);
+    co_await gen_server::stop(sup);
+    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
+    child_end = d.reason;
+  });
   ASSERT_TRUE(child_end);
   EXPECT_EQ(*child_end, atoms::killed);
   EXPECT_EQ(journal.events(), strings({"start a"}));
@@ -556,26 +516,24 @@ TEST(Supervisor, brutal_kill_kills_a_child_without_running_its_terminate) {
 TEST(Supervisor, shutdown_infinity_waits_for_the_child_however_long_it_takes) {
   std::optional<ExitReason> child_end;
   bool stopped = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  ChildSpec child = process_child(id("s"), slow_to_stop, std::string("s"), self());
-                  child.shutdown = Shutdown::infinity();
-                  SupervisorSpec spec{{}, {std::move(child)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid s = co_await up("s");
-                  Ref mref = monitor(s);
-                  Pid test = self();
-                  spawn([sup, test, &stopped]() -> Task<> {
-                    stopped = (co_await gen_server::stop(sup)).has_value();
-                    send(test, Up{"stopped", self()});
-                  });
-                  co_await up("s stopping");
-                  send(s, ExitWith{atoms::shutdown});
-                  co_await up("stopped");
-                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
-                  child_end = d.reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    ChildSpec child = process_child(id("s"), slow_to_stop, std::string("s"), self());
+    child.shutdown = Shutdown::infinity();
+    SupervisorSpec spec{{}, {std::move(child)}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid s = co_await up("s");
+    Ref mref = monitor(s);
+    Pid test = self();
+    spawn([sup, test, &stopped]() -> Task<> {
+      stopped = (co_await gen_server::stop(sup)).has_value();
+      send(test, Up{"stopped", self()});
+    });
+    co_await up("s stopping");
+    send(s, ExitWith{atoms::shutdown});
+    co_await up("stopped");
+    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
+    child_end = d.reason;
+  });
   EXPECT_TRUE(stopped);
   ASSERT_TRUE(child_end);
   EXPECT_EQ(*child_end, atoms::shutdown);
@@ -584,17 +542,15 @@ TEST(Supervisor, shutdown_infinity_waits_for_the_child_however_long_it_takes) {
 TEST(Supervisor, a_child_that_traps_exits_runs_terminate_on_shutdown) {
   Journal journal;
   std::optional<ExitReason> child_end;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{{}, {worker("a", &journal, self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid a = co_await up("a");
-                  Ref mref = monitor(a);
-                  co_await gen_server::stop(sup);
-                  Down d = co_await next_if<Down>([&](const Down& x) { return x.ref == mref; });
-                  child_end = d.reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {worker("a", &journal, self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid a = co_await up("a");
+    Ref mref = monitor(a);
+    co_await gen_server::stop(sup);
+    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
+    child_end = d.reason;
+  });
   ASSERT_TRUE(child_end);
   EXPECT_EQ(*child_end, atoms::shutdown);
   EXPECT_EQ(journal.events(), strings({"start a", "stop a"}));
@@ -626,17 +582,15 @@ TEST(Supervisor, start_link_fails_with_failed_to_start_child_and_stops_the_start
 TEST(Supervisor, duplicate_child_ids_are_rejected_before_any_child_starts) {
   Journal journal;
   std::optional<ExitReason> error;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  trap_exit(true);
-                  SupervisorSpec spec{{},
-                                      {worker("a", &journal, self()), worker("b", &journal, self()),
-                                       worker("a", &journal, self())}};
-                  auto sup = co_await supervisor::start_link(std::move(spec));
-                  if (!sup) error = sup.error();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    trap_exit(true);
+    SupervisorSpec spec{{},
+                        {worker("a", &journal, self()), worker("b", &journal, self()),
+                         worker("a", &journal, self())}};
+    auto sup = co_await supervisor::start_link(std::move(spec));
+    if (!sup) error = sup.error();
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, ExitReason(Term::tuple(Atom("start_spec"),
                                            Term::tuple(Atom("duplicate_child_name"), id("a")))));
@@ -657,18 +611,16 @@ ChildSpec no_start(const char* name) {
 TEST(Supervisor, a_child_without_a_start_is_refused_with_missing_start_before_any_child_starts) {
   Journal journal;
   std::optional<ExitReason> error, error_before_duplicate;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  trap_exit(true);
-                  SupervisorSpec spec{{}, {worker("a", &journal, self()), no_start("b")}};
-                  auto sup = co_await supervisor::start_link(std::move(spec));
-                  if (!sup) error = sup.error();
-                  SupervisorSpec dup{{}, {worker("a", &journal, self()), no_start("a")}};
-                  auto sup2 = co_await supervisor::start_link(std::move(dup));
-                  if (!sup2) error_before_duplicate = sup2.error();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    trap_exit(true);
+    SupervisorSpec spec{{}, {worker("a", &journal, self()), no_start("b")}};
+    auto sup = co_await supervisor::start_link(std::move(spec));
+    if (!sup) error = sup.error();
+    SupervisorSpec dup{{}, {worker("a", &journal, self()), no_start("a")}};
+    auto sup2 = co_await supervisor::start_link(std::move(dup));
+    if (!sup2) error_before_duplicate = sup2.error();
+  });
   ExitReason missing(Term::tuple(atoms::start_spec, atoms::missing_start));
   EXPECT_EQ(error, missing);
   EXPECT_EQ(error_before_duplicate, missing);
@@ -679,18 +631,16 @@ TEST(Supervisor, a_child_without_a_start_is_refused_with_missing_start_before_an
 TEST(Supervisor, start_child_refuses_a_spec_without_a_start_with_missing_start) {
   std::optional<ExitReason> error, error_taken_id;
   std::size_t specs = 99;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{{}, {obedient_child("a", self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  auto r = co_await supervisor::start_child(sup, no_start("b"));
-                  if (!r) error = r.error();
-                  auto r2 = co_await supervisor::start_child(sup, no_start("a"));
-                  if (!r2) error_taken_id = r2.error();
-                  specs = (co_await supervisor::count_children(sup)).specs;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {obedient_child("a", self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    auto r = co_await supervisor::start_child(sup, no_start("b"));
+    if (!r) error = r.error();
+    auto r2 = co_await supervisor::start_child(sup, no_start("a"));
+    if (!r2) error_taken_id = r2.error();
+    specs = (co_await supervisor::count_children(sup)).specs;
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(error, ExitReason(atoms::missing_start));
   EXPECT_EQ(error_taken_id, ExitReason(atoms::missing_start));
   EXPECT_EQ(specs, 1u);
@@ -698,18 +648,15 @@ TEST(Supervisor, start_child_refuses_a_spec_without_a_start_with_missing_start) 
 
 TEST(Supervisor, a_child_start_returning_ignore_keeps_the_spec_without_a_pid) {
   std::vector<ChildInfo> children;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{
-                      {},
-                      {ignoring_child("i"), ignoring_child("gone", Restart::temporary),
-                       obedient_child("p", self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  co_await up("p");
-                  children = co_await supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{},
+                        {ignoring_child("i"), ignoring_child("gone", Restart::temporary),
+                         obedient_child("p", self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    co_await up("p");
+    children = co_await supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   ASSERT_EQ(children.size(), 2u);
   EXPECT_TRUE(has(children, "i"));
   EXPECT_FALSE(pid_of(children, "i"));
@@ -736,16 +683,14 @@ TEST(Supervisor,
   Journal journal;
   std::optional<ExitReason> error, end;
   std::optional<Pid> ended;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  trap_exit(true);
-                  auto sup = co_await supervisor::start_link(ignoring_init(&journal));
-                  if (!sup) error = sup.error();
-                  Exit e = co_await next<Exit>();
-                  ended = e.from;
-                  end = e.reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    trap_exit(true);
+    auto sup = co_await supervisor::start_link(ignoring_init(&journal));
+    if (!sup) error = sup.error();
+    Exit e = co_await expect<Exit>();
+    ended = e.from;
+    end = e.reason;
+  });
   EXPECT_EQ(error, ExitReason(atoms::ignore));
   EXPECT_EQ(end, ExitReason(atoms::normal));
   ASSERT_TRUE(ended);
@@ -759,28 +704,25 @@ TEST(Supervisor,
   std::optional<Pid> init_ran_in, sup_pid;
   std::optional<ExitReason> error;
   std::vector<ChildInfo> children;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  trap_exit(true);
-                  Pid test = self();
-                  Journal* j = &journal;
-                  SupervisorInit init = [&, test,
-                                         j]() -> Task<std::expected<SupervisorSpec, ExitReason>> {
-                    init_ran_in = self();
-                    co_return SupervisorSpec{{}, {worker("a", j, test)}};
-                  };
-                  auto sup = co_await supervisor::start_link(std::move(init));
-                  if (!sup) give_up();
-                  sup_pid = *sup->pid();
-                  children = co_await supervisor::which_children(*sup);
-                  co_await gen_server::stop(*sup);
-                  SupervisorInit failing = []() -> Task<std::expected<SupervisorSpec, ExitReason>> {
-                    co_return std::unexpected(ExitReason(foo));
-                  };
-                  auto bad = co_await supervisor::start_link(std::move(failing));
-                  if (!bad) error = bad.error();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    trap_exit(true);
+    Pid test = self();
+    Journal* j = &journal;
+    SupervisorInit init = [&, test, j]() -> Task<std::expected<SupervisorSpec, ExitReason>> {
+      init_ran_in = self();
+      co_return SupervisorSpec{{}, {worker("a", j, test)}};
+    };
+    auto sup = co_await supervisor::start_link(std::move(init));
+    if (!sup) give_up();
+    sup_pid = *sup->pid();
+    children = co_await supervisor::which_children(*sup);
+    co_await gen_server::stop(*sup);
+    SupervisorInit failing = []() -> Task<std::expected<SupervisorSpec, ExitReason>> {
+      co_return std::unexpected(ExitReason(foo));
+    };
+    auto bad = co_await supervisor::start_link(std::move(failing));
+    if (!bad) error = bad.error();
+  });
   EXPECT_EQ(init_ran_in, sup_pid);
   ASSERT_EQ(children.size(), 1u);
   EXPECT_EQ(children[0].id, id("a"));
@@ -793,23 +735,21 @@ TEST(Supervisor,
 TEST(Supervisor, a_child_supervisor_whose_init_ignores_is_kept_without_a_pid) {
   Journal journal;
   std::vector<ChildInfo> children;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  ChildSpec child;
-                  child.id = id("s");
-                  child.type = ChildType::supervisor;
-                  Journal* j = &journal;
-                  child.start = [j]() -> Task<StartChildResult> {
-                    auto started = co_await supervisor::start_link(ignoring_init(j));
-                    if (!started) co_return std::unexpected(started.error());
-                    co_return *started->pid();
-                  };
-                  SupervisorSpec spec{{}, {std::move(child)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  children = co_await supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    ChildSpec child;
+    child.id = id("s");
+    child.type = ChildType::supervisor;
+    Journal* j = &journal;
+    child.start = [j]() -> Task<StartChildResult> {
+      auto started = co_await supervisor::start_link(ignoring_init(j));
+      if (!started) co_return std::unexpected(started.error());
+      co_return *started->pid();
+    };
+    SupervisorSpec spec{{}, {std::move(child)}};
+    auto sup = co_await start_sup(std::move(spec));
+    children = co_await supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   ASSERT_EQ(children.size(), 1u);
   EXPECT_EQ(children[0].id, id("s"));
   EXPECT_FALSE(children[0].pid);
@@ -837,17 +777,14 @@ TEST(Supervisor, which_children_lists_the_last_started_first_as_otp_does) {
 
 TEST(Supervisor, count_children_counts_specs_running_children_and_types) {
   ChildCounts counts;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec inner{{}, {}};
-                  SupervisorSpec spec{{},
-                                      {obedient_child("a", self()), ignoring_child("i"),
-                                       supervisor_child("s", inner)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  counts = co_await supervisor::count_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec inner{{}, {}};
+    SupervisorSpec spec{
+        {}, {obedient_child("a", self()), ignoring_child("i"), supervisor_child("s", inner)}};
+    auto sup = co_await start_sup(std::move(spec));
+    counts = co_await supervisor::count_children(sup);
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(counts.specs, 3u);
   EXPECT_EQ(counts.active, 2u);
   EXPECT_EQ(counts.supervisors, 1u);
@@ -858,24 +795,22 @@ TEST(Supervisor, start_child_starts_and_links_a_new_child_and_rejects_a_taken_id
   std::optional<Pid> started;
   std::optional<ExitReason> again, present;
   bool linked = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{{}, {}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  ChildSpec n1 = obedient_child("n", self()), n2 = n1, n3 = n1;
-                  auto r = co_await supervisor::start_child(sup, std::move(n1));
-                  if (r) started = *r;
-                  Pid n = co_await up("n");
-                  auto links = (co_await process_info(n))->links;
-                  linked = links.size() == 1 && links[0] == *sup.pid();
-                  auto r2 = co_await supervisor::start_child(sup, std::move(n2));
-                  if (!r2) again = r2.error();
-                  co_await supervisor::terminate_child(sup, id("n"));
-                  auto r3 = co_await supervisor::start_child(sup, std::move(n3));
-                  if (!r3) present = r3.error();
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {}};
+    auto sup = co_await start_sup(std::move(spec));
+    ChildSpec n1 = obedient_child("n", self()), n2 = n1, n3 = n1;
+    auto r = co_await supervisor::start_child(sup, std::move(n1));
+    if (r) started = *r;
+    Pid n = co_await up("n");
+    auto links = (co_await process_info(n))->links;
+    linked = links.size() == 1 && links[0] == *sup.pid();
+    auto r2 = co_await supervisor::start_child(sup, std::move(n2));
+    if (!r2) again = r2.error();
+    co_await supervisor::terminate_child(sup, id("n"));
+    auto r3 = co_await supervisor::start_child(sup, std::move(n3));
+    if (!r3) present = r3.error();
+    co_await gen_server::stop(sup);
+  });
   ASSERT_TRUE(started);
   EXPECT_TRUE(linked);
   ASSERT_TRUE(again);
@@ -887,18 +822,16 @@ TEST(Supervisor, start_child_starts_and_links_a_new_child_and_rejects_a_taken_id
 TEST(Supervisor, start_child_returns_the_error_of_a_failing_start_and_keeps_no_spec) {
   std::optional<ExitReason> error;
   std::size_t specs = 99;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{{}, {}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  ChildSpec f = server_child<FailingInit>(id("f"));
-                  auto r = co_await supervisor::start_child(sup, std::move(f));
-                  if (!r) error = r.error();
-                  specs = (co_await supervisor::count_children(sup)).specs;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{{}, {}};
+    auto sup = co_await start_sup(std::move(spec));
+    ChildSpec f = server_child<FailingInit>(id("f"));
+    auto r = co_await supervisor::start_child(sup, std::move(f));
+    if (!r) error = r.error();
+    specs = (co_await supervisor::count_children(sup)).specs;
+    co_await gen_server::stop(sup);
+  });
   ASSERT_TRUE(error);
   EXPECT_EQ(*error, foo);
   EXPECT_EQ(specs, 0u);
@@ -960,33 +893,29 @@ TEST(Supervisor, terminate_restart_and_delete_child_follow_otp_and_report_their_
 
 TEST(Supervisor, terminate_child_of_a_temporary_child_drops_its_spec) {
   std::size_t specs = 99;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{{}, {obedient_child("t", self(), Restart::temporary)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  co_await up("t");
-                  co_await supervisor::terminate_child(sup, id("t"));
-                  specs = (co_await supervisor::count_children(sup)).specs;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {obedient_child("t", self(), Restart::temporary)}};
+    auto sup = co_await start_sup(std::move(spec));
+    co_await up("t");
+    co_await supervisor::terminate_child(sup, id("t"));
+    specs = (co_await supervisor::count_children(sup)).specs;
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(specs, 0u);
 }
 
 TEST(Supervisor, a_terminated_child_is_not_restarted_when_it_ends) {
   std::vector<ChildInfo> children;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  SupervisorSpec spec{{}, {obedient_child("p", self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid p = co_await up("p");
-                  Ref mref = monitor(p);
-                  co_await supervisor::terminate_child(sup, id("p"));
-                  co_await down_of(mref);
-                  children = co_await supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {obedient_child("p", self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid p = co_await up("p");
+    Ref mref = monitor(p);
+    co_await supervisor::terminate_child(sup, id("p"));
+    co_await expect_down(mref);
+    children = co_await supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   ASSERT_EQ(children.size(), 1u);
   EXPECT_FALSE(children[0].pid);
 }
@@ -995,24 +924,22 @@ TEST(Supervisor, a_child_that_keeps_crashing_is_restarted_each_time_on_several_w
   constexpr int crashes = 30;
   std::vector<Pid> seen;
   std::size_t active = 0;
-  EXPECT_EQ(run(two_workers,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{{Strategy::one_for_all, crashes, 1h},
-                                      {obedient_child("p", self()), obedient_child("q", self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  co_await up("q");
-                  for (int i = 0; i < crashes; ++i) {
-                    Pid p = co_await up("p");
-                    seen.push_back(p);
-                    send(p, ExitWith{foo});
-                    co_await up("q");
-                  }
-                  seen.push_back(co_await up("p"));
-                  active = (co_await supervisor::count_children(sup)).active;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test(two_workers, [&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{{Strategy::one_for_all, crashes, 1h},
+                        {obedient_child("p", self()), obedient_child("q", self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    co_await up("q");
+    for (int i = 0; i < crashes; ++i) {
+      Pid p = co_await up("p");
+      seen.push_back(p);
+      send(p, ExitWith{foo});
+      co_await up("q");
+    }
+    seen.push_back(co_await up("p"));
+    active = (co_await supervisor::count_children(sup)).active;
+    co_await gen_server::stop(sup);
+  });
   std::sort(seen.begin(), seen.end());
   EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(crashes + 1));
@@ -1025,21 +952,18 @@ TEST(Supervisor, a_failed_restart_is_tried_again_until_the_child_starts_each_try
   FlakyStart flaky;
   std::size_t start_errors = 0;
   std::vector<ChildInfo> children;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog log;
-                  SupervisorSpec spec{{Strategy::one_for_one, 10, 1h},
-                                      {flaky_child("f", self(), &flaky)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid first = co_await up("f");
-                  flaky.failures_left = 2;
-                  send(first, ExitWith{foo});
-                  co_await up("f");
-                  start_errors = log.of_kind("supervisor_start_error").size();
-                  children = co_await supervisor::which_children(sup);
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    SupervisorSpec spec{{Strategy::one_for_one, 10, 1h}, {flaky_child("f", self(), &flaky)}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid first = co_await up("f");
+    flaky.failures_left = 2;
+    send(first, ExitWith{foo});
+    co_await up("f");
+    start_errors = log.of_kind("supervisor_start_error").size();
+    children = co_await supervisor::which_children(sup);
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(flaky.attempts.load(), 4);  // the first start, two failures, the one that worked
   EXPECT_EQ(start_errors, 2u);
   ASSERT_EQ(children.size(), 1u);
@@ -1062,7 +986,7 @@ TEST(Supervisor, failed_restarts_count_toward_the_intensity) {
             Pid first = co_await up("f");
             flaky.failures_left = 1'000'000;
             send(first, ExitWith{foo});
-            sup_exit = co_await next_if<Exit>([&](const Exit& e) { return e.from == *sup.pid(); });
+            sup_exit = co_await expect<Exit>([&](const Exit& e) { return e.from == *sup.pid(); });
           }),
       0);
   ASSERT_TRUE(sup_exit);
@@ -1076,34 +1000,32 @@ TEST(Supervisor, between_tries_the_supervisor_answers_calls_and_terminate_child_
   std::optional<ExitReason> restart_error, delete_error;
   int attempts_at_terminate = -1, attempts_later = -2;
   std::optional<Pid> restarted;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{{Strategy::one_for_one, 100'000'000, 1h},
-                                      {flaky_child("f", self(), &flaky)}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  Pid first = co_await up("f");
-                  flaky.failures_left = 1'000'000'000;
-                  Ref mref = monitor(first);
-                  send(first, ExitWith{foo});
-                  co_await down_of(mref);
-                  // The exit reached the supervisor before the Down reached us: it is retrying now.
-                  while_retrying = (co_await supervisor::which_children(sup)).at(0);
-                  auto r = co_await supervisor::restart_child(sup, id("f"));
-                  if (!r) restart_error = r.error();
-                  auto d = co_await supervisor::delete_child(sup, id("f"));
-                  if (!d) delete_error = d.error();
-                  co_await supervisor::terminate_child(sup, id("f"));
-                  attempts_at_terminate = flaky.attempts.load();
-                  // A try queued before terminate_child is handled (and ignored) before this call.
-                  after_terminate = (co_await supervisor::which_children(sup)).at(0);
-                  attempts_later = flaky.attempts.load();
-                  flaky.failures_left = 0;
-                  auto again = co_await supervisor::restart_child(sup, id("f"));
-                  if (again && *again) restarted = **again;
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{{Strategy::one_for_one, 100'000'000, 1h},
+                        {flaky_child("f", self(), &flaky)}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid first = co_await up("f");
+    flaky.failures_left = 1'000'000'000;
+    Ref mref = monitor(first);
+    send(first, ExitWith{foo});
+    co_await expect_down(mref);
+    // The exit reached the supervisor before the Down reached us: it is retrying now.
+    while_retrying = (co_await supervisor::which_children(sup)).at(0);
+    auto r = co_await supervisor::restart_child(sup, id("f"));
+    if (!r) restart_error = r.error();
+    auto d = co_await supervisor::delete_child(sup, id("f"));
+    if (!d) delete_error = d.error();
+    co_await supervisor::terminate_child(sup, id("f"));
+    attempts_at_terminate = flaky.attempts.load();
+    // A try queued before terminate_child is handled (and ignored) before this call.
+    after_terminate = (co_await supervisor::which_children(sup)).at(0);
+    attempts_later = flaky.attempts.load();
+    flaky.failures_left = 0;
+    auto again = co_await supervisor::restart_child(sup, id("f"));
+    if (again && *again) restarted = **again;
+    co_await gen_server::stop(sup);
+  });
   ASSERT_TRUE(while_retrying);
   EXPECT_FALSE(while_retrying->pid);
   EXPECT_TRUE(while_retrying->restarting);
@@ -1121,24 +1043,21 @@ TEST(Supervisor, rest_for_one_tries_again_from_the_child_that_failed_to_start) {
   // stops/starts those after it again, as OTP's restart(rest_for_one, ...) does.
   Journal journal;
   FlakyStart flaky;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  CapturedLog quiet;
-                  SupervisorSpec spec{
-                      {Strategy::rest_for_one, 10, 1h},
-                      {worker("a", &journal, self()), flaky_child("b", self(), &flaky),
-                       worker("c", &journal, self())}};
-                  auto sup = co_await start_sup(std::move(spec));
-                  co_await up("a");
-                  Pid b = co_await up("b");
-                  co_await up("c");
-                  flaky.failures_left = 1;
-                  send(b, ExitWith{foo});
-                  co_await up("b");
-                  co_await up("c");
-                  co_await gen_server::stop(sup);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    CapturedLog quiet;
+    SupervisorSpec spec{{Strategy::rest_for_one, 10, 1h},
+                        {worker("a", &journal, self()), flaky_child("b", self(), &flaky),
+                         worker("c", &journal, self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    co_await up("a");
+    Pid b = co_await up("b");
+    co_await up("c");
+    flaky.failures_left = 1;
+    send(b, ExitWith{foo});
+    co_await up("b");
+    co_await up("c");
+    co_await gen_server::stop(sup);
+  });
   EXPECT_EQ(flaky.attempts.load(), 3);
   EXPECT_EQ(journal.events(),
             strings({"start a", "start c", "stop c", "start c", "stop c", "stop a"}));

@@ -34,32 +34,8 @@
 
 namespace ambitious::test {
 
-/// Ends the calling process with `test_waited_too_long` (so run() returns 1) when nothing came.
-inline void give_up() { exit(Atom("test_waited_too_long")); }
-
-/// The next message of type T; gives up after `patience`.
-template <class T>
-Task<T> next() {
-  auto m = co_await receive<T>(patience);
-  if (!m) give_up();
-  co_return std::move(*m);
-}
-
-/// The next message of type T for which `pred` holds; gives up after `patience`.
-template <class T, class Pred>
-Task<T> next_if(Pred pred) {
-  auto m = co_await receive_if<T>(std::move(pred), patience);
-  if (!m) give_up();
-  co_return std::move(*m);
-}
-
-/// The Down of monitor `mref`; gives up after `patience`.
-inline Task<Down> down_of(Ref mref) {
-  co_return co_await next_if<Down>([mref](const Down& x) { return x.ref == mref; });
-}
-
 /// Monitors `pid` and waits for its end; returns the reason.
-inline Task<ExitReason> wait_end(Pid pid) { co_return (co_await down_of(monitor(pid))).reason; }
+inline Task<ExitReason> wait_end(Pid pid) { co_return (co_await expect_down(monitor(pid))).reason; }
 
 /// Events recorded by callbacks (terminate, init, ...) in the order they ran, from any thread.
 class Journal {

@@ -340,19 +340,17 @@ TEST(Registry, a_stopped_registry_refuses_registrations) {
 }
 
 TEST(Registry, keys_of_any_codec_type_work_including_tuples_hashed_through_their_term) {
-  EXPECT_EQ(run(one_worker,
-                []() -> Task<> {
-                  using Rooms = Registry<std::tuple<Atom, int>, Term>;
-                  auto r = co_await Rooms::start_link(Atom("rooms"), Keys::unique);
-                  EXPECT_TRUE(r.has_value());
-                  EXPECT_TRUE(r->register_key({Atom("room"), 7}, Term(Atom("open"))).has_value());
-                  auto entries = r->lookup({Atom("room"), 7});
-                  EXPECT_EQ(entries.size(), 1u);
-                  if (!(entries.size() == 1u)) co_return;
-                  EXPECT_EQ(entries[0].value, Term(Atom("open")));
-                  EXPECT_TRUE(r->lookup({Atom("room"), 8}).empty());
-                }),
-            0);
+  run_test([]() -> Task<> {
+    using Rooms = Registry<std::tuple<Atom, int>, Term>;
+    auto r = co_await Rooms::start_link(Atom("rooms"), Keys::unique);
+    EXPECT_TRUE(r.has_value());
+    EXPECT_TRUE(r->register_key({Atom("room"), 7}, Term(Atom("open"))).has_value());
+    auto entries = r->lookup({Atom("room"), 7});
+    EXPECT_EQ(entries.size(), 1u);
+    if (!(entries.size() == 1u)) co_return;
+    EXPECT_EQ(entries[0].value, Term(Atom("open")));
+    EXPECT_TRUE(r->lookup({Atom("room"), 8}).empty());
+  });
 }
 
 // Each worker process registers and unregisters keys of a shared pool at random (unique keys

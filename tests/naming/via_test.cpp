@@ -164,13 +164,11 @@ TEST(Via, a_plain_process_claims_a_via_name_and_receives_through_it) {
 }
 
 TEST(Via, a_via_name_in_a_duplicate_registry_is_a_bad_argument) {
-  EXPECT_EQ(run(one_worker,
-                []() -> Task<> {
-                  auto topics = co_await Rooms::start_link(Atom("topics"), Keys::duplicate);
-                  EXPECT_TRUE(topics.has_value());
-                  if (topics) {
-                    EXPECT_THROW((void)via(*topics, "t"), BadArg);
-                  }
-                }),
-            0);
+  run_test([]() -> Task<> {
+    auto topics = co_await Rooms::start_link(Atom("topics"), Keys::duplicate);
+    EXPECT_TRUE(topics.has_value());
+    if (topics) {
+      EXPECT_THROW((void)via(*topics, "t"), BadArg);
+    }
+  });
 }

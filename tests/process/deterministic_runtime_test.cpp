@@ -298,5 +298,5 @@ TEST(DeterministicRuntime, a_runtime_can_follow_another) {
     EXPECT_TRUE(rt.step());
     EXPECT_FALSE(rt.alive(p));
   }
-  EXPECT_EQ(run(one_worker, []() -> Task<> { co_return; }), 0);
+  run_test([]() -> Task<> { co_return; });
 }

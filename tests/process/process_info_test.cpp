@@ -26,37 +26,33 @@ bool contains(const R& range, const T& value) {
 
 TEST(ProcessInfo, a_process_waiting_in_receive_is_waiting) {
   std::optional<ProcessInfo> info;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid p = spawn(wait_forever);
-                  co_await yield();
-                  info = co_await process_info(p);
-                  send(p, Done{});
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid p = spawn(wait_forever);
+    co_await yield();
+    info = co_await process_info(p);
+    send(p, Done{});
+  });
   ASSERT_TRUE(info);
   EXPECT_EQ(info->status, ProcessInfo::Status::waiting);
 }
 
 TEST(ProcessInfo, a_process_asking_about_itself_is_running) {
   std::optional<ProcessInfo> info;
-  EXPECT_EQ(run(one_worker, [&]() -> Task<> { info = co_await process_info(self()); }), 0);
+  run_test([&]() -> Task<> { info = co_await process_info(self()); });
   ASSERT_TRUE(info);
   EXPECT_EQ(info->status, ProcessInfo::Status::running);
 }
 
 TEST(ProcessInfo, a_message_type_nobody_receives_waits_in_the_mailbox_and_shows) {
   std::optional<ProcessInfo> info;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid p = spawn(wait_forever);
-                  send(p, NobodyReceivesThis{1});
-                  send(p, 5);
-                  send(p, NobodyReceivesThis{2});
-                  info = co_await process_info(p);
-                  send(p, Done{});
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid p = spawn(wait_forever);
+    send(p, NobodyReceivesThis{1});
+    send(p, 5);
+    send(p, NobodyReceivesThis{2});
+    info = co_await process_info(p);
+    send(p, Done{});
+  });
   ASSERT_TRUE(info);
   EXPECT_EQ(info->message_queue_len, 3u);
   ASSERT_EQ(info->message_types.size(), 3u);
@@ -69,33 +65,31 @@ TEST(ProcessInfo, a_message_type_nobody_receives_waits_in_the_mailbox_and_shows)
 TEST(ProcessInfo, links_monitors_and_monitored_by_are_listed) {
   std::optional<ProcessInfo> info;
   Pid linked, watched, watcher;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid root = self();
-                  linked = spawn(wait_forever);
-                  watched = spawn(wait_forever);
-                  Pid p = spawn(
-                      [root](Pid linked, Pid watched) -> Task<> {
-                        link(linked);
-                        monitor(watched);
-                        send(root, Go{});
-                        co_await receive<Done>();
-                        unlink(linked);
-                      },
-                      linked, watched);
-                  co_await receive<Go>(patience);
-                  watcher = spawn(
-                      [root](Pid p) -> Task<> {
-                        monitor(p);
-                        send(root, Go{});
-                        co_await receive<Done>();
-                      },
-                      p);
-                  co_await receive<Go>(patience);
-                  info = co_await process_info(p);
-                  for (Pid q : {p, linked, watched, watcher}) send(q, Done{});
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid root = self();
+    linked = spawn(wait_forever);
+    watched = spawn(wait_forever);
+    Pid p = spawn(
+        [root](Pid linked, Pid watched) -> Task<> {
+          link(linked);
+          monitor(watched);
+          send(root, Go{});
+          co_await receive<Done>();
+          unlink(linked);
+        },
+        linked, watched);
+    co_await receive<Go>(patience);
+    watcher = spawn(
+        [root](Pid p) -> Task<> {
+          monitor(p);
+          send(root, Go{});
+          co_await receive<Done>();
+        },
+        p);
+    co_await receive<Go>(patience);
+    info = co_await process_info(p);
+    for (Pid q : {p, linked, watched, watcher}) send(q, Done{});
+  });
   ASSERT_TRUE(info);
   EXPECT_EQ(info->links, std::vector<Pid>{linked});
   EXPECT_EQ(info->monitors, std::vector<Pid>{watched});
@@ -104,23 +98,21 @@ TEST(ProcessInfo, links_monitors_and_monitored_by_are_listed) {
 
 TEST(ProcessInfo, registered_name_and_trap_exit_are_reported) {
   std::optional<ProcessInfo> plain, named;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid root = self();
-                  Pid p = spawn(wait_forever);
-                  Pid q = spawn([root]() -> Task<> {
-                    trap_exit(true);
-                    register_name(Atom("named_one"), self());
-                    send(root, Go{});
-                    co_await receive<Done>();
-                  });
-                  co_await receive<Go>(patience);
-                  plain = co_await process_info(p);
-                  named = co_await process_info(q);
-                  send(p, Done{});
-                  send(q, Done{});
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid root = self();
+    Pid p = spawn(wait_forever);
+    Pid q = spawn([root]() -> Task<> {
+      trap_exit(true);
+      register_name(Atom("named_one"), self());
+      send(root, Go{});
+      co_await receive<Done>();
+    });
+    co_await receive<Go>(patience);
+    plain = co_await process_info(p);
+    named = co_await process_info(q);
+    send(p, Done{});
+    send(q, Done{});
+  });
   ASSERT_TRUE(plain && named);
   EXPECT_FALSE(plain->registered_name);
   EXPECT_FALSE(plain->trap_exit);
@@ -130,13 +122,11 @@ TEST(ProcessInfo, registered_name_and_trap_exit_are_reported) {
 
 TEST(ProcessInfo, a_dead_pid_gives_nothing) {
   std::optional<ProcessInfo> info = ProcessInfo{};
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto [p, ref] = spawn_monitor([]() -> Task<> { co_return; });
-                  co_await receive<Down>();
-                  info = co_await process_info(p);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto [p, ref] = spawn_monitor([]() -> Task<> { co_return; });
+    co_await receive<Down>();
+    info = co_await process_info(p);
+  });
   EXPECT_FALSE(info);
 }
 
@@ -144,32 +134,28 @@ TEST(ProcessInfo, a_request_racing_the_end_of_its_process_is_answered) {
   // Each target ends while (or before) the request reaches it: the answer is an info or nothing,
   // but always an answer.
   int answered = 0;
-  EXPECT_EQ(run(four_workers,
-                [&]() -> Task<> {
-                  for (int i = 0; i < 2'000; ++i) {
-                    Pid p = spawn([]() -> Task<> { co_return; });
-                    co_await process_info(p);
-                    ++answered;
-                  }
-                }),
-            0);
+  run_test(four_workers, [&]() -> Task<> {
+    for (int i = 0; i < 2'000; ++i) {
+      Pid p = spawn([]() -> Task<> { co_return; });
+      co_await process_info(p);
+      ++answered;
+    }
+  });
   EXPECT_EQ(answered, 2'000);
 }
 
 TEST(ProcessInfo, processes_lists_every_live_process_and_process_count_counts_them) {
   std::vector<Pid> all, spawned;
   std::size_t count = 0, count_after = 0;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  for (int i = 0; i < 10; ++i) spawned.push_back(spawn(wait_forever));
-                  all = processes();
-                  count = process_count();
-                  for (Pid p : spawned) monitor(p), send(p, Done{});
-                  for (int i = 0; i < 10; ++i) co_await receive<Down>(patience);
-                  count_after = process_count();
-                  EXPECT_EQ(processes(), std::vector<Pid>{self()});
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    for (int i = 0; i < 10; ++i) spawned.push_back(spawn(wait_forever));
+    all = processes();
+    count = process_count();
+    for (Pid p : spawned) monitor(p), send(p, Done{});
+    for (int i = 0; i < 10; ++i) co_await receive<Down>(patience);
+    count_after = process_count();
+    EXPECT_EQ(processes(), std::vector<Pid>{self()});
+  });
   EXPECT_EQ(all.size(), 11u);
   for (Pid p : spawned) EXPECT_TRUE(contains(all, p));
   EXPECT_EQ(count, 11u);
@@ -204,19 +190,17 @@ constexpr InfoItem every_item[] = {
 TEST(ProcessInfo, each_item_asked_alone_answers_as_the_full_form_and_leaves_the_rest_empty) {
   std::optional<ProcessInfo> full;
   std::vector<std::optional<ProcessInfo>> alone;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid root = self();
-                  Pid partner = spawn(wait_forever);
-                  Pid p = spawn(busy_process, root, partner);
-                  monitor(p);
-                  co_await receive<Go>(patience);
-                  full = co_await process_info(p);
-                  for (InfoItem item : every_item) alone.push_back(co_await process_info(p, item));
-                  send(p, Done{});
-                  send(partner, Done{});
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid root = self();
+    Pid partner = spawn(wait_forever);
+    Pid p = spawn(busy_process, root, partner);
+    monitor(p);
+    co_await receive<Go>(patience);
+    full = co_await process_info(p);
+    for (InfoItem item : every_item) alone.push_back(co_await process_info(p, item));
+    send(p, Done{});
+    send(partner, Done{});
+  });
   ASSERT_TRUE(full);
   EXPECT_EQ(full->items, InfoItems::all());
   ASSERT_EQ(alone.size(), std::size(every_item));
@@ -255,18 +239,16 @@ TEST(ProcessInfo, each_item_asked_alone_answers_as_the_full_form_and_leaves_the_
 
 TEST(ProcessInfo, several_items_are_answered_together) {
   std::optional<ProcessInfo> info;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid root = self();
-                  Pid partner = spawn(wait_forever);
-                  Pid p = spawn(busy_process, root, partner);
-                  co_await receive<Go>(patience);
-                  info = co_await process_info(
-                      p, InfoItem::links | InfoItem::trap_exit | InfoItem::message_queue_len);
-                  send(p, Done{});
-                  send(partner, Done{});
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid root = self();
+    Pid partner = spawn(wait_forever);
+    Pid p = spawn(busy_process, root, partner);
+    co_await receive<Go>(patience);
+    info = co_await process_info(
+        p, InfoItem::links | InfoItem::trap_exit | InfoItem::message_queue_len);
+    send(p, Done{});
+    send(partner, Done{});
+  });
   ASSERT_TRUE(info);
   EXPECT_TRUE(info->items.contains(InfoItem::links));
   EXPECT_FALSE(info->items.contains(InfoItem::monitors));
@@ -279,16 +261,14 @@ TEST(ProcessInfo, several_items_are_answered_together) {
 
 TEST(ProcessInfo, no_item_at_all_still_says_whether_the_process_is_alive) {
   std::optional<ProcessInfo> alive, dead = ProcessInfo{};
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid p = spawn(wait_forever);
-                  alive = co_await process_info(p, InfoItems{});
-                  auto [q, ref] = spawn_monitor([]() -> Task<> { co_return; });
-                  co_await receive<Down>();
-                  dead = co_await process_info(q, InfoItem::message_queue_len);
-                  send(p, Done{});
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid p = spawn(wait_forever);
+    alive = co_await process_info(p, InfoItems{});
+    auto [q, ref] = spawn_monitor([]() -> Task<> { co_return; });
+    co_await receive<Down>();
+    dead = co_await process_info(q, InfoItem::message_queue_len);
+    send(p, Done{});
+  });
   ASSERT_TRUE(alive);
   EXPECT_EQ(alive->items, InfoItems{});
   EXPECT_FALSE(dead);
@@ -297,14 +277,12 @@ TEST(ProcessInfo, no_item_at_all_still_says_whether_the_process_is_alive) {
 TEST(ProcessInfo, message_queue_len_of_a_million_queued_messages_copies_no_type_name) {
   constexpr std::size_t n = 1'000'000;
   std::optional<ProcessInfo> info;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid p = spawn(wait_forever);
-                  for (std::size_t i = 0; i < n; ++i) send(p, NobodyReceivesThis{1});
-                  info = co_await process_info(p, InfoItem::message_queue_len);
-                  send(p, Done{});
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid p = spawn(wait_forever);
+    for (std::size_t i = 0; i < n; ++i) send(p, NobodyReceivesThis{1});
+    info = co_await process_info(p, InfoItem::message_queue_len);
+    send(p, Done{});
+  });
   ASSERT_TRUE(info);
   EXPECT_EQ(info->message_queue_len, n);
   EXPECT_TRUE(info->message_types.empty());

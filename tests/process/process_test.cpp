@@ -33,37 +33,33 @@ static_assert(exit_to_pid_takes<Atom> && exit_to_pid_takes<ExitReason>);
 
 TEST(Process, exit_with_an_atom_or_an_exit_reason_still_ends_the_process) {
   ExitReason by_atom, by_reason;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  trap_exit(true);
-                  Pid a = spawn_link([]() -> Task<> {
-                    exit(atoms::normal);
-                    co_return;
-                  });
-                  Pid b = spawn_link([]() -> Task<> {
-                    exit(ExitReason::shutdown(Term(7)));
-                    co_return;
-                  });
-                  for (int i = 0; i < 2; ++i) {
-                    Exit e = co_await receive<Exit>();
-                    (e.from == a ? by_atom : by_reason) = e.reason;
-                    EXPECT_TRUE(e.from == a || e.from == b);
-                  }
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    trap_exit(true);
+    Pid a = spawn_link([]() -> Task<> {
+      exit(atoms::normal);
+      co_return;
+    });
+    Pid b = spawn_link([]() -> Task<> {
+      exit(ExitReason::shutdown(Term(7)));
+      co_return;
+    });
+    for (int i = 0; i < 2; ++i) {
+      Exit e = co_await receive<Exit>();
+      (e.from == a ? by_atom : by_reason) = e.reason;
+      EXPECT_TRUE(e.from == a || e.from == b);
+    }
+  });
   EXPECT_EQ(by_atom, atoms::normal);
   EXPECT_EQ(by_reason, ExitReason::shutdown(Term(7)));
 }
 
 TEST(Process, exit_to_a_pid_still_sends_an_exit_signal) {
   ExitReason got;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto [p, ref] = spawn_monitor(wait_forever);
-                  exit(p, foo);
-                  got = (co_await receive<Down>()).reason;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    auto [p, ref] = spawn_monitor(wait_forever);
+    exit(p, foo);
+    got = (co_await receive<Down>()).reason;
+  });
   EXPECT_EQ(got, foo);
 }
 

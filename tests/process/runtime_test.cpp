@@ -64,7 +64,7 @@ struct SeesSelf {
 }  // namespace
 
 TEST(Runtime, run_returns_zero_when_the_root_ends_normally) {
-  EXPECT_EQ(run(one_worker, []() -> Task<> { co_return; }), 0);
+  run_test([]() -> Task<> { co_return; });
 }
 
 TEST(Runtime, run_returns_one_when_the_root_ends_abnormally) {
@@ -134,20 +134,18 @@ TEST(Runtime, processes_still_alive_when_run_returns_are_destroyed_as_themselves
   std::vector<std::pair<Pid, Pid>> log;
   std::mutex mutex;
   std::atomic<int> destroyed{0};
-  EXPECT_EQ(run(four_workers,
-                [&]() -> Task<> {
-                  for (int i = 0; i < 20; ++i)
-                    spawn([&]() -> Task<> {
-                      Counted c(destroyed);
-                      SeesSelf s{&log, &mutex, self()};
-                      if (self().id % 2)
-                        co_await receive<Done>();
-                      else
-                        for (;;) co_await yield();  // runnable, not waiting
-                    });
-                  co_await yield();
-                }),
-            0);
+  run_test(four_workers, [&]() -> Task<> {
+    for (int i = 0; i < 20; ++i)
+      spawn([&]() -> Task<> {
+        Counted c(destroyed);
+        SeesSelf s{&log, &mutex, self()};
+        if (self().id % 2)
+          co_await receive<Done>();
+        else
+          for (;;) co_await yield();  // runnable, not waiting
+      });
+    co_await yield();
+  });
   EXPECT_EQ(destroyed.load(), 20);
   ASSERT_EQ(log.size(), 20u);
   for (auto& [expected, seen] : log) EXPECT_EQ(expected, seen);
@@ -165,28 +163,26 @@ TEST(Runtime, every_message_is_destroyed_once_wherever_it_ends_up) {
     tokens.push_back(t);
     return Tracked{t};
   };
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  auto dead = spawn_monitor([]() -> Task<> { co_return; });
-                  co_await receive<Down>();
-                  send(dead.pid, make());  // to a dead process
+  run_test([&]() -> Task<> {
+    auto dead = spawn_monitor([]() -> Task<> { co_return; });
+    co_await receive<Down>();
+    send(dead.pid, make());  // to a dead process
 
-                  auto dying = spawn_monitor(wait_forever);
-                  send(dying.pid, make());  // queued when it is killed
-                  exit(dying.pid, Atom("bye"));
-                  co_await receive<Down>(patience);
+    auto dying = spawn_monitor(wait_forever);
+    send(dying.pid, make());  // queued when it is killed
+    exit(dying.pid, Atom("bye"));
+    co_await receive<Down>(patience);
 
-                  Pid lingering = spawn(wait_forever);
-                  send(lingering, make());  // queued in a process alive at the end
+    Pid lingering = spawn(wait_forever);
+    send(lingering, make());  // queued in a process alive at the end
 
-                  cancel_timer(send_after(std::chrono::hours(1), self(), make()));  // cancelled
-                  send_after(std::chrono::hours(1), self(), make());  // armed at the end
+    cancel_timer(send_after(std::chrono::hours(1), self(), make()));  // cancelled
+    send_after(std::chrono::hours(1), self(), make());                // armed at the end
 
-                  send(self(), make());
-                  co_await receive<Tracked>();  // received and dropped
-                  send(self(), make());         // queued in the root when it ends
-                }),
-            0);
+    send(self(), make());
+    co_await receive<Tracked>();  // received and dropped
+    send(self(), make());         // queued in the root when it ends
+  });
   EXPECT_EQ(tokens.size(), 7u);
   for (auto& t : tokens) EXPECT_TRUE(t.expired());
 }
@@ -208,19 +204,17 @@ TEST(Runtime, a_destructor_run_at_the_end_of_run_may_still_use_the_process_api) 
       finished->fetch_add(1);
     }
   };
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  // Each waits in receive, and its farewell wakes the next one, also waiting.
-                  std::vector<Pid> ps;
-                  for (int i = 0; i < 4; ++i)
-                    ps.push_back(spawn([&finished]() -> Task<> {
-                      Farewell f{&finished, co_await receive<Pid>()};
-                      co_await receive<Done>();
-                    }));
-                  for (int i = 0; i < 4; ++i) send(ps[i], ps[(i + 1) % 4]);
-                  co_await yield();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    // Each waits in receive, and its farewell wakes the next one, also waiting.
+    std::vector<Pid> ps;
+    for (int i = 0; i < 4; ++i)
+      ps.push_back(spawn([&finished]() -> Task<> {
+        Farewell f{&finished, co_await receive<Pid>()};
+        co_await receive<Done>();
+      }));
+    for (int i = 0; i < 4; ++i) send(ps[i], ps[(i + 1) % 4]);
+    co_await yield();
+  });
   EXPECT_EQ(finished.load(), 4);
 }
 
@@ -264,31 +258,27 @@ TEST(Runtime, a_blocking_call_that_returns_while_run_ends_is_dropped_with_its_pr
 TEST(Runtime, blocking_returns_the_result_of_its_function) {
   int got = 0;
   std::thread::id worker, pool;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  worker = std::this_thread::get_id();
-                  got = co_await blocking([&] {
-                    pool = std::this_thread::get_id();
-                    return 6 * 7;
-                  });
-                  co_await blocking([] {});  // void works too
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    worker = std::this_thread::get_id();
+    got = co_await blocking([&] {
+      pool = std::this_thread::get_id();
+      return 6 * 7;
+    });
+    co_await blocking([] {});  // void works too
+  });
   EXPECT_EQ(got, 42);
   EXPECT_NE(worker, pool);
 }
 
 TEST(Runtime, blocking_rethrows_the_exception_of_its_function) {
   std::string what;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  try {
-                    co_await blocking([]() -> int { throw std::runtime_error("disk on fire"); });
-                  } catch (const std::runtime_error& e) {
-                    what = e.what();
-                  }
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    try {
+      co_await blocking([]() -> int { throw std::runtime_error("disk on fire"); });
+    } catch (const std::runtime_error& e) {
+      what = e.what();
+    }
+  });
   EXPECT_EQ(what, "disk on fire");
 }
 
@@ -296,88 +286,78 @@ TEST(Runtime, other_processes_run_while_one_waits_in_a_blocking_call) {
   // One worker: if the blocking call held it, the process that releases the call never runs.
   std::atomic<bool> released{false};
   bool returned = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  spawn([&released]() -> Task<> {
-                    co_await receive<Go>();
-                    released = true;
-                  });
-                  for (Pid p : processes())
-                    if (p != self()) send(p, Go{});
-                  co_await blocking([&] {
-                    while (!released) std::this_thread::yield();
-                  });
-                  returned = true;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    spawn([&released]() -> Task<> {
+      co_await receive<Go>();
+      released = true;
+    });
+    for (Pid p : processes())
+      if (p != self()) send(p, Go{});
+    co_await blocking([&] {
+      while (!released) std::this_thread::yield();
+    });
+    returned = true;
+  });
   EXPECT_TRUE(returned);
 }
 
 TEST(Runtime, many_blocking_calls_at_once_all_complete) {
   constexpr int n = 100;
   int sum = 0;
-  EXPECT_EQ(run(four_workers,
-                [&]() -> Task<> {
-                  Pid root = self();
-                  for (int i = 0; i < n; ++i)
-                    spawn(
-                        [root](int i) -> Task<> {
-                          int r = co_await blocking([i] { return i; });
-                          send(root, r);
-                        },
-                        i);
-                  for (int i = 0; i < n; ++i) sum += (co_await receive<int>(patience)).value_or(0);
-                }),
-            0);
+  run_test(four_workers, [&]() -> Task<> {
+    Pid root = self();
+    for (int i = 0; i < n; ++i)
+      spawn(
+          [root](int i) -> Task<> {
+            int r = co_await blocking([i] { return i; });
+            send(root, r);
+          },
+          i);
+    for (int i = 0; i < n; ++i) sum += (co_await receive<int>(patience)).value_or(0);
+  });
   EXPECT_EQ(sum, n * (n - 1) / 2);
 }
 
 TEST(Runtime, yield_lets_the_other_runnable_processes_run_first) {
   std::vector<std::string> order;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  spawn([&order]() -> Task<> {
-                    order.push_back("child");
-                    co_return;
-                  });
-                  order.push_back("root before");
-                  co_await yield();
-                  order.push_back("root after");
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    spawn([&order]() -> Task<> {
+      order.push_back("child");
+      co_return;
+    });
+    order.push_back("root before");
+    co_await yield();
+    order.push_back("root after");
+  });
   EXPECT_EQ(order, (std::vector<std::string>{"root before", "child", "root after"}));
 }
 
 TEST(Runtime, a_process_that_only_yields_does_not_starve_the_others) {
   std::atomic<bool> stop{false};
   bool others_ran = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  spawn([&stop]() -> Task<> {
-                    while (!stop) co_await yield();
-                  });
-                  Pid root = self();
-                  spawn([root]() -> Task<> {
-                    send(root, Go{});
-                    co_return;
-                  });
-                  others_ran = (co_await receive<Go>(patience)).has_value();
-                  stop = true;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    spawn([&stop]() -> Task<> {
+      while (!stop) co_await yield();
+    });
+    Pid root = self();
+    spawn([root]() -> Task<> {
+      send(root, Go{});
+      co_return;
+    });
+    others_ran = (co_await receive<Go>(patience)).has_value();
+    stop = true;
+  });
   EXPECT_TRUE(others_ran);
 }
 
 TEST(Runtime, sleep_waits_and_leaves_messages_queued) {
   std::optional<int> kept;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  send(self(), 1);
-                  co_await sleep(2ms);
-                  co_await sleep(0ms);
-                  kept = co_await receive<int>(0ms);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    send(self(), 1);
+    co_await sleep(2ms);
+    co_await sleep(0ms);
+    kept = co_await receive<int>(0ms);
+  });
   EXPECT_EQ(kept, 1);
 }
 
@@ -401,27 +381,23 @@ TEST(Runtime, process_functions_outside_a_process_throw_a_clear_not_in_process) 
 
 TEST(Runtime, in_process_is_true_inside_a_process) {
   bool inside = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  inside = in_process();
-                  co_return;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    inside = in_process();
+    co_return;
+  });
   EXPECT_TRUE(inside);
 }
 
 TEST(Runtime, a_second_runtime_cannot_start_while_one_runs) {
   std::string what;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  try {
-                    run(one_worker, []() -> Task<> { co_return; });
-                  } catch (const std::logic_error& e) {
-                    what = e.what();
-                  }
-                  co_return;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    try {
+      run(one_worker, []() -> Task<> { co_return; });
+    } catch (const std::logic_error& e) {
+      what = e.what();
+    }
+    co_return;
+  });
   EXPECT_NE(what.find("already"), std::string::npos) << what;
 }
 
@@ -439,39 +415,35 @@ bool spin_until(const std::atomic<bool>& flag) {
 TEST(Runtime, a_process_woken_by_one_that_never_suspends_runs_on_another_worker) {
   std::atomic<bool> ran{false};
   bool seen = false;
-  EXPECT_EQ(run(RuntimeOptions{.workers = 2},
-                [&]() -> Task<> {
-                  Pid waiter = spawn([&]() -> Task<> {
-                    co_await receive<Go>();
-                    ran = true;
-                  });
-                  // Wait until the waiter is parked in its receive, so that our send wakes it
-                  // into this worker's LIFO slot.
-                  while (true) {
-                    auto info = co_await process_info(waiter);
-                    if (info && info->status == ProcessInfo::Status::waiting) break;
-                    co_await yield();
-                  }
-                  send(waiter, Go{});
-                  seen = spin_until(ran);
-                }),
-            0);
+  run_test(RuntimeOptions{.workers = 2}, [&]() -> Task<> {
+    Pid waiter = spawn([&]() -> Task<> {
+      co_await receive<Go>();
+      ran = true;
+    });
+    // Wait until the waiter is parked in its receive, so that our send wakes it
+    // into this worker's LIFO slot.
+    while (true) {
+      auto info = co_await process_info(waiter);
+      if (info && info->status == ProcessInfo::Status::waiting) break;
+      co_await yield();
+    }
+    send(waiter, Go{});
+    seen = spin_until(ran);
+  });
   EXPECT_TRUE(seen);
 }
 
 TEST(Runtime, a_process_spawned_by_one_that_never_suspends_runs_on_another_worker) {
   std::atomic<bool> ran{false};
   bool seen = false;
-  EXPECT_EQ(run(RuntimeOptions{.workers = 2},
-                [&]() -> Task<> {
-                  spawn([&]() -> Task<> {
-                    ran = true;
-                    co_return;
-                  });
-                  seen = spin_until(ran);
-                  co_return;
-                }),
-            0);
+  run_test(RuntimeOptions{.workers = 2}, [&]() -> Task<> {
+    spawn([&]() -> Task<> {
+      ran = true;
+      co_return;
+    });
+    seen = spin_until(ran);
+    co_return;
+  });
   EXPECT_TRUE(seen);
 }
 
@@ -482,41 +454,36 @@ TEST(Runtime, a_process_whose_mailbox_is_never_empty_still_lets_the_others_run) 
   // The flooder always finds a message, so its receives never suspend; on one worker, the root
   // runs again only because a receive yields after a run of immediate matches.
   std::optional<Down> down;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid root = self();
-                  auto flooder = spawn_monitor([root]() -> Task<> {
-                    send(self(), Tick{});
-                    send(root, Started{});
-                    for (bool stop = false; !stop;)
-                      co_await receive([&](Tick) { send(self(), Tick{}); },
-                                       [&](Done) { stop = true; });
-                  });
-                  co_await receive<Started>();
-                  send(flooder.pid, Done{});
-                  down = co_await receive<Down>(patience);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid root = self();
+    auto flooder = spawn_monitor([root]() -> Task<> {
+      send(self(), Tick{});
+      send(root, Started{});
+      for (bool stop = false; !stop;)
+        co_await receive([&](Tick) { send(self(), Tick{}); }, [&](Done) { stop = true; });
+    });
+    co_await receive<Started>();
+    send(flooder.pid, Done{});
+    down = co_await receive<Down>(patience);
+  });
   ASSERT_TRUE(down);
   EXPECT_EQ(down->reason, atoms::normal);
 }
 
 TEST(Runtime, a_poll_that_yields_for_fairness_still_returns_at_once_when_nothing_matches) {
   int polls = 0, timeouts = 0;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  // Far more immediate matches than one run allows, each followed by a poll for a
-                  // type that never comes. A message no receive takes keeps the mailbox non-empty,
-                  // so polls yield too: every one must still time out.
-                  send(self(), Started{});
-                  for (int i = 0; i < 2000; ++i) {
-                    send(self(), Tick{});
-                    co_await receive<Tick>();
-                    ++polls;
-                    if (!co_await receive<Go>(0ms)) ++timeouts;
-                  }
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    // Far more immediate matches than one run allows, each followed by a poll for a
+    // type that never comes. A message no receive takes keeps the mailbox non-empty,
+    // so polls yield too: every one must still time out.
+    send(self(), Started{});
+    for (int i = 0; i < 2000; ++i) {
+      send(self(), Tick{});
+      co_await receive<Tick>();
+      ++polls;
+      if (!co_await receive<Go>(0ms)) ++timeouts;
+    }
+  });
   EXPECT_EQ(polls, 2000);
   EXPECT_EQ(timeouts, 2000);
 }
@@ -536,20 +503,18 @@ Task<> rally() {
 
 TEST(Runtime, an_endless_conversation_does_not_starve_a_process_queued_on_its_worker) {
   bool ran = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid a = spawn(rally);
-                  Pid b = spawn(rally);
-                  send(a, Ball{b});
-                  Pid root = self();
-                  spawn([root]() -> Task<> {
-                    send(root, Done{});
-                    co_return;
-                  });
-                  ran = (co_await receive<Done>(patience)).has_value();
-                  exit(a, atoms::kill);
-                  exit(b, atoms::kill);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid a = spawn(rally);
+    Pid b = spawn(rally);
+    send(a, Ball{b});
+    Pid root = self();
+    spawn([root]() -> Task<> {
+      send(root, Done{});
+      co_return;
+    });
+    ran = (co_await receive<Done>(patience)).has_value();
+    exit(a, atoms::kill);
+    exit(b, atoms::kill);
+  });
   EXPECT_TRUE(ran);
 }

@@ -45,17 +45,14 @@ TEST(Send, an_emplacing_send_builds_the_message_from_its_arguments) {
   std::atomic<int> live{0};
   std::string name;
   std::vector<int> path;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  // The full-expression awaits, as in the README's trap: no SetName temporary.
-                  auto got = (send<SetName>(self(), std::string("x"), std::vector<int>(2, 7),
-                                            Tracked(live)),
-                              co_await receive<SetName>());
-                  name = got.name;
-                  path = got.path;
-                  EXPECT_EQ(live.load(), 1);  // only `got` is left
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    // The full-expression awaits, as in the README's trap: no SetName temporary.
+    auto got = (send<SetName>(self(), std::string("x"), std::vector<int>(2, 7), Tracked(live)),
+                co_await receive<SetName>());
+    name = got.name;
+    path = got.path;
+    EXPECT_EQ(live.load(), 1);  // only `got` is left
+  });
   EXPECT_EQ(name, "x");
   EXPECT_EQ(path, (std::vector<int>{7, 7}));
   EXPECT_EQ(live.load(), 0);
@@ -63,24 +60,20 @@ TEST(Send, an_emplacing_send_builds_the_message_from_its_arguments) {
 
 TEST(Send, an_emplacing_send_with_no_arguments_value_initialises_the_message) {
   Point got{0, 0};
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  send<Point>(self());
-                  got = co_await receive<Point>();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    send<Point>(self());
+    got = co_await receive<Point>();
+  });
   EXPECT_EQ(got.x, 1);
   EXPECT_EQ(got.y, 2);
 }
 
 TEST(Send, an_emplacing_send_of_an_lvalue_copies_it) {
   std::string kept = "kept", got;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  send<std::string>(self(), kept);
-                  got = co_await receive<std::string>();
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    send<std::string>(self(), kept);
+    got = co_await receive<std::string>();
+  });
   EXPECT_EQ(kept, "kept");
   EXPECT_EQ(got, "kept");
 }
@@ -88,14 +81,11 @@ TEST(Send, an_emplacing_send_of_an_lvalue_copies_it) {
 TEST(Send, an_emplacing_send_to_a_registered_name_reaches_its_process) {
   std::atomic<int> live{0};
   std::string name;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  register_name(Atom("send_test_target"), self());
-                  send<SetName>(Atom("send_test_target"), "by name", std::vector<int>{},
-                                Tracked(live));
-                  name = (co_await receive<SetName>()).name;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    register_name(Atom("send_test_target"), self());
+    send<SetName>(Atom("send_test_target"), "by name", std::vector<int>{}, Tracked(live));
+    name = (co_await receive<SetName>()).name;
+  });
   EXPECT_EQ(name, "by name");
   EXPECT_EQ(live.load(), 0);
 }
@@ -103,16 +93,14 @@ TEST(Send, an_emplacing_send_to_a_registered_name_reaches_its_process) {
 TEST(Send, an_emplacing_send_to_an_unregistered_name_throws_badarg_and_leaks_nothing) {
   std::atomic<int> live{0};
   bool threw = false;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  try {
-                    send<SetName>(Atom("send_test_nobody"), "x", std::vector<int>{}, Tracked(live));
-                  } catch (const BadArg&) {
-                    threw = true;
-                  }
-                  co_return;
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    try {
+      send<SetName>(Atom("send_test_nobody"), "x", std::vector<int>{}, Tracked(live));
+    } catch (const BadArg&) {
+      threw = true;
+    }
+    co_return;
+  });
   EXPECT_TRUE(threw);
   EXPECT_EQ(live.load(), 0);
 }
@@ -128,20 +116,18 @@ TEST(Send, a_term_delivered_from_a_foreign_thread_is_taken_by_receive_term_in_or
   constexpr int n = 1'000;
   std::vector<std::int64_t> got;
   std::vector<Delivery> results;
-  EXPECT_EQ(run(two_workers,
-                [&]() -> Task<> {
-                  Pid me = self();
-                  std::thread reader([&results, me] {
-                    for (int i = 0; i < n; ++i) results.push_back(deliver_term(me, Term(i)));
-                  });
-                  for (int i = 0; i < n; ++i) {
-                    auto t = co_await receive<Term>(patience);
-                    if (!t) break;
-                    got.push_back(t->as_int64());
-                  }
-                  co_await blocking([&] { reader.join(); });
-                }),
-            0);
+  run_test(two_workers, [&]() -> Task<> {
+    Pid me = self();
+    std::thread reader([&results, me] {
+      for (int i = 0; i < n; ++i) results.push_back(deliver_term(me, Term(i)));
+    });
+    for (int i = 0; i < n; ++i) {
+      auto t = co_await receive<Term>(patience);
+      if (!t) break;
+      got.push_back(t->as_int64());
+    }
+    co_await blocking([&] { reader.join(); });
+  });
   ASSERT_EQ(got.size(), static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) EXPECT_EQ(got[i], i);
   EXPECT_EQ(std::count(results.begin(), results.end(), Delivery::queued), n);
@@ -152,67 +138,61 @@ TEST(Send, terms_delivered_by_several_threads_keep_each_threads_order) {
   constexpr int per_thread = 5'000;
   std::vector<int> next(threads, 0);
   int out_of_order = 0;
-  EXPECT_EQ(run(four_workers,
-                [&]() -> Task<> {
-                  Pid me = self();
-                  std::vector<std::thread> readers;
-                  for (int k = 0; k < threads; ++k)
-                    readers.emplace_back([me, k] {
-                      for (int i = 0; i < per_thread; ++i) deliver_term(me, Term::tuple(k, i));
-                    });
-                  for (int i = 0; i < threads * per_thread; ++i) {
-                    auto t = co_await receive<Term>(patience);
-                    if (!t) break;
-                    auto k = static_cast<std::size_t>((*t)[0].as_int64());
-                    if ((*t)[1].as_int64() != next[k]) ++out_of_order;
-                    ++next[k];
-                  }
-                  co_await blocking([&] {
-                    for (auto& r : readers) r.join();
-                  });
-                }),
-            0);
+  run_test(four_workers, [&]() -> Task<> {
+    Pid me = self();
+    std::vector<std::thread> readers;
+    for (int k = 0; k < threads; ++k)
+      readers.emplace_back([me, k] {
+        for (int i = 0; i < per_thread; ++i) deliver_term(me, Term::tuple(k, i));
+      });
+    for (int i = 0; i < threads * per_thread; ++i) {
+      auto t = co_await receive<Term>(patience);
+      if (!t) break;
+      auto k = static_cast<std::size_t>((*t)[0].as_int64());
+      if ((*t)[1].as_int64() != next[k]) ++out_of_order;
+      ++next[k];
+    }
+    co_await blocking([&] {
+      for (auto& r : readers) r.join();
+    });
+  });
   EXPECT_EQ(out_of_order, 0);
   EXPECT_EQ(next, std::vector<int>(threads, per_thread));
 }
 
 TEST(Send, a_term_and_an_exit_signal_from_one_sender_arrive_in_the_order_sent) {
   std::vector<std::string> got;
-  EXPECT_EQ(run(one_worker,
-                [&]() -> Task<> {
-                  Pid root = self();
-                  Pid q = spawn([root, &got]() -> Task<> {
-                    trap_exit(true);
-                    send(root, Go{});
-                    for (int i = 0; i < 3; ++i)
-                      co_await receive([&](Term t) { got.push_back(t.to_string()); },
-                                       [&](Exit e) { got.push_back(e.reason.to_string()); });
-                    send(root, Done{});
-                  });
-                  co_await receive<Go>();
-                  EXPECT_EQ(deliver_term(q, Term(1)), Delivery::queued);
-                  exit(q, foo);
-                  EXPECT_EQ(deliver_term(q, Term(2)), Delivery::queued);
-                  co_await receive<Done>(patience);
-                }),
-            0);
+  run_test([&]() -> Task<> {
+    Pid root = self();
+    Pid q = spawn([root, &got]() -> Task<> {
+      trap_exit(true);
+      send(root, Go{});
+      for (int i = 0; i < 3; ++i)
+        co_await receive([&](Term t) { got.push_back(t.to_string()); },
+                         [&](Exit e) { got.push_back(e.reason.to_string()); });
+      send(root, Done{});
+    });
+    co_await receive<Go>();
+    EXPECT_EQ(deliver_term(q, Term(1)), Delivery::queued);
+    exit(q, foo);
+    EXPECT_EQ(deliver_term(q, Term(2)), Delivery::queued);
+    co_await receive<Done>(patience);
+  });
   EXPECT_EQ(got, (std::vector<std::string>{"1", "foo", "2"}));
 }
 
 TEST(Send, a_term_to_a_registered_name_reaches_it_and_to_an_unknown_name_is_dropped) {
   Delivery named = Delivery::no_runtime, unknown = Delivery::no_runtime;
   std::int64_t got = 0;
-  EXPECT_EQ(run(two_workers,
-                [&]() -> Task<> {
-                  register_name(Atom("send_test_node_target"), self());
-                  std::thread reader([&] {
-                    unknown = deliver_term(Atom("send_test_node_nobody"), Term(1));
-                    named = deliver_term(Atom("send_test_node_target"), Term(2));
-                  });
-                  got = (co_await receive<Term>(patience)).value_or(Term(0)).as_int64();
-                  co_await blocking([&] { reader.join(); });
-                }),
-            0);
+  run_test(two_workers, [&]() -> Task<> {
+    register_name(Atom("send_test_node_target"), self());
+    std::thread reader([&] {
+      unknown = deliver_term(Atom("send_test_node_nobody"), Term(1));
+      named = deliver_term(Atom("send_test_node_target"), Term(2));
+    });
+    got = (co_await receive<Term>(patience)).value_or(Term(0)).as_int64();
+    co_await blocking([&] { reader.join(); });
+  });
   EXPECT_EQ(named, Delivery::queued);
   EXPECT_EQ(unknown, Delivery::no_process);
   EXPECT_EQ(got, 2);
@@ -220,14 +200,12 @@ TEST(Send, a_term_to_a_registered_name_reaches_it_and_to_an_unknown_name_is_drop
 
 TEST(Send, a_term_to_a_dead_process_is_dropped_with_no_process) {
   Delivery result = Delivery::queued;
-  EXPECT_EQ(run(two_workers,
-                [&]() -> Task<> {
-                  auto [p, ref] = spawn_monitor([]() -> Task<> { co_return; });
-                  co_await receive<Down>();
-                  std::thread reader([&, p] { result = deliver_term(p, Term(1)); });
-                  co_await blocking([&] { reader.join(); });
-                }),
-            0);
+  run_test(two_workers, [&]() -> Task<> {
+    auto [p, ref] = spawn_monitor([]() -> Task<> { co_return; });
+    co_await receive<Down>();
+    std::thread reader([&, p] { result = deliver_term(p, Term(1)); });
+    co_await blocking([&] { reader.join(); });
+  });
   EXPECT_EQ(result, Delivery::no_process);
 }
 
