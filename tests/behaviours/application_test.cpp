@@ -57,6 +57,18 @@ std::vector<std::string> strings(std::initializer_list<const char*> list) {
 
 const Atom a_name("a"), b_name("b"), c_name("c");
 
+/// Loads the applications a and b (no dependencies), starts a, then b as `type`; returns b's top
+/// supervisor.
+Task<Pid> start_a_then_b(Journal& journal, AppType type) {
+  std::vector<ApplicationSpec> specs;
+  specs.push_back(app("a", {}, &journal, self()));
+  specs.push_back(app("b", {}, &journal, self()));
+  co_await load_all(std::move(specs));
+  co_await application::start(a_name);
+  co_await application::start(b_name, type);
+  co_return co_await up("top b");
+}
+
 }  // namespace
 
 TEST(Application, ensure_all_started_starts_the_dependencies_first) {
@@ -202,13 +214,7 @@ TEST(Application, the_death_of_a_temporary_application_is_only_reported) {
   std::vector<Atom> running;
   run_test([&]() -> Task<> {
     CapturedLog quiet;
-    std::vector<ApplicationSpec> specs;
-    specs.push_back(app("a", {}, &journal, self()));
-    specs.push_back(app("b", {}, &journal, self()));
-    co_await load_all(std::move(specs));
-    co_await application::start(a_name);
-    co_await application::start(b_name, AppType::temporary);
-    Pid top = co_await up("top b");
+    Pid top = co_await start_a_then_b(journal, AppType::temporary);
     exit(top, atoms::kill);
     co_await wait_end(top);
     running = co_await application::which_applications();
@@ -222,13 +228,7 @@ TEST(Application, the_normal_end_of_a_transient_application_is_only_reported) {
   std::vector<Atom> running;
   run_test([&]() -> Task<> {
     CapturedLog quiet;
-    std::vector<ApplicationSpec> specs;
-    specs.push_back(app("a", {}, &journal, self()));
-    specs.push_back(app("b", {}, &journal, self()));
-    co_await load_all(std::move(specs));
-    co_await application::start(a_name);
-    co_await application::start(b_name, AppType::transient);
-    Pid top = co_await up("top b");
+    Pid top = co_await start_a_then_b(journal, AppType::transient);
     co_await gen_server::stop(supervisor::Ref(top));  // ends normal
     running = co_await application::which_applications();
     co_await application::stop(a_name);
@@ -241,13 +241,7 @@ TEST(Application, the_abnormal_end_of_a_transient_application_stops_everything_w
   EXPECT_EQ(run(one_worker,
                 [&]() -> Task<> {
                   CapturedLog quiet;
-                  std::vector<ApplicationSpec> specs;
-                  specs.push_back(app("a", {}, &journal, self()));
-                  specs.push_back(app("b", {}, &journal, self()));
-                  co_await load_all(std::move(specs));
-                  co_await application::start(a_name);
-                  co_await application::start(b_name, AppType::transient);
-                  Pid top = co_await up("top b");
+                  Pid top = co_await start_a_then_b(journal, AppType::transient);
                   exit(top, atoms::kill);
                   co_await receive<ExitWith>();  // never comes: run() ends first
                 }),

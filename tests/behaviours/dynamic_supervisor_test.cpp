@@ -202,8 +202,7 @@ TEST(DynamicSupervisor, terminate_child_stops_the_child_for_good_and_an_unknown_
     Ref mref = monitor(c);
     auto r = co_await dynamic_supervisor::terminate_child(sup, c);
     if (!r) give_up();
-    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
-    child_end = d.reason;
+    child_end = (co_await expect_down(mref)).reason;
     active = (co_await dynamic_supervisor::count_children(sup)).active;
     auto again = co_await dynamic_supervisor::terminate_child(sup, c);
     if (!again) unknown = again.error();
@@ -340,8 +339,7 @@ TEST(DynamicSupervisor, a_dynamic_supervisor_whose_parent_exits_stops_its_childr
     Pid a = co_await up("a");
     Ref mref = monitor(a);
     send(parent, ExitWith{});
-    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
-    child_end = d.reason;
+    child_end = (co_await expect_down(mref)).reason;
   });
   EXPECT_EQ(child_end, ExitReason(atoms::shutdown));
   EXPECT_EQ(journal.events(), (std::vector<std::string>{"start a", "stop a"}));

@@ -58,6 +58,16 @@ Task<supervisor::Ref> start_sup(SupervisorSpec spec) {
   co_return *started;
 }
 
+/// Starts a supervisor of the one child `child` (which says it is up as `name`), stops the
+/// supervisor, and returns the child's exit reason.
+Task<ExitReason> end_of_only_child(ChildSpec child, const char* name) {
+  SupervisorSpec spec{{}, {std::move(child)}};
+  auto sup = co_await start_sup(std::move(spec));
+  Ref mref = monitor(co_await up(name));
+  co_await gen_server::stop(sup);
+  co_return (co_await expect_down(mref)).reason;
+}
+
 std::optional<Pid> pid_of(const std::vector<ChildInfo>& children, const char* name) {
   for (auto& c : children)
     if (c.id == id(name)) return c.pid;
@@ -132,8 +142,7 @@ TEST(Supervisor, a_supervisor_whose_parent_exits_stops_its_children_in_reverse_o
     Pid sup = co_await up("sup");
     Ref mref = monitor(sup);
     send(parent, ExitWith{});
-    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
-    sup_end = d.reason;
+    sup_end = (co_await expect_down(mref)).reason;
   });
   ASSERT_TRUE(sup_end);
   EXPECT_EQ(*sup_end, foo);
@@ -480,13 +489,7 @@ TEST(Supervisor, a_child_that_ignores_shutdown_is_killed_after_its_shutdown_time
     CapturedLog log;
     ChildSpec child = process_child(id("s"), ignores_shutdown, std::string("s"), self());
     child.shutdown = Shutdown::timeout(20ms);
-    SupervisorSpec spec{{}, {std::move(child)}};
-    auto sup = co_await start_sup(std::move(spec));
-    Pid s = co_await up("s");
-    Ref mref = monitor(s);
-    co_await gen_server::stop(sup);
-    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
-    child_end = d.reason;
+    child_end = co_await end_of_only_child(std::move(child), "s");
     reports = log.of_kind("supervisor_shutdown_error").size();
   });
   ASSERT_TRUE(child_end);
@@ -500,13 +503,7 @@ TEST(Supervisor, brutal_kill_kills_a_child_without_running_its_terminate) {
   run_test([&]() -> Task<> {
     ChildSpec child = worker("a", &journal, self());
     child.shutdown = Shutdown::brutal_kill();
-    SupervisorSpec spec{{}, {std::move(child)}};
-    auto sup = co_await start_sup(std::move(spec));
-    Pid a = co_await up("a");
-    Ref mref = monitor(a);
-    co_await gen_server::stop(sup);
-    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
-    child_end = d.reason;
+    child_end = co_await end_of_only_child(std::move(child), "a");
   });
   ASSERT_TRUE(child_end);
   EXPECT_EQ(*child_end, atoms::killed);
@@ -531,8 +528,7 @@ TEST(Supervisor, shutdown_infinity_waits_for_the_child_however_long_it_takes) {
     co_await up("s stopping");
     send(s, ExitWith{atoms::shutdown});
     co_await up("stopped");
-    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
-    child_end = d.reason;
+    child_end = (co_await expect_down(mref)).reason;
   });
   EXPECT_TRUE(stopped);
   ASSERT_TRUE(child_end);
@@ -543,13 +539,7 @@ TEST(Supervisor, a_child_that_traps_exits_runs_terminate_on_shutdown) {
   Journal journal;
   std::optional<ExitReason> child_end;
   run_test([&]() -> Task<> {
-    SupervisorSpec spec{{}, {worker("a", &journal, self())}};
-    auto sup = co_await start_sup(std::move(spec));
-    Pid a = co_await up("a");
-    Ref mref = monitor(a);
-    co_await gen_server::stop(sup);
-    Down d = co_await expect<Down>([&](const Down& x) { return x.ref == mref; });
-    child_end = d.reason;
+    child_end = co_await end_of_only_child(worker("a", &journal, self()), "a");
   });
   ASSERT_TRUE(child_end);
   EXPECT_EQ(*child_end, atoms::shutdown);
