@@ -43,11 +43,11 @@ using Ref = ServerRef<detail::DynamicSupervisorServer>;
 /// Starts a dynamic supervisor linked to the caller (it has no children yet).
 Task<StartResult<detail::DynamicSupervisorServer>> start_link(DynamicSupervisorOptions options = {},
                                                               StartOptions start = {});
-/// Starts a child under `sup`: its pid; nothing for `ignore`; or the error: `{invalid_child_spec,
-/// Id}` (the spec has no start; found before any call), `max_children`, or the start's. The
-/// child's id is not used otherwise: children are known by pid.
+/// Starts a child under `sup`: its pid; nothing for atoms::ignore; or the error:
+/// `{invalid_child_spec, Id}` (the spec has no start; found before any call), `max_children`, or
+/// the start's. The child's id is not used otherwise: children are known by pid.
 Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec);
-/// Stops the child `pid` (not restarted). Error: `not_found`.
+/// Stops the child `pid` (not restarted). Error: atoms::not_found.
 Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Pid pid);
 /// The running children (ids are `undefined`, as in Elixir).
 Task<std::vector<ChildInfo>> which_children(Ref sup);

@@ -45,7 +45,7 @@ struct SupervisorSpec {
 };
 
 /// A supervisor's init (OTP's Module:init/1), run in the supervisor's process before any child
-/// starts: the spec; or the error `ignore`, so that start_link returns `ignore` and the
+/// starts: the spec; or the error atoms::ignore, so that start_link returns atoms::ignore and the
 /// supervisor ends normal (OTP's init returning ignore); or another error, which start_link
 /// returns (as when OTP's init exits).
 using SupervisorInit = std::function<Task<std::expected<SupervisorSpec, ExitReason>>()>;
@@ -83,23 +83,24 @@ using Ref = ServerRef<detail::SupervisorServer>;
 /// start) or `{start_spec, {duplicate_child_name, Id}}`.
 Task<StartResult<detail::SupervisorServer>> start_link(SupervisorSpec spec,
                                                        StartOptions options = {});
-/// start_link with the spec from `init`, which runs in the supervisor and may say `ignore`:
-/// then start_link returns the error `ignore` and the supervisor ends normal.
+/// start_link with the spec from `init`, which runs in the supervisor and may say atoms::ignore:
+/// then start_link returns the error atoms::ignore and the supervisor ends normal.
 Task<StartResult<detail::SupervisorServer>> start_link(SupervisorInit init,
                                                        StartOptions options = {});
 
 /// Every child, running or not, the last started first (as OTP lists them).
 Task<std::vector<ChildInfo>> which_children(Ref sup);
 Task<ChildCounts> count_children(Ref sup);
-/// Starts a new child: its pid, or `missing_start` (the spec has no start), `{already_started,
-/// Pid}`, `already_present` (a stopped child has the id), or the start's error. `ignore` leaves
-/// the spec, not running.
+/// Starts a new child: its pid, or atoms::missing_start (the spec has no start), `{already_started,
+/// Pid}`, atoms::already_present (a stopped child has the id), or the start's error. atoms::ignore
+/// leaves the spec, not running.
 Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec);
-/// Stops the child, keeping its spec (a temporary child's spec goes). Error: `not_found`.
+/// Stops the child, keeping its spec (a temporary child's spec goes). Error: atoms::not_found.
 Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Term id);
-/// Starts a stopped child again. Errors: `running`, `restarting`, `not_found`, or the start's.
+/// Starts a stopped child again. Errors: atoms::running, atoms::restarting, atoms::not_found, or
+/// the start's.
 Task<std::expected<std::optional<Pid>, ExitReason>> restart_child(Ref sup, Term id);
-/// Removes a stopped child's spec. Errors: `running`, `restarting`, `not_found`.
+/// Removes a stopped child's spec. Errors: atoms::running, atoms::restarting, atoms::not_found.
 Task<std::expected<void, ExitReason>> delete_child(Ref sup, Term id);
 
 }  // namespace supervisor
