@@ -1,6 +1,7 @@
 # The two commands of the README, and the ones CI and developers use beside them.
 #   make run    install what is missing, build Release, run the flagship example
 #   make test   install what is missing, build Release, run every test
+#   make package-check   a consumer project against the installed package (CI runs it)
 #   make bench  build the benchmarks and compare them with Erlang/OTP and CAF
 #   make asan / make tsan   the tests under the sanitizers
 #   make format / make format-check
@@ -8,20 +9,28 @@ JOBS ?= $(shell nproc)
 CLANG_FORMAT ?= clang-format-16
 SOURCES = $(shell git ls-files '*.hpp' '*.cpp' 2>/dev/null)
 
-.PHONY: deps release run test bench asan tsan fuzz format format-check clean
+.PHONY: deps configure release run test package-check bench asan tsan fuzz format format-check clean
 
 deps:
 	@bash scripts/install-deps.sh
 
-release: deps
+configure: deps
 	cmake --preset release >/dev/null
+
+release: configure
 	cmake --build --preset release -j $(JOBS)
 
-run: release
+# Builds only the libraries and the example it runs.
+run: configure
+	cmake --build --preset release -j $(JOBS) --target flagship
 	./build/release/examples/flagship
 
 test: release
 	ctest --preset release -j $(JOBS)
+
+# The installed package used by a consumer project, ambitious as a subdirectory, the options.
+package-check: release
+	bash scripts/check-package.sh
 
 bench: release
 	bash scripts/bench.sh
