@@ -132,6 +132,7 @@ class Decoder {
   const std::uint8_t* end_;
   const DecodeOptions& opt_;
   std::uint32_t& new_atoms_;
+  std::size_t slots_ = 0;  // the slots of every container opened so far (at most the input's size)
   BytesNode* owner_;
   DecodeError error_{DecodeErrc::truncated, 0};
 };
@@ -215,7 +216,12 @@ Decoder::Step Decoder::open(Term* slot, Rep rep, std::uint32_t n, const std::uin
   // Each element takes at least a byte (a map entry two, a list its tail too): a count the
   // input cannot hold fails before anything is allocated.
   std::size_t least = rep == Rep::map ? std::size_t{n} * 2 : std::size_t{n} + (rep == Rep::list);
-  if (left() < least) return stop(DecodeErrc::truncated, end_);
+  // Each slot of every container takes at least a byte of the input too: nested containers
+  // that each claim what is left would otherwise allocate depth times the input. So the slots
+  // of one decode, all containers together, are bounded by the input's size.
+  std::size_t input = static_cast<std::size_t>(end_ - begin_);
+  if (left() < least || least > input - slots_) return stop(DecodeErrc::truncated, end_);
+  slots_ += least;
   if (depth >= opt_.max_depth) return stop(DecodeErrc::too_deep, p_);
   Term* slots;
   TermNode* node;
