@@ -89,8 +89,17 @@ class Decoder {
   }
   /// The node index of (name, creation) for a pid, port or ref that starts at `at`.
   bool node(Atom name, std::uint32_t creation, const std::uint8_t* at, std::uint32_t& index) {
-    std::optional<std::uint32_t> i = nodes::intern(NodeId{name, creation});
+    NodeId id{name, creation};
+    if (std::optional<std::uint32_t> known = nodes::find(id)) {
+      index = *known;
+      return true;
+    }
+    if (new_nodes_ >= opt_.max_new_nodes) return fail(DecodeErrc::node_budget, at);
+    if (nodes::count() >= nodes::max_nodes - std::min(opt_.node_reserve, nodes::max_nodes))
+      return fail(DecodeErrc::node_table_full, at);
+    std::optional<std::uint32_t> i = nodes::intern(id);
     if (!i) return fail(DecodeErrc::node_table_full, at);
+    ++new_nodes_;
     index = *i;
     return true;
   }
@@ -132,6 +141,7 @@ class Decoder {
   const std::uint8_t* end_;
   const DecodeOptions& opt_;
   std::uint32_t& new_atoms_;
+  std::uint32_t new_nodes_ = 0;  // (name, creation) pairs this decode added to the node table
   std::size_t slots_ = 0;  // the slots of every container opened so far (at most the input's size)
   BytesNode* owner_;
   DecodeError error_{DecodeErrc::truncated, 0};
@@ -660,6 +670,8 @@ std::string_view to_string(DecodeErrc e) noexcept {
       return "bad compressed data";
     case DecodeErrc::node_table_full:
       return "node table full (too many distinct node names and creations)";
+    case DecodeErrc::node_budget:
+      return "too many new nodes in one term";
   }
   return "unknown decode error";
 }

@@ -34,7 +34,9 @@ enum class DecodeErrc : std::uint8_t {
   too_large,          ///< a compressed term whose size exceeds DecodeOptions::max_uncompressed
   bad_compression,    ///< corrupt zlib data (offset: where inflating stopped), or data that
                       ///< inflates to more or fewer bytes than announced (offset 2: the size)
-  node_table_full,    ///< a pid, port or ref of a new (node, creation) once nodes::max_nodes exist
+  node_table_full,    ///< a pid, port or ref of a new (node, creation) that would eat into the
+                      ///< node table's reserve (DecodeOptions::node_reserve)
+  node_budget,        ///< more new (node, creation) pairs than DecodeOptions::max_new_nodes
 };
 
 /// A decoding failure and the offset of the byte where it was found.
@@ -63,10 +65,15 @@ inline constexpr std::size_t share_binaries_from = 64 * 1024;
 /// `safe` accepts only existing atoms (as binary_to_term(B, [safe])). Otherwise a decode call
 /// makes at most `max_new_atoms` new atoms, and none once the table holds more than
 /// `Atom::max_atoms - atom_reserve` atoms, which keeps room for the program's own atoms.
+/// The node table (the (name, creation) pairs pids, ports and refs name) is never freed either,
+/// and has the same policy: at most `max_new_nodes` new pairs per decode, none once it holds
+/// more than `nodes::max_nodes - node_reserve`.
 struct DecodeOptions {
   bool safe = false;
   std::uint32_t max_new_atoms = 1024;
   std::uint32_t atom_reserve = Atom::max_atoms / 4;
+  std::uint32_t max_new_nodes = 1024;
+  std::uint32_t node_reserve = nodes::max_nodes / 4;
   /// Deepest nesting of tuples, lists and maps (a list's tail encoded as another LIST_EXT does
   /// not nest: it continues the list). Decoding takes no stack whatever the depth; this bounds
   /// the terms a peer can make the program hold (everything else handles any depth too).

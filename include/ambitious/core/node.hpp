@@ -32,6 +32,10 @@ NodeId get(std::uint32_t index) noexcept;
 /// The index of `node`: 0 if it is this node, else a remote index (made on first use). Empty
 /// when `node` is new and the table already holds max_nodes pairs.
 std::optional<std::uint32_t> intern(NodeId node);
+/// The index of `node` if the table holds it already; never adds it.
+std::optional<std::uint32_t> find(NodeId node);
+/// How many pairs the table holds, this node included.
+std::uint32_t count() noexcept;
 /// Renames this node (distribution start); existing local pids follow the new name.
 void set_local(NodeId node);
 }  // namespace nodes
