@@ -213,7 +213,7 @@ class ApplicationController : public GenServer<ApplicationController> {
   }
   Task<> stop_app(Running app) {
     Term state = run_prep_stop(app.name);
-    co_await shutdown_child(app.top, Shutdown::infinity(), Term(app.name));
+    co_await shutdown_child({app.top, Shutdown::infinity(), Restart::permanent, Term(app.name)});
     run_stop_callback(app.name, state);
     log(LogReport{LogLevel::info, "application_stopped", app.top,
                   "** Application " + std::string(app.name.name()) + " stopped"});

@@ -55,7 +55,8 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
     children_.erase(it);
     // A child being restarted has no process to stop; its pending try is then ignored.
     if (!child.restarting)
-      co_await shutdown_child(req.pid, child.spec.effective_shutdown(), Term(atoms::undefined));
+      co_await shutdown_child(
+          {req.pid, child.spec.effective_shutdown(), child.spec.restart, Term(atoms::undefined)});
     co_return reply(VoidReply());
   }
 
@@ -101,10 +102,12 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
   }
 
   Task<> terminate(const ExitReason&) {
-    std::vector<std::pair<Pid, Shutdown>> all;
+    std::vector<ChildToStop> all;
     all.reserve(children_.size());
     for (auto& [pid, child] : children_)
-      if (!child.restarting) all.emplace_back(pid, child.spec.effective_shutdown());
+      if (!child.restarting)
+        all.push_back(
+            {pid, child.spec.effective_shutdown(), child.spec.restart, Term(atoms::undefined)});
     children_.clear();
     co_await shutdown_children(std::move(all));
   }

@@ -466,3 +466,36 @@ TEST(DynamicSupervisor, stopping_a_supervisor_of_100000_children_ends_each_by_it
   EXPECT_EQ(downs, static_cast<std::size_t>(n));
   EXPECT_EQ(wrong, 0u);
 }
+
+namespace {
+/// A child that traps exits and, asked to shut down, ends with foo instead.
+Task<> ends_with_foo_on_shutdown(std::string name, Pid observer) {
+  trap_exit(true);
+  send(observer, Up{name, self()});
+  co_await receive<Exit>();
+  exit(foo);
+}
+}  // namespace
+
+// OTP's terminate_dynamic_children and Elixir's DynamicSupervisor report the children that
+// did not end as asked, one report per reason with all their pids.
+TEST(DynamicSupervisor, children_that_end_otherwise_than_asked_are_reported_once_per_reason) {
+  std::vector<CapturedLog::Entry> reports;
+  std::vector<Pid> odd;
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    auto sup = co_await start_dyn({});
+    for (std::string name : {"x", "y", "z"}) {
+      (void)co_await start_in(
+          sup, process_child(id(name.c_str()), ends_with_foo_on_shutdown, name, self()));
+      odd.push_back(co_await up(name));  // it traps exits from here on
+    }
+    (void)co_await start_in(sup, obedient_child("fine", self()));
+    co_await up("fine");
+    co_await gen_server::stop(sup);
+    reports = log.of_kind("supervisor_shutdown_error");
+  });
+  ASSERT_EQ(reports.size(), 1u);
+  for (Pid p : odd) EXPECT_TRUE(contains(reports[0].text, to_string(p))) << reports[0].text;
+  EXPECT_TRUE(contains(reports[0].text, "foo"));
+}

@@ -37,6 +37,21 @@ Task<> slow_to_stop(std::string name, Pid observer) {
   exit(std::move(e.reason));
 }
 
+/// Asks a child (`sends_exits`) to send an exit signal.
+struct SendExit {
+  Pid to;
+  ExitReason reason;
+};
+/// A plain child that, when asked, sends an exit signal (to its supervisor, say) and lives on.
+Task<> sends_exits(std::string name, Pid observer) {
+  send(observer, Up{name, self()});
+  for (;;) {
+    SendExit order = co_await receive<SendExit>();
+    exit(order.to, order.reason);
+    send(observer, Up{name + " sent", self()});
+  }
+}
+
 /// A child that is a supervisor of `spec`.
 ChildSpec supervisor_child(const char* name, SupervisorSpec spec) {
   ChildSpec child;
@@ -533,6 +548,35 @@ TEST(Supervisor, shutdown_infinity_waits_for_the_child_however_long_it_takes) {
   EXPECT_TRUE(stopped);
   ASSERT_TRUE(child_end);
   EXPECT_EQ(*child_end, atoms::shutdown);
+}
+
+// OTP's shutdown/1 monitors the child and sends it exit(shutdown) whatever its mailbox says: an
+// Exit from a child that is still alive (it sent its supervisor an exit signal) does not mean it
+// ended, and the supervisor must not leave it running when it stops.
+TEST(Supervisor, a_child_that_sent_its_supervisor_an_exit_signal_is_still_stopped_with_the_rest) {
+  std::optional<ExitReason> c_end;
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{},
+                        {process_child(id("c"), sends_exits, std::string("c"), self()),
+                         process_child(id("s"), slow_to_stop, std::string("s"), self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid c = co_await up("c");
+    Pid s = co_await up("s");
+    Ref c_watch = monitor(c);
+    Pid test = self();
+    spawn([sup, test]() -> Task<> {
+      (void)co_await gen_server::stop(sup);
+      send(test, Up{"stopped", self()});
+    });
+    co_await up("s stopping");  // the supervisor is stopping its children, s first
+    send(c, SendExit{*sup.pid(), foo});
+    co_await up("c sent");  // c's Exit is in the supervisor's mailbox; c lives on
+    send(s, ExitWith{atoms::shutdown});
+    co_await up("stopped");
+    c_end = (co_await expect_down(c_watch)).reason;
+  });
+  ASSERT_TRUE(c_end);
+  EXPECT_EQ(*c_end, atoms::shutdown);
 }
 
 TEST(Supervisor, a_child_that_traps_exits_runs_terminate_on_shutdown) {

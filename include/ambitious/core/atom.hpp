@@ -77,7 +77,7 @@ inline constexpr std::string_view predefined[] = {
     // Parts of exit reasons and names that OTP spells with atoms.
     "gen_server", "call", "via", "task", "await", "application_controller", "pg",
     // Added later (new names go here, at the end, so the indices above stay fixed).
-    "invalid_child_spec"};
+    "invalid_child_spec", "child_process_unlinked"};
 
 /// The atom `name` of the list above; a name not in the list does not compile.
 consteval Atom predefined_atom(std::string_view name) {
@@ -136,6 +136,7 @@ inline constexpr Atom application_controller = predefined_atom("application_cont
 inline constexpr Atom pg = predefined_atom("pg");
 
 inline constexpr Atom invalid_child_spec = predefined_atom("invalid_child_spec");
+inline constexpr Atom child_process_unlinked = predefined_atom("child_process_unlinked");
 }  // namespace atoms
 
 /// `"ok"_atom`: shorthand for Atom("ok").

@@ -22,4 +22,8 @@ void link(Pid pid);
 /// an exit signal it sent and that is still in flight is ignored.
 void unlink(Pid pid);
 
+/// True when the caller is linked to `pid` (as `process_info(self(), links)` would list it): an
+/// exit signal from a linked partner that ended is still to come. Inside a process.
+bool linked(Pid pid);
+
 }  // namespace ambitious
