@@ -169,7 +169,7 @@ void reply(const From& from, R&& value) {
 template <class S, class Req>
 auto try_call(ServerRef<S> server, Req request, Timeout timeout = default_timeout) {
   if constexpr (detail::check_call<S, Req>())
-    return detail::CallAwaiter<S, Req, false>(std::move(server), std::move(request), timeout);
+    return detail::Call<S, Req, false>(std::move(server), std::move(request), timeout);
 }
 
 /// try_call that ends the caller on failure, as OTP's call exits the caller:
@@ -177,7 +177,7 @@ auto try_call(ServerRef<S> server, Req request, Timeout timeout = default_timeou
 template <class S, class Req>
 auto call(ServerRef<S> server, Req request, Timeout timeout = default_timeout) {
   if constexpr (detail::check_call<S, Req>())
-    return detail::CallAwaiter<S, Req, true>(std::move(server), std::move(request), timeout);
+    return detail::Call<S, Req, true>(std::move(server), std::move(request), timeout);
 }
 
 /// call with a Req built in place from `args`: `call<SetName>(server, "x")`. The way to write a
