@@ -21,10 +21,13 @@
 #include <map>
 #include <string>
 
-#include "ambitious/ambitious.hpp"
-#include "ambitious/behaviours/application.hpp"
-#include "ambitious/behaviours/dynamic_supervisor.hpp"
-#include "ambitious/behaviours/supervisor.hpp"
+#include <ambitious/behaviours/application.hpp>
+#include <ambitious/behaviours/dynamic_supervisor.hpp>
+#include <ambitious/behaviours/gen_server.hpp>
+#include <ambitious/behaviours/logger.hpp>
+#include <ambitious/behaviours/supervisor.hpp>
+#include <ambitious/process/monitor.hpp>
+#include <ambitious/process/process.hpp>
 
 using namespace ambitious;
 using namespace std::chrono_literals;
@@ -146,13 +149,8 @@ Task<> worker() {
 }
 
 Task<std::expected<Pid, ExitReason>> start_jobs() {
-  StartOptions queue_options{queue_name, infinity};
-  ChildSpec queue = server_child<JobQueue>(Atom("queue"));
-  queue.start = [queue_options]() -> Task<StartChildResult> {
-    auto started = co_await JobQueue::start_link(queue_options);
-    if (!started) co_return std::unexpected(started.error());
-    co_return *started->pid();
-  };
+  ChildSpec queue = server_child<JobQueue>(Atom("queue"), StartOptions{.name = queue_name});
+  // The workers' dynamic supervisor starts with its workers: a start function of our own.
   ChildSpec workers;
   workers.id = Atom("workers");
   workers.type = ChildType::supervisor;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "ambitious/behaviours/start_options.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/process/exit_reason.hpp"
@@ -121,6 +122,17 @@ ChildSpec server_child(Term id, A... args) {
   ChildSpec spec;
   spec.id = std::move(id);
   spec.start = [args...] { return detail::start_server_child<S>(args...); };
+  return spec;
+}
+
+/// A child spec for a GenServer S started with S::start_link(options, args...): a server
+/// under a name (`StartOptions{.name = Atom("cache")}`, or a via name), taken again by each
+/// restart.
+template <class S, class... A>
+ChildSpec server_child(Term id, StartOptions options, A... args) {
+  ChildSpec spec;
+  spec.id = std::move(id);
+  spec.start = [options, args...] { return detail::start_server_child<S>(options, args...); };
   return spec;
 }
 

@@ -43,6 +43,10 @@ using Ref = ServerRef<detail::DynamicSupervisorServer>;
 /// Starts a dynamic supervisor linked to the caller (it has no children yet).
 Task<StartResult<detail::DynamicSupervisorServer>> start_link(DynamicSupervisorOptions options = {},
                                                               StartOptions start = {});
+/// A child spec that starts a dynamic supervisor with start_link(options, start): a dynamic
+/// supervisor as a supervisor's child, with no start function to write. Its type is
+/// ChildType::supervisor; a restart starts it without children, as OTP's.
+ChildSpec child_spec(Term id, DynamicSupervisorOptions options = {}, StartOptions start = {});
 /// Starts a child under `sup`: its pid; nothing for atoms::ignore; or the error:
 /// `{invalid_child_spec, Id}` (the spec has no start; found before any call), `max_children`, or
 /// the start's. The child's id is not used otherwise: children are known by pid.

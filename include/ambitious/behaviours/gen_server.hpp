@@ -49,6 +49,7 @@
 #include "ambitious/behaviours/detail/gen_server_protocol.hpp"
 #include "ambitious/behaviours/gen_server_result.hpp"
 #include "ambitious/behaviours/server_ref.hpp"
+#include "ambitious/behaviours/start_options.hpp"
 #include "ambitious/behaviours/types.hpp"
 #include "ambitious/process/exit_reason.hpp"
 #include "ambitious/process/monitor.hpp"
@@ -59,12 +60,6 @@
 #include "ambitious/runtime/task.hpp"
 
 namespace ambitious {
-
-/// How start/start_link start a server.
-struct StartOptions {
-  std::optional<ServerName> name;  ///< registered before init; taken: {already_started, Pid}
-  Timeout timeout = infinity;      ///< init must finish in time, else the server is killed
-};
 
 /// What start/start_link return: the server, or why not (atoms::ignore,
 /// `{already_started, Pid}`, atoms::timeout, or the reason init failed).

@@ -88,6 +88,14 @@ Task<StartResult<detail::SupervisorServer>> start_link(SupervisorSpec spec,
 Task<StartResult<detail::SupervisorServer>> start_link(SupervisorInit init,
                                                        StartOptions options = {});
 
+/// A child spec that starts a supervisor of `spec` with start_link(spec, options): a supervisor
+/// as another's child, with no start function to write. Its type is ChildType::supervisor (so
+/// its shutdown is infinity: it stops its own children first); each restart starts it from
+/// `spec` again.
+ChildSpec child_spec(Term id, SupervisorSpec spec, StartOptions options = {});
+/// A child spec that starts a supervisor with start_link(init, options).
+ChildSpec child_spec(Term id, SupervisorInit init, StartOptions options = {});
+
 /// Every child, running or not, the last started first (as OTP lists them).
 Task<std::vector<ChildInfo>> which_children(Ref sup);
 Task<ChildCounts> count_children(Ref sup);

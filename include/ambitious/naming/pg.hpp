@@ -25,6 +25,7 @@
 #include <span>
 #include <vector>
 
+#include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/core/atom.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/ref.hpp"
@@ -41,6 +42,10 @@ Atom default_scope();
 Task<std::expected<Pid, ExitReason>> start_link(Atom scope = default_scope());
 /// Starts the scope `scope`, not linked.
 Task<std::expected<Pid, ExitReason>> start(Atom scope);
+/// A child spec that starts the scope `scope` with start_link(scope): a scope in a
+/// supervision tree with no start function to write (OTP's `#{id => Scope, start => {pg,
+/// start_link, [Scope]}}`). Its id is `scope`; it is a worker.
+ChildSpec child_spec(Atom scope = default_scope());
 
 /// Joins `pids` (local processes; repeats join repeatedly) to `group` in `scope`.
 Task<> join(Atom scope, Term group, std::vector<Pid> pids);

@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/core/codec.hpp"
 #include "ambitious/naming/detail/registry_core.hpp"
 #include "ambitious/naming/detail/registry_table.hpp"
@@ -92,6 +93,18 @@ class Registry {
     auto started = co_await detail::start_registry(table, partitions);
     if (!started) co_return std::unexpected(std::move(started.error()));
     co_return Registry(std::move(table));
+  }
+
+  /// A child spec that starts the registry with start_link(name, keys, partitions): a registry
+  /// in a supervision tree with no start function to write (Elixir's `{Registry, keys:
+  /// :unique, name: Name}`). Its id is `name` and its type ChildType::supervisor, as in
+  /// Elixir; processes find it with whereis(name).
+  static ChildSpec child_spec(Atom name, Keys keys, unsigned partitions = 1) {
+    ChildSpec spec;
+    spec.id = Term(name);
+    spec.type = ChildType::supervisor;
+    spec.start = [name, keys, partitions] { return start_as_child(name, keys, partitions); };
+    return spec;
   }
 
   /// The running registry named `name`, when it has these key and value types.
@@ -223,6 +236,11 @@ class Registry {
 
  private:
   explicit Registry(std::shared_ptr<Table> table) noexcept : table_(std::move(table)) {}
+  static Task<StartChildResult> start_as_child(Atom name, Keys keys, unsigned partitions) {
+    auto started = co_await start_link(name, keys, partitions);
+    if (!started) co_return std::unexpected(std::move(started.error()));
+    co_return started->pid();
+  }
   std::shared_ptr<Table> table_;
 };
 
