@@ -84,7 +84,9 @@ class JobQueue : public GenServer<JobQueue> {
       std::printf("queue: all %d jobs done (%d retried after a crash); stopping as on Ctrl-C\n",
                   done_, retried_);
       std::fflush(stdout);
+      // [snippet sigterm]
       if (!run_forever) kill(getpid(), SIGTERM);  // to the process, as Ctrl-C would
+      // [snippet sigterm]
     }
     return noreply();
   }
@@ -181,9 +183,11 @@ int main(int argc, char** argv) {
     else if (r.kind.starts_with("application"))
       std::printf("application: %s\n", r.text.substr(3).c_str());
   });
+  // [snippet run_application]
   ApplicationSpec jobs;
   jobs.name = Atom("jobs");
   jobs.start = start_jobs;
   jobs.stop = [] { std::printf("application jobs: stopped; bye\n"); };
-  return run_application({jobs}, Atom("jobs"));
+  return run_application({jobs}, Atom("jobs"));  // until SIGINT or SIGTERM
+  // [snippet run_application]
 }
