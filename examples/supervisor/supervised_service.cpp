@@ -46,7 +46,9 @@ Task<> heartbeat() {
 }
 
 int main() {
+  // [snippet logger]
   set_logger([](const LogReport& r) { std::printf("report: %s\n", std::string(r.kind).c_str()); });
+  // [snippet logger]
   return run([]() -> Task<> {
     // [snippet spec]
     SupervisorSpec spec{{Strategy::one_for_one, 3, 5s},  // at most 3 restarts in 5 s
