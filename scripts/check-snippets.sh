@@ -8,11 +8,11 @@
 #   ```
 #
 # must equal the region `counter` of examples/gen_server/counter.cpp: the lines between two
-# marker lines `// [snippet counter]` (the same markers Doxygen's \snippet reads), without the
-# markers of other regions inside it, and without the indentation its lines share. In docs/*.md
-# a C++ block without a marker is an error too, so a snippet that is not compiled (the examples
-# are built and run by CTest) cannot be written. README.md's marked blocks are checked; its
-# other blocks are free.
+# marker lines `// [snippet counter]` (`# [snippet counter]` in CMake and shell files; the same
+# markers Doxygen's \snippet reads), without the markers of other regions inside it, and
+# without the indentation its lines share. In docs/*.md a C++ block without a marker is an error
+# too, so a snippet that is not compiled (the examples are built and run by CTest) cannot be
+# written. README.md's marked blocks are checked; its other blocks are free.
 #
 #   scripts/check-snippets.sh              check docs/*.md and README.md
 #   scripts/check-snippets.sh --update     rewrite the marked blocks from their regions
@@ -38,9 +38,9 @@ function fail(line, message) {
   errors++
 }
 function marker_name(line,    s) {
-  if (line !~ /^[ \t]*\/\/ \[snippet [A-Za-z0-9_.-]+\][ \t]*$/) return ""
+  if (line !~ /^[ \t]*(\/\/|#) \[snippet [A-Za-z0-9_.-]+\][ \t]*$/) return ""
   s = line
-  sub(/^[ \t]*\/\/ \[snippet /, "", s)
+  sub(/^[ \t]*(\/\/|#) \[snippet /, "", s)
   sub(/\][ \t]*$/, "", s)
   return s
 }
