@@ -25,11 +25,12 @@
 
 namespace ambitious {
 
+/// How a dynamic supervisor restarts and how many children it takes (the table above).
 struct DynamicSupervisorOptions {
-  int max_restarts = 3;
-  std::chrono::milliseconds max_seconds = std::chrono::seconds(5);
-  std::size_t max_children = std::numeric_limits<std::size_t>::max();
-  std::vector<Term> extra_arguments;
+  int max_restarts = 3;  ///< restarts allowed within max_seconds
+  std::chrono::milliseconds max_seconds = std::chrono::seconds(5);     ///< the restarts' window
+  std::size_t max_children = std::numeric_limits<std::size_t>::max();  ///< most running at once
+  std::vector<Term> extra_arguments;  ///< given to every child's start
 };
 
 namespace detail {
@@ -38,6 +39,7 @@ class DynamicSupervisorServer;
 
 namespace dynamic_supervisor {
 
+/// Names a dynamic supervisor: by pid, local name or via name.
 using Ref = ServerRef<detail::DynamicSupervisorServer>;
 
 /// Starts a dynamic supervisor linked to the caller (it has no children yet).
@@ -55,6 +57,7 @@ Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSp
 Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Pid pid);
 /// The running children (ids are `undefined`, as in Elixir).
 Task<std::vector<ChildInfo>> which_children(Ref sup);
+/// The numbers of children, of those running (not being restarted), and of children by type.
 Task<ChildCounts> count_children(Ref sup);
 
 }  // namespace dynamic_supervisor

@@ -90,6 +90,7 @@ class GenServer {
     static_assert(detail::check_server<S>());
     return detail::start_server<S>(false, StartOptions{}, std::move(args)...);
   }
+  /// start, with a name or a time limit for init (OTP's gen_server:start/4).
   template <class... A>
   static Task<StartResult<S>> start(StartOptions options, A... args) {
     static_assert(detail::check_server<S>());
@@ -102,6 +103,7 @@ class GenServer {
     static_assert(detail::check_server<S>());
     return detail::start_server<S>(true, StartOptions{}, std::move(args)...);
   }
+  /// start_link, with a name or a time limit for init (OTP's gen_server:start_link/4).
   template <class... A>
   static Task<StartResult<S>> start_link(StartOptions options, A... args) {
     static_assert(detail::check_server<S>());
@@ -112,6 +114,7 @@ class GenServer {
   Action handle_timeout() { return noreply(); }
 
  protected:
+  /// What ok(), ignore(), noreply() and stop(r) carry: no reply.
   using Ok = std::monostate;
 
   /// init(): the server is ready.

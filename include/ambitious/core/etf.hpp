@@ -39,8 +39,8 @@ enum class DecodeErrc : std::uint8_t {
 
 /// A decoding failure and the offset of the byte where it was found.
 struct DecodeError {
-  DecodeErrc code;
-  std::size_t offset = 0;
+  DecodeErrc code;         ///< what was wrong
+  std::size_t offset = 0;  ///< where: the offset of the byte, from the start of the input
   friend bool operator==(const DecodeError&, const DecodeError&) = default;
 };
 
@@ -64,8 +64,11 @@ inline constexpr std::size_t share_binaries_from = 64 * 1024;
 /// makes at most `max_new_atoms` new atoms, and none once the table holds more than
 /// `Atom::max_atoms - atom_reserve` atoms, which keeps room for the program's own atoms.
 struct DecodeOptions {
+  /// Accept only atoms that exist already (binary_to_term(B, [safe])).
   bool safe = false;
+  /// Most new atoms one decode call makes.
   std::uint32_t max_new_atoms = 1024;
+  /// Atoms of the table kept for the program's own: no new atom once fewer are left.
   std::uint32_t atom_reserve = Atom::max_atoms / 4;
   /// Deepest nesting of tuples, lists and maps (a list's tail encoded as another LIST_EXT does
   /// not nest: it continues the list). Decoding takes no stack whatever the depth; this bounds
@@ -125,6 +128,7 @@ class Segments {
         iov_(std::move(o.iov_)),
         whole_(std::exchange(o.whole_, {})),
         size_(std::exchange(o.size_, 0)) {}
+  /// Takes `o`'s pieces, as the move constructor; `o` is left empty.
   Segments& operator=(Segments&& o) noexcept {
     Segments moved(std::move(o));
     std::swap(bytes_, moved.bytes_);

@@ -71,6 +71,7 @@ class PubSub {
     return PubSub(std::move(*r));
   }
 
+  /// The PubSub's name.
   Atom name() const noexcept { return subscriptions_.name(); }
 
   /// Subscribes the calling process to `topic` (with optional metadata, as Phoenix's

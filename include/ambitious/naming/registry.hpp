@@ -63,7 +63,7 @@ concept RegistryValue = std::copyable<V> && Encodable<V>;
 /// The error of a unique registration: the key is held by `holder` (Elixir's
 /// `{:error, {:already_registered, pid}}`).
 struct AlreadyRegistered {
-  Pid holder;
+  Pid holder;  ///< the process that holds the key
   /// `{already_registered, Pid}`.
   Term term() const { return Term::tuple(atoms::already_registered, holder); }
 };
@@ -115,8 +115,11 @@ class Registry {
     return Registry(std::static_pointer_cast<Table>(std::move(core)));
   }
 
+  /// The registry's name.
   Atom name() const noexcept { return table_->name(); }
+  /// Unique or duplicate keys.
   Keys keys() const noexcept { return table_->keys(); }
+  /// How many partition processes watch the registrants.
   unsigned partitions() const noexcept { return table_->partitions(); }
   /// The registry's own process.
   Pid pid() const noexcept { return table_->owner(); }
@@ -183,9 +186,9 @@ class Registry {
 
   /// One entry as select() returns it.
   struct Selected {
-    K key;
-    Pid pid;
-    V value;
+    K key;    ///< the key
+    Pid pid;  ///< the process registered under it
+    V value;  ///< the value it registered
   };
   /// Every entry (of live processes) for which `pred(key, pid, value)` holds, in no order
   /// (Elixir's select/2, with a predicate for the match spec). Scans the whole registry.
@@ -217,6 +220,7 @@ class Registry {
 
   /// Meta data stored with the registry (any terms; Elixir allows atom and tuple keys).
   std::optional<Term> meta(const Term& key) const { return table_->meta(key); }
+  /// Stores `value` under `key` in the meta data, replacing what was there.
   void put_meta(Term key, Term value) const { table_->put_meta(std::move(key), std::move(value)); }
   /// Returns whether `key` was there.
   bool delete_meta(const Term& key) const { return table_->delete_meta(key); }
