@@ -4,12 +4,13 @@
 #   make package-check   a consumer project against the installed package (CI runs it)
 #   make bench  build the benchmarks and compare them with Erlang/OTP and CAF
 #   make asan / make tsan   the tests under the sanitizers
+#   make docs   check the docs' snippets and report kinds, build the API reference (Doxygen)
 #   make format / make format-check
 JOBS ?= $(shell nproc)
 CLANG_FORMAT ?= clang-format-16
 SOURCES = $(shell git ls-files '*.hpp' '*.cpp' 2>/dev/null)
 
-.PHONY: deps configure release run test package-check bench asan tsan fuzz format format-check clean
+.PHONY: deps configure release run test package-check bench asan tsan fuzz docs format format-check clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -47,6 +48,16 @@ tsan: deps
 
 fuzz: deps
 	bash scripts/fuzz.sh
+
+# The API reference from the headers' /// comments: build/docs/html/index.html. A public name
+# without its comment is a Doxygen warning, and a warning fails (Doxyfile: WARN_AS_ERROR).
+docs:
+	@bash scripts/install-deps.sh docs
+	bash scripts/check-snippets.sh
+	bash scripts/check-log-kinds.sh
+	mkdir -p build/docs
+	doxygen Doxyfile
+	@echo "API reference: build/docs/html/index.html"
 
 format:
 	$(CLANG_FORMAT) -i $(SOURCES)

@@ -20,14 +20,20 @@ test -f "$work/prefix/include/ambitious/ambitious.hpp"
 
 compilers=${CONSUMER_CXX:-g++}
 quiet() { "$@" >"$work/log" 2>&1 || { cat "$work/log" >&2; return 1; }; }
+# The consumer the documentation shows (examples/consumer), and one with a supervision tree.
+consumers=("examples/consumer:hello from ambitious" "tests/package/consumer:the counter says 42")
 for cxx in $compilers; do
-  echo "== consumer of the installed package, $cxx"
-  quiet cmake -S tests/package/consumer -B "$work/consumer-$cxx" -G Ninja \
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$work/prefix"
-  quiet cmake --build "$work/consumer-$cxx"
-  out=$("$work/consumer-$cxx/consumer")
-  echo "$out"
-  [[ $out == *"the counter says 42"* ]]
+  for consumer in "${consumers[@]}"; do
+    dir=${consumer%%:*} expect=${consumer#*:}
+    echo "== $dir against the installed package, $cxx"
+    build="$work/$(basename "$(dirname "$dir")")-$cxx"
+    quiet cmake -S "$dir" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$work/prefix"
+    quiet cmake --build "$build"
+    out=$("$build/consumer")
+    echo "$out"
+    [[ $out == *"$expect"* ]]
+  done
 done
 
 echo "== ambitious as a subdirectory: its libraries only"

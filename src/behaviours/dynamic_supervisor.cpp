@@ -169,6 +169,13 @@ Task<StartResult<DynamicSupervisorServer>> start_link(DynamicSupervisorOptions o
   return DynamicSupervisorServer::start_link(std::move(start), std::move(options));
 }
 
+ChildSpec child_spec(Term id, DynamicSupervisorOptions options, StartOptions start) {
+  ChildSpec child =
+      server_child<DynamicSupervisorServer>(std::move(id), std::move(start), std::move(options));
+  child.type = ChildType::supervisor;
+  return child;
+}
+
 Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec) {
   // Checked by the caller, before any call, as Elixir's validate_child: a spec without a start
   // is {error, {invalid_child_spec, Spec}} there; its id stands for it here.

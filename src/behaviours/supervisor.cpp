@@ -281,6 +281,20 @@ Task<StartResult<SupervisorServer>> start_link(SupervisorInit init, StartOptions
   return SupervisorServer::start_link(std::move(options), std::move(init));
 }
 
+ChildSpec child_spec(Term id, SupervisorSpec spec, StartOptions options) {
+  ChildSpec child =
+      server_child<SupervisorServer>(std::move(id), std::move(options), std::move(spec));
+  child.type = ChildType::supervisor;
+  return child;
+}
+
+ChildSpec child_spec(Term id, SupervisorInit init, StartOptions options) {
+  ChildSpec child =
+      server_child<SupervisorServer>(std::move(id), std::move(options), std::move(init));
+  child.type = ChildType::supervisor;
+  return child;
+}
+
 Task<std::vector<ChildInfo>> which_children(Ref sup) {
   co_return co_await gen_server::call(sup, SupervisorServer::WhichChildren{}, infinity);
 }

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <utility>
 
+#include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/core/codec.hpp"
 #include "ambitious/naming/registry.hpp"
 #include "ambitious/process/send.hpp"
@@ -51,6 +52,18 @@ class PubSub {
     if (!r) co_return std::unexpected(std::move(r.error()));
     co_return PubSub(std::move(*r));
   }
+  /// A child spec that starts the PubSub with start_link(name, partitions): a PubSub in a
+  /// supervision tree with no start function to write (Phoenix's `{Phoenix.PubSub, name:
+  /// Name}`). Its id is `name` and its type ChildType::supervisor; processes find it with
+  /// whereis(name).
+  static ChildSpec child_spec(Atom name, unsigned partitions = 1) {
+    ChildSpec spec;
+    spec.id = Term(name);
+    spec.type = ChildType::supervisor;
+    spec.start = [name, partitions] { return start_as_child(name, partitions); };
+    return spec;
+  }
+
   /// The running PubSub named `name`, if any.
   static std::optional<PubSub> whereis(Atom name) {
     auto r = Subscriptions::whereis(name);
@@ -58,6 +71,7 @@ class PubSub {
     return PubSub(std::move(*r));
   }
 
+  /// The PubSub's name.
   Atom name() const noexcept { return subscriptions_.name(); }
 
   /// Subscribes the calling process to `topic` (with optional metadata, as Phoenix's
@@ -95,6 +109,11 @@ class PubSub {
 
  private:
   explicit PubSub(Subscriptions r) noexcept : subscriptions_(std::move(r)) {}
+  static Task<StartChildResult> start_as_child(Atom name, unsigned partitions) {
+    auto started = co_await start_link(name, partitions);
+    if (!started) co_return std::unexpected(std::move(started.error()));
+    co_return started->subscriptions().pid();
+  }
 
   template <class T>
   void deliver(std::string_view topic, const T& msg, Pid except) const {

@@ -8,8 +8,8 @@ namespace ambitious {
 
 /// What a process that traps exits receives instead of dying (Erlang's {'EXIT', From, Reason}).
 struct Exit {
-  Pid from;
-  ExitReason reason;
+  Pid from;           ///< the process that sent the exit signal (the one that ended)
+  ExitReason reason;  ///< why
 };
 
 /// Links the caller and `pid`, as OTP 25's link/1. When `pid` is already dead or unknown, a

@@ -36,6 +36,7 @@ int run(const RuntimeOptions& options, F&& f, A&&... args) {
   return detail::run_root(detail::make_body(std::forward<F>(f), std::forward<A>(args)...), options,
                           nullptr);
 }
+/// run with the default options: one worker per core.
 template <class F, class... A>
   requires ProcessBody<F, A...>
 int run(F&& f, A&&... args) {
