@@ -23,7 +23,7 @@ unsigned hardware_concurrency() noexcept;
 /// How run() sets up the runtime.
 struct RuntimeOptions {
   unsigned workers = detail::hardware_concurrency();  ///< scheduler threads (0 = 1)
-  unsigned blocking_threads = 64;  ///< most threads the blocking pool grows to
+  unsigned blocking_threads = 64;                     ///< most threads the blocking pool grows to
 };
 
 namespace detail {
