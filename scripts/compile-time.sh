@@ -8,13 +8,18 @@
 #   CXX=clang++-16 scripts/compile-time.sh   clang, with the __cpp_concepts options of
 #                                            cmake/Compilers.cmake
 #   scripts/compile-time.sh FILE...          other files, same flags
+#   INSTRUCTIONS=1 scripts/compile-time.sh   also the compiler's instruction count under
+#                                            callgrind (slow, ~1 min a file, but independent of
+#                                            the machine's load: the figure to compare)
+#   INCLUDE=dir scripts/compile-time.sh      the headers of another tree (e.g. a git archive of
+#                                            an older commit's include/)
 # Budgets (issue 10, g++ 12 on the 2-vCPU CI machine): umbrella <= 1.15 s; server_and_supervisor
 # <= 7.5 s and <= 365 MB. The figures before and after are in the issue note.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cxx=${CXX:-c++}
 runs=${RUNS:-3}
-flags=(-std=c++23 -O3 -DNDEBUG -Iinclude ${CXXFLAGS:-})
+flags=(-std=c++23 -O3 -DNDEBUG "-I${INCLUDE:-include}" ${CXXFLAGS:-})
 if "$cxx" --version | grep -q clang; then
   flags[0]=-std=c++2b  # clang 16's name for it
   flags+=(-U__cpp_concepts -D__cpp_concepts=202002L)
@@ -38,4 +43,11 @@ for file in "${files[@]}"; do
   echo "bench=compile_wall.$name impl=$impl value=$best_wall unit=s"
   echo "bench=compile_cpu.$name impl=$impl value=$best_cpu unit=s"
   echo "bench=compile_memory.$name impl=$impl value=$((best_kb / 1024)) unit=MB"
+  if [ -n "${INSTRUCTIONS:-}" ]; then
+    valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$out/cg.%p" \
+      "$cxx" "${flags[@]}" -c "$file" -o "$out/file.o" 2>"$out/cg.log"
+    ir=$(awk '/Collected :/ { n += $NF } END { printf "%.3f", n / 1e9 }' "$out/cg.log")
+    rm -f "$out"/cg.*
+    echo "bench=compile_instructions.$name impl=$impl value=$ir unit=G"
+  fi
 done
