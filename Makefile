@@ -3,6 +3,7 @@
 #   make test   install what is missing, build Release, run every test
 #   make package-check   a consumer project against the installed package (CI runs it)
 #   make bench  build the benchmarks and compare them with Erlang/OTP and CAF
+#   make test-clang   build with clang 16 (-O2) and run every test
 #   make asan / make tsan   the tests under the sanitizers
 #   make docs   check the docs' snippets and report kinds, build the API reference (Doxygen)
 #   make format / make format-check
@@ -10,7 +11,7 @@ JOBS ?= $(shell nproc)
 CLANG_FORMAT ?= clang-format-16
 SOURCES = $(shell git ls-files '*.hpp' '*.cpp' 2>/dev/null)
 
-.PHONY: deps configure release run test package-check bench asan tsan fuzz docs format format-check clean
+.PHONY: deps configure release run test test-clang package-check bench asan tsan fuzz docs format format-check clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -28,6 +29,11 @@ run: configure
 
 test: release
 	ctest --preset release -j $(JOBS)
+
+test-clang: deps
+	cmake --preset clang >/dev/null
+	cmake --build --preset clang -j $(JOBS)
+	ctest --preset clang -j $(JOBS)
 
 # The installed package used by a consumer project, ambitious as a subdirectory, the options.
 package-check: release

@@ -15,6 +15,7 @@
 
 #include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
+#include "ambitious/behaviours/logger.hpp"
 #include "child_shutdown.hpp"
 
 namespace ambitious {

@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "ambitious/behaviours/logger.hpp"
 #include "ambitious/process/timer.hpp"
 #include "child_shutdown.hpp"
 #include "supervisor_server.hpp"

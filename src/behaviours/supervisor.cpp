@@ -3,6 +3,7 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "ambitious/behaviours/logger.hpp"
 #include "ambitious/process/timer.hpp"
 #include "child_shutdown.hpp"
 #include "supervisor_server.hpp"

@@ -25,7 +25,7 @@ using Names = Registry<std::string, int>;
 // A key type with no Codec, and one with no ==.
 struct NoCodec {
   int x;
-  friend bool operator==(const NoCodec&, const NoCodec&) = default;
+  [[maybe_unused]] friend bool operator==(const NoCodec&, const NoCodec&) = default;
 };
 struct NoEquality {
   int x;

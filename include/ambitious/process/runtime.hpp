@@ -5,7 +5,6 @@
 #include <exception>
 #include <functional>
 #include <optional>
-#include <thread>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -16,10 +15,15 @@
 
 namespace ambitious {
 
+namespace detail {
+/// std::thread::hardware_concurrency(), out of line: <thread> is a heavy header.
+unsigned hardware_concurrency() noexcept;
+}  // namespace detail
+
 /// How run() sets up the runtime.
 struct RuntimeOptions {
-  unsigned workers = std::thread::hardware_concurrency();  ///< scheduler threads (0 = 1)
-  unsigned blocking_threads = 64;  ///< most threads the blocking pool grows to
+  unsigned workers = detail::hardware_concurrency();  ///< scheduler threads (0 = 1)
+  unsigned blocking_threads = 64;                     ///< most threads the blocking pool grows to
 };
 
 namespace detail {
