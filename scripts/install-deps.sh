@@ -3,7 +3,7 @@
 # Idempotent: does nothing when everything is present.
 set -eu
 pkgs="g++ cmake make ninja-build libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev
-      libmimalloc-dev zlib1g-dev clang-format-16 clang-16 libclang-rt-16-dev erlang-base"
+      libmimalloc-dev zlib1g-dev nettle-dev clang-format-16 clang-16 libclang-rt-16-dev erlang-base"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
