@@ -1,27 +1,43 @@
 # The two commands of the README, and the ones CI and developers use beside them.
 #   make run    install what is missing, build Release, run the flagship example
 #   make test   install what is missing, build Release, run every test
+#   make package-check   a consumer project against the installed package (CI runs it)
 #   make bench  build the benchmarks and compare them with Erlang/OTP and CAF
+#   make test-clang   build with clang 16 (-O2) and run every test
 #   make asan / make tsan   the tests under the sanitizers
+#   make docs   check the docs' snippets and report kinds, build the API reference (Doxygen)
 #   make format / make format-check
 JOBS ?= $(shell nproc)
 CLANG_FORMAT ?= clang-format-16
 SOURCES = $(shell git ls-files '*.hpp' '*.cpp' 2>/dev/null)
 
-.PHONY: deps release run test bench asan tsan fuzz format format-check clean
+.PHONY: deps configure release run test test-clang package-check bench asan tsan fuzz docs format format-check clean
 
 deps:
 	@bash scripts/install-deps.sh
 
-release: deps
+configure: deps
 	cmake --preset release >/dev/null
+
+release: configure
 	cmake --build --preset release -j $(JOBS)
 
-run: release
+# Builds only the libraries and the example it runs.
+run: configure
+	cmake --build --preset release -j $(JOBS) --target flagship
 	./build/release/examples/flagship
 
 test: release
 	ctest --preset release -j $(JOBS)
+
+test-clang: deps
+	cmake --preset clang >/dev/null
+	cmake --build --preset clang -j $(JOBS)
+	ctest --preset clang -j $(JOBS)
+
+# The installed package used by a consumer project, ambitious as a subdirectory, the options.
+package-check: release
+	bash scripts/check-package.sh
 
 bench: release
 	bash scripts/bench.sh
@@ -38,6 +54,16 @@ tsan: deps
 
 fuzz: deps
 	bash scripts/fuzz.sh
+
+# The API reference from the headers' /// comments: build/docs/html/index.html. A public name
+# without its comment is a Doxygen warning, and a warning fails (Doxyfile: WARN_AS_ERROR).
+docs:
+	@bash scripts/install-deps.sh docs
+	bash scripts/check-snippets.sh
+	bash scripts/check-log-kinds.sh
+	mkdir -p build/docs
+	doxygen Doxyfile
+	@echo "API reference: build/docs/html/index.html"
 
 format:
 	$(CLANG_FORMAT) -i $(SOURCES)

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the build, the tests and the benchmarks need, when missing.
-# Idempotent: does nothing when everything is present.
+# Installs the Debian 12 packages the build, the tests and the benchmarks need, when missing;
+# `install-deps.sh docs` installs only what `make docs` needs (Doxygen, kept out of the build's
+# list). Idempotent: does nothing when everything is present.
 set -eu
-pkgs="g++ cmake make ninja-build libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev
-      libmimalloc-dev zlib1g-dev nettle-dev clang-format-16 clang-16 libclang-rt-16-dev erlang-base"
+case "${1:-build}" in
+  build)
+    pkgs="g++ cmake make ninja-build libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev
+          libmimalloc-dev zlib1g-dev nettle-dev clang-format-16 clang-16 libclang-rt-16-dev
+          erlang-base" ;;
+  docs) pkgs="doxygen" ;;
+  *) echo "usage: install-deps.sh [build|docs]" >&2; exit 2 ;;
+esac
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

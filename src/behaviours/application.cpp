@@ -15,6 +15,7 @@
 
 #include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
+#include "ambitious/behaviours/logger.hpp"
 #include "child_shutdown.hpp"
 
 namespace ambitious {
@@ -213,7 +214,7 @@ class ApplicationController : public GenServer<ApplicationController> {
   }
   Task<> stop_app(Running app) {
     Term state = run_prep_stop(app.name);
-    co_await shutdown_child(app.top, Shutdown::infinity(), Term(app.name));
+    co_await shutdown_child({app.top, Shutdown::infinity(), Restart::permanent, Term(app.name)});
     run_stop_callback(app.name, state);
     log(LogReport{LogLevel::info, "application_stopped", app.top,
                   "** Application " + std::string(app.name.name()) + " stopped"});
@@ -430,27 +431,41 @@ Task<> application_root(std::vector<ApplicationSpec> apps, Atom main, SignalWatc
 
 int run_application(std::vector<ApplicationSpec> applications, Atom main, RuntimeOptions options) {
   make_signal_pipe();
-  // The handler is in place for the run, and the signals unblocked in the thread that calls
-  // run (so in every thread the runtime starts: they inherit the mask); both restored after.
-  struct sigaction old_int = {}, old_term = {};
-  catch_stop_signal(SIGINT, old_int);
-  catch_stop_signal(SIGTERM, old_term);
-  sigset_t signals, old_mask;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_UNBLOCK, &signals, &old_mask);
+  // For the run: the handler in place, the signals unblocked in the thread that calls run (so in
+  // every thread the runtime starts: they inherit the mask), and the watcher thread. All three
+  // are undone when the run ends, also when run() throws (a runtime already running).
+  class SignalScope {
+   public:
+    explicit SignalScope(SignalWatch& watch) {
+      catch_stop_signal(SIGINT, old_int_);
+      catch_stop_signal(SIGTERM, old_term_);
+      sigset_t signals;
+      sigemptyset(&signals);
+      sigaddset(&signals, SIGINT);
+      sigaddset(&signals, SIGTERM);
+      pthread_sigmask(SIG_UNBLOCK, &signals, &old_mask_);
+      watcher_ = std::thread([&watch] { watch_signals(watch); });
+    }
+    SignalScope(const SignalScope&) = delete;
+    SignalScope& operator=(const SignalScope&) = delete;
+    ~SignalScope() {
+      sigaction(SIGINT, &old_int_, nullptr);
+      sigaction(SIGTERM, &old_term_, nullptr);
+      pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+      // The pipe is non-blocking: should it be full, the watcher still has bytes to read, and
+      // reads until this one comes.
+      while (::write(signal_pipe[1], &wake_watcher, 1) != 1) std::this_thread::yield();
+      watcher_.join();
+    }
+
+   private:
+    struct sigaction old_int_ = {}, old_term_ = {};
+    sigset_t old_mask_;
+    std::thread watcher_;
+  };
   SignalWatch watch;
-  std::thread watcher([&] { watch_signals(watch); });
-  int rc = run(options, application_root, std::move(applications), main, &watch);
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  // The pipe is non-blocking: should it be full, the watcher still has bytes to read, and
-  // reads until this one comes.
-  while (::write(signal_pipe[1], &wake_watcher, 1) != 1) std::this_thread::yield();
-  watcher.join();
-  return rc;
+  SignalScope scope(watch);
+  return run(options, application_root, std::move(applications), main, &watch);
 }
 
 }  // namespace ambitious

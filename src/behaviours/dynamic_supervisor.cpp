@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "ambitious/behaviours/logger.hpp"
 #include "ambitious/process/timer.hpp"
 #include "child_shutdown.hpp"
 #include "supervisor_server.hpp"
@@ -55,7 +56,8 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
     children_.erase(it);
     // A child being restarted has no process to stop; its pending try is then ignored.
     if (!child.restarting)
-      co_await shutdown_child(req.pid, child.spec.effective_shutdown(), Term(atoms::undefined));
+      co_await shutdown_child(
+          {req.pid, child.spec.effective_shutdown(), child.spec.restart, Term(atoms::undefined)});
     co_return reply(VoidReply());
   }
 
@@ -101,10 +103,12 @@ class DynamicSupervisorServer : public GenServer<DynamicSupervisorServer> {
   }
 
   Task<> terminate(const ExitReason&) {
-    std::vector<std::pair<Pid, Shutdown>> all;
+    std::vector<ChildToStop> all;
     all.reserve(children_.size());
     for (auto& [pid, child] : children_)
-      if (!child.restarting) all.emplace_back(pid, child.spec.effective_shutdown());
+      if (!child.restarting)
+        all.push_back(
+            {pid, child.spec.effective_shutdown(), child.spec.restart, Term(atoms::undefined)});
     children_.clear();
     co_await shutdown_children(std::move(all));
   }
@@ -164,6 +168,13 @@ using detail::DynamicSupervisorServer;
 Task<StartResult<DynamicSupervisorServer>> start_link(DynamicSupervisorOptions options,
                                                       StartOptions start) {
   return DynamicSupervisorServer::start_link(std::move(start), std::move(options));
+}
+
+ChildSpec child_spec(Term id, DynamicSupervisorOptions options, StartOptions start) {
+  ChildSpec child =
+      server_child<DynamicSupervisorServer>(std::move(id), std::move(start), std::move(options));
+  child.type = ChildType::supervisor;
+  return child;
 }
 
 Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSpec spec) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "ambitious/behaviours/logger.hpp"
 #include "ambitious/process/timer.hpp"
 #include "child_shutdown.hpp"
 #include "supervisor_server.hpp"
@@ -108,29 +109,20 @@ Task<InitResult> SupervisorServer::init() {
 }
 
 Task<> SupervisorServer::stop_range(std::size_t first, std::size_t end) {
-  // Each child's stop looks for an Exit it sent before it was unlinked (shutdown_child), and
-  // that look scans the mailbox. With many children dying at once (one_for_all when they all
-  // crash) their Exits pile up there while the others are stopped, and each look went past all
-  // of them: n^2 steps in all. So before each stop, the Exits that came from these children
-  // are taken out, and a child whose Exit came is not stopped again: the looks, and these
-  // passes, see only the few other messages.
+  // Each child's stop looks for its Exit (OTP's unlink_flush). With many children dying at once
+  // (one_for_all when they all crash) their Exits pile up in the mailbox while the others are
+  // stopped, and each look would go past all of them: n^2 steps in all. The stops share one
+  // ExitsOf instead, which takes the Exits of these children out in passes.
   std::unordered_set<Pid> running;
   for (std::size_t i = first; i < end; ++i)
     if (children_[i].pid) running.insert(*children_[i].pid);
-  std::unordered_set<Pid> ended;  // as shutdown_child's early Exit: no report, nothing to wait
+  ExitsOf exits(std::move(running));
   for (std::size_t i = end; i-- > first;) {
     if (!children_[i].pid) continue;
-    while (auto e =
-               co_await receive_if<Exit>([&](const Exit& x) { return running.contains(x.from); },
-                                         std::chrono::milliseconds(0)))
-      ended.insert(e->from);
     Pid pid = *children_[i].pid;
     children_[i].pid.reset();
-    if (ended.contains(pid)) {
-      unlink(pid);  // it is gone; only our side of the link is left
-      continue;
-    }
-    co_await shutdown_child(pid, children_[i].spec.effective_shutdown(), children_[i].spec.id);
+    const ChildSpec& spec = children_[i].spec;
+    co_await shutdown_child({pid, spec.effective_shutdown(), spec.restart, spec.id}, &exits);
   }
 }
 
@@ -288,6 +280,20 @@ Task<StartResult<SupervisorServer>> start_link(SupervisorSpec spec, StartOptions
 
 Task<StartResult<SupervisorServer>> start_link(SupervisorInit init, StartOptions options) {
   return SupervisorServer::start_link(std::move(options), std::move(init));
+}
+
+ChildSpec child_spec(Term id, SupervisorSpec spec, StartOptions options) {
+  ChildSpec child =
+      server_child<SupervisorServer>(std::move(id), std::move(options), std::move(spec));
+  child.type = ChildType::supervisor;
+  return child;
+}
+
+ChildSpec child_spec(Term id, SupervisorInit init, StartOptions options) {
+  ChildSpec child =
+      server_child<SupervisorServer>(std::move(id), std::move(options), std::move(init));
+  child.type = ChildType::supervisor;
+  return child;
 }
 
 Task<std::vector<ChildInfo>> which_children(Ref sup) {

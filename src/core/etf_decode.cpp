@@ -89,8 +89,17 @@ class Decoder {
   }
   /// The node index of (name, creation) for a pid, port or ref that starts at `at`.
   bool node(Atom name, std::uint32_t creation, const std::uint8_t* at, std::uint32_t& index) {
-    std::optional<std::uint32_t> i = nodes::intern(NodeId{name, creation});
+    NodeId id{name, creation};
+    if (std::optional<std::uint32_t> known = nodes::find(id)) {
+      index = *known;
+      return true;
+    }
+    if (new_nodes_ >= opt_.max_new_nodes) return fail(DecodeErrc::node_budget, at);
+    if (nodes::count() >= nodes::max_nodes - std::min(opt_.node_reserve, nodes::max_nodes))
+      return fail(DecodeErrc::node_table_full, at);
+    std::optional<std::uint32_t> i = nodes::intern(id);
     if (!i) return fail(DecodeErrc::node_table_full, at);
+    ++new_nodes_;
     index = *i;
     return true;
   }
@@ -132,6 +141,8 @@ class Decoder {
   const std::uint8_t* end_;
   const DecodeOptions& opt_;
   std::uint32_t& new_atoms_;
+  std::uint32_t new_nodes_ = 0;  // (name, creation) pairs this decode added to the node table
+  std::size_t slots_ = 0;  // the slots of every container opened so far (at most the input's size)
   BytesNode* owner_;
   DecodeError error_{DecodeErrc::truncated, 0};
 };
@@ -215,7 +226,12 @@ Decoder::Step Decoder::open(Term* slot, Rep rep, std::uint32_t n, const std::uin
   // Each element takes at least a byte (a map entry two, a list its tail too): a count the
   // input cannot hold fails before anything is allocated.
   std::size_t least = rep == Rep::map ? std::size_t{n} * 2 : std::size_t{n} + (rep == Rep::list);
-  if (left() < least) return stop(DecodeErrc::truncated, end_);
+  // Each slot of every container takes at least a byte of the input too: nested containers
+  // that each claim what is left would otherwise allocate depth times the input. So the slots
+  // of one decode, all containers together, are bounded by the input's size.
+  std::size_t input = static_cast<std::size_t>(end_ - begin_);
+  if (left() < least || least > input - slots_) return stop(DecodeErrc::truncated, end_);
+  slots_ += least;
   if (depth >= opt_.max_depth) return stop(DecodeErrc::too_deep, p_);
   Term* slots;
   TermNode* node;
@@ -654,6 +670,8 @@ std::string_view to_string(DecodeErrc e) noexcept {
       return "bad compressed data";
     case DecodeErrc::node_table_full:
       return "node table full (too many distinct node names and creations)";
+    case DecodeErrc::node_budget:
+      return "too many new nodes in one term";
   }
   return "unknown decode error";
 }

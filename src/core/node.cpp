@@ -63,6 +63,16 @@ std::optional<std::uint32_t> intern(NodeId node) {
   return i;
 }
 
+std::optional<std::uint32_t> find(NodeId node) {
+  Index& t = index();
+  std::lock_guard lock(t.mutex);
+  if (node == unpack(local_entry.load(std::memory_order_relaxed))) return local;
+  if (auto it = t.map.find(node); it != t.map.end()) return it->second;
+  return std::nullopt;
+}
+
+std::uint32_t count() noexcept { return size.load(std::memory_order_acquire); }
+
 void set_local(NodeId node) {
   Index& t = index();
   std::lock_guard lock(t.mutex);

@@ -276,6 +276,13 @@ Atom default_scope() { return atoms::pg; }
 Task<std::expected<Pid, ExitReason>> start_link(Atom scope) { return start_scope(true, scope); }
 Task<std::expected<Pid, ExitReason>> start(Atom scope) { return start_scope(false, scope); }
 
+ChildSpec child_spec(Atom scope) {
+  ChildSpec spec;
+  spec.id = Term(scope);
+  spec.start = [scope] { return start_scope(true, scope); };
+  return spec;
+}
+
 Task<> join(Atom scope, Term group, std::vector<Pid> pids) {
   require_local(pids, "join");
   // The request is built before the co_await: g++ 12 destroys a braced temporary inside a

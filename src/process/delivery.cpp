@@ -74,15 +74,23 @@ bool deliver_message(Pid to, Message* m) {
 namespace {
 
 // Runs `f(RuntimeState&)`, which looks processes up, where that is safe: at once on a worker of
-// the runtime; from any other thread under the foreign gate (run() cannot free the runtime
-// meanwhile) as the scheduler's foreign reader (no process it finds is freed meanwhile). A thread
-// always takes the same path, so what it delivers keeps its order.
+// the runtime, or on a thread that is its scheduler's reader already (a message dropped there,
+// by a foreign post or by the watchdog firing a timer, may post from its destructor: taking the
+// gate again would deadlock); from any other thread under the foreign gate (run() cannot free
+// the runtime meanwhile) as the scheduler's foreign reader (no process it finds is freed
+// meanwhile). A thread always takes the same path, so what it delivers keeps its order.
 template <class F>
 Delivery from_any_thread(F&& f) {
   if (Worker* w = Worker::current()) {
     // Its runtime stays published while it runs: run() stops the workers before it unpublishes.
     RuntimeState* rt = runtime();
     if (rt && &w->scheduler() == &rt->scheduler) return f(*rt);
+  }
+  if (Scheduler* reading = Scheduler::reading()) {
+    // Inside a reader section the runtime is held: by the gate an outer call on this thread
+    // took, or, for the watchdog, by the scheduler the watchdog belongs to.
+    RuntimeState* rt = runtime();
+    if (rt && &rt->scheduler == reading) return f(*rt);
   }
   std::lock_guard gate(foreign_gate());
   RuntimeState* rt = runtime();

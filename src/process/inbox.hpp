@@ -33,7 +33,9 @@ class Inbox {
 
   /// Owner: takes every message pushed so far, oldest first.
   Message* take_all() noexcept {
-    if (head_.load(std::memory_order_relaxed) == 0) return nullptr;
+    // Empty, or closed (or parked): nothing to take, and the tag stays.
+    std::uintptr_t head = head_.load(std::memory_order_relaxed);
+    if (head == 0 || head == waiting_tag || head == closed_tag) return nullptr;
     return reverse(head_.exchange(0, std::memory_order_acquire));
   }
 

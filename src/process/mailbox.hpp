@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -46,8 +47,7 @@ class Mailbox {
 
   /// Owner: moves everything pushed so far into the queue, oldest first, and hands each signal
   /// to `on_signal(Signal&)` in its place (the mailbox frees it afterwards; messages the handler
-  /// enqueue()s land between the messages before and after the signal). If a handler throws, the
-  /// rest of the batch is freed.
+  /// enqueue()s land between the messages before and after the signal). The handler is noexcept.
   template <class OnSignal>
   void fetch(OnSignal&& on_signal);
 
@@ -142,16 +142,15 @@ class Mailbox {
 
 template <class OnSignal>
 void Mailbox::fetch(OnSignal&& on_signal) {
+  // A batch that has left the inbox has nowhere to go back to: a handler that could fail
+  // half-way would lose the signals after it (a monitor whose Down then never comes).
+  static_assert(std::is_nothrow_invocable_v<OnSignal&, Signal&>,
+                "Mailbox::fetch: the signal handler must be noexcept");
   for (Message* m = inbox_.take_all(); m;) {
     Message* next = m->next;
     if (is_signal(*m)) {
       MessagePtr owned(m);
-      try {
-        on_signal(static_cast<Signal&>(*m));
-      } catch (...) {
-        free_list(next);  // the batch has left the inbox: free its rest rather than leak it
-        throw;
-      }
+      on_signal(static_cast<Signal&>(*m));
     } else {
       queue_.push_back(m);
     }

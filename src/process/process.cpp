@@ -63,10 +63,10 @@ Relations& Process::relations() {
 }
 
 void Process::drain() {
-  mailbox.fetch([this](Signal& s) { handle_signal(s); });
+  mailbox.fetch([this](Signal& s) noexcept { handle_signal(s); });
 }
 
-void Process::handle_signal(Signal& s) {
+void Process::handle_signal(Signal& s) noexcept {
   switch (s.kind) {
     case SignalKind::exit:
       handle_exit_signal(s);
@@ -107,7 +107,7 @@ void Process::handle_signal(Signal& s) {
   }
 }
 
-void Process::handle_exit_signal(Signal& s) {
+void Process::handle_exit_signal(Signal& s) noexcept {
   if (s.linked) {
     // A link already removed by unlink() has no effect, even if its signal was in flight.
     if (!relations_ || !relations_->links.erase(s.from)) return;
@@ -124,7 +124,7 @@ void Process::handle_exit_signal(Signal& s) {
   }
 }
 
-void Process::answer_info_request(const Signal& s) {
+void Process::answer_info_request(const Signal& s) noexcept {
   ProcessInfo info;
   info.items = InfoItems::from_bits(s.items);
   auto asked = [&](InfoItem item) { return info.items.contains(item); };

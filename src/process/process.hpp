@@ -82,14 +82,16 @@ class Process final : public Runnable {
  private:
   static constinit thread_local Process* current_;  // constinit: see Worker::current_
 
-  void handle_signal(Signal& s);
-  void handle_exit_signal(Signal& s);
+  // A signal is handled whole or the program ends: the only failure is running out of memory
+  // (for a Down, an Exit, a link), which ends the program, as it ends the BEAM.
+  void handle_signal(Signal& s) noexcept;
+  void handle_exit_signal(Signal& s) noexcept;
   /// Scans for the pending receive; true when it is over (matched or timed out).
   bool poll_receive();
   void end_receive() noexcept;
   void terminate(ExitReason reason) noexcept;
   ExitReason root_result() noexcept;
-  void answer_info_request(const Signal& s);
+  void answer_info_request(const Signal& s) noexcept;
 
   std::coroutine_handle<> root_;
   std::coroutine_handle<> resume_at_;

@@ -143,6 +143,11 @@ void unlink(Pid pid) {
   detail::deliver_message(pid, detail::make_signal(detail::SignalKind::unlink, me.pid));
 }
 
+bool linked(Pid pid) {
+  detail::Process& me = require("linked");
+  return me.has_relations() && me.relations().links.contains(pid);
+}
+
 namespace {
 
 // `name`: the monitor is by name, and its Down says so.

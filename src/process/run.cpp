@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <stdexcept>
+#include <thread>
 
 #include "ambitious/process/runtime.hpp"
 #include "process.hpp"
@@ -14,6 +15,8 @@ std::atomic<RuntimeState*> current_runtime{nullptr};
 }  // namespace
 
 RuntimeState* runtime() noexcept { return current_runtime.load(std::memory_order_acquire); }
+
+unsigned hardware_concurrency() noexcept { return std::thread::hardware_concurrency(); }
 
 std::mutex& foreign_gate() noexcept {
   static std::mutex gate;

@@ -1,15 +1,17 @@
-#include <mimalloc.h>
-
 #include <new>
+
+#if AMBITIOUS_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #include "ambitious/runtime/task.hpp"
 
 namespace ambitious::detail {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-// Sanitizer builds take frames, messages and process blocks from the allocator the sanitizers
-// intercept: from mimalloc's heaps they would see neither a use after free, nor a leak, nor the
-// hand-over of recycled memory between threads.
+#if !AMBITIOUS_MIMALLOC || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// Without mimalloc (AMBITIOUS_MIMALLOC=OFF), frames come from the program's operator new. So do
+// they in sanitizer builds: from mimalloc's heaps the sanitizers would see neither a use after
+// free, nor a leak, nor the hand-over of recycled memory between threads.
 void* allocate_frame(std::size_t size) { return ::operator new(size); }
 
 void free_frame(void* p, std::size_t size) noexcept { ::operator delete(p, size); }

@@ -9,6 +9,7 @@
 namespace ambitious::detail {
 
 constinit thread_local Worker* Worker::current_ = nullptr;
+constinit thread_local Scheduler* Scheduler::reader_ = nullptr;
 
 namespace {
 constexpr unsigned global_check_interval = 61;  // check the global queue first every N runs

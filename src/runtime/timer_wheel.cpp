@@ -42,6 +42,7 @@ constexpr auto acquire = std::memory_order_acquire;
 
 TimerWheel::TimerWheel()
     : slots_(std::make_unique<std::atomic<TimerEntry*>[]>(slot_count)),
+      tails_(std::make_unique<TimerEntry*[]>(slot_count)),
       occupied_(slot_count / 64, 0),
       current_ms_(now_ms()) {}
 
@@ -94,11 +95,15 @@ TimerHandle TimerWheel::link(TimerEntry* e, std::uint64_t deadline_ms) noexcept 
   std::uint64_t gen = e->state.load(std::memory_order_relaxed) >> 2;
   e->state.store(gen << 2 | TimerEntry::armed, std::memory_order_release);
   std::uint64_t slot = deadline_ms & slot_mask;
-  TimerEntry* head = slots_[slot].load(relaxed);
-  e->prev = nullptr;
-  e->next.store(head, release);
-  if (head) head->prev = e;
-  slots_[slot].store(e, release);  // a rescuer that sees e sees it whole
+  TimerEntry* tail = tails_[slot];
+  e->prev = tail;
+  e->next.store(nullptr, relaxed);
+  // A rescuer that reaches e through the store below sees it whole.
+  if (tail)
+    tail->next.store(e, release);
+  else
+    slots_[slot].store(e, release);
+  tails_[slot] = e;
   occupied_[slot / 64] |= 1ull << (slot % 64);
   ++armed_;
   return TimerHandle{e, gen};
@@ -112,7 +117,10 @@ void TimerWheel::unlink(TimerEntry* e) noexcept {
     e->prev->next.store(next, release);
   else
     slots_[slot].store(next, release);
-  if (next) next->prev = e->prev;
+  if (next)
+    next->prev = e->prev;
+  else
+    tails_[slot] = e->prev;
   if (!slots_[slot].load(relaxed)) occupied_[slot / 64] &= ~(1ull << (slot % 64));
   --armed_;
 }

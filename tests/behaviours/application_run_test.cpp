@@ -6,9 +6,11 @@
 
 #include <csignal>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "ambitious/process/deterministic_runtime.hpp"
 #include "children.hpp"
 #include "support.hpp"
 
@@ -137,6 +139,26 @@ TEST(RunApplication, the_signal_handlers_are_restored_after_run_returns) {
   run_application(std::move(specs), a_name, one_worker);
   sigaction(SIGINT, nullptr, &int_after);
   sigaction(SIGTERM, nullptr, &term_after);
+  EXPECT_EQ(int_before.sa_handler, int_after.sa_handler);
+  EXPECT_EQ(term_before.sa_handler, term_after.sa_handler);
+}
+
+TEST(RunApplication, a_run_that_cannot_start_throws_and_leaves_the_signal_handlers_as_they_were) {
+  struct sigaction int_before = {}, term_before = {}, int_after = {}, term_after = {};
+  sigaction(SIGINT, nullptr, &int_before);
+  sigaction(SIGTERM, nullptr, &term_before);
+  bool threw = false;
+  {
+    DeterministicRuntime other;  // a runtime is running: run() refuses to start a second one
+    try {
+      run_application({}, a_name, one_worker);
+    } catch (const std::logic_error&) {
+      threw = true;
+    }
+  }
+  sigaction(SIGINT, nullptr, &int_after);
+  sigaction(SIGTERM, nullptr, &term_after);
+  EXPECT_TRUE(threw);
   EXPECT_EQ(int_before.sa_handler, int_after.sa_handler);
   EXPECT_EQ(term_before.sa_handler, term_after.sa_handler);
 }

@@ -223,16 +223,7 @@ TEST(DynamicSupervisor, which_children_and_count_children_describe_the_running_c
     DynamicSupervisorOptions options;
     auto sup = co_await start_dyn(std::move(options));
     a = co_await start_in(sup, obedient_child("a", self()));
-    ChildSpec nested;
-    nested.type = ChildType::supervisor;
-    nested.start = []() -> Task<StartChildResult> {
-      DynamicSupervisorOptions o;
-      StartOptions so;
-      auto r = co_await dynamic_supervisor::start_link(std::move(o), std::move(so));
-      if (!r) co_return std::unexpected(r.error());
-      co_return *r->pid();
-    };
-    s = co_await start_in(sup, std::move(nested));
+    s = co_await start_in(sup, dynamic_supervisor::child_spec(id("nested")));
     children = co_await dynamic_supervisor::which_children(sup);
     counts = co_await dynamic_supervisor::count_children(sup);
     co_await gen_server::stop(sup);
@@ -247,6 +238,47 @@ TEST(DynamicSupervisor, which_children_and_count_children_describe_the_running_c
   EXPECT_EQ(counts.active, 2u);
   EXPECT_EQ(counts.supervisors, 1u);
   EXPECT_EQ(counts.workers, 1u);
+}
+
+TEST(DynamicSupervisor,
+     child_spec_makes_a_named_dynamic_supervisor_child_restarted_without_children) {
+  std::vector<ChildInfo> children;
+  std::optional<Pid> first, second;
+  std::optional<ExitReason> full;
+  ChildCounts after_restart;
+  run_test([&]() -> Task<> {
+    DynamicSupervisorOptions options;
+    options.max_children = 1;
+    StartOptions start{.name = Atom("dyn")};
+    SupervisorSpec spec{{}, {dynamic_supervisor::child_spec(id("dyn"), options, start)}};
+    auto top = co_await supervisor::start_link(std::move(spec));
+    if (!top) give_up("the supervisor did not start");
+    children = co_await supervisor::which_children(*top);
+    first = whereis(Atom("dyn"));
+    if (!first) give_up("no dynamic supervisor under its name");
+    dynamic_supervisor::Ref dyn(Atom("dyn"));
+    co_await start_in(dyn, obedient_child("a", self()));
+    auto refused = co_await dynamic_supervisor::start_child(dyn, obedient_child("b", self()));
+    if (!refused) full = refused.error();
+    Ref mref = monitor(*first);
+    exit(*first, atoms::kill);
+    co_await expect_down(mref);
+    // The supervisor restarts it before it handles the call made after the Down (the exit
+    // signal reached it first); the restarted one takes the name and has no child.
+    co_await supervisor::which_children(*top);
+    second = whereis(Atom("dyn"));
+    after_restart = co_await dynamic_supervisor::count_children(dyn);
+    co_await gen_server::stop(*top);
+  });
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(children[0].id, id("dyn"));
+  EXPECT_EQ(children[0].type, ChildType::supervisor);
+  EXPECT_EQ(children[0].pid, first);
+  ASSERT_TRUE(full);
+  EXPECT_EQ(*full, atoms::max_children);
+  ASSERT_TRUE(second);
+  EXPECT_NE(*second, *first);
+  EXPECT_EQ(after_restart.active, 0u);
 }
 
 TEST(DynamicSupervisor,
@@ -465,4 +497,37 @@ TEST(DynamicSupervisor, stopping_a_supervisor_of_100000_children_ends_each_by_it
   EXPECT_EQ(alive_after_stop, 0u);
   EXPECT_EQ(downs, static_cast<std::size_t>(n));
   EXPECT_EQ(wrong, 0u);
+}
+
+namespace {
+/// A child that traps exits and, asked to shut down, ends with foo instead.
+Task<> ends_with_foo_on_shutdown(std::string name, Pid observer) {
+  trap_exit(true);
+  send(observer, Up{name, self()});
+  co_await receive<Exit>();
+  exit(foo);
+}
+}  // namespace
+
+// OTP's terminate_dynamic_children and Elixir's DynamicSupervisor report the children that
+// did not end as asked, one report per reason with all their pids.
+TEST(DynamicSupervisor, children_that_end_otherwise_than_asked_are_reported_once_per_reason) {
+  std::vector<CapturedLog::Entry> reports;
+  std::vector<Pid> odd;
+  run_test([&]() -> Task<> {
+    CapturedLog log;
+    auto sup = co_await start_dyn({});
+    for (std::string name : {"x", "y", "z"}) {
+      (void)co_await start_in(
+          sup, process_child(id(name.c_str()), ends_with_foo_on_shutdown, name, self()));
+      odd.push_back(co_await up(name));  // it traps exits from here on
+    }
+    (void)co_await start_in(sup, obedient_child("fine", self()));
+    co_await up("fine");
+    co_await gen_server::stop(sup);
+    reports = log.of_kind("supervisor_shutdown_error");
+  });
+  ASSERT_EQ(reports.size(), 1u);
+  for (Pid p : odd) EXPECT_TRUE(contains(reports[0].text, to_string(p))) << reports[0].text;
+  EXPECT_TRUE(contains(reports[0].text, "foo"));
 }

@@ -37,18 +37,19 @@ Task<> slow_to_stop(std::string name, Pid observer) {
   exit(std::move(e.reason));
 }
 
-/// A child that is a supervisor of `spec`.
-ChildSpec supervisor_child(const char* name, SupervisorSpec spec) {
-  ChildSpec child;
-  child.id = id(name);
-  child.type = ChildType::supervisor;
-  child.start = [spec]() -> Task<StartChildResult> {
-    SupervisorSpec copy = spec;
-    auto started = co_await supervisor::start_link(std::move(copy));
-    if (!started) co_return std::unexpected(started.error());
-    co_return *started->pid();
-  };
-  return child;
+/// Asks a child (`sends_exits`) to send an exit signal.
+struct SendExit {
+  Pid to;
+  ExitReason reason;
+};
+/// A plain child that, when asked, sends an exit signal (to its supervisor, say) and lives on.
+Task<> sends_exits(std::string name, Pid observer) {
+  send(observer, Up{name, self()});
+  for (;;) {
+    SendExit order = co_await receive<SendExit>();
+    exit(order.to, order.reason);
+    send(observer, Up{name + " sent", self()});
+  }
 }
 
 /// Starts a supervisor of `spec` linked to the caller; gives up if it does not start.
@@ -440,7 +441,8 @@ TEST(Supervisor, a_nested_supervisor_that_gives_up_is_restarted_by_its_parent) {
   run_test([&]() -> Task<> {
     CapturedLog quiet;
     SupervisorSpec inner{{Strategy::one_for_one, 0, 1h}, {worker("w", &journal, self(), false)}};
-    SupervisorSpec outer{{Strategy::one_for_one, 3, 1h}, {supervisor_child("inner", inner)}};
+    SupervisorSpec outer{{Strategy::one_for_one, 3, 1h},
+                         {supervisor::child_spec(id("inner"), inner)}};
     auto sup = co_await start_sup(std::move(outer));
     Pid w0 = co_await up("w");
     auto before = co_await supervisor::which_children(sup);
@@ -465,8 +467,9 @@ TEST(Supervisor, restart_intensity_exceeded_escalates_through_nested_supervisors
     CapturedLog quiet;
     trap_exit(true);
     SupervisorSpec inner{{Strategy::one_for_one, 0, 1h}, {worker("w", &journal, self(), false)}};
-    SupervisorSpec outer{{Strategy::one_for_one, 0, 1h},
-                         {worker("sibling", &journal, self()), supervisor_child("inner", inner)}};
+    SupervisorSpec outer{
+        {Strategy::one_for_one, 0, 1h},
+        {worker("sibling", &journal, self()), supervisor::child_spec(id("inner"), inner)}};
     auto sup = co_await start_sup(std::move(outer));
     top = *sup.pid();
     co_await up("sibling");
@@ -533,6 +536,35 @@ TEST(Supervisor, shutdown_infinity_waits_for_the_child_however_long_it_takes) {
   EXPECT_TRUE(stopped);
   ASSERT_TRUE(child_end);
   EXPECT_EQ(*child_end, atoms::shutdown);
+}
+
+// OTP's shutdown/1 monitors the child and sends it exit(shutdown) whatever its mailbox says: an
+// Exit from a child that is still alive (it sent its supervisor an exit signal) does not mean it
+// ended, and the supervisor must not leave it running when it stops.
+TEST(Supervisor, a_child_that_sent_its_supervisor_an_exit_signal_is_still_stopped_with_the_rest) {
+  std::optional<ExitReason> c_end;
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{},
+                        {process_child(id("c"), sends_exits, std::string("c"), self()),
+                         process_child(id("s"), slow_to_stop, std::string("s"), self())}};
+    auto sup = co_await start_sup(std::move(spec));
+    Pid c = co_await up("c");
+    Pid s = co_await up("s");
+    Ref c_watch = monitor(c);
+    Pid test = self();
+    spawn([sup, test]() -> Task<> {
+      (void)co_await gen_server::stop(sup);
+      send(test, Up{"stopped", self()});
+    });
+    co_await up("s stopping");  // the supervisor is stopping its children, s first
+    send(c, SendExit{*sup.pid(), foo});
+    co_await up("c sent");  // c's Exit is in the supervisor's mailbox; c lives on
+    send(s, ExitWith{atoms::shutdown});
+    co_await up("stopped");
+    c_end = (co_await expect_down(c_watch)).reason;
+  });
+  ASSERT_TRUE(c_end);
+  EXPECT_EQ(*c_end, atoms::shutdown);
 }
 
 TEST(Supervisor, a_child_that_traps_exits_runs_terminate_on_shutdown) {
@@ -726,16 +758,7 @@ TEST(Supervisor, a_child_supervisor_whose_init_ignores_is_kept_without_a_pid) {
   Journal journal;
   std::vector<ChildInfo> children;
   run_test([&]() -> Task<> {
-    ChildSpec child;
-    child.id = id("s");
-    child.type = ChildType::supervisor;
-    Journal* j = &journal;
-    child.start = [j]() -> Task<StartChildResult> {
-      auto started = co_await supervisor::start_link(ignoring_init(j));
-      if (!started) co_return std::unexpected(started.error());
-      co_return *started->pid();
-    };
-    SupervisorSpec spec{{}, {std::move(child)}};
+    SupervisorSpec spec{{}, {supervisor::child_spec(id("s"), ignoring_init(&journal))}};
     auto sup = co_await start_sup(std::move(spec));
     children = co_await supervisor::which_children(sup);
     co_await gen_server::stop(sup);
@@ -744,6 +767,57 @@ TEST(Supervisor, a_child_supervisor_whose_init_ignores_is_kept_without_a_pid) {
   EXPECT_EQ(children[0].id, id("s"));
   EXPECT_FALSE(children[0].pid);
   EXPECT_EQ(journal.events().size(), 1u);
+}
+
+// --- ready-made child specs --------------------------------------------------------------------
+
+TEST(Supervisor, child_spec_makes_a_nested_supervisor_a_child_under_the_name_of_its_start_options) {
+  Journal journal;
+  std::vector<ChildInfo> outer_children, inner_children;
+  std::optional<Pid> named;
+  run_test([&]() -> Task<> {
+    SupervisorSpec inner{{}, {worker("w", &journal, self())}};
+    StartOptions options{.name = Atom("inner_sup")};
+    SupervisorSpec outer{{}, {supervisor::child_spec(id("inner"), inner, options)}};
+    auto sup = co_await start_sup(std::move(outer));
+    co_await up("w");
+    outer_children = co_await supervisor::which_children(sup);
+    named = whereis(Atom("inner_sup"));
+    inner_children = co_await supervisor::which_children(Atom("inner_sup"));
+    co_await gen_server::stop(sup);
+  });
+  ASSERT_EQ(outer_children.size(), 1u);
+  EXPECT_EQ(outer_children[0].id, id("inner"));
+  EXPECT_EQ(outer_children[0].type, ChildType::supervisor);
+  EXPECT_EQ(outer_children[0].pid, named);
+  ASSERT_EQ(inner_children.size(), 1u);
+  EXPECT_EQ(inner_children[0].id, id("w"));
+  EXPECT_EQ(journal.events(), strings({"start w", "stop w"}));
+}
+
+TEST(Supervisor, a_server_child_with_start_options_takes_its_name_again_when_restarted) {
+  Journal journal;
+  std::optional<Pid> first, second, named_first, named_second;
+  std::string answer;
+  run_test([&]() -> Task<> {
+    StartOptions options{.name = Atom("named_worker")};
+    SupervisorSpec spec{
+        {}, {server_child<Worker>(id("w"), options, std::string("w"), &journal, self(), false)}};
+    auto sup = co_await start_sup(std::move(spec));
+    first = co_await up("w");
+    named_first = whereis(Atom("named_worker"));
+    ServerRef<Worker> by_name(Atom("named_worker"));
+    answer = co_await gen_server::call(by_name, Get{});
+    exit(*first, atoms::kill);
+    second = co_await up("w");
+    named_second = whereis(Atom("named_worker"));
+    co_await gen_server::stop(sup);
+  });
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(named_first, first);
+  EXPECT_EQ(answer, "w");
+  EXPECT_NE(*second, *first);
+  EXPECT_EQ(named_second, second);
 }
 
 // --- child management ---------------------------------------------------------------------------
@@ -770,7 +844,8 @@ TEST(Supervisor, count_children_counts_specs_running_children_and_types) {
   run_test([&]() -> Task<> {
     SupervisorSpec inner{{}, {}};
     SupervisorSpec spec{
-        {}, {obedient_child("a", self()), ignoring_child("i"), supervisor_child("s", inner)}};
+        {},
+        {obedient_child("a", self()), ignoring_child("i"), supervisor::child_spec(id("s"), inner)}};
     auto sup = co_await start_sup(std::move(spec));
     counts = co_await supervisor::count_children(sup);
     co_await gen_server::stop(sup);

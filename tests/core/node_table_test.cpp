@@ -95,12 +95,33 @@ TEST(NodeTable, a_peer_sending_ever_new_creations_fills_the_table_and_then_gets_
   ASSERT_TRUE(refused) << "the table never filled";
   EXPECT_EQ(refused->code, DecodeErrc::node_table_full);
   EXPECT_EQ(refused->offset, 1u);  // the pid's tag
-  EXPECT_LE(creation, nodes::max_nodes + 2);
+  // Decodes stop short of the table's reserve, which stays for the program's own nodes.
+  EXPECT_LE(creation, nodes::max_nodes - DecodeOptions{}.node_reserve + 2);
   // What is known still decodes, to the same pid.
   auto again = decode(pid_bytes("known@host", 1));
   ASSERT_TRUE(again);
   EXPECT_EQ(*again, *known);
-  EXPECT_EQ(nodes::intern(NodeId{Atom("another@host"), 1}), std::nullopt);
+  EXPECT_TRUE(nodes::intern(NodeId{Atom("another@host"), 1}));
+}
+
+TEST(NodeTable, one_term_makes_at_most_its_budget_of_new_nodes) {
+  // A list of 1,100 pids, each of another creation of one node name.
+  std::vector<std::uint8_t> list{131, 108, 0, 0, 0x04, 0x4C};
+  for (std::uint32_t c = 1; c <= 1100; ++c) {
+    auto pid = pid_bytes("many@host", c);
+    list.insert(list.end(), pid.begin() + 1, pid.end());
+  }
+  list.push_back(106);
+  std::uint32_t before = nodes::count();
+  auto refused = decode(list);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, DecodeErrc::node_budget);
+  EXPECT_EQ(nodes::count(), before + DecodeOptions{}.max_new_nodes);
+  DecodeOptions more;
+  more.max_new_nodes = 2000;
+  auto taken = decode(list, more);
+  ASSERT_TRUE(taken) << to_string(taken.error());
+  EXPECT_EQ(taken->size(), 1100u);
 }
 
 }  // namespace

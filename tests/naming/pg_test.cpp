@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "ambitious/behaviours/supervisor.hpp"
+#include "ambitious/process/names.hpp"
 #include "naming_support.hpp"
 
 using namespace ambitious;
@@ -171,4 +173,30 @@ TEST(Pg, only_local_processes_may_join) {
               EXPECT_TRUE(pg::get_members(group_a).empty());
             }),
             0);
+}
+
+TEST(Pg, child_spec_starts_a_scope_under_a_supervisor_as_a_worker_named_by_the_scope) {
+  std::vector<ChildInfo> children;
+  std::optional<Pid> scope, default_scope;
+  std::vector<Pid> members;
+  Pid me;
+  run_test([&]() -> Task<> {
+    me = self();
+    SupervisorSpec spec{{}, {pg::child_spec(), pg::child_spec(Atom("other_scope"))}};
+    auto sup = co_await supervisor::start_link(std::move(spec));
+    if (!sup) give_up("the supervisor did not start");
+    children = co_await supervisor::which_children(*sup);
+    scope = whereis(Atom("other_scope"));
+    default_scope = whereis(pg::default_scope());
+    co_await pg::join(Atom("other_scope"), group_a, self());
+    members = pg::get_members(Atom("other_scope"), group_a);
+    co_await gen_server::stop(*sup);
+  });
+  ASSERT_EQ(children.size(), 2u);  // the last started first
+  EXPECT_EQ(children[0].id, Term(Atom("other_scope")));
+  EXPECT_EQ(children[0].pid, scope);
+  EXPECT_EQ(children[1].id, Term(pg::default_scope()));
+  EXPECT_EQ(children[1].pid, default_scope);
+  EXPECT_EQ(children[0].type, ChildType::worker);
+  EXPECT_EQ(members, std::vector<Pid>{me});
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "ambitious/behaviours/supervisor.hpp"
 #include "naming_support.hpp"
 
 using namespace ambitious;
@@ -131,4 +132,28 @@ TEST(PubSub, a_pubsub_is_found_by_name) {
               co_return;
             }),
             0);
+}
+
+TEST(PubSub, child_spec_starts_the_pubsub_under_a_supervisor_where_subscribers_find_it_by_name) {
+  std::vector<ChildInfo> children;
+  std::optional<std::string> got;
+  Pid own;
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {PubSub::child_spec(Atom("news"), 2)}};
+    auto sup = co_await supervisor::start_link(std::move(spec));
+    if (!sup) give_up("the supervisor did not start");
+    children = co_await supervisor::which_children(*sup);
+    auto ps = PubSub::whereis(Atom("news"));
+    if (!ps) give_up("no pubsub under its name");
+    own = ps->subscriptions().pid();
+    ps->subscribe("topic");
+    ps->broadcast("topic", std::string("hello"));
+    got = co_await receive<std::string>(patience);
+    co_await gen_server::stop(*sup);
+  });
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(children[0].id, Term(Atom("news")));
+  EXPECT_EQ(children[0].type, ChildType::supervisor);
+  EXPECT_EQ(children[0].pid, own);
+  EXPECT_EQ(got, "hello");
 }

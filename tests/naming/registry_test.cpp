@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "ambitious/behaviours/supervisor.hpp"
 #include "ambitious/process/names.hpp"
 #include "naming_support.hpp"
 
@@ -24,7 +25,7 @@ using Names = Registry<std::string, int>;
 // A key type with no Codec, and one with no ==.
 struct NoCodec {
   int x;
-  friend bool operator==(const NoCodec&, const NoCodec&) = default;
+  [[maybe_unused]] friend bool operator==(const NoCodec&, const NoCodec&) = default;
 };
 struct NoEquality {
   int x;
@@ -423,4 +424,40 @@ TEST(Registry, concurrent_register_and_unregister_from_many_processes_leaves_a_c
                 },
                 four_workers, 4),
             0);
+}
+
+TEST(Registry, child_spec_starts_the_registry_under_a_supervisor_which_restarts_a_fresh_one) {
+  std::vector<ChildInfo> children;
+  std::optional<Pid> first, second;
+  bool registered = false, fresh = false;
+  unsigned partitions = 0;
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {Names::child_spec(Atom("names"), Keys::unique, 2)}};
+    auto sup = co_await supervisor::start_link(std::move(spec));
+    if (!sup) give_up("the supervisor did not start");
+    children = co_await supervisor::which_children(*sup);
+    auto r = Names::whereis(Atom("names"));
+    if (!r) give_up("no registry under its name");
+    first = r->pid();
+    partitions = r->partitions();
+    registered = r->register_key("k", 1).has_value();
+    Ref mref = monitor(*first);
+    exit(*first, atoms::kill);
+    co_await expect_down(mref);
+    (void)co_await supervisor::which_children(*sup);  // answered after the restart
+    auto again = Names::whereis(Atom("names"));
+    if (!again) give_up("no registry under its name after the restart");
+    second = again->pid();
+    fresh = again->lookup("k").empty();
+    co_await gen_server::stop(*sup);
+  });
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(children[0].id, Term(Atom("names")));
+  EXPECT_EQ(children[0].type, ChildType::supervisor);
+  EXPECT_EQ(children[0].pid, first);
+  EXPECT_EQ(partitions, 2u);
+  EXPECT_TRUE(registered);
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(*second, *first);
+  EXPECT_TRUE(fresh);
 }

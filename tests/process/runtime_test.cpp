@@ -130,21 +130,26 @@ TEST(Runtime, shutdown_from_a_thread_that_is_not_a_worker_ends_run) {
   EXPECT_EQ(rc, 5);
 }
 
+struct Alive {};
+
 TEST(Runtime, processes_still_alive_when_run_returns_are_destroyed_as_themselves) {
   std::vector<std::pair<Pid, Pid>> log;
   std::mutex mutex;
   std::atomic<int> destroyed{0};
   run_test(four_workers, [&]() -> Task<> {
+    Pid root = self();
     for (int i = 0; i < 20; ++i)
-      spawn([&]() -> Task<> {
+      spawn([&, root]() -> Task<> {
         Counted c(destroyed);
         SeesSelf s{&log, &mutex, self()};
+        send(root, Alive{});
         if (self().id % 2)
           co_await receive<Done>();
         else
           for (;;) co_await yield();  // runnable, not waiting
       });
-    co_await yield();
+    // Every one of them has started (a process that never ran has nothing to destroy yet).
+    for (int i = 0; i < 20; ++i) co_await expect<Alive>();
   });
   EXPECT_EQ(destroyed.load(), 20);
   ASSERT_EQ(log.size(), 20u);

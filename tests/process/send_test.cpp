@@ -236,3 +236,49 @@ TEST(Send, delivering_from_a_foreign_thread_while_runtimes_start_and_stop_is_saf
   EXPECT_EQ(failed, 0);
   EXPECT_GT(refused.load(), 0);  // some deliveries found no runtime, or a stopping one
 }
+
+namespace {
+struct Note {};
+// A message that says, from its destructor, that it was dropped (a reply guard): it posts to
+// `notify`, then raises `noted`.
+struct Guarded {
+  Pid notify;
+  std::atomic<bool>* noted;
+  bool armed = true;
+  Guarded(Pid p, std::atomic<bool>* n) noexcept : notify(p), noted(n) {}
+  Guarded(Guarded&& o) noexcept
+      : notify(o.notify), noted(o.noted), armed(std::exchange(o.armed, false)) {}
+  ~Guarded() {
+    if (!armed) return;
+    post(notify, Note{});
+    *noted = true;
+  }
+};
+}  // namespace
+
+TEST(Send, a_message_a_foreign_post_drops_may_post_from_its_destructor) {
+  std::atomic<bool> noted{false};
+  run_test(two_workers, [&]() -> Task<> {
+    auto [dead, mref] = spawn_monitor([]() -> Task<> { co_return; });
+    co_await expect_down(mref);
+    Pid me = self();
+    std::thread foreign([&, dead = dead, me] { post(dead, Guarded(me, &noted)); });
+    co_await expect<Note>();
+    foreign.join();
+  });
+  EXPECT_TRUE(noted);
+}
+
+// On one worker, a process that never suspends: only the watchdog can fire the timer, and it
+// drops the message (nobody holds the name), whose destructor posts.
+TEST(Send, a_timer_message_the_watchdog_drops_may_post_from_its_destructor) {
+  std::atomic<bool> noted{false};
+  run_test(one_worker, [&]() -> Task<> {
+    send_after(5ms, Atom("nobody_holds_this_name"), Guarded(self(), &noted));
+    auto give_up_at = std::chrono::steady_clock::now() + patience;
+    while (!noted && std::chrono::steady_clock::now() < give_up_at) {
+    }
+    if (!noted) give_up("the watchdog never fired the timer");
+    co_await expect<Note>();
+  });
+}

@@ -60,6 +60,20 @@ TEST(Timer, timers_deliver_in_the_order_of_their_deadlines) {
   EXPECT_EQ(order, (std::vector<int>{1, 10, 20, 30}));
 }
 
+// OTP delivers timers due at the same time in the order they were armed (checked with erl:
+// 1,000 pairs of send_after(50, self(), {I, a}) then {I, b} arrive in order).
+TEST(Timer, timers_armed_for_the_same_time_deliver_in_the_order_they_were_armed) {
+  std::vector<int> order, expected;
+  run_test([&]() -> Task<> {
+    for (int i = 0; i < 300; ++i) send_after(i % 2 ? 0ms : 20ms, self(), Tick{i});
+    for (int i = 0; i < 300; ++i)
+      if (auto t = co_await receive<Tick>(patience)) order.push_back(t->n);
+  });
+  for (int i = 1; i < 300; i += 2) expected.push_back(i);  // the 0 ms ones, in order
+  for (int i = 0; i < 300; i += 2) expected.push_back(i);  // then the 20 ms ones, in order
+  EXPECT_EQ(order, expected);
+}
+
 // OTP: a timer never fires before its time. The clock ticks in milliseconds, so the deadline
 // must be the first tick at or after now + delay (rounding now down made it fire up to 1 ms
 // early). A lower bound is deterministic: each wait is measured, none may be shorter. A process

@@ -34,37 +34,51 @@
 
 namespace ambitious {
 
-enum class AppType { permanent, transient, temporary };
+/// What the end of an application's tree does to the program (the table above).
+enum class AppType {
+  permanent,  ///< its end stops the program
+  transient,  ///< an abnormal end stops the program
+  temporary,  ///< its end is only reported
+};
 
 /// An application's stop callback: takes nothing, or the state prep_stop returned (`[]`, OTP's
 /// default state, when there is no prep_stop).
 class ApplicationStop {
  public:
+  /// No stop callback.
   ApplicationStop() = default;
+  /// A stop callback that takes nothing.
   template <class F>
     requires std::invocable<F&>
   ApplicationStop(F f)  // NOLINT: implicit, so that `spec.stop = [] { ... }` reads naturally
       : fn_([f = std::move(f)](const Term&) mutable { f(); }) {}
+  /// A stop callback that takes prep_stop's state.
   template <class F>
     requires(std::invocable<F&, const Term&> && !std::invocable<F&>)
   ApplicationStop(F f)  // NOLINT
       : fn_(std::move(f)) {}
 
+  /// Runs the callback with prep_stop's `state`.
   void operator()(const Term& state) const { fn_(state); }
+  /// True when there is a callback.
   explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
 
  private:
   std::function<void(const Term&)> fn_;
 };
 
+/// An application: its name, dependencies, environment and callbacks (OTP's .app file and
+/// callback module; the table above).
 struct ApplicationSpec {
-  Atom name;
-  std::vector<Atom> applications;
-  std::vector<std::pair<Atom, Term>> env;
+  Atom name;                               ///< the application's name
+  std::vector<Atom> applications;          ///< the applications it needs, started before it
+  std::vector<std::pair<Atom, Term>> env;  ///< its environment (application::get_env)
+  /// Starts the top supervisor, linked to the caller, and returns its pid (Mod:start/2).
   std::function<Task<std::expected<Pid, ExitReason>>()> start;
   /// Runs in the application controller before the top supervisor is stopped (application::stop,
   /// or the program's stop), and also when the top supervisor ended on its own, before stop.
   std::function<Term()> prep_stop;
+  /// Runs after the tree has stopped, with what prep_stop returned (Mod:stop/1).
   ApplicationStop stop;
 };
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "ambitious/behaviours/start_options.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/process/exit_reason.hpp"
@@ -32,14 +33,20 @@ enum class ChildType { worker, supervisor };
 /// forever), then kill.
 class Shutdown {
  public:
+  /// Kill at once (exit(child, kill)); its terminate does not run.
   static Shutdown brutal_kill() noexcept { return Shutdown(0, true); }
+  /// exit(child, shutdown), then wait as long as it takes (for a child that is a supervisor).
   static Shutdown infinity() noexcept { return Shutdown(0, false, true); }
+  /// exit(child, shutdown), wait up to `t`, then kill.
   static Shutdown timeout(std::chrono::milliseconds t) noexcept {
     return Shutdown(t.count(), false);
   }
 
+  /// True for brutal_kill().
   bool is_brutal_kill() const noexcept { return brutal_; }
+  /// True for infinity().
   bool is_infinity() const noexcept { return infinite_; }
+  /// How long timeout(t) waits: `t` (0 for the other two).
   std::chrono::milliseconds time() const noexcept { return std::chrono::milliseconds(ms_); }
 
  private:
@@ -67,11 +74,14 @@ Task<StartChildResult> run_owned(F f, A... args) {
 /// Task<StartChildResult>, taking nothing, or the DynamicSupervisor's extra_arguments.
 class ChildStart {
  public:
+  /// No start (a spec without one is refused, with atoms::missing_start).
   ChildStart() = default;
+  /// A start that takes nothing: `[]() -> Task<StartChildResult> { ... }`.
   template <class F>
     requires std::same_as<std::invoke_result_t<F&>, Task<StartChildResult>>
   ChildStart(F f)  // NOLINT: implicit, so that `spec.start = [] ... ` reads naturally
       : fn_([f = std::move(f)](std::span<const Term>) { return detail::run_owned(f); }) {}
+  /// A start that takes the DynamicSupervisor's extra_arguments (a `std::span<const Term>`).
   template <class F>
     requires std::same_as<std::invoke_result_t<F&, std::span<const Term>>, Task<StartChildResult>>
   ChildStart(F f)  // NOLINT
@@ -81,6 +91,7 @@ class ChildStart {
 
   /// Runs the start; `extra` are the DynamicSupervisor's extra_arguments (else empty).
   Task<StartChildResult> operator()(std::span<const Term> extra = {}) const { return fn_(extra); }
+  /// True when there is a start.
   explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
 
  private:
@@ -89,12 +100,13 @@ class ChildStart {
 
 /// One child of a supervisor (OTP's child_spec map).
 struct ChildSpec {
-  Term id;           ///< unique among the supervisor's children
-  ChildStart start;  ///< runs in the supervisor; must link the child to it
-  Restart restart = Restart::permanent;
-  std::optional<Shutdown> shutdown;  ///< default: 5 s for a worker, infinity for a supervisor
-  ChildType type = ChildType::worker;
+  Term id;                               ///< unique among the supervisor's children
+  ChildStart start;                      ///< runs in the supervisor; must link the child to it
+  Restart restart = Restart::permanent;  ///< when it is restarted
+  std::optional<Shutdown> shutdown;      ///< default: 5 s for a worker, infinity for a supervisor
+  ChildType type = ChildType::worker;    ///< a worker, or a supervisor
 
+  /// `shutdown`, or the default for the child's type.
   Shutdown effective_shutdown() const noexcept {
     if (shutdown) return *shutdown;
     return type == ChildType::supervisor ? Shutdown::infinity()
@@ -121,6 +133,17 @@ ChildSpec server_child(Term id, A... args) {
   ChildSpec spec;
   spec.id = std::move(id);
   spec.start = [args...] { return detail::start_server_child<S>(args...); };
+  return spec;
+}
+
+/// A child spec for a GenServer S started with S::start_link(options, args...): a server
+/// under a name (`StartOptions{.name = Atom("cache")}`, or a via name), taken again by each
+/// restart.
+template <class S, class... A>
+ChildSpec server_child(Term id, StartOptions options, A... args) {
+  ChildSpec spec;
+  spec.id = std::move(id);
+  spec.start = [options, args...] { return detail::start_server_child<S>(options, args...); };
   return spec;
 }
 

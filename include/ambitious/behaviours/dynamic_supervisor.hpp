@@ -25,11 +25,12 @@
 
 namespace ambitious {
 
+/// How a dynamic supervisor restarts and how many children it takes (the table above).
 struct DynamicSupervisorOptions {
-  int max_restarts = 3;
-  std::chrono::milliseconds max_seconds = std::chrono::seconds(5);
-  std::size_t max_children = std::numeric_limits<std::size_t>::max();
-  std::vector<Term> extra_arguments;
+  int max_restarts = 3;  ///< restarts allowed within max_seconds
+  std::chrono::milliseconds max_seconds = std::chrono::seconds(5);     ///< the restarts' window
+  std::size_t max_children = std::numeric_limits<std::size_t>::max();  ///< most running at once
+  std::vector<Term> extra_arguments;  ///< given to every child's start
 };
 
 namespace detail {
@@ -38,11 +39,16 @@ class DynamicSupervisorServer;
 
 namespace dynamic_supervisor {
 
+/// Names a dynamic supervisor: by pid, local name or via name.
 using Ref = ServerRef<detail::DynamicSupervisorServer>;
 
 /// Starts a dynamic supervisor linked to the caller (it has no children yet).
 Task<StartResult<detail::DynamicSupervisorServer>> start_link(DynamicSupervisorOptions options = {},
                                                               StartOptions start = {});
+/// A child spec that starts a dynamic supervisor with start_link(options, start): a dynamic
+/// supervisor as a supervisor's child, with no start function to write. Its type is
+/// ChildType::supervisor; a restart starts it without children, as OTP's.
+ChildSpec child_spec(Term id, DynamicSupervisorOptions options = {}, StartOptions start = {});
 /// Starts a child under `sup`: its pid; nothing for atoms::ignore; or the error:
 /// `{invalid_child_spec, Id}` (the spec has no start; found before any call), `max_children`, or
 /// the start's. The child's id is not used otherwise: children are known by pid.
@@ -51,6 +57,7 @@ Task<std::expected<std::optional<Pid>, ExitReason>> start_child(Ref sup, ChildSp
 Task<std::expected<void, ExitReason>> terminate_child(Ref sup, Pid pid);
 /// The running children (ids are `undefined`, as in Elixir).
 Task<std::vector<ChildInfo>> which_children(Ref sup);
+/// The numbers of children, of those running (not being restarted), and of children by type.
 Task<ChildCounts> count_children(Ref sup);
 
 }  // namespace dynamic_supervisor

@@ -49,6 +49,7 @@
 #include "ambitious/behaviours/detail/gen_server_protocol.hpp"
 #include "ambitious/behaviours/gen_server_result.hpp"
 #include "ambitious/behaviours/server_ref.hpp"
+#include "ambitious/behaviours/start_options.hpp"
 #include "ambitious/behaviours/types.hpp"
 #include "ambitious/process/exit_reason.hpp"
 #include "ambitious/process/monitor.hpp"
@@ -59,12 +60,6 @@
 #include "ambitious/runtime/task.hpp"
 
 namespace ambitious {
-
-/// How start/start_link start a server.
-struct StartOptions {
-  std::optional<ServerName> name;  ///< registered before init; taken: {already_started, Pid}
-  Timeout timeout = infinity;      ///< init must finish in time, else the server is killed
-};
 
 /// What start/start_link return: the server, or why not (atoms::ignore,
 /// `{already_started, Pid}`, atoms::timeout, or the reason init failed).
@@ -95,6 +90,7 @@ class GenServer {
     static_assert(detail::check_server<S>());
     return detail::start_server<S>(false, StartOptions{}, std::move(args)...);
   }
+  /// start, with a name or a time limit for init (OTP's gen_server:start/4).
   template <class... A>
   static Task<StartResult<S>> start(StartOptions options, A... args) {
     static_assert(detail::check_server<S>());
@@ -107,6 +103,7 @@ class GenServer {
     static_assert(detail::check_server<S>());
     return detail::start_server<S>(true, StartOptions{}, std::move(args)...);
   }
+  /// start_link, with a name or a time limit for init (OTP's gen_server:start_link/4).
   template <class... A>
   static Task<StartResult<S>> start_link(StartOptions options, A... args) {
     static_assert(detail::check_server<S>());
@@ -117,6 +114,7 @@ class GenServer {
   Action handle_timeout() { return noreply(); }
 
  protected:
+  /// What ok(), ignore(), noreply() and stop(r) carry: no reply.
   using Ok = std::monostate;
 
   /// init(): the server is ready.
@@ -169,7 +167,7 @@ void reply(const From& from, R&& value) {
 template <class S, class Req>
 auto try_call(ServerRef<S> server, Req request, Timeout timeout = default_timeout) {
   if constexpr (detail::check_call<S, Req>())
-    return detail::CallAwaiter<S, Req, false>(std::move(server), std::move(request), timeout);
+    return detail::Call<S, Req, false>(std::move(server), std::move(request), timeout);
 }
 
 /// try_call that ends the caller on failure, as OTP's call exits the caller:
@@ -177,7 +175,7 @@ auto try_call(ServerRef<S> server, Req request, Timeout timeout = default_timeou
 template <class S, class Req>
 auto call(ServerRef<S> server, Req request, Timeout timeout = default_timeout) {
   if constexpr (detail::check_call<S, Req>())
-    return detail::CallAwaiter<S, Req, true>(std::move(server), std::move(request), timeout);
+    return detail::Call<S, Req, true>(std::move(server), std::move(request), timeout);
 }
 
 /// call with a Req built in place from `args`: `call<SetName>(server, "x")`. The way to write a

@@ -19,8 +19,8 @@ namespace ambitious {
 
 /// Who made a call: what reply() needs (OTP's From = {Pid, Tag}).
 struct From {
-  Pid pid;
-  Ref tag;
+  Pid pid;  ///< the caller
+  Ref tag;  ///< the call's tag, which the reply carries back
   /// The reply type the caller waits for, as its type-name function (reply() checks it).
   std::string_view (*reply_type)() noexcept = nullptr;
 };
@@ -70,7 +70,7 @@ inline LoopControl stop_with(ExitReason reason) {
 /// The result of handle_cast, handle_info, handle_continue, handle_timeout: noreply() or stop().
 class Action {
  public:
-  detail::LoopControl control;
+  detail::LoopControl control;  ///< what the server loop does next (the library's)
 };
 
 /// The result of handle_call: reply(v), noreply() (reply later with reply(from, v)), stop(r),
@@ -78,16 +78,16 @@ class Action {
 template <class R>
 class CallResult {
  public:
-  using reply_type = R;
-  detail::LoopControl control;
-  std::optional<R> reply;
+  using reply_type = R;         ///< what the call returns to the caller
+  detail::LoopControl control;  ///< what the server loop does next (the library's)
+  std::optional<R> reply;       ///< the reply, if there is one now
 };
 
 /// The result of the optional init() callback: ok(), ignore(), or stop(r).
 class InitResult {
  public:
-  detail::LoopControl control;
-  bool ignore = false;
+  detail::LoopControl control;  ///< what the server loop does next (the library's)
+  bool ignore = false;          ///< init said ignore()
 };
 
 namespace detail {

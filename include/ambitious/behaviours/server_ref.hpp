@@ -34,9 +34,13 @@ using ServerName = std::variant<Atom, std::shared_ptr<const ViaName>>;
 template <class S>
 class ServerRef {
  public:
+  /// The server `pid`.
   ServerRef(Pid pid) noexcept : target_(pid) {}
+  /// The server registered as `name`, looked up at each call.
   ServerRef(Atom name) noexcept : target_(name) {}
+  /// The server holding the via name `via`, looked up at each call.
   ServerRef(std::shared_ptr<const ViaName> via) noexcept : target_(std::move(via)) {}
+  /// The server started under `name` (StartOptions::name).
   ServerRef(const ServerName& name) {
     if (auto* a = std::get_if<Atom>(&name))
       target_ = *a;

@@ -30,18 +30,24 @@
 
 namespace ambitious {
 
-enum class Strategy { one_for_one, one_for_all, rest_for_one };
+/// What a supervisor restarts when a child ends (the table above).
+enum class Strategy {
+  one_for_one,   ///< the child alone
+  one_for_all,   ///< every child: the others are stopped first
+  rest_for_one,  ///< the child and those started after it
+};
 
+/// How a supervisor restarts (OTP's sup_flags).
 struct SupervisorFlags {
-  Strategy strategy = Strategy::one_for_one;
-  int intensity = 1;
-  std::chrono::milliseconds period = std::chrono::seconds(5);
+  Strategy strategy = Strategy::one_for_one;                   ///< which children restart
+  int intensity = 1;                                           ///< restarts allowed per period
+  std::chrono::milliseconds period = std::chrono::seconds(5);  ///< the window of `intensity`
 };
 
 /// What a supervisor supervises: OTP's {SupFlags, [ChildSpec]} from init/1.
 struct SupervisorSpec {
-  SupervisorFlags flags;
-  std::vector<ChildSpec> children;
+  SupervisorFlags flags;            ///< strategy and restart intensity
+  std::vector<ChildSpec> children;  ///< started in this order, stopped in the reverse order
 };
 
 /// A supervisor's init (OTP's Module:init/1), run in the supervisor's process before any child
@@ -54,18 +60,18 @@ using SupervisorInit = std::function<Task<std::expected<SupervisorSpec, ExitReas
 /// `restarting` is set while the supervisor tries again to start it after a failed restart
 /// (OTP shows `restarting` in place of the pid).
 struct ChildInfo {
-  Term id;
-  std::optional<Pid> pid;
-  ChildType type;
-  bool restarting = false;
+  Term id;                  ///< the child's id (`undefined` under a DynamicSupervisor)
+  std::optional<Pid> pid;   ///< its process, while it runs
+  ChildType type;           ///< worker or supervisor
+  bool restarting = false;  ///< a failed restart is being tried again
 };
 
 /// count_children: specs, running children, and specs by type.
 struct ChildCounts {
-  std::size_t specs = 0;
-  std::size_t active = 0;
-  std::size_t supervisors = 0;
-  std::size_t workers = 0;
+  std::size_t specs = 0;        ///< child specs, running or not
+  std::size_t active = 0;       ///< children running
+  std::size_t supervisors = 0;  ///< specs of type supervisor
+  std::size_t workers = 0;      ///< specs of type worker
 };
 
 namespace detail {
@@ -75,6 +81,7 @@ class SupervisorServer;
 /// Client functions of a supervisor. A supervisor is a server of type detail::SupervisorServer.
 namespace supervisor {
 
+/// Names a supervisor: by pid, local name or via name.
 using Ref = ServerRef<detail::SupervisorServer>;
 
 /// Starts a supervisor linked to the caller; returns when every child has started, or the
@@ -88,8 +95,17 @@ Task<StartResult<detail::SupervisorServer>> start_link(SupervisorSpec spec,
 Task<StartResult<detail::SupervisorServer>> start_link(SupervisorInit init,
                                                        StartOptions options = {});
 
+/// A child spec that starts a supervisor of `spec` with start_link(spec, options): a supervisor
+/// as another's child, with no start function to write. Its type is ChildType::supervisor (so
+/// its shutdown is infinity: it stops its own children first); each restart starts it from
+/// `spec` again.
+ChildSpec child_spec(Term id, SupervisorSpec spec, StartOptions options = {});
+/// A child spec that starts a supervisor with start_link(init, options).
+ChildSpec child_spec(Term id, SupervisorInit init, StartOptions options = {});
+
 /// Every child, running or not, the last started first (as OTP lists them).
 Task<std::vector<ChildInfo>> which_children(Ref sup);
+/// The numbers of specs, of running children, and of specs by type.
 Task<ChildCounts> count_children(Ref sup);
 /// Starts a new child: its pid, or atoms::missing_start (the spec has no start), `{already_started,
 /// Pid}`, atoms::already_present (a stopped child has the id), or the start's error. atoms::ignore

@@ -37,7 +37,7 @@ namespace ambitious {
 /// A running task (Elixir's %Task{}): its process and the ref its result comes tagged with.
 template <class T>
 struct AsyncTask {
-  Pid pid;
+  Pid pid;                ///< the task's process
   Ref ref;                ///< the caller's monitor on the task; also where its result is accepted
   Pid owner;              ///< only the owner may await it
   bool finished = false;  ///< its outcome was taken (by yield, await, yield_many or shutdown)

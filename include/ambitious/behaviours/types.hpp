@@ -10,7 +10,7 @@ namespace ambitious {
 /// A list of types: `using calls = Types<Get, Increment>;`.
 template <class... T>
 struct Types {
-  static constexpr std::size_t size = sizeof...(T);
+  static constexpr std::size_t size = sizeof...(T);  ///< how many types
 };
 
 namespace detail {

@@ -25,7 +25,8 @@ std::string_view to_string(AtomError e) noexcept;
 /// An interned UTF-8 name: copying and `==` cost one integer; the table never shrinks.
 ///
 /// Thread safety: all members may be called from any thread. Atoms are compared by identity
-/// with `==`, and ordered by their text with `<=>` (Erlang's term order for atoms).
+/// with `==`, and ordered by their text with `<=>` (Erlang's term order for atoms); std::hash
+/// hashes them.
 class Atom {
  public:
   /// Most atoms the table holds (Erlang's default `+t`).
@@ -60,12 +61,14 @@ class Atom {
   std::uint32_t index_ = 0;
 };
 
+/// Writes the value as Erlang prints it.
 std::ostream& operator<<(std::ostream& out, Atom a);
 
 /// Atoms that exist from the start, with fixed indices, so that using them costs nothing.
 namespace atoms {
 // The order here is the order of the table's first entries (atom.cpp seeds it from this list);
 // add new names at the end.
+/// The names of the predefined atoms, at indices 0, 1, ... of the table.
 inline constexpr std::string_view predefined[] = {
     "", "normal", "kill", "killed", "shutdown", "noproc", "noconnection", "exception", "true",
     "false", "undefined", "nonode@nohost", "ok", "error", "timeout", "badarg", "EXIT", "DOWN",
@@ -77,7 +80,7 @@ inline constexpr std::string_view predefined[] = {
     // Parts of exit reasons and names that OTP spells with atoms.
     "gen_server", "call", "via", "task", "await", "application_controller", "pg",
     // Added later (new names go here, at the end, so the indices above stay fixed).
-    "invalid_child_spec"};
+    "invalid_child_spec", "child_process_unlinked"};
 
 /// The atom `name` of the list above; a name not in the list does not compile.
 consteval Atom predefined_atom(std::string_view name) {
@@ -86,6 +89,13 @@ consteval Atom predefined_atom(std::string_view name) {
   throw "not a predefined atom";  // not a constant expression: the use does not compile
 }
 
+/// @name Predefined atoms
+///@{
+
+/// The predefined atom of this name (`empty` is `''`, `true_` and `false_` are `true` and
+/// `false`, `nonode_nohost` is the name of a node without distribution): an exit reason, an
+/// error atom that a function returns (named in the function's brief), or a part of one of
+/// OTP's terms.
 inline constexpr Atom empty = predefined_atom("");
 inline constexpr Atom normal = predefined_atom("normal");
 inline constexpr Atom kill = predefined_atom("kill");
@@ -136,18 +146,22 @@ inline constexpr Atom application_controller = predefined_atom("application_cont
 inline constexpr Atom pg = predefined_atom("pg");
 
 inline constexpr Atom invalid_child_spec = predefined_atom("invalid_child_spec");
+inline constexpr Atom child_process_unlinked = predefined_atom("child_process_unlinked");
+///@}
 }  // namespace atoms
 
-/// `"ok"_atom`: shorthand for Atom("ok").
 inline namespace literals {
+/// `"ok"_atom`: shorthand for Atom("ok").
 inline Atom operator""_atom(const char* s, std::size_t n) { return Atom(std::string_view(s, n)); }
 }  // namespace literals
 
 }  // namespace ambitious
 
+/// \cond
 template <>
 struct std::hash<ambitious::Atom> {
   std::size_t operator()(ambitious::Atom a) const noexcept {
     return a.index() * 0x9E3779B97F4A7C15ull;
   }
 };
+/// \endcond

@@ -45,8 +45,8 @@ namespace ambitious {
 /// Why a term could not be converted: where (".items[3].price") and what ("expected integer,
 /// got atom foo").
 struct CodecError {
-  std::string path;
-  std::string message;
+  std::string path;     ///< where in the term: ".items[3].price", empty at the top
+  std::string message;  ///< what is wrong: "expected integer, got atom foo"
   /// "path: message", or the message alone at the top.
   std::string to_string() const { return path.empty() ? message : path + ": " + message; }
 };
@@ -102,10 +102,13 @@ inline std::string index_segment(std::size_t i) { return "[" + std::to_string(i)
 
 // ---- scalars ----------------------------------------------------------------------------------
 
+/// Integers: an integer term, checked against T's range when read.
 template <std::integral T>
   requires(!std::same_as<T, bool>)
 struct Codec<T> {
+  /// The integer term of `v`.
   static Term to_term(T v) { return Term(v); }
+  /// The integer, or an error when `t` is not an integer in T's range.
   static std::expected<T, CodecError> from_term(const Term& t) {
     if (!t.is_integer()) return std::unexpected(detail::mismatch("integer", t));
     auto v = t.to_int64();
@@ -128,9 +131,12 @@ struct Codec<T> {
   }
 };
 
+/// Floating point: a float term; an integer term is accepted too when read.
 template <std::floating_point T>
 struct Codec<T> {
+  /// The float term of `v`.
   static Term to_term(T v) { return Term(static_cast<double>(v)); }
+  /// The number, or an error when `t` is neither a float nor a 64-bit integer.
   static std::expected<T, CodecError> from_term(const Term& t) {
     if (t.is_float()) return static_cast<T>(t.as_double());
     if (auto v = t.to_int64()) return static_cast<T>(*v);
@@ -138,18 +144,24 @@ struct Codec<T> {
   }
 };
 
+/// Booleans: the atoms `true` and `false`.
 template <>
 struct Codec<bool> {
+  /// `true` or `false`.
   static Term to_term(bool v) { return Term(v); }
+  /// The boolean, or an error for any other term.
   static std::expected<bool, CodecError> from_term(const Term& t) {
     if (!t.is_boolean()) return std::unexpected(detail::mismatch("boolean", t));
     return t.as_bool();
   }
 };
 
+/// Strings: a binary; an Erlang string (a list of code points) is accepted too when read.
 template <>
 struct Codec<std::string> {
+  /// The binary of the string's bytes.
   static Term to_term(const std::string& v) { return Term::binary(v); }
+  /// The text of a binary or of an Erlang string, or an error for any other term.
   static std::expected<std::string, CodecError> from_term(const Term& t) {
     if (auto s = t.as_charlist()) return std::move(*s);
     return std::unexpected(detail::mismatch("binary", t));
@@ -159,36 +171,50 @@ struct Codec<std::string> {
 /// Atom, Term, Pid, Ref and Port convert to themselves.
 template <>
 struct Codec<Atom> {
+  /// The atom term.
   static Term to_term(Atom v) { return Term(v); }
+  /// The atom, or an error for any other term.
   static std::expected<Atom, CodecError> from_term(const Term& t) {
     if (!t.is_atom()) return std::unexpected(detail::mismatch("atom", t));
     return t.as_atom();
   }
 };
+/// Terms: themselves.
 template <>
 struct Codec<Term> {
+  /// `v` itself.
   static Term to_term(const Term& v) { return v; }
+  /// `t` itself: any term is accepted.
   static std::expected<Term, CodecError> from_term(const Term& t) { return t; }
 };
+/// Pids: the pid term.
 template <>
 struct Codec<Pid> {
+  /// The pid term.
   static Term to_term(const Pid& v) { return Term(v); }
+  /// The pid, or an error for any other term.
   static std::expected<Pid, CodecError> from_term(const Term& t) {
     if (!t.is_pid()) return std::unexpected(detail::mismatch("pid", t));
     return t.as_pid();
   }
 };
+/// References: the reference term.
 template <>
 struct Codec<Ref> {
+  /// The reference term.
   static Term to_term(const Ref& v) { return Term(v); }
+  /// The reference, or an error for any other term.
   static std::expected<Ref, CodecError> from_term(const Term& t) {
     if (!t.is_ref()) return std::unexpected(detail::mismatch("reference", t));
     return t.as_ref();
   }
 };
+/// Ports: the port term.
 template <>
 struct Codec<Port> {
+  /// The port term.
   static Term to_term(const Port& v) { return Term(v); }
+  /// The port, or an error for any other term.
   static std::expected<Port, CodecError> from_term(const Term& t) {
     if (!t.is_port()) return std::unexpected(detail::mismatch("port", t));
     return t.as_port();
@@ -263,11 +289,14 @@ template <Encodable K, Encodable V, typename H, typename E, typename A>
 struct Codec<std::unordered_map<K, V, H, E, A>>
     : detail::MapCodec<std::unordered_map<K, V, H, E, A>> {};
 
+/// Optionals: `undefined` for an empty one, else the value's term.
 template <Encodable T>
 struct Codec<std::optional<T>> {
+  /// `undefined`, or the term of the value.
   static Term to_term(const std::optional<T>& v) {
     return v ? Codec<T>::to_term(*v) : Term(atoms::undefined);
   }
+  /// Empty for `undefined`, else the value, or the value's error.
   static std::expected<std::optional<T>, CodecError> from_term(const Term& t) {
     if (t == atoms::undefined) return std::optional<T>();
     auto r = Codec<T>::from_term(t);
@@ -303,18 +332,23 @@ std::expected<Tuple, CodecError> tuple_from_term(const Term& t, std::index_seque
 /// Tuples: `{E1, ...}`; an error's path names the element as `{2}` (1-based, as element/2).
 template <Encodable... Ts>
 struct Codec<std::tuple<Ts...>> {
+  /// The tuple of the elements' terms.
   static Term to_term(const std::tuple<Ts...>& v) {
     return detail::tuple_to_term(v, std::index_sequence_for<Ts...>{});
   }
+  /// The elements, or the first element's error (or an error for a term of another arity).
   static std::expected<std::tuple<Ts...>, CodecError> from_term(const Term& t) {
     return detail::tuple_from_term<std::tuple<Ts...>>(t, std::index_sequence_for<Ts...>{});
   }
 };
+/// Pairs: `{First, Second}`.
 template <Encodable A, Encodable B>
 struct Codec<std::pair<A, B>> {
+  /// The tuple of the two terms.
   static Term to_term(const std::pair<A, B>& v) {
     return Term::tuple(Codec<A>::to_term(v.first), Codec<B>::to_term(v.second));
   }
+  /// The pair, or the first element's error (or an error for a term that is no 2-tuple).
   static std::expected<std::pair<A, B>, CodecError> from_term(const Term& t) {
     return detail::tuple_from_term<std::pair<A, B>>(t, std::index_sequence<0, 1>{});
   }
@@ -323,9 +357,11 @@ struct Codec<std::pair<A, B>> {
 /// Variants: written as the held alternative; read as the first alternative that accepts.
 template <Encodable... Ts>
 struct Codec<std::variant<Ts...>> {
+  /// The term of the held alternative.
   static Term to_term(const std::variant<Ts...>& v) {
     return std::visit([](const auto& x) { return ambitious::to_term(x); }, v);
   }
+  /// The first alternative, in order, whose codec accepts `t`; an error when none does.
   static std::expected<std::variant<Ts...>, CodecError> from_term(const Term& t) {
     std::optional<std::variant<Ts...>> out;
     auto attempt = [&]<typename T>(std::type_identity<T>) {
@@ -340,14 +376,17 @@ struct Codec<std::variant<Ts...>> {
 
 // ---- described enums and structs -------------------------------------------------------------
 
+/// Described enums (BOOST_DESCRIBE_ENUM): the atom of the enumerator's name.
 template <typename E>
   requires(std::is_enum_v<E> && boost::describe::has_describe_enumerators<E>::value)
 struct Codec<E> {
+  /// The atom of `v`'s name (the integer, for a value that has no name).
   static Term to_term(E v) {
     const char* name = boost::describe::enum_to_string(v, nullptr);
     if (name) return Term(Atom(name));
     return Term(static_cast<std::underlying_type_t<E>>(v));  // a value without a name
   }
+  /// The enumerator named by the atom `t`, or an error for any other term.
   static std::expected<E, CodecError> from_term(const Term& t) {
     // Atom names are not NUL-terminated: compare as string_view.
     std::optional<E> out;
@@ -371,11 +410,15 @@ template <typename T>
 struct is_optional<std::optional<T>> : std::true_type {};
 }  // namespace detail
 
+/// Described structs (BOOST_DESCRIBE_STRUCT): a map with an atom key per public member, or the
+/// record `{Tag, M1, M2, ...}` when CodecRecord<T> names a tag.
 template <typename T>
   requires(std::is_class_v<T> && boost::describe::has_describe_members<T>::value)
 struct Codec<T> {
+  /// The described public members, in their order.
   using Members = boost::describe::describe_members<T, boost::describe::mod_public>;
 
+  /// The map (or record) of the members' terms.
   static Term to_term(const T& v) {
     if constexpr (detail::Record<T>) {
       std::vector<Term> elems{Term(Atom(CodecRecord<T>::tag))};
@@ -391,6 +434,8 @@ struct Codec<T> {
     }
   }
 
+  /// The struct, or the first member's error (its path names the member: ".price"); keys the
+  /// struct does not name are ignored, a missing key is an error unless its member is optional.
   static std::expected<T, CodecError> from_term(const Term& t) {
     T out{};
     std::optional<CodecError> error;

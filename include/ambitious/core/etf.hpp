@@ -34,13 +34,15 @@ enum class DecodeErrc : std::uint8_t {
   too_large,          ///< a compressed term whose size exceeds DecodeOptions::max_uncompressed
   bad_compression,    ///< corrupt zlib data (offset: where inflating stopped), or data that
                       ///< inflates to more or fewer bytes than announced (offset 2: the size)
-  node_table_full,    ///< a pid, port or ref of a new (node, creation) once nodes::max_nodes exist
+  node_table_full,    ///< a pid, port or ref of a new (node, creation) that would eat into the
+                      ///< node table's reserve (DecodeOptions::node_reserve)
+  node_budget,        ///< more new (node, creation) pairs than DecodeOptions::max_new_nodes
 };
 
 /// A decoding failure and the offset of the byte where it was found.
 struct DecodeError {
-  DecodeErrc code;
-  std::size_t offset = 0;
+  DecodeErrc code;         ///< what was wrong
+  std::size_t offset = 0;  ///< where: the offset of the byte, from the start of the input
   friend bool operator==(const DecodeError&, const DecodeError&) = default;
 };
 
@@ -63,10 +65,20 @@ inline constexpr std::size_t share_binaries_from = 64 * 1024;
 /// `safe` accepts only existing atoms (as binary_to_term(B, [safe])). Otherwise a decode call
 /// makes at most `max_new_atoms` new atoms, and none once the table holds more than
 /// `Atom::max_atoms - atom_reserve` atoms, which keeps room for the program's own atoms.
+/// The node table (the (name, creation) pairs pids, ports and refs name) is never freed either,
+/// and has the same policy: at most `max_new_nodes` new pairs per decode, none once it holds
+/// more than `nodes::max_nodes - node_reserve`.
 struct DecodeOptions {
+  /// Accept only atoms that exist already (binary_to_term(B, [safe])).
   bool safe = false;
+  /// Most new atoms one decode call makes.
   std::uint32_t max_new_atoms = 1024;
+  /// Atoms of the table kept for the program's own: no new atom once fewer are left.
   std::uint32_t atom_reserve = Atom::max_atoms / 4;
+  /// Most new (name, creation) pairs one decode call adds to the node table.
+  std::uint32_t max_new_nodes = 1024;
+  /// Entries of the node table kept for the program's own nodes: no new pair once fewer are left.
+  std::uint32_t node_reserve = nodes::max_nodes / 4;
   /// Deepest nesting of tuples, lists and maps (a list's tail encoded as another LIST_EXT does
   /// not nest: it continues the list). Decoding takes no stack whatever the depth; this bounds
   /// the terms a peer can make the program hold (everything else handles any depth too).
@@ -125,6 +137,7 @@ class Segments {
         iov_(std::move(o.iov_)),
         whole_(std::exchange(o.whole_, {})),
         size_(std::exchange(o.size_, 0)) {}
+  /// Takes `o`'s pieces, as the move constructor; `o` is left empty.
   Segments& operator=(Segments&& o) noexcept {
     Segments moved(std::move(o));
     std::swap(bytes_, moved.bytes_);

@@ -12,12 +12,14 @@
 namespace ambitious {
 
 /// Names an Erlang port. ambitious opens no ports; it carries the ones other nodes send, so
-/// that they round-trip through terms and the External Term Format. A value type, any thread.
+/// that they round-trip through terms and the External Term Format. A value type, any thread;
+/// std::hash hashes it.
 struct Port {
-  std::uint32_t node_index = nodes::local;
-  std::uint64_t id = 0;
+  std::uint32_t node_index = nodes::local;  ///< the node, an index into the node table
+  std::uint64_t id = 0;                     ///< the port's number on its node
 
   constexpr Port() noexcept = default;
+  /// The port of these parts (as decoded from a peer's term).
   constexpr Port(std::uint32_t node_index, std::uint64_t id) noexcept
       : node_index(node_index), id(id) {}
 
@@ -38,13 +40,16 @@ struct Port {
 
 /// `#Port<0.5>` as Erlang prints it, the first number being the node index.
 std::string to_string(const Port& port);
+/// Writes the value as Erlang prints it.
 std::ostream& operator<<(std::ostream& out, const Port& port);
 
 }  // namespace ambitious
 
+/// \cond
 template <>
 struct std::hash<ambitious::Port> {
   std::size_t operator()(const ambitious::Port& p) const noexcept {
     return (p.id ^ (std::uint64_t{p.node_index} << 48)) * 0x9E3779B97F4A7C15ull;
   }
 };
+/// \endcond

@@ -12,13 +12,14 @@
 
 namespace ambitious {
 
-/// A reference, unique among all refs made by this node while it runs. A value type, any thread.
+/// A reference, unique among all refs made by this node while it runs. A value type, any thread;
+/// std::hash hashes it.
 ///
 /// Local refs have 3 words, as Erlang's; refs decoded from other nodes may have up to 5.
 struct Ref {
-  std::uint32_t node_index = nodes::local;
-  std::uint32_t length = 0;  ///< words in use, 0 for the null ref
-  std::array<std::uint32_t, 5> words{};
+  std::uint32_t node_index = nodes::local;  ///< the node, an index into the node table
+  std::uint32_t length = 0;                 ///< words in use, 0 for the null ref
+  std::array<std::uint32_t, 5> words{};     ///< the id, least significant word first
 
   /// The null ref (length 0), which no make() returns.
   constexpr Ref() noexcept = default;
@@ -26,9 +27,13 @@ struct Ref {
   /// A new local ref. Lock-free: each thread counts in its own range.
   static Ref make() noexcept;
 
+  /// True for the null ref.
   constexpr bool is_null() const noexcept { return length == 0; }
+  /// True when this node made the ref.
   constexpr bool is_local() const noexcept { return node_index == nodes::local; }
+  /// The name of the node that made the ref.
   Atom node() const noexcept { return nodes::get(node_index).name; }
+  /// The creation of the node that made the ref.
   std::uint32_t creation() const noexcept { return nodes::get(node_index).creation; }
 
   friend constexpr bool operator==(const Ref& a, const Ref& b) noexcept {
@@ -43,10 +48,12 @@ struct Ref {
 
 /// `#Ref<0.2541.83612.1>` as Erlang prints it: node index, then the words, last word first.
 std::string to_string(const Ref& ref);
+/// Writes the value as Erlang prints it.
 std::ostream& operator<<(std::ostream& out, const Ref& ref);
 
 }  // namespace ambitious
 
+/// \cond
 template <>
 struct std::hash<ambitious::Ref> {
   std::size_t operator()(const ambitious::Ref& r) const noexcept {
@@ -55,3 +62,4 @@ struct std::hash<ambitious::Ref> {
     return h * 0x9E3779B97F4A7C15ull;
   }
 };
+/// \endcond

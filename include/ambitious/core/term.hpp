@@ -51,11 +51,15 @@ class BadTerm : public std::invalid_argument {
 /// How to_string() prints, as Erlang's io:format does: `p` is "~tp" on one line (lists of
 /// printable Latin-1 codes as "abc", printable binaries as <<"abc">> or <<"é"/utf8>>), `w` is
 /// "~tw" (every list and binary as numbers). Maps print in key order (as OTP prints maps of up
-/// to 32 keys), local funs as #Fun<Module.OldIndex.OldUniq>.
-enum class TermFormat : std::uint8_t { p, w };
+/// to 32 keys), local funs as `#Fun<Module.OldIndex.OldUniq>`.
+enum class TermFormat : std::uint8_t {
+  p,  ///< as "~tp"
+  w,  ///< as "~tw"
+};
 
 /// The wildcard of Term::match: matches any element.
 struct Wildcard {};
+/// The wildcard: `t.match(atoms::ok, _)`.
 inline constexpr Wildcard _{};
 
 namespace detail {
@@ -92,7 +96,9 @@ class Term {
  public:
   /// `[]`.
   constexpr Term() noexcept : u_{0} {}
+  /// The atom `a`.
   Term(Atom a) noexcept : rep_(Rep::atom), aux_(a.index()), u_{0} {}
+  /// The integer `v` (beyond 64 bits signed, a big integer).
   template <std::integral I>
     requires(!std::same_as<I, bool>)
   Term(I v) : rep_(Rep::small), u_{0} {
@@ -107,32 +113,45 @@ class Term {
   /// The atoms `true` and `false`.
   template <std::same_as<bool> B>
   Term(B b) noexcept : Term(b ? atoms::true_ : atoms::false_) {}
+  /// The float `d`.
   template <std::floating_point F>
   Term(F d) noexcept : rep_(Rep::flt), d_(static_cast<double>(d)) {}
+  /// @name Binaries from text
+  ///@{
+
   /// A binary holding the bytes of `s`.
   Term(std::string_view s) : Term(binary(s)) {}
   Term(const char* s) : Term(binary(std::string_view(s))) {}
   Term(const std::string& s) : Term(binary(std::string_view(s))) {}
+  ///@}
+  /// The pid `p`.
   Term(Pid p) noexcept
       : rep_(Rep::pid), aux_(p.node_index), u_(std::uint64_t{p.id} << 32 | p.serial) {}
+  /// The port `p`.
   Term(Port p) noexcept : rep_(Rep::port), aux_(p.node_index), u_(p.id) {}
+  /// The reference `r`.
   Term(const Ref& r);
 
+  /// A copy: shares `o`'s heap part, if any (a reference count, no bytes copied).
   Term(const Term& o) noexcept : rep_(o.rep_), bits_(o.bits_), aux_(o.aux_), u_(o.u_) { retain(); }
+  /// Takes `o`'s value; `o` becomes `[]`.
   Term(Term&& o) noexcept : rep_(o.rep_), bits_(o.bits_), aux_(o.aux_), u_(o.u_) {
     o.rep_ = Rep::nil;
   }
+  /// Shares `o`'s value, as the copy constructor.
   Term& operator=(const Term& o) noexcept {
     Term copy(o);
     swap(copy);
     return *this;
   }
+  /// Takes `o`'s value; `o` becomes `[]`.
   Term& operator=(Term&& o) noexcept {
     Term moved(std::move(o));
     swap(moved);
     return *this;
   }
   ~Term() { release(); }
+  /// Exchanges the values of the two terms.
   void swap(Term& o) noexcept {
     std::swap(rep_, o.rep_);
     std::swap(bits_, o.bits_);
@@ -144,9 +163,13 @@ class Term {
 
   /// The atom named `name` (interned; throws std::invalid_argument as Atom does).
   static Term atom(std::string_view name) { return Term(Atom(name)); }
+  /// @name Binaries
+  ///@{
+
   /// A binary holding a copy of `bytes`.
   static Term binary(std::span<const std::uint8_t> bytes);
   static Term binary(std::string_view bytes);
+  ///@}
   /// A binary of `size` bytes written by `fill(std::span<std::uint8_t>)` before anyone else can
   /// see them (a binary is immutable once made): a carrier reads from the network straight
   /// into it, then etf::decode_shared() shares its large binaries instead of copying them.
@@ -208,21 +231,31 @@ class Term {
 
   /// The kind of term, in term order.
   TermType type() const noexcept;
+  /// True for an integer or a float.
   bool is_number() const noexcept { return is_integer() || is_float(); }
+  /// True for an integer, of any size.
   bool is_integer() const noexcept { return rep_ == Rep::small || rep_ == Rep::big; }
+  /// True for a float.
   bool is_float() const noexcept { return rep_ == Rep::flt; }
+  /// True for an atom.
   bool is_atom() const noexcept { return rep_ == Rep::atom; }
   /// True for the atoms true and false.
   bool is_boolean() const noexcept {
     return rep_ == Rep::atom && (aux_ == atoms::true_.index() || aux_ == atoms::false_.index());
   }
+  /// True for a reference.
   bool is_ref() const noexcept { return rep_ == Rep::ref; }
+  /// True for a fun, local or export.
   bool is_fun() const noexcept { return rep_ == Rep::export_fun || rep_ == Rep::local_fun; }
   /// True for `fun M:F/A`; false for a local fun.
   bool is_export_fun() const noexcept { return rep_ == Rep::export_fun; }
+  /// True for a port.
   bool is_port() const noexcept { return rep_ == Rep::port; }
+  /// True for a pid.
   bool is_pid() const noexcept { return rep_ == Rep::pid; }
+  /// True for a tuple.
   bool is_tuple() const noexcept { return rep_ == Rep::tuple; }
+  /// True for a map.
   bool is_map() const noexcept { return rep_ == Rep::map; }
   /// True for `[]`.
   bool is_nil() const noexcept { return rep_ == Rep::nil; }
@@ -232,6 +265,7 @@ class Term {
   bool is_cons() const noexcept { return rep_ == Rep::list; }
   /// True for a binary (a bitstring of whole bytes).
   bool is_binary() const noexcept { return rep_ == Rep::binary && bits_ == 0; }
+  /// True for a bitstring, whole bytes or not (a binary is one).
   bool is_bitstring() const noexcept { return rep_ == Rep::binary; }
 
   /// The atom; throws BadTerm otherwise.
@@ -259,14 +293,17 @@ class Term {
     if (rep_ != Rep::flt) bad("a float");
     return d_;
   }
+  /// The pid; throws BadTerm otherwise.
   Pid as_pid() const {
     if (rep_ != Rep::pid) bad("a pid");
     return Pid(aux_, static_cast<std::uint32_t>(u_ >> 32), static_cast<std::uint32_t>(u_));
   }
+  /// The port; throws BadTerm otherwise.
   Port as_port() const {
     if (rep_ != Rep::port) bad("a port");
     return Port(aux_, u_);
   }
+  /// The reference; throws BadTerm otherwise.
   const Ref& as_ref() const;
 
   /// Tuple arity, map size, or binary size in bytes (rounded up for a bitstring); the length of
@@ -314,10 +351,14 @@ class Term {
   /// The value under `key` (exact match, as Erlang's map keys), or nullptr.
   const Term* find(const Term& key) const noexcept;
 
+  /// @name Export funs
+  ///@{
+
   /// Module, function and arity of `fun M:F/A`; throws BadTerm otherwise.
   Atom fun_module() const;
   Atom fun_function() const;
   unsigned fun_arity() const;
+  ///@}
   /// The NEW_FUN_EXT body of a local fun (empty otherwise).
   std::span<const std::uint8_t> local_fun_body() const noexcept;
 
@@ -412,15 +453,18 @@ class Term {
 static_assert(sizeof(Term) == 16);
 static_assert(std::is_nothrow_move_constructible_v<Term>);
 
+/// One key/value pair of a map term, as Term::entries() lists them.
 struct MapEntry {
-  Term key;
-  Term value;
+  Term key;    ///< the key
+  Term value;  ///< the value under it
 };
 
 /// `atom("ok")`: shorthand for Term(Atom("ok")).
 inline Term atom(std::string_view name) { return Term(Atom(name)); }
 
+/// Writes to_string(t) to `out`.
 std::ostream& operator<<(std::ostream& out, const Term& t);
+/// t.to_string(format).
 inline std::string to_string(const Term& t, TermFormat format = TermFormat::p) {
   return t.to_string(format);
 }
@@ -530,7 +574,9 @@ std::optional<std::array<Term, N>> Term::as_tuple() const {
 
 }  // namespace ambitious
 
+/// \cond
 template <>
 struct std::hash<ambitious::Term> {
   std::size_t operator()(const ambitious::Term& t) const noexcept { return t.hash(); }
 };
+/// \endcond

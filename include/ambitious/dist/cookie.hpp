@@ -21,6 +21,7 @@ inline constexpr const char* cookie_environment_variable = "AMBITIOUS_COOKIE";
 /// Why no cookie could be had. `detail` names the file and the system's reason, never the
 /// cookie.
 struct CookieError {
+  /// What went wrong.
   enum class Code : std::uint8_t {
     no_home,         ///< HOME is not set, so there is no ~/.erlang.cookie
     unreadable,      ///< the cookie file exists but cannot be read
@@ -29,8 +30,8 @@ struct CookieError {
     empty,           ///< the cookie is empty
     cannot_create,   ///< the missing cookie file could not be created
   };
-  Code code;
-  std::string detail;
+  Code code;           ///< what went wrong
+  std::string detail;  ///< the file and the system's reason
 };
 
 /// A 16-byte MD5 digest.

@@ -30,16 +30,16 @@ std::string_view to_string(ClientErrc e) noexcept;
 
 /// A failed conversation: what, and the system's or the decoder's words for it.
 struct ClientError {
-  ClientErrc code = ClientErrc::io;
-  std::string detail;
+  ClientErrc code = ClientErrc::io;  ///< what failed
+  std::string detail;                ///< the system's or the decoder's words
 };
 /// "unreachable: Connection refused".
 std::string to_string(const ClientError& e);
 
 /// Where an epmd listens.
 struct Address {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = default_port;
+  std::string host = "127.0.0.1";     ///< host name or address
+  std::uint16_t port = default_port;  ///< TCP port (ERL_EPMD_PORT's default 4369)
 };
 
 /// The port of `text` (1 to 65535, decimal digits only), or nothing.
@@ -52,8 +52,11 @@ std::uint16_t configured_port();
 /// epmd stays open, and close() or the destructor ends it. Owner only.
 class Registration {
  public:
-  Registration(Registration&&) noexcept;
-  Registration& operator=(Registration&&) noexcept;
+  /// Takes over `other`'s registration.
+  Registration(Registration&& other) noexcept;
+  /// Ends this registration and takes over `other`'s.
+  Registration& operator=(Registration&& other) noexcept;
+  /// Ends the registration.
   ~Registration();
 
   /// The creation epmd gave this registration (32 bits from an OTP 23+ epmd).

@@ -46,6 +46,8 @@ inline constexpr std::size_t max_extra_bytes = 255 * 4;
 
 /// The first byte of each message.
 namespace tag {
+///@{
+/// A message tag, named as in erl_epmd.hrl.
 inline constexpr std::uint8_t alive2_req = 120;
 inline constexpr std::uint8_t alive2_x_resp = 118;
 inline constexpr std::uint8_t alive2_resp = 121;
@@ -53,6 +55,7 @@ inline constexpr std::uint8_t port_please2_req = 122;
 inline constexpr std::uint8_t port2_resp = 119;
 inline constexpr std::uint8_t names_req = 110;
 inline constexpr std::uint8_t kill_req = 107;
+///@}
 }  // namespace tag
 
 /// How a node registers: visible in nodes() of its peers, or hidden.
@@ -60,24 +63,24 @@ enum class NodeType : std::uint8_t { hidden = 72, normal = 77 };
 
 /// A registration: what ALIVE2_REQ tells epmd and PORT2_RESP tells a peer.
 struct NodeEntry {
-  std::string name;  ///< the alive part of the node name
-  std::uint16_t port = 0;
-  NodeType type = NodeType::hidden;  ///< any byte round-trips; epmd does not interpret it
-  std::uint8_t protocol = protocol_tcp_ipv4;
-  std::uint16_t highest_version = dist_version;
-  std::uint16_t lowest_version = dist_version;
-  std::string extra;  ///< opaque bytes
+  std::string name;                           ///< the alive part of the node name
+  std::uint16_t port = 0;                     ///< the node's distribution port
+  NodeType type = NodeType::hidden;           ///< any byte round-trips; epmd does not interpret it
+  std::uint8_t protocol = protocol_tcp_ipv4;  ///< 0: TCP/IPv4
+  std::uint16_t highest_version = dist_version;  ///< newest distribution version spoken
+  std::uint16_t lowest_version = dist_version;   ///< oldest distribution version spoken
+  std::string extra;                             ///< opaque bytes
   friend bool operator==(const NodeEntry&, const NodeEntry&) = default;
 };
 
 /// ALIVE2_REQ: register `node`.
 struct Alive2Request {
-  NodeEntry node;
+  NodeEntry node;  ///< the registration asked for
   friend bool operator==(const Alive2Request&, const Alive2Request&) = default;
 };
 /// PORT_PLEASE2_REQ: where does `name` listen?
 struct PortPlease2Request {
-  std::string name;
+  std::string name;  ///< the alive part of the node name
   friend bool operator==(const PortPlease2Request&, const PortPlease2Request&) = default;
 };
 /// NAMES_REQ: every registered name and its port.
@@ -93,27 +96,27 @@ using Request = std::variant<Alive2Request, PortPlease2Request, NamesRequest, Ki
 /// ALIVE2_X_RESP (or, `extended` false, the ALIVE2_RESP of an epmd older than OTP 23, whose
 /// creation has 16 bits). Result 0 is success; anything else means the name is taken.
 struct Alive2Response {
-  std::uint8_t result = 0;
-  std::uint32_t creation = 0;
-  bool extended = true;
+  std::uint8_t result = 0;     ///< 0: registered
+  std::uint32_t creation = 0;  ///< the creation of the registration
+  bool extended = true;        ///< ALIVE2_X_RESP (false: the old ALIVE2_RESP)
   friend bool operator==(const Alive2Response&, const Alive2Response&) = default;
 };
 /// PORT2_RESP: the registration of the name asked for, or a nonzero result (unknown name).
 struct Port2Response {
-  std::uint8_t result = 0;
-  NodeEntry node;  ///< meaningful when result == 0
+  std::uint8_t result = 0;  ///< 0: found
+  NodeEntry node;           ///< meaningful when result == 0
   friend bool operator==(const Port2Response&, const Port2Response&) = default;
 };
 /// One line of a NAMES response.
 struct NameLine {
-  std::string name;
-  std::uint32_t port = 0;
+  std::string name;        ///< the alive part of the node name
+  std::uint32_t port = 0;  ///< its distribution port
   friend bool operator==(const NameLine&, const NameLine&) = default;
 };
 /// The NAMES response: epmd's own port, then the registered names.
 struct NamesResponse {
-  std::uint32_t epmd_port = 0;
-  std::vector<NameLine> names;
+  std::uint32_t epmd_port = 0;  ///< the port epmd listens on
+  std::vector<NameLine> names;  ///< one entry per registered node
   friend bool operator==(const NamesResponse&, const NamesResponse&) = default;
 };
 

@@ -24,8 +24,8 @@ enum class ServerErrc : std::uint8_t {
 
 /// A failed start: what, and the system's words for it.
 struct ServerError {
-  ServerErrc code = ServerErrc::io;
-  std::string detail;
+  ServerErrc code = ServerErrc::io;  ///< what failed
+  std::string detail;                ///< the system's words
 };
 
 /// Where and how the server serves.
@@ -72,7 +72,7 @@ class Server {
 /// A registration with the epmd of this host, and the embedded server when the registering node
 /// had to start one.
 struct LocalRegistration {
-  Registration registration;
+  Registration registration;       ///< the node's registration
   std::unique_ptr<Server> server;  ///< null when another epmd answered
 };
 

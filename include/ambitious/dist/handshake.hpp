@@ -34,10 +34,10 @@ namespace ambitious::dist {
 
 /// Who this side is, and what it offers.
 struct HandshakeSettings {
-  std::string this_node;  ///< our full node name
-  std::uint32_t creation = 0;
-  Flags flags = default_flags;
-  Cookie cookie;
+  std::string this_node;        ///< our full node name
+  std::uint32_t creation = 0;   ///< our creation (from epmd)
+  Flags flags = default_flags;  ///< the flags we advertise
+  Cookie cookie;                ///< the cluster's secret
   /// The initiator: the node dialed (its challenge must come from that name).
   std::string peer;
 };
@@ -68,13 +68,13 @@ std::string_view to_string(HandshakeFailure f) noexcept;
 namespace handshake_action {
 /// Write these bytes (frames with their lengths) to the peer.
 struct Send {
-  std::vector<std::uint8_t> bytes;
+  std::vector<std::uint8_t> bytes;  ///< one or more frames
 };
 /// Acceptor: the peer `peer` asks to connect; answer with Handshake::admit().
 struct Admit {
-  std::string peer;
-  Flags flags = 0;
-  std::uint32_t creation = 0;
+  std::string peer;            ///< the peer's full node name
+  Flags flags = 0;             ///< what the peer advertised
+  std::uint32_t creation = 0;  ///< the peer's creation
 };
 /// Initiator: the peer says we are connected already; answer with Handshake::confirm_alive()
 /// (true if our node has no such connection, so the old one is dead).
@@ -83,15 +83,15 @@ struct ConfirmAlive {};
 struct ReplaceOld {};
 /// The handshake is done: the connection runs on `flags` (both sides' intersection).
 struct Established {
-  std::string peer;
-  Flags flags = 0;       ///< negotiated
-  Flags peer_flags = 0;  ///< what the peer advertised
-  std::uint32_t peer_creation = 0;
+  std::string peer;                 ///< the peer's full node name
+  Flags flags = 0;                  ///< negotiated
+  Flags peer_flags = 0;             ///< what the peer advertised
+  std::uint32_t peer_creation = 0;  ///< the peer's creation
 };
 /// The handshake failed: close the connection (after sending what came before).
 struct Failed {
-  HandshakeFailure reason;
-  std::string detail;  ///< for a log line; never holds the cookie
+  HandshakeFailure reason;  ///< why
+  std::string detail;       ///< for a log line; never holds the cookie
 };
 }  // namespace handshake_action
 
@@ -103,7 +103,11 @@ using HandshakeAction = std::variant<handshake_action::Send, handshake_action::A
 /// bounds its duration (net_setuptime) and feeds it frames.
 class Handshake {
  public:
-  enum class Role : std::uint8_t { initiator, acceptor };
+  /// Which side of the handshake.
+  enum class Role : std::uint8_t {
+    initiator,  ///< A: dialed the peer, sends send_name first
+    acceptor,   ///< B: accepted the connection, sends the challenge
+  };
 
   /// `challenge`: this side's random number (the caller draws it, so tests can fix it).
   Handshake(Role role, HandshakeSettings settings, std::uint32_t challenge);
@@ -117,9 +121,11 @@ class Handshake {
   /// Initiator, after ConfirmAlive: true to replace the peer's old connection, false to give up.
   std::vector<HandshakeAction> confirm_alive(bool replace);
 
+  /// This side's role.
   Role role() const noexcept { return role_; }
   /// True once Established or Failed was returned.
   bool finished() const noexcept { return state_ == State::done || state_ == State::failed; }
+  /// True once Established was returned.
   bool established() const noexcept { return state_ == State::done; }
   /// The peer's name once known (the dialed name for the initiator).
   const std::string& peer() const noexcept { return peer_; }

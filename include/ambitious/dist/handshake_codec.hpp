@@ -32,18 +32,18 @@ inline constexpr std::size_t max_frame_body = 2048;
 
 /// The first byte of each message.
 namespace tag {
-inline constexpr std::uint8_t send_name = 'N';  ///< also the challenge (B -> A)
-inline constexpr std::uint8_t old_send_name = 'n';
-inline constexpr std::uint8_t status = 's';
-inline constexpr std::uint8_t challenge_reply = 'r';
-inline constexpr std::uint8_t challenge_ack = 'a';
+inline constexpr std::uint8_t send_name = 'N';        ///< also the challenge (B -> A)
+inline constexpr std::uint8_t old_send_name = 'n';    ///< OTP 22's send_name (refused)
+inline constexpr std::uint8_t status = 's';           ///< status, both ways
+inline constexpr std::uint8_t challenge_reply = 'r';  ///< A -> B
+inline constexpr std::uint8_t challenge_ack = 'a';    ///< B -> A
 }  // namespace tag
 
 /// send_name: who the initiator is and what it can do.
 struct SendName {
-  Flags flags = 0;
-  std::uint32_t creation = 0;
-  std::string name;
+  Flags flags = 0;             ///< what the initiator can do
+  std::uint32_t creation = 0;  ///< the initiator's creation
+  std::string name;            ///< its full node name
   friend bool operator==(const SendName&, const SendName&) = default;
 };
 
@@ -61,31 +61,31 @@ enum class StatusCode : std::uint8_t {
 
 /// A status message; `name` and `creation` only for `named`.
 struct Status {
-  StatusCode code = StatusCode::ok;
-  std::string name;
-  std::uint32_t creation = 0;
+  StatusCode code = StatusCode::ok;  ///< the word
+  std::string name;                  ///< named: the name chosen
+  std::uint32_t creation = 0;        ///< named: the creation chosen
   friend bool operator==(const Status&, const Status&) = default;
 };
 
 /// The acceptor's challenge: who it is, what it can do, and the number to digest.
 struct Challenge {
-  Flags flags = 0;
-  std::uint32_t challenge = 0;
-  std::uint32_t creation = 0;
-  std::string name;
+  Flags flags = 0;              ///< what the acceptor can do
+  std::uint32_t challenge = 0;  ///< the number the initiator digests
+  std::uint32_t creation = 0;   ///< the acceptor's creation
+  std::string name;             ///< its full node name
   friend bool operator==(const Challenge&, const Challenge&) = default;
 };
 
 /// The initiator's proof of the cookie and its own challenge.
 struct ChallengeReply {
-  std::uint32_t challenge = 0;
-  Digest digest{};
+  std::uint32_t challenge = 0;  ///< the number the acceptor digests
+  Digest digest{};              ///< MD5(cookie ++ decimal(acceptor's challenge))
   friend bool operator==(const ChallengeReply&, const ChallengeReply&) = default;
 };
 
 /// The acceptor's proof of the cookie.
 struct ChallengeAck {
-  Digest digest{};
+  Digest digest{};  ///< MD5(cookie ++ decimal(initiator's challenge))
   friend bool operator==(const ChallengeAck&, const ChallengeAck&) = default;
 };
 

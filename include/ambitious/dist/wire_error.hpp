@@ -29,9 +29,9 @@ std::string_view to_string(WireErrc e) noexcept;
 /// offset of the term's first byte; `term` then says what the ETF decoder found, and where
 /// inside the term).
 struct WireError {
-  WireErrc code = WireErrc::malformed;
-  std::size_t offset = 0;
-  etf::DecodeError term{};
+  WireErrc code = WireErrc::malformed;  ///< what was wrong
+  std::size_t offset = 0;               ///< where, from the start of the input
+  etf::DecodeError term{};              ///< for bad_term: the ETF decoder's error
   friend bool operator==(const WireError&, const WireError&) = default;
 };
 

@@ -25,6 +25,7 @@
 #include <span>
 #include <vector>
 
+#include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/core/atom.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/ref.hpp"
@@ -41,27 +42,49 @@ Atom default_scope();
 Task<std::expected<Pid, ExitReason>> start_link(Atom scope = default_scope());
 /// Starts the scope `scope`, not linked.
 Task<std::expected<Pid, ExitReason>> start(Atom scope);
+/// A child spec that starts the scope `scope` with start_link(scope): a scope in a
+/// supervision tree with no start function to write (OTP's `#{id => Scope, start => {pg,
+/// start_link, [Scope]}}`). Its id is `scope`; it is a worker.
+ChildSpec child_spec(Atom scope = default_scope());
 
-/// Joins `pids` (local processes; repeats join repeatedly) to `group` in `scope`.
+/// @name join
+///@{
+
+/// Joins `pids` (local processes; repeats join repeatedly) to `group` in `scope` (without a
+/// scope: the default scope, `pg`).
 Task<> join(Atom scope, Term group, std::vector<Pid> pids);
 Task<> join(Atom scope, Term group, Pid pid);
 Task<> join(Term group, Pid pid);
 Task<> join(Term group, std::vector<Pid> pids);
+///@}
 
 /// What leave() did: `ok`, or `not_joined` when none of the pids was a member.
 enum class Left { ok, not_joined };
-/// Each of `pids` leaves `group` once.
+/// @name leave
+///@{
+
+/// Each of `pids` leaves `group` once, in `scope` (without a scope: `pg`).
 Task<Left> leave(Atom scope, Term group, std::vector<Pid> pids);
 Task<Left> leave(Atom scope, Term group, Pid pid);
 Task<Left> leave(Term group, Pid pid);
 Task<Left> leave(Term group, std::vector<Pid> pids);
+///@}
 
-/// The members of `group` (repeated as often as they joined), in no specific order.
+/// @name Members
+///@{
+
+/// The members of `group` in `scope` (without a scope: `pg`), repeated as often as they joined,
+/// in no specific order.
 std::vector<Pid> get_members(Atom scope, const Term& group);
 std::vector<Pid> get_members(const Term& group);
-/// The members of `group` on this node.
+///@}
+/// @name Local members
+///@{
+
+/// The members of `group` on this node, in `scope` (without a scope: `pg`).
 std::vector<Pid> get_local_members(Atom scope, const Term& group);
 std::vector<Pid> get_local_members(const Term& group);
+///@}
 /// The groups that have members.
 std::vector<Term> which_groups(Atom scope = default_scope());
 /// The groups that have members on this node.
@@ -70,30 +93,43 @@ std::vector<Term> which_local_groups(Atom scope = default_scope());
 /// A membership change, sent to the monitors of the scope or the group.
 struct Notification {
   Ref ref;  ///< the monitor's ref
-  enum Event { join, leave } event;
-  Term group;
-  std::vector<Pid> pids;
+  /// What changed.
+  enum Event {
+    join,   ///< `pids` joined `group`
+    leave,  ///< `pids` left `group`
+  };
+  Event event;            ///< what changed
+  Term group;             ///< the group that changed
+  std::vector<Pid> pids;  ///< the processes that joined or left
 };
 
 /// What monitor_scope() returns: the ref of its notifications and every group's members.
 struct ScopeMonitor {
-  Ref ref;
-  std::map<Term, std::vector<Pid>> groups;
+  Ref ref;                                  ///< the ref of the notifications to come
+  std::map<Term, std::vector<Pid>> groups;  ///< every group's members, now
 };
 /// What monitor() returns: the ref of its notifications and the group's members.
 struct GroupMonitor {
-  Ref ref;
-  std::vector<Pid> members;
+  Ref ref;                   ///< the ref of the notifications to come
+  std::vector<Pid> members;  ///< the group's members, now
 };
 
 /// Subscribes the caller to every join and leave in `scope`.
 Task<ScopeMonitor> monitor_scope(Atom scope = default_scope());
-/// Subscribes the caller to the joins and leaves of `group` in `scope`.
+/// @name monitor
+///@{
+
+/// Subscribes the caller to the joins and leaves of `group` in `scope` (without a scope: `pg`).
 Task<GroupMonitor> monitor(Atom scope, Term group);
 Task<GroupMonitor> monitor(Term group);
-/// Ends the subscription `ref` and removes its notifications already in the caller's mailbox;
-/// false when `ref` was not a subscription of the scope.
+///@}
+/// @name demonitor
+///@{
+
+/// Ends the subscription `ref` in `scope` (without a scope: `pg`) and removes its notifications
+/// already in the caller's mailbox; false when `ref` was not a subscription of the scope.
 Task<bool> demonitor(Atom scope, Ref ref);
 Task<bool> demonitor(Ref ref);
+///@}
 
 }  // namespace ambitious::pg

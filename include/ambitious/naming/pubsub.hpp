@@ -24,11 +24,12 @@
 
 #include <expected>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/core/codec.hpp"
 #include "ambitious/naming/registry.hpp"
 #include "ambitious/process/send.hpp"
@@ -46,27 +47,24 @@ class PubSub {
   using Subscriptions = Registry<std::string, Term>;
 
   /// Starts a PubSub named `name` with `partitions` partitions, linked to the caller.
-  static Task<std::expected<PubSub, ExitReason>> start_link(Atom name, unsigned partitions = 1) {
-    auto r = co_await Subscriptions::start_link(name, Keys::duplicate, partitions);
-    if (!r) co_return std::unexpected(std::move(r.error()));
-    co_return PubSub(std::move(*r));
-  }
-  /// The running PubSub named `name`, if any.
-  static std::optional<PubSub> whereis(Atom name) {
-    auto r = Subscriptions::whereis(name);
-    if (!r || r->keys() != Keys::duplicate) return std::nullopt;
-    return PubSub(std::move(*r));
-  }
+  static Task<std::expected<PubSub, ExitReason>> start_link(Atom name, unsigned partitions = 1);
+  /// A child spec that starts the PubSub with start_link(name, partitions): a PubSub in a
+  /// supervision tree with no start function to write (Phoenix's `{Phoenix.PubSub, name:
+  /// Name}`). Its id is `name` and its type ChildType::supervisor; processes find it with
+  /// whereis(name).
+  static ChildSpec child_spec(Atom name, unsigned partitions = 1);
 
-  Atom name() const noexcept { return subscriptions_.name(); }
+  /// The running PubSub named `name`, if any.
+  static std::optional<PubSub> whereis(Atom name);
+
+  /// The PubSub's name.
+  Atom name() const noexcept;
 
   /// Subscribes the calling process to `topic` (with optional metadata, as Phoenix's
   /// `metadata:` option, visible to dispatchers through subscriptions()).
-  void subscribe(std::string_view topic, Term metadata = Term(atoms::undefined)) const {
-    (void)subscriptions_.register_key(std::string(topic), std::move(metadata));
-  }
+  void subscribe(std::string_view topic, Term metadata = Term(atoms::undefined)) const;
   /// Removes the calling process's subscriptions to `topic`.
-  void unsubscribe(std::string_view topic) const { subscriptions_.unregister(std::string(topic)); }
+  void unsubscribe(std::string_view topic) const;
 
   /// Sends `msg` to every subscriber of `topic` (see the header comment on copies and on the
   /// cluster).
@@ -95,13 +93,17 @@ class PubSub {
 
  private:
   explicit PubSub(Subscriptions r) noexcept : subscriptions_(std::move(r)) {}
+  static Task<StartChildResult> start_as_child(Atom name, unsigned partitions);
+
+  // The registry's functions are called in src/naming/pubsub.cpp only, so that the registry
+  // of strings is not instantiated in every file that includes this header.
+  std::vector<Subscriptions::Entry> subscribers(std::string_view topic) const;
 
   template <class T>
   void deliver(std::string_view topic, const T& msg, Pid except) const {
-    subscriptions_.dispatch(std::string(topic), [&](std::span<const Subscriptions::Entry> subs) {
-      for (const auto& s : subs)
-        if (s.pid != except) send(s.pid, msg);
-    });
+    // As the registry's dispatch: the entries copied under the shard's lock, then sent to.
+    for (const auto& s : subscribers(topic))
+      if (s.pid != except) send(s.pid, msg);
   }
 
   Subscriptions subscriptions_;

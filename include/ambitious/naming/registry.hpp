@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/core/codec.hpp"
 #include "ambitious/naming/detail/registry_core.hpp"
 #include "ambitious/naming/detail/registry_table.hpp"
@@ -62,7 +63,7 @@ concept RegistryValue = std::copyable<V> && Encodable<V>;
 /// The error of a unique registration: the key is held by `holder` (Elixir's
 /// `{:error, {:already_registered, pid}}`).
 struct AlreadyRegistered {
-  Pid holder;
+  Pid holder;  ///< the process that holds the key
   /// `{already_registered, Pid}`.
   Term term() const { return Term::tuple(atoms::already_registered, holder); }
 };
@@ -94,6 +95,18 @@ class Registry {
     co_return Registry(std::move(table));
   }
 
+  /// A child spec that starts the registry with start_link(name, keys, partitions): a registry
+  /// in a supervision tree with no start function to write (Elixir's `{Registry, keys:
+  /// :unique, name: Name}`). Its id is `name` and its type ChildType::supervisor, as in
+  /// Elixir; processes find it with whereis(name).
+  static ChildSpec child_spec(Atom name, Keys keys, unsigned partitions = 1) {
+    ChildSpec spec;
+    spec.id = Term(name);
+    spec.type = ChildType::supervisor;
+    spec.start = [name, keys, partitions] { return start_as_child(name, keys, partitions); };
+    return spec;
+  }
+
   /// The running registry named `name`, when it has these key and value types.
   static std::optional<Registry> whereis(Atom name) {
     auto core = detail::find_registry(name);
@@ -102,8 +115,11 @@ class Registry {
     return Registry(std::static_pointer_cast<Table>(std::move(core)));
   }
 
+  /// The registry's name.
   Atom name() const noexcept { return table_->name(); }
+  /// Unique or duplicate keys.
   Keys keys() const noexcept { return table_->keys(); }
+  /// How many partition processes watch the registrants.
   unsigned partitions() const noexcept { return table_->partitions(); }
   /// The registry's own process.
   Pid pid() const noexcept { return table_->owner(); }
@@ -170,9 +186,9 @@ class Registry {
 
   /// One entry as select() returns it.
   struct Selected {
-    K key;
-    Pid pid;
-    V value;
+    K key;    ///< the key
+    Pid pid;  ///< the process registered under it
+    V value;  ///< the value it registered
   };
   /// Every entry (of live processes) for which `pred(key, pid, value)` holds, in no order
   /// (Elixir's select/2, with a predicate for the match spec). Scans the whole registry.
@@ -204,6 +220,7 @@ class Registry {
 
   /// Meta data stored with the registry (any terms; Elixir allows atom and tuple keys).
   std::optional<Term> meta(const Term& key) const { return table_->meta(key); }
+  /// Stores `value` under `key` in the meta data, replacing what was there.
   void put_meta(Term key, Term value) const { table_->put_meta(std::move(key), std::move(value)); }
   /// Returns whether `key` was there.
   bool delete_meta(const Term& key) const { return table_->delete_meta(key); }
@@ -223,6 +240,11 @@ class Registry {
 
  private:
   explicit Registry(std::shared_ptr<Table> table) noexcept : table_(std::move(table)) {}
+  static Task<StartChildResult> start_as_child(Atom name, Keys keys, unsigned partitions) {
+    auto started = co_await start_link(name, keys, partitions);
+    if (!started) co_return std::unexpected(std::move(started.error()));
+    co_return started->pid();
+  }
   std::shared_ptr<Table> table_;
 };
 

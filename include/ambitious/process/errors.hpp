@@ -9,6 +9,7 @@ namespace ambitious {
 /// A process-only function (send, receive, spawn, self, ...) was called outside a process.
 class NotInProcess : public std::logic_error {
  public:
+  /// The error for `function`, named in its message.
   explicit NotInProcess(const char* function)
       : std::logic_error(std::string("ambitious::") + function +
                          " called outside a process (run it inside ambitious::run)") {}

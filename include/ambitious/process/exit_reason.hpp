@@ -17,7 +17,9 @@ class ExitReason {
  public:
   /// `normal`.
   ExitReason() noexcept : term_(atoms::normal) {}
+  /// The atom `reason`: `ExitReason(atoms::shutdown)`.
   ExitReason(Atom reason) noexcept : term_(reason) {}
+  /// Any term as a reason.
   explicit ExitReason(Term reason) noexcept : term_(std::move(reason)) {}
 
   /// `{shutdown, Detail}`.
@@ -33,7 +35,9 @@ class ExitReason {
   const Term& term() const noexcept { return term_; }
   /// True when the reason is the atom `a`.
   bool is(Atom a) const noexcept { return term_.is_atom() && term_.as_atom() == a; }
+  /// True for `normal`.
   bool is_normal() const noexcept { return is(atoms::normal); }
+  /// True for `kill`.
   bool is_kill() const noexcept { return is(atoms::kill); }
   /// `shutdown` or `{shutdown, _}`: a clean stop, as supervisors see it.
   bool is_shutdown() const noexcept {
@@ -53,12 +57,14 @@ class ExitReason {
   }
   friend bool operator==(const ExitReason& a, Atom b) noexcept { return a.is(b); }
 
+  /// The reason as Erlang prints it: `{shutdown,closing_time}`.
   std::string to_string() const { return term_.to_string(); }
 
  private:
   Term term_;
 };
 
+/// Writes the value as Erlang prints it.
 std::ostream& operator<<(std::ostream& out, const ExitReason& r);
 
 }  // namespace ambitious

@@ -8,8 +8,8 @@ namespace ambitious {
 
 /// What a process that traps exits receives instead of dying (Erlang's {'EXIT', From, Reason}).
 struct Exit {
-  Pid from;
-  ExitReason reason;
+  Pid from;           ///< the process that sent the exit signal (the one that ended)
+  ExitReason reason;  ///< why
 };
 
 /// Links the caller and `pid`, as OTP 25's link/1. When `pid` is already dead or unknown, a
@@ -21,5 +21,9 @@ void link(Pid pid);
 /// Removes the link, if any. Once unlink returns, the link has no further effect on the caller:
 /// an exit signal it sent and that is still in flight is ignored.
 void unlink(Pid pid);
+
+/// True when the caller is linked to `pid` (as `process_info(self(), links)` would list it): an
+/// exit signal from a linked partner that ended is still to come. Inside a process.
+bool linked(Pid pid);
 
 }  // namespace ambitious

@@ -12,8 +12,8 @@ namespace ambitious {
 
 /// A process named by the name it is registered under on a node: Erlang's {Name, Node}.
 struct RegisteredName {
-  Atom name;
-  Atom node;
+  Atom name;  ///< the name
+  Atom node;  ///< the node it is registered on
   friend bool operator==(const RegisteredName&, const RegisteredName&) = default;
 };
 
@@ -21,9 +21,11 @@ struct RegisteredName {
 /// {'DOWN', Ref, process, Object, Reason}, Object being the pid, or {Name, Node} for a
 /// monitor by name.
 struct Down {
+  /// The monitor's ref, as monitor() returned it.
   Ref ref;
   /// The process that ended; null for a monitor by a name nobody held.
   Pid pid;
+  /// Why it ended (`noproc` when it was not alive when the monitor was made).
   ExitReason reason;
   /// Set for a monitor by name: the name and its node, which OTP's Down names instead of the
   /// pid.

@@ -44,7 +44,7 @@ void check_in_process(const char* function);
 void exit(Pid pid, ExitReason reason);
 
 /// Not a process exit: deleted so that `exit(0)` in a process does not compile. Without it, an
-/// int argument picks <cstdlib>'s ::exit over exit(ExitReason) and ends the whole program
+/// int argument picks `<cstdlib>`'s ::exit over exit(ExitReason) and ends the whole program
 /// silently. End the process with `exit(atoms::normal)`; end the program with `std::exit(code)`.
 void exit(int) = delete;
 
@@ -53,8 +53,11 @@ bool alive(Pid pid);
 
 /// Lets the other runnable processes run; the caller continues after them.
 struct YieldAwaiter {
+  /// Never ready: yielding suspends.
   bool await_ready() const noexcept { return false; }
+  /// Queues the caller behind the other runnable processes.
   void await_suspend(std::coroutine_handle<> h) noexcept;
+  /// Nothing to give back.
   void await_resume() const noexcept {}
 };
 /// `co_await yield()`: long CPU work yields now and then, as there is no preemption.

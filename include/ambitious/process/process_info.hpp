@@ -31,17 +31,21 @@ class InfoItems {
  public:
   /// No item: the answer only says whether the process is alive.
   constexpr InfoItems() noexcept = default;
+  /// The one item `item`.
   constexpr InfoItems(InfoItem item) noexcept : bits_(static_cast<std::uint16_t>(item)) {}
   /// Every item (process_info/1).
   static constexpr InfoItems all() noexcept { return from_bits((1u << 8) - 1); }
+  /// The items of the bit mask `bits` (as bits() gives it).
   static constexpr InfoItems from_bits(unsigned bits) noexcept {
     InfoItems s;
     s.bits_ = static_cast<std::uint16_t>(bits & ((1u << 8) - 1));
     return s;
   }
+  /// True when `item` is in the set.
   constexpr bool contains(InfoItem item) const noexcept {
     return (bits_ & static_cast<std::uint16_t>(item)) != 0;
   }
+  /// The set as a bit mask, one bit per item.
   constexpr unsigned bits() const noexcept { return bits_; }
   friend constexpr InfoItems operator|(InfoItems a, InfoItems b) noexcept {
     return from_bits(a.bits_ | b.bits_);
@@ -51,6 +55,7 @@ class InfoItems {
  private:
   std::uint16_t bits_ = 0;
 };
+/// The set of the two items.
 constexpr InfoItems operator|(InfoItem a, InfoItem b) noexcept {
   return InfoItems(a) | InfoItems(b);
 }
@@ -58,16 +63,21 @@ constexpr InfoItems operator|(InfoItem a, InfoItem b) noexcept {
 /// What process_info tells of a process, as Erlang's process_info items. An answer to a
 /// process_info(pid, items) holds only `items`; the other fields keep their defaults.
 struct ProcessInfo {
-  enum class Status { running, runnable, waiting };
-  InfoItems items = InfoItems::all();  ///< the items this answer holds
-  Status status = Status::running;
-  std::size_t message_queue_len = 0;
+  /// What the process was doing when it answered.
+  enum class Status {
+    running,   ///< running on a worker
+    runnable,  ///< waiting for a worker
+    waiting,   ///< waiting for a message
+  };
+  InfoItems items = InfoItems::all();      ///< the items this answer holds
+  Status status = Status::running;         ///< what it was doing
+  std::size_t message_queue_len = 0;       ///< how many messages wait in its mailbox
   std::vector<std::string> message_types;  ///< the C++ type of each queued message, in order
-  std::vector<Pid> links;
-  std::vector<Pid> monitors;      ///< processes this one monitors
-  std::vector<Pid> monitored_by;  ///< processes monitoring this one
-  std::optional<Atom> registered_name;
-  bool trap_exit = false;
+  std::vector<Pid> links;                  ///< the processes linked to it
+  std::vector<Pid> monitors;               ///< processes this one monitors
+  std::vector<Pid> monitored_by;           ///< processes monitoring this one
+  std::optional<Atom> registered_name;     ///< its name in the local name table, if any
+  bool trap_exit = false;                  ///< whether it traps exits
 };
 
 /// Asks `pid` about itself: every item (OTP's process_info/1). Like OTP's, the request is a

@@ -5,7 +5,6 @@
 #include <exception>
 #include <functional>
 #include <optional>
-#include <thread>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -16,10 +15,15 @@
 
 namespace ambitious {
 
+namespace detail {
+/// std::thread::hardware_concurrency(), out of line: <thread> is a heavy header.
+unsigned hardware_concurrency() noexcept;
+}  // namespace detail
+
 /// How run() sets up the runtime.
 struct RuntimeOptions {
-  unsigned workers = std::thread::hardware_concurrency();  ///< scheduler threads (0 = 1)
-  unsigned blocking_threads = 64;  ///< most threads the blocking pool grows to
+  unsigned workers = detail::hardware_concurrency();  ///< scheduler threads (0 = 1)
+  unsigned blocking_threads = 64;                     ///< most threads the blocking pool grows to
 };
 
 namespace detail {
@@ -36,6 +40,7 @@ int run(const RuntimeOptions& options, F&& f, A&&... args) {
   return detail::run_root(detail::make_body(std::forward<F>(f), std::forward<A>(args)...), options,
                           nullptr);
 }
+/// run with the default options: one worker per core.
 template <class F, class... A>
   requires ProcessBody<F, A...>
 int run(F&& f, A&&... args) {

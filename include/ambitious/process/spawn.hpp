@@ -69,8 +69,8 @@ Pid spawn_link(F&& f, A&&... args) {
 
 /// A spawned process and the ref of the caller's monitor on it.
 struct SpawnedMonitor {
-  Pid pid;
-  Ref ref;
+  Pid pid;  ///< the new process
+  Ref ref;  ///< the caller's monitor on it
 };
 
 /// spawn, monitored by the caller from the start.

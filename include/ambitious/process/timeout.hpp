@@ -10,6 +10,7 @@ namespace ambitious {
 /// A wait in whole milliseconds (Erlang's resolution), or forever.
 class Timeout {
  public:
+  /// A wait of `d`, rounded up to whole milliseconds (0 or less: do not wait).
   template <class Rep, class Period>
   constexpr Timeout(std::chrono::duration<Rep, Period> d) noexcept
       : ms_(d.count() <= 0 ? 0
@@ -18,7 +19,9 @@ class Timeout {
   /// Waits forever.
   static constexpr Timeout infinite() noexcept { return Timeout(forever); }
 
+  /// True for infinity.
   constexpr bool is_infinite() const noexcept { return ms_ == forever; }
+  /// The wait in milliseconds (the largest std::uint64_t for infinity).
   constexpr std::uint64_t milliseconds() const noexcept { return ms_; }
   friend constexpr bool operator==(Timeout, Timeout) = default;
 

@@ -21,7 +21,7 @@ struct TimerRef {
   Ref ref;                ///< unique, for printing and comparing
   std::uint32_t run = 0;  ///< the run that armed it: in any other, the ref names no timer
   void* entry = nullptr;  ///< the runtime's timer entry, valid only in the run named by `run`
-  std::uint64_t generation = 0;
+  std::uint64_t generation = 0;  ///< which arming of the entry: a stale ref names none
   friend bool operator==(const TimerRef& a, const TimerRef& b) noexcept { return a.ref == b.ref; }
 };
 
@@ -29,7 +29,7 @@ struct TimerRef {
 template <class T>
 struct TimerTimeout {
   TimerRef timer;  ///< == the ref start_timer returned
-  T msg;
+  T msg;           ///< the message given to start_timer
 };
 
 /// erlang:cancel_timer/2's options.
@@ -40,7 +40,7 @@ struct CancelTimerOptions {
 
 /// The result of an async cancel_timer with info (Erlang's {cancel_timer, TimerRef, Result}).
 struct CancelTimerResult {
-  TimerRef timer;
+  TimerRef timer;                                 ///< the timer that was cancelled
   std::optional<std::chrono::milliseconds> left;  ///< nothing: it had fired or was cancelled
 };
 

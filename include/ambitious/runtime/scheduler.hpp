@@ -126,16 +126,33 @@ class Scheduler {
   /// Runs `f` on a thread that is not a worker as if it were one, for the quiescent-state
   /// reclamation: shared pointers read inside `f` stay valid until it returns. One such thread
   /// at a time (they take turns on a mutex): the slow path for foreign threads. False, without
-  /// running `f`, once the scheduler is stopping (its processes are about to be freed).
+  /// running `f`, once the scheduler is stopping (its processes are about to be freed). Called
+  /// again from inside `f` on the same thread (a message that `f` drops may post from its
+  /// destructor), it runs the inner `f` at once: the thread is a reader already.
   template <class F>
   bool run_as_reader(F&& f) {
+    if (reader_ == this) {
+      f();
+      return true;
+    }
     std::lock_guard lock(external_mutex_);
     if (stopping()) return false;
-    quiescence_.go_online(external_slot());
+    struct Reading {
+      Scheduler& s;
+      explicit Reading(Scheduler& sc) noexcept : s(sc) {
+        s.quiescence_.go_online(s.external_slot());
+        reader_ = &s;
+      }
+      ~Reading() {
+        reader_ = nullptr;
+        s.quiescence_.go_offline(s.external_slot());
+      }
+    } reading(*this);
     f();
-    quiescence_.go_offline(external_slot());
     return true;
   }
+  /// The scheduler whose run_as_reader the calling thread is inside, or null.
+  static Scheduler* reading() noexcept { return reader_; }
   /// Returns once no foreign thread is inside run_as_reader (call after stop()).
   void wait_for_readers() { std::lock_guard lock(external_mutex_); }
 
@@ -161,6 +178,7 @@ class Scheduler {
   std::vector<std::unique_ptr<Worker>> workers_;
   GlobalQueue global_;
   std::mutex external_mutex_;  // one foreign thread at a time in the external reader slot
+  static constinit thread_local Scheduler* reader_;  // set while this thread is in run_as_reader
   Quiescence quiescence_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> searching_{0};

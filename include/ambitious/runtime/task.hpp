@@ -66,15 +66,22 @@ struct Promise<void> : PromiseBase {
 template <class T = void>
 class [[nodiscard]] Task {
  public:
+  /// The coroutine's promise (the C++ machinery that makes a function returning Task a
+  /// coroutine).
   struct promise_type : detail::Promise<T> {
+    /// The Task that owns the new coroutine's frame.
     Task get_return_object() noexcept {
       return Task(std::coroutine_handle<promise_type>::from_promise(*this));
     }
   };
+  /// The handle of the coroutine's frame.
   using Handle = std::coroutine_handle<promise_type>;
 
+  /// A Task with no coroutine.
   Task() noexcept = default;
+  /// Takes `other`'s coroutine; `other` holds none after.
   Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  /// Destroys the coroutine held (if any) and takes `other`'s.
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       if (handle_) handle_.destroy();
@@ -86,6 +93,8 @@ class [[nodiscard]] Task {
     if (handle_) handle_.destroy();
   }
 
+  /// `co_await std::move(task)` (or on a temporary): runs the coroutine, then gives its
+  /// result or rethrows its exception.
   auto operator co_await() && noexcept {
     struct Awaiter {
       Handle h;
@@ -119,21 +128,24 @@ class [[nodiscard]] Task {
 /// Whether T is a Task; `value_type` is what it gives.
 template <class T>
 struct is_task : std::false_type {};
+/// A Task: `value_type` is what it gives.
 template <class T>
 struct is_task<Task<T>> : std::true_type {
-  using value_type = T;
+  using value_type = T;  ///< what awaiting the Task gives
 };
 
 /// What awaiting an R gives, or R itself when it is not a Task: a handler's result, whether it
 /// returns it or a Task of it.
 template <class R>
 struct unwrap_task {
-  using type = R;
+  using type = R;  ///< R itself
 };
+/// What awaiting a Task<T> gives: T.
 template <class T>
 struct unwrap_task<Task<T>> {
-  using type = T;
+  using type = T;  ///< T
 };
+/// What awaiting an R gives, or R itself when it is not a Task.
 template <class R>
 using unwrap_task_t = typename unwrap_task<R>::type;
 

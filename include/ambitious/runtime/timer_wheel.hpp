@@ -124,6 +124,9 @@ class TimerWheel {
 
   // Slot heads: written by the owner (with release), read by a rescuer.
   std::unique_ptr<std::atomic<TimerEntry*>[]> slots_;
+  // Each slot's last entry (owner only): a timer joins its slot at the end, so the timers of one
+  // tick fire in the order they were armed, as OTP's do.
+  std::unique_ptr<TimerEntry*[]> tails_;
   std::vector<std::uint64_t> occupied_;  // one bit per slot
   // Every tick before this one has been processed. Written by the owner, read by a rescuer.
   std::atomic<std::uint64_t> current_ms_;

@@ -71,7 +71,7 @@ struct CallTimedOut {
 /// not a coroutine: it lives in the caller's frame, so a call allocates only its messages.
 /// `ExitOnError`: call (the caller exits on failure) rather than try_call.
 template <class S, class Req, bool ExitOnError>
-class [[nodiscard]] CallAwaiter {
+class CallAwaiter {
  public:
   using R = reply_t<S, Req>;
   using Result = std::expected<R, ExitReason>;
@@ -128,6 +128,30 @@ class [[nodiscard]] CallAwaiter {
   Ref mref_;
   Result result_{std::unexpect, atoms::noproc};
   std::optional<ReceiveAwaiter<AfterClause<CallTimedOut<R>>, ReplyClause, DownClause>> receive_;
+};
+
+/// What gen_server::call and try_call return: a call to make, once, when awaited. Awaiting it
+/// as a named variable does not compile (it would send the request again).
+template <class S, class Req, bool ExitOnError>
+class [[nodiscard]] Call {
+ public:
+  Call(ServerRef<S> server, Req request, Timeout timeout)
+      : server_(std::move(server)), request_(std::move(request)), timeout_(timeout) {}
+
+  CallAwaiter<S, Req, ExitOnError> operator co_await() && {
+    return CallAwaiter<S, Req, ExitOnError>(std::move(server_), std::move(request_), timeout_);
+  }
+  template <class Self = Call>
+  void operator co_await() & {
+    static_assert(sizeof(Self) == 0,
+                  "co_await on a gen_server call variable: write co_await std::move(call) (a "
+                  "call is made once)");
+  }
+
+ private:
+  ServerRef<S> server_;
+  Req request_;
+  Timeout timeout_;
 };
 
 }  // namespace ambitious::detail

@@ -2,34 +2,51 @@
 // The process behind a GenServer (OTP's gen_server:init_it and loop): take the name, build the
 // server, run init, tell the starter, then take one message at a time and dispatch it.
 // Included at the end of gen_server.hpp; not a header to include on its own.
+//
+// Only what depends on the server type S is a template here: building S, calling its callbacks,
+// the loop. Taking the name, the init handshake with the starter and the reports' text are the
+// same for every server: they are compiled once, in src/behaviours/gen_server.cpp.
 
 #include <exception>
 #include <memory>
 #include <optional>
-#include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 
 #include "ambitious/behaviours/detail/gen_server_protocol.hpp"
-#include "ambitious/behaviours/logger.hpp"
 #include "ambitious/process/detail/exit_exception.hpp"
 #include "ambitious/process/link.hpp"
-#include "ambitious/process/monitor.hpp"
-#include "ambitious/process/names.hpp"
 #include "ambitious/process/process.hpp"
 #include "ambitious/process/receive.hpp"
-#include "ambitious/process/send.hpp"
 #include "ambitious/process/spawn.hpp"
 
 namespace ambitious::detail {
 
-/// The server's answer to its starter: running, ignored, or why not.
-struct InitAck {
-  Ref tag;
-  enum Kind { ok, ignore, error } kind;
-  ExitReason reason;
-};
+// --- The parts that do not depend on S (src/behaviours/gen_server.cpp) ----------------------
+
+/// Takes `name` for the calling server process. When it is taken, tells the starter
+/// `{already_started, Pid}` (or badarg) and ends the process `normal`: an answer, not a crash,
+/// so a linked starter is not taken down (OTP's init_it does the same).
+void claim_server_name(Pid starter, Ref tag, const ServerName& name);
+/// Tells the starter that init is done: the server runs.
+void ack_server_started(Pid starter, Ref tag);
+/// Tells the starter that init said ignore.
+void ack_server_ignored(Pid starter, Ref tag);
+/// Tells the starter that init failed with `reason`, and ends the process with it.
+[[noreturn]] void fail_server_init(Pid starter, Ref tag, ExitReason reason);
+/// The starter's side: waits for the answer of the server process `pid` (spawned with `tag`),
+/// its end, or `timeout` (then kills it, as OTP does). The server's pid, or why it did not start.
+Task<std::expected<Pid, ExitReason>> await_server_start(Pid pid, bool linked, Ref tag,
+                                                        Timeout timeout);
+
+/// The reports of a server of type `server` (its type_name).
+void report_unexpected_message(std::string_view server, std::string_view what);
+void report_unexpected_exit(std::string_view server, const Exit& e);
+void report_terminate_failed(std::string_view server, const ExitReason& reason,
+                             const ExitReason& crash);
+void report_server_terminated(std::string_view server, const ExitReason& reason,
+                              std::string_view last_message);
 
 template <class R>
 struct HeldReplyOf final : HeldReply {
@@ -115,13 +132,6 @@ Pending dispatch_request(S& s, Message& m, LoopControl& control, std::string_vie
   }
 }
 
-template <class S>
-void report_unexpected(std::string_view what) {
-  log(LogReport{LogLevel::warning, "gen_server_unexpected_message", self(),
-                "** " + std::string(type_name<S>()) + " " + to_string(self()) + " dropped " +
-                    std::string(what)});
-}
-
 /// An Exit: the parent's ends the server (it traps exits); another goes to handle_info if S
 /// declares Exit in its info list.
 template <class S>
@@ -133,7 +143,7 @@ Pending dispatch_exit(S& s, Exit& e, Pid parent, LoopControl& control) {
   if constexpr (contains_v<Exit, info_of<S>>) {
     return run_action(control, [&] { return s.handle_info(std::move(e)); });
   } else {
-    report_unexpected<S>("an Exit from " + to_string(e.from) + ": " + e.reason.to_string());
+    report_unexpected_exit(type_name<S>(), e);
     control = {};
     return {};
   }
@@ -150,7 +160,7 @@ Pending dispatch_info(S& s, Message& m, LoopControl& control, Types<Info...>) {
          true)) ||
        ...);
   if (!taken) {
-    report_unexpected<S>("a message of undeclared type " + std::string(m.type->name()));
+    report_unexpected_message(type_name<S>(), m.type->name());
     control = {};
   }
   return pending;
@@ -189,23 +199,11 @@ Task<ExitReason> call_terminate(S& s, const ExitReason& reason) {
       crash = exit_reason_of(std::current_exception());
     }
     if (crash) {
-      log(LogReport{LogLevel::error, "gen_server_terminate_failed", self(),
-                    "** terminate of " + std::string(type_name<S>()) + " " + to_string(self()) +
-                        " (ending with " + reason.to_string() + ") failed: " + crash->to_string()});
+      report_terminate_failed(type_name<S>(), reason, *crash);
       co_return std::move(*crash);
     }
   }
   co_return reason;
-}
-
-template <class S>
-void report_termination(const ExitReason& reason, std::string_view last_message) {
-  if (reason.is_normal() || reason.is_shutdown()) return;  // OTP reports only abnormal ends
-  if (!log_enabled(LogLevel::error)) return;
-  log(LogReport{LogLevel::error, "gen_server_terminated", self(),
-                "** Generic server " + to_string(self()) + " (" + std::string(type_name<S>()) +
-                    ") terminating\n** Last message in was of type " + std::string(last_message) +
-                    "\n** Reason for termination ==\n** " + reason.to_string()});
 }
 
 /// The server loop (OTP's gen_server:loop): a pending continue first, else the next message.
@@ -232,15 +230,11 @@ Task<> serve(S& s, LoopControl control, Pid parent) {
       ExitReason reason = crash ? std::move(*crash) : std::move(control.reason);
       std::unique_ptr<HeldReply> held = crash ? nullptr : std::move(control.held);
       ExitReason end = co_await call_terminate(s, reason);
-      if (end == reason) report_termination<S>(reason, last);
+      if (end == reason) report_server_terminated(type_name<S>(), reason, last);
       if (held) held->send();
       exit(std::move(end));
     }
   }
-}
-
-inline ExitReason already_started(Pid holder) {
-  return ExitReason(Term::tuple(atoms::already_started, holder));
 }
 
 /// The body of a server process: take the name, build S, run init(), tell the starter, serve.
@@ -248,30 +242,7 @@ inline ExitReason already_started(Pid holder) {
 template <class S, class... A>
 Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerName> name,
                       A... args) {
-  auto fail = [&](ExitReason reason) {
-    send(starter, InitAck{tag, InitAck::error, reason});
-    exit(std::move(reason));
-  };
-  // A taken name is an answer, not a crash: the starter gets {already_started, Pid} and this
-  // process ends `normal`, so a linked starter is not taken down (OTP's init_it does the same).
-  auto taken = [&](ExitReason reason) {
-    send(starter, InitAck{tag, InitAck::error, std::move(reason)});
-    exit(atoms::normal);
-  };
-  if (name) {
-    if (auto* atom = std::get_if<Atom>(&*name)) {
-      if (auto holder = whereis(*atom)) taken(already_started(*holder));
-      try {
-        register_name(*atom, self());
-      } catch (const BadArg&) {
-        auto holder = whereis(*atom);
-        taken(holder ? already_started(*holder) : ExitReason(atoms::badarg));
-      }
-    } else {
-      Pid holder;
-      if (!std::get<1>(*name)->register_self(&holder)) taken(already_started(holder));
-    }
-  }
+  if (name) claim_server_name(starter, tag, *name);
   std::optional<S> server;
   InitResult init;
   std::optional<ExitReason> crash;
@@ -287,15 +258,15 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
     crash = exit_reason_of(std::current_exception());
   }
   if (crash) {
-    report_termination<S>(*crash, "init");
-    fail(std::move(*crash));
+    report_server_terminated(type_name<S>(), *crash, "init");
+    fail_server_init(starter, tag, std::move(*crash));
   }
   if (init.ignore) {
-    send(starter, InitAck{tag, InitAck::ignore, atoms::ignore});
+    ack_server_ignored(starter, tag);
     co_return;  // ends normal: a linked starter is not affected
   }
-  if (init.control.stop) fail(init.control.reason);
-  send(starter, InitAck{tag, InitAck::ok, atoms::normal});
+  if (init.control.stop) fail_server_init(starter, tag, init.control.reason);
+  ack_server_started(starter, tag);
   co_await serve(*server, std::move(init.control), linked ? starter : self());
 }
 
@@ -306,33 +277,9 @@ Task<StartResult<S>> start_server(bool link, StartOptions options, A... args) {
       link
           ? spawn_link(server_process<S, A...>, self(), true, tag, options.name, std::move(args)...)
           : spawn(server_process<S, A...>, self(), false, tag, options.name, std::move(args)...);
-  Ref mref = monitor(pid);
-  using Out = StartResult<S>;
-  bool timed_out = false;
-  Out out =
-      co_await receive(match<InitAck>([&](const InitAck& a) { return a.tag == tag; },
-                                      [&](InitAck a) {
-                                        if (a.kind == InitAck::ok) return Out(ServerRef<S>(pid));
-                                        return Out(std::unexpect, std::move(a.reason));
-                                      }),
-                       match<Down>([&](const Down& d) { return d.ref == mref; },
-                                   [](Down d) { return Out(std::unexpect, std::move(d.reason)); }),
-                       after(options.timeout, [&] {
-                         timed_out = true;
-                         return Out(std::unexpect, atoms::timeout);
-                       }));
-  if (timed_out) {
-    // OTP: init took too long, so the server is killed (unlinked first, so the caller lives)
-    // and start fails with `timeout`. An ack it sent meanwhile comes before its Down: drop it.
-    if (link) unlink(pid);
-    ambitious::exit(pid, atoms::kill);
-    co_await receive_if<Down>([&](const Down& d) { return d.ref == mref; });
-    co_await receive_if<InitAck>([&](const InitAck& a) { return a.tag == tag; },
-                                 std::chrono::milliseconds(0));
-    co_return out;
-  }
-  demonitor(mref, Flush::yes);
-  co_return out;
+  auto started = co_await await_server_start(pid, link, tag, options.timeout);
+  if (!started) co_return std::unexpected(std::move(started.error()));
+  co_return ServerRef<S>(*started);
 }
 
 }  // namespace ambitious::detail

@@ -41,9 +41,6 @@ inline constexpr MessageFamily server_family{&type_name<S>};
 /// A call of server type S with a Req, as it travels to the server.
 template <class S, class Req>
 struct CallOf {
-  static constexpr const MessageFamily* family = &server_family<S>;
-  static constexpr std::uint16_t family_index =
-      static_cast<std::uint16_t>(index_of_v<Req, calls_of<S>>);
   From from;
   Req request;
 };
@@ -51,10 +48,19 @@ struct CallOf {
 /// A cast of server type S with a Msg, as it travels to the server.
 template <class S, class Msg>
 struct CastOf {
-  static constexpr const MessageFamily* family = &server_family<S>;
-  static constexpr std::uint16_t family_index =
-      static_cast<std::uint16_t>(calls_of<S>::size + index_of_v<Msg, casts_of<S>>);
   Msg request;
+};
+
+template <class S, class Req>
+struct message_family<CallOf<S, Req>> {
+  static constexpr const MessageFamily* family = &server_family<S>;
+  static constexpr std::uint16_t index = static_cast<std::uint16_t>(index_of_v<Req, calls_of<S>>);
+};
+template <class S, class Msg>
+struct message_family<CastOf<S, Msg>> {
+  static constexpr const MessageFamily* family = &server_family<S>;
+  static constexpr std::uint16_t index =
+      static_cast<std::uint16_t>(calls_of<S>::size + index_of_v<Msg, casts_of<S>>);
 };
 
 /// gen_server::stop's request: terminate with `reason` (any server type takes it).

@@ -3,11 +3,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <thread>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 namespace ambitious::detail {
 
@@ -49,16 +44,10 @@ class SharedSpinMutex {
   static constexpr std::uint32_t pending = 2;
   static constexpr std::uint32_t reader = 4;
 
-  static void pause(unsigned& spins) noexcept {
-    // The holder may have been descheduled by the OS: after a short spin, give the core away.
-    if (++spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-      _mm_pause();
-#endif
-    } else {
-      std::this_thread::yield();
-    }
-  }
+  // The holder may have been descheduled by the OS: after a short spin, give the core away.
+  // Out of line (src/naming/shared_spin_mutex.cpp), with the headers it needs: it runs only
+  // while the lock is contended.
+  static void pause(unsigned& spins) noexcept;
 
   std::atomic<std::uint32_t> state_{0};
 };

@@ -31,22 +31,13 @@ struct MessageType {
   std::uint16_t family_index = 0;         ///< its place in the family
 };
 
-/// A type declares its family with `static constexpr const MessageFamily* family` and
-/// `static constexpr std::uint16_t family_index`.
+/// The family a message type belongs to, and its index there: none, unless a specialization
+/// says so (a behaviour specializes it for its own message types).
 template <class T>
-constexpr const MessageFamily* family_of() noexcept {
-  if constexpr (requires { T::family; })
-    return T::family;
-  else
-    return nullptr;
-}
-template <class T>
-constexpr std::uint16_t family_index_of() noexcept {
-  if constexpr (requires { T::family_index; })
-    return T::family_index;
-  else
-    return 0;
-}
+struct message_family {
+  static constexpr const MessageFamily* family = nullptr;
+  static constexpr std::uint16_t index = 0;
+};
 
 /// The header of every mailbox entry; the value follows it in an Envelope.
 struct Message {
@@ -85,7 +76,7 @@ struct Envelope final : Message {
     free_frame(e, sizeof(Envelope));
   }
   static constexpr MessageType descriptor{MessageType::user, &Envelope::destroy, &type_name<T>,
-                                          family_of<T>(), family_index_of<T>()};
+                                          message_family<T>::family, message_family<T>::index};
 };
 
 /// The descriptor of messages of type T: `m.type == &message_type<T>` tests a message's type.

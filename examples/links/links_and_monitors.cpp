@@ -1,4 +1,4 @@
-// The flagship demo: processes, links, monitors, exit signals, names and timers, narrated.
+// Processes, links, monitors, exit signals, names and timers, narrated.
 //
 // A "desk" process (registered as `desk`) hands jobs to workers it starts linked to itself,
 // trapping exits so that a crashing worker becomes a message, not the desk's death. An observer
@@ -9,7 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "ambitious/ambitious.hpp"
+#include <ambitious/process/link.hpp>
+#include <ambitious/process/monitor.hpp>
+#include <ambitious/process/names.hpp>
+#include <ambitious/process/process.hpp>
+#include <ambitious/process/process_info.hpp>
+#include <ambitious/process/receive.hpp>
+#include <ambitious/process/runtime.hpp>
+#include <ambitious/process/send.hpp>
+#include <ambitious/process/spawn.hpp>
+#include <ambitious/process/timer.hpp>
 
 using namespace ambitious;
 using namespace std::chrono_literals;
@@ -33,6 +42,7 @@ struct Staff {
 };
 struct Watching {};
 
+// [snippet worker]
 Task<> worker() {
   for (;;) {
     Assign a = co_await receive<Assign>();
@@ -40,12 +50,15 @@ Task<> worker() {
     send(a.desk, Result{self(), a.job.id, a.job.id * a.job.id});
   }
 }
+// [snippet worker]
 
 Task<> desk(Pid boss, int jobs) {
-  trap_exit(true);
+  // [snippet trap]
+  trap_exit(true);  // exit signals from the linked workers become Exit messages
   register_name(Atom("desk"), self());
   std::printf("desk %s: open, trapping exits, registered as 'desk'\n", to_string(self()).c_str());
   Pid a = spawn_link(worker), b = spawn_link(worker);
+  // [snippet trap]
   std::vector<Pid> staff{a, b};
   std::printf("desk: started workers %s and %s, linked\n", to_string(a).c_str(),
               to_string(b).c_str());
@@ -64,6 +77,7 @@ Task<> desk(Pid boss, int jobs) {
           ++done;
           hand_out(r.worker);
         },
+        // [snippet exit_clause]
         [&](Exit e) {
           std::printf("desk: worker %s exited: %s; starting a new one\n", to_string(e.from).c_str(),
                       e.reason.to_string().c_str());
@@ -72,6 +86,7 @@ Task<> desk(Pid boss, int jobs) {
           staff.push_back(fresh);
           hand_out(fresh);
         },
+        // [snippet exit_clause]
         [&](ClosingTime) {
           std::printf("desk: closing time after %d jobs\n", done);
           open = false;
@@ -79,13 +94,17 @@ Task<> desk(Pid boss, int jobs) {
   }
   send(boss, Staff{staff});
   co_await receive<Watching>();
-  exit(ExitReason::shutdown(Term::atom("closing_time")));
+  // [snippet exit_reason]
+  exit(ExitReason::shutdown(Term::atom("closing_time")));  // {shutdown, closing_time}
+  // [snippet exit_reason]
 }
 
 int main() {
   return run([]() -> Task<> {
     std::printf("root %s: starting the desk\n", to_string(self()).c_str());
+    // [snippet spawn_monitor]
     auto [d, ref] = spawn_monitor(desk, self(), 8);
+    // [snippet spawn_monitor]
     co_await sleep(20ms);  // let some jobs run before the sabotage
     auto info = co_await process_info(d);
     if (info)
@@ -95,11 +114,14 @@ int main() {
     if (info && !info->links.empty()) {
       Pid victim = info->links.front();
       std::printf("root: killing worker %s from outside\n", to_string(victim).c_str());
-      exit(victim, atoms::kill);
+      // [snippet kill]
+      exit(victim, atoms::kill);  // untrappable: the desk gets Exit{victim, killed}
+      // [snippet kill]
     }
     // At closing time the desk tells us its workers and waits until we watch them; its exit
     // signal then reaches them through their links, and they end with the desk's reason.
     Staff staff = co_await receive<Staff>();
+    // [snippet down]
     for (Pid w : staff.workers) monitor(w);
     send(d, Watching{});
     for (std::size_t i = 0; i <= staff.workers.size(); ++i) {
@@ -107,6 +129,7 @@ int main() {
       std::printf("root: %s %s is down: %s\n", down.pid == d ? "the desk" : "worker",
                   to_string(down.pid).c_str(), down.reason.to_string().c_str());
     }
+    // [snippet down]
     std::printf("root: 'desk' is %s registered; %zu process left (me)\n",
                 whereis(Atom("desk")) ? "still" : "no longer", process_count());
   });

@@ -21,10 +21,13 @@
 #include <map>
 #include <string>
 
-#include "ambitious/ambitious.hpp"
-#include "ambitious/behaviours/application.hpp"
-#include "ambitious/behaviours/dynamic_supervisor.hpp"
-#include "ambitious/behaviours/supervisor.hpp"
+#include <ambitious/behaviours/application.hpp>
+#include <ambitious/behaviours/dynamic_supervisor.hpp>
+#include <ambitious/behaviours/gen_server.hpp>
+#include <ambitious/behaviours/logger.hpp>
+#include <ambitious/behaviours/supervisor.hpp>
+#include <ambitious/process/monitor.hpp>
+#include <ambitious/process/process.hpp>
 
 using namespace ambitious;
 using namespace std::chrono_literals;
@@ -81,7 +84,9 @@ class JobQueue : public GenServer<JobQueue> {
       std::printf("queue: all %d jobs done (%d retried after a crash); stopping as on Ctrl-C\n",
                   done_, retried_);
       std::fflush(stdout);
+      // [snippet sigterm]
       if (!run_forever) kill(getpid(), SIGTERM);  // to the process, as Ctrl-C would
+      // [snippet sigterm]
     }
     return noreply();
   }
@@ -146,13 +151,8 @@ Task<> worker() {
 }
 
 Task<std::expected<Pid, ExitReason>> start_jobs() {
-  StartOptions queue_options{queue_name, infinity};
-  ChildSpec queue = server_child<JobQueue>(Atom("queue"));
-  queue.start = [queue_options]() -> Task<StartChildResult> {
-    auto started = co_await JobQueue::start_link(queue_options);
-    if (!started) co_return std::unexpected(started.error());
-    co_return *started->pid();
-  };
+  ChildSpec queue = server_child<JobQueue>(Atom("queue"), StartOptions{.name = queue_name});
+  // The workers' dynamic supervisor starts with its workers: a start function of our own.
   ChildSpec workers;
   workers.id = Atom("workers");
   workers.type = ChildType::supervisor;
@@ -183,9 +183,11 @@ int main(int argc, char** argv) {
     else if (r.kind.starts_with("application"))
       std::printf("application: %s\n", r.text.substr(3).c_str());
   });
+  // [snippet run_application]
   ApplicationSpec jobs;
   jobs.name = Atom("jobs");
   jobs.start = start_jobs;
   jobs.stop = [] { std::printf("application jobs: stopped; bye\n"); };
-  return run_application({jobs}, Atom("jobs"));
+  return run_application({jobs}, Atom("jobs"));  // until SIGINT or SIGTERM
+  // [snippet run_application]
 }

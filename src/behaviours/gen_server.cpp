@@ -1,0 +1,124 @@
+// The parts of a GenServer's process that do not depend on its type (gen_server_loop.hpp):
+// taking the name, the init handshake between the starter and the server, the reports.
+
+#include <string>
+#include <variant>
+
+#include "ambitious/behaviours/gen_server.hpp"
+#include "ambitious/behaviours/logger.hpp"
+#include "ambitious/process/monitor.hpp"
+#include "ambitious/process/names.hpp"
+#include "ambitious/process/send.hpp"
+
+namespace ambitious::detail {
+namespace {
+
+/// The server's answer to its starter: running, ignored, or why not.
+struct InitAck {
+  Ref tag;
+  enum Kind { ok, ignore, error } kind;
+  ExitReason reason;
+};
+
+ExitReason already_started(Pid holder) {
+  return ExitReason(Term::tuple(atoms::already_started, holder));
+}
+
+/// The name is taken: the starter gets `reason` and this process ends `normal`.
+[[noreturn]] void name_taken(Pid starter, Ref tag, ExitReason reason) {
+  send(starter, InitAck{tag, InitAck::error, std::move(reason)});
+  exit(atoms::normal);
+}
+
+}  // namespace
+
+void claim_server_name(Pid starter, Ref tag, const ServerName& name) {
+  if (auto* atom = std::get_if<Atom>(&name)) {
+    if (auto holder = whereis(*atom)) name_taken(starter, tag, already_started(*holder));
+    try {
+      register_name(*atom, self());
+    } catch (const BadArg&) {
+      auto holder = whereis(*atom);
+      name_taken(starter, tag, holder ? already_started(*holder) : ExitReason(atoms::badarg));
+    }
+  } else {
+    Pid holder;
+    if (!std::get<1>(name)->register_self(&holder))
+      name_taken(starter, tag, already_started(holder));
+  }
+}
+
+void ack_server_started(Pid starter, Ref tag) {
+  send(starter, InitAck{tag, InitAck::ok, atoms::normal});
+}
+
+void ack_server_ignored(Pid starter, Ref tag) {
+  send(starter, InitAck{tag, InitAck::ignore, atoms::ignore});
+}
+
+void fail_server_init(Pid starter, Ref tag, ExitReason reason) {
+  send(starter, InitAck{tag, InitAck::error, reason});
+  exit(std::move(reason));
+}
+
+Task<std::expected<Pid, ExitReason>> await_server_start(Pid pid, bool linked, Ref tag,
+                                                        Timeout timeout) {
+  using Out = std::expected<Pid, ExitReason>;
+  Ref mref = monitor(pid);
+  bool timed_out = false;
+  Out out =
+      co_await receive(match<InitAck>([&](const InitAck& a) { return a.tag == tag; },
+                                      [&](InitAck a) {
+                                        if (a.kind == InitAck::ok) return Out(pid);
+                                        return Out(std::unexpect, std::move(a.reason));
+                                      }),
+                       match<Down>([&](const Down& d) { return d.ref == mref; },
+                                   [](Down d) { return Out(std::unexpect, std::move(d.reason)); }),
+                       after(timeout, [&] {
+                         timed_out = true;
+                         return Out(std::unexpect, atoms::timeout);
+                       }));
+  if (timed_out) {
+    // OTP: init took too long, so the server is killed (unlinked first, so the caller lives)
+    // and start fails with `timeout`. An ack it sent meanwhile comes before its Down: drop it.
+    if (linked) unlink(pid);
+    ambitious::exit(pid, atoms::kill);
+    co_await receive_if<Down>([&](const Down& d) { return d.ref == mref; });
+    co_await receive_if<InitAck>([&](const InitAck& a) { return a.tag == tag; },
+                                 std::chrono::milliseconds(0));
+    co_return out;
+  }
+  demonitor(mref, Flush::yes);
+  co_return out;
+}
+
+void report_unexpected_message(std::string_view server, std::string_view what) {
+  log(LogReport{LogLevel::warning, "gen_server_unexpected_message", self(),
+                "** " + std::string(server) + " " + to_string(self()) +
+                    " dropped a message of undeclared type " + std::string(what)});
+}
+
+void report_unexpected_exit(std::string_view server, const Exit& e) {
+  log(LogReport{LogLevel::warning, "gen_server_unexpected_message", self(),
+                "** " + std::string(server) + " " + to_string(self()) + " dropped an Exit from " +
+                    to_string(e.from) + ": " + e.reason.to_string()});
+}
+
+void report_terminate_failed(std::string_view server, const ExitReason& reason,
+                             const ExitReason& crash) {
+  log(LogReport{LogLevel::error, "gen_server_terminate_failed", self(),
+                "** terminate of " + std::string(server) + " " + to_string(self()) +
+                    " (ending with " + reason.to_string() + ") failed: " + crash.to_string()});
+}
+
+void report_server_terminated(std::string_view server, const ExitReason& reason,
+                              std::string_view last_message) {
+  if (reason.is_normal() || reason.is_shutdown()) return;  // OTP reports only abnormal ends
+  if (!log_enabled(LogLevel::error)) return;
+  log(LogReport{LogLevel::error, "gen_server_terminated", self(),
+                "** Generic server " + to_string(self()) + " (" + std::string(server) +
+                    ") terminating\n** Last message in was of type " + std::string(last_message) +
+                    "\n** Reason for termination ==\n** " + reason.to_string()});
+}
+
+}  // namespace ambitious::detail
