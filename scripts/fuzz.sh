@@ -29,7 +29,8 @@ sources=(src/core/atom.cpp src/core/node.cpp src/core/pid.cpp src/core/port.cpp 
          src/core/term.cpp src/core/term_print.cpp src/core/etf_decode.cpp src/core/etf_encode.cpp
          # dist: the codecs and state machines, which do no I/O (not the carriers)
          src/dist/bytes.cpp src/dist/wire_error.cpp src/dist/epmd_codec.cpp src/dist/node_name.cpp
-         src/dist/cookie.cpp src/dist/handshake_codec.cpp src/dist/handshake.cpp)
+         src/dist/cookie.cpp src/dist/handshake_codec.cpp src/dist/handshake.cpp
+         src/dist/control.cpp src/dist/packet.cpp src/dist/frame_reader.cpp)
 
 mkdir -p "$out/obj" "$out/artifacts"
 objects=()
