@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Checks the layering of DESIGN.md: core -> runtime -> process -> behaviours -> naming. A file of
-# a layer (include/ambitious/<layer>/, src/<layer>/, tests/<layer>/) may reach, through its
-# includes and theirs, only the public headers of its own layer and of the layers below.
+# Checks the layering of DESIGN.md: core -> runtime -> process -> behaviours -> naming -> dist.
+# A file of a layer (include/ambitious/<layer>/, src/<layer>/, tests/<layer>/) may reach, through
+# its includes and theirs, only the public headers of its own layer and of the layers below.
 # (The build already keeps each layer out of the others' src/: there is no include path into
 # it.) Prints each file that reaches too high, with the include that leads there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-layers=(core runtime process behaviours naming)
+layers=(core runtime process behaviours naming dist)
 declare -A rank_of
 for i in "${!layers[@]}"; do rank_of[${layers[$i]}]=$i; done
 umbrella_rank=$(( ${#layers[@]} - 1 ))  # ambitious/ambitious.hpp includes every layer

@@ -1,0 +1,226 @@
+#include "ambitious/dist/packet.hpp"
+
+#include <algorithm>
+
+#include "bytes.hpp"
+
+namespace ambitious::dist {
+
+namespace {
+
+std::unexpected<WireError> fail(WireErrc code, std::size_t offset) {
+  return std::unexpected(WireError{code, offset});
+}
+std::unexpected<WireError> bad_term(std::size_t offset, const etf::DecodeError& e) {
+  return std::unexpected(WireError{WireErrc::bad_term, offset, e});
+}
+
+std::uint64_t be64(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
+}
+
+// The control term never shares the packet's bytes (it is decoded from a span, which copies),
+// so that the byte after it may be overwritten once it is decoded.
+std::expected<std::pair<Term, std::size_t>, WireError> control_at(std::span<std::uint8_t> bytes,
+                                                                  std::size_t at,
+                                                                  const etf::DecodeOptions& o) {
+  auto c = etf::decode_prefix(bytes.subspan(at), o);
+  if (!c) return bad_term(at, c.error());
+  return std::pair{std::move(c->first), at + c->second};
+}
+
+// The payload term at `at`, which must end the packet; shared with `owner` when there is one.
+std::expected<Term, WireError> payload_at(std::span<std::uint8_t> bytes, std::size_t at,
+                                          const Term* owner, const etf::DecodeOptions& o) {
+  std::expected<std::pair<Term, std::size_t>, etf::DecodeError> p =
+      owner ? etf::decode_prefix_shared(
+                  *owner, static_cast<std::size_t>(bytes.data() + at - owner->bytes().data()), o)
+            : etf::decode_prefix(bytes.subspan(at), o);
+  if (!p) {
+    // A term cut short by the packet's end may have run on into the owner's next bytes: either
+    // way the packet holds no whole term.
+    return bad_term(at, p.error());
+  }
+  if (p->second > bytes.size() - at)
+    return bad_term(at, etf::DecodeError{etf::DecodeErrc::truncated, bytes.size() - at});
+  if (p->second != bytes.size() - at) return fail(WireErrc::trailing_bytes, at + p->second);
+  return std::move(p->first);
+}
+
+std::expected<ControlMessage, WireError> message(const Term& control,
+                                                 const std::optional<Term>& payload,
+                                                 std::size_t control_at) {
+  auto m = from_terms(control, payload);
+  if (!m) {
+    WireError e = m.error();
+    e.offset = control_at;
+    return std::unexpected(e);
+  }
+  return std::move(*m);
+}
+
+}  // namespace
+
+std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::decode(
+    std::span<std::uint8_t> bytes, const Term* owner) {
+  if (bytes.empty()) return fail(WireErrc::malformed, 0);
+  if (bytes[0] == packet_tag::pass_through) return whole(bytes, 1, true, owner);
+  if (bytes[0] != etf::version) return fail(WireErrc::unknown_message, 0);
+  if (bytes.size() < 2) return fail(WireErrc::malformed, 1);
+  switch (bytes[1]) {
+    case packet_tag::dist_header:
+      if (bytes.size() < 3) return fail(WireErrc::malformed, 2);
+      if (bytes[2] != 0) return fail(WireErrc::not_negotiated, 2);  // atom cache refs
+      return whole(bytes, 3, false, owner);
+    case packet_tag::fragment_header:
+      return first_fragment(bytes);
+    case packet_tag::fragment_cont:
+      return next_fragment(bytes);
+    default:
+      return fail(WireErrc::unknown_message, 1);
+  }
+}
+
+std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::whole(
+    std::span<std::uint8_t> bytes, std::size_t at, bool versioned, const Term* owner) {
+  // Terms after a distribution header come without their version byte: write one in place of
+  // the byte before each (the header's last byte, then the control term's last byte, which is
+  // decoded by then and no longer read).
+  if (!versioned) bytes[--at] = etf::version;
+  auto c = control_at(bytes, at, limits_.decode);
+  if (!c) return std::unexpected(c.error());
+  auto [control, end] = std::move(*c);
+  std::optional<Term> payload;
+  if (end < bytes.size()) {
+    std::size_t p = end;
+    if (!versioned) bytes[--p] = etf::version;
+    auto t = payload_at(bytes, p, owner, limits_.decode);
+    if (!t) return std::unexpected(t.error());
+    payload = std::move(*t);
+  }
+  auto m = message(control, payload, at);
+  if (!m) return std::unexpected(m.error());
+  return std::optional<ControlMessage>(std::move(*m));
+}
+
+std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::first_fragment(
+    std::span<std::uint8_t> bytes) {
+  constexpr std::size_t header = 2 + 8 + 8 + 1;
+  if (bytes.size() < header) return fail(WireErrc::malformed, bytes.size());
+  std::uint64_t sequence = be64(&bytes[2]), fragment = be64(&bytes[10]);
+  if (bytes[18] != 0) return fail(WireErrc::not_negotiated, 18);  // atom cache refs
+  if (fragment == 0) return fail(WireErrc::malformed, 10);
+  if (sequences_.count(sequence)) return fail(WireErrc::malformed, 2);  // a second first
+  if (sequences_.size() >= limits_.max_sequences) return fail(WireErrc::too_large, 2);
+  bytes[18] = etf::version;
+  auto c = control_at(bytes, 18, limits_.decode);
+  if (!c) return std::unexpected(c.error());
+  std::size_t rest = bytes.size() - c->second;
+  if (pending_bytes_ + 1 + rest > limits_.max_message) return fail(WireErrc::too_large, c->second);
+  Assembly a;
+  a.control = std::move(c->first);
+  a.next_fragment = fragment - 1;
+  a.payload.reserve(1 + rest);
+  a.payload.push_back(etf::version);
+  a.payload.insert(a.payload.end(), bytes.begin() + static_cast<std::ptrdiff_t>(c->second),
+                   bytes.end());
+  pending_bytes_ += a.payload.size();
+  sequences_.emplace(sequence, std::move(a));
+  if (fragment == 1) return complete(sequence);
+  return std::optional<ControlMessage>();
+}
+
+std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::next_fragment(
+    std::span<std::uint8_t> bytes) {
+  constexpr std::size_t header = 2 + 8 + 8;
+  if (bytes.size() < header) return fail(WireErrc::malformed, bytes.size());
+  std::uint64_t sequence = be64(&bytes[2]), fragment = be64(&bytes[10]);
+  auto it = sequences_.find(sequence);
+  if (it == sequences_.end()) return fail(WireErrc::malformed, 2);  // no first fragment
+  Assembly& a = it->second;
+  if (fragment == 0 || fragment != a.next_fragment) return fail(WireErrc::malformed, 10);
+  std::size_t more = bytes.size() - header;
+  if (pending_bytes_ + more > limits_.max_message) return fail(WireErrc::too_large, 10);
+  a.payload.insert(a.payload.end(), bytes.begin() + header, bytes.end());
+  pending_bytes_ += more;
+  a.next_fragment = fragment - 1;
+  if (fragment == 1) return complete(sequence);
+  return std::optional<ControlMessage>();
+}
+
+std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::complete(
+    std::uint64_t sequence) {
+  auto node = sequences_.extract(sequence);
+  Assembly& a = node.mapped();
+  pending_bytes_ -= a.payload.size();
+  std::optional<Term> payload;
+  if (a.payload.size() > 1) {
+    std::expected<Term, etf::DecodeError> t;
+    if (a.payload.size() >= limits_.decode.share_from) {
+      // Large: into a binary of its own, so that the payload's large binaries share it.
+      Term buffer = Term::binary_filled(a.payload.size(), [&](std::span<std::uint8_t> to) {
+        std::copy(a.payload.begin(), a.payload.end(), to.begin());
+      });
+      a.payload = {};
+      t = etf::decode_shared(buffer, limits_.decode);
+    } else {
+      t = etf::decode(a.payload, limits_.decode);
+    }
+    if (!t) return bad_term(0, t.error());
+    payload = std::move(*t);
+  }
+  auto m = message(a.control, payload, 0);
+  if (!m) return std::unexpected(m.error());
+  return std::optional<ControlMessage>(std::move(*m));
+}
+
+std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
+  ControlTerms t = to_terms(m, flags);
+  std::vector<std::uint8_t> out;
+  out.reserve(5 + etf::encoded_size(t.control) + (t.payload ? etf::encoded_size(*t.payload) : 0));
+  out.resize(4);
+  out.push_back(packet_tag::pass_through);
+  etf::encode_append(t.control, out);
+  if (t.payload) etf::encode_append(*t.payload, out);
+  detail::Writer(out).patch_u32(0, static_cast<std::uint32_t>(out.size() - 4));
+  return out;
+}
+
+std::vector<std::vector<std::uint8_t>> encode_fragments(const ControlMessage& m, Flags flags,
+                                                        std::uint64_t sequence,
+                                                        std::size_t fragment_size) {
+  if (fragment_size == 0) fragment_size = 1;
+  ControlTerms t = to_terms(m, flags);
+  std::vector<std::uint8_t> control = etf::encode(t.control), payload;
+  if (t.payload) payload = etf::encode(*t.payload);
+  // After a fragment header the terms go without their version byte.
+  std::span<const std::uint8_t> c = std::span(control).subspan(1);
+  std::span<const std::uint8_t> p =
+      payload.empty() ? std::span<const std::uint8_t>() : std::span(payload).subspan(1);
+  std::size_t count = std::max<std::size_t>(1, (p.size() + fragment_size - 1) / fragment_size);
+  std::vector<std::vector<std::uint8_t>> out;
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::vector<std::uint8_t> f;
+    detail::Writer w(f);
+    w.u32(0);
+    w.u8(etf::version);
+    w.u8(i == 0 ? packet_tag::fragment_header : packet_tag::fragment_cont);
+    w.u64(sequence);
+    w.u64(count - i);
+    if (i == 0) {
+      w.u8(0);  // no atom cache refs
+      w.bytes(c);
+    }
+    std::size_t from = i * fragment_size;
+    w.bytes(p.subspan(std::min(from, p.size()),
+                      std::min(fragment_size, p.size() - std::min(from, p.size()))));
+    w.patch_u32(0, static_cast<std::uint32_t>(f.size() - 4));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace ambitious::dist
