@@ -90,16 +90,20 @@ struct Clause {
   }
   decltype(auto) take(MessagePtr& m) {
     if constexpr (decodes_from_term<T>) {
-      if (m.get()->type == message_type<Term>) [[unlikely]] {
-        MessagePtr decoded(std::exchange(decoded_term, nullptr));
-        return std::invoke(handler, std::move(value_of<T>(*decoded.get())));
-      }
+      if (m.get()->type == message_type<Term>) [[unlikely]]
+        return take_term();
     }
     return std::invoke(handler, std::move(value_of<T>(*m.get())));
   }
 
  private:
-  bool accepts_term(const Term& t) const {
+  // Out of line and cold: inlined, the decoding would give the scan of every local message a
+  // stack frame to set up (measured: 6 -> 14 instructions per message matched).
+  [[gnu::noinline, gnu::cold]] decltype(auto) take_term() {
+    MessagePtr decoded(std::exchange(decoded_term, nullptr));
+    return std::invoke(handler, std::move(value_of<T>(*decoded.get())));
+  }
+  [[gnu::noinline, gnu::cold]] bool accepts_term(const Term& t) const {
     std::expected<T, CodecError> v = Codec<T>::from_term(t);
     if (!v || !std::invoke(pred, std::as_const(*v))) return false;  // the Term stays queued
     MessagePtr stale(std::exchange(decoded_term, make_message<T>(std::move(*v))));
