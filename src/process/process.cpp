@@ -66,29 +66,62 @@ void Process::drain() {
   mailbox.fetch([this](Signal& s) noexcept { handle_signal(s); });
 }
 
+// Inlined into handle_signal: links and monitors are most of what a gen_server call signals.
+[[gnu::always_inline]] inline void Process::handle_relation_signal(Signal& s) noexcept {
+  switch (s.kind) {
+    case SignalKind::link:
+      // OTP 23's link protocol: a LINK that crossed our own UNLINK_ID (its ack still to come)
+      // is void; the partner removes its link when our UNLINK_ID reaches it.
+      if (relations_ && relations_->unlinking.contains(s.from)) break;
+      relations().links.insert(s.from);
+      break;
+    case SignalKind::unlink:
+      if (relations_) relations_->links.erase(s.from);
+      if (!s.from.is_local()) {
+        // UNLINK_ID is always acknowledged, or the partner's link stays `unlinking` for good.
+        Signal* ack = make_signal(SignalKind::unlink_ack, pid);
+        ack->seq = s.seq;
+        deliver_message(s.from, ack);
+      }
+      break;
+    case SignalKind::unlink_ack:
+      if (relations_)
+        if (auto* pending = relations_->unlinking.find(s.from); pending && pending->second == s.seq)
+          relations_->unlinking.erase(s.from);
+      break;
+    case SignalKind::monitor:
+      relations().monitored_by.insert({s.ref, s.from});
+      if (s.name != Atom()) relations_->monitored_by_names.insert({s.ref, s.name});
+      break;
+    case SignalKind::demonitor:
+      if (relations_) {
+        relations_->monitored_by.erase(s.ref);
+        relations_->monitored_by_names.erase(s.ref);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
 void Process::handle_signal(Signal& s) noexcept {
   switch (s.kind) {
     case SignalKind::exit:
       handle_exit_signal(s);
       break;
     case SignalKind::link:
-      relations().links.insert(s.from);
-      break;
     case SignalKind::unlink:
-      if (relations_) relations_->links.erase(s.from);
-      break;
+    case SignalKind::unlink_ack:
     case SignalKind::monitor:
-      relations().monitored_by.insert({s.ref, s.from});
-      break;
     case SignalKind::demonitor:
-      if (relations_) relations_->monitored_by.erase(s.ref);
+      handle_relation_signal(s);
       break;
     case SignalKind::down:
       // Only while the monitor is active: once demonitor() returned, no Down may appear.
       if (relations_ && relations_->monitors.erase(s.ref)) {
         Down down{s.ref, s.from, std::move(s.reason)};
         if (auto* by_name = relations_->monitor_names.find(s.ref)) {
-          down.name = RegisteredName{by_name->second, s.from.node()};
+          down.name = by_name->second;
           relations_->monitor_names.erase(s.ref);
         }
         mailbox.enqueue(make_message<Down>(std::move(down)));
@@ -108,6 +141,8 @@ void Process::handle_signal(Signal& s) noexcept {
 }
 
 void Process::handle_exit_signal(Signal& s) noexcept {
+  // The partner's link is gone with this signal: an UNLINK_ID of ours it will never ack now.
+  if (s.linked && !s.from.is_local() && relations_) relations_->unlinking.erase(s.from);
   if (s.linked) {
     // A link already removed by unlink() has no effect, even if its signal was in flight.
     if (!relations_ || !relations_->links.erase(s.from)) return;
@@ -322,16 +357,10 @@ void Process::terminate(ExitReason reason) noexcept {
     Message* next = m->next;
     if (is_signal(*m)) {
       auto& s = static_cast<Signal&>(*m);
-      if (s.kind == SignalKind::link)
-        relations().links.insert(s.from);
-      else if (s.kind == SignalKind::monitor)
-        relations().monitored_by.insert({s.ref, s.from});
-      else if (s.kind == SignalKind::unlink && relations_)
-        relations_->links.erase(s.from);
-      else if (s.kind == SignalKind::demonitor && relations_)
-        relations_->monitored_by.erase(s.ref);
-      else if (s.kind == SignalKind::info_request)
+      if (s.kind == SignalKind::info_request)
         deliver_message(s.from, make_message<InfoReply>(InfoReply{s.ref, std::nullopt}));
+      else
+        handle_relation_signal(s);  // a link or a monitor made now is answered just below
     }
     destroy(m);
     m = next;
@@ -349,12 +378,12 @@ void Process::terminate(ExitReason reason) noexcept {
       Signal* s = make_signal(SignalKind::down, pid);
       s->ref = ref;
       s->reason = reason;
+      if (auto* by_name = relations_->monitored_by_names.find(ref)) s->name = by_name->second;
       deliver_message(watcher, s);
     }
     for (auto& [ref, target] : relations_->monitors) {
-      Signal* s = make_signal(SignalKind::demonitor, pid);
-      s->ref = ref;
-      deliver_message(target, s);
+      auto* by_name = relations_->monitor_names.find(ref);
+      send_demonitor(pid, ref, target, by_name ? &by_name->second : nullptr);
     }
     relations_.reset();
   }

@@ -11,6 +11,7 @@
 #include "ambitious/core/ref.hpp"
 #include "ambitious/process/detail/receive_core.hpp"
 #include "ambitious/process/exit_reason.hpp"
+#include "ambitious/process/registered_name.hpp"
 #include "ambitious/runtime/runnable.hpp"
 #include "ambitious/runtime/timer_wheel.hpp"
 #include "flat_table.hpp"
@@ -25,9 +26,14 @@ struct BlockingCall;
 /// Links and monitors: owner-only, allocated on first use (most processes have none).
 struct Relations {
   FlatSet<Pid> links;
-  FlatMap<Ref, Pid> monitors;        // refs this process holds -> the monitored pid
-  FlatMap<Ref, Atom> monitor_names;  // those of them made by name -> the name (for the Down)
-  FlatMap<Ref, Pid> monitored_by;    // refs on this process -> the watcher
+  /// Remote partners this process sent UNLINK_ID to, not yet acknowledged -> the unlink id (OTP
+  /// 23's link protocol: meanwhile a LINK from the partner is ignored).
+  FlatMap<Pid, std::uint64_t> unlinking;
+  FlatMap<Ref, Pid> monitors;  // refs this process holds -> the monitored pid (null: by a name
+                               // nobody held, or by name on another node)
+  FlatMap<Ref, RegisteredName> monitor_names;  // those made by name -> {Name, Node} (the Down's)
+  FlatMap<Ref, Pid> monitored_by;              // refs on this process -> the watcher
+  FlatMap<Ref, Atom> monitored_by_names;       // those a remote watcher made by name -> the name
 };
 
 /// A process: its mailbox, its signals, links and monitors, the exit it is heading to, and the
@@ -86,6 +92,8 @@ class Process final : public Runnable {
   // (for a Down, an Exit, a link), which ends the program, as it ends the BEAM.
   void handle_signal(Signal& s) noexcept;
   void handle_exit_signal(Signal& s) noexcept;
+  /// A signal that changes links or monitors only: in run, and at the end for late ones.
+  void handle_relation_signal(Signal& s) noexcept;
   /// Scans for the pending receive; true when it is over (matched or timed out).
   bool poll_receive();
   void end_receive() noexcept;

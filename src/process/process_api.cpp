@@ -2,8 +2,13 @@
 
 #include <ostream>
 
+#include <atomic>
+#include <optional>
+#include <string>
+
 #include "ambitious/process/detail/alias.hpp"
 #include "ambitious/process/detail/exit_exception.hpp"
+#include "ambitious/process/detail/remote_nodes.hpp"
 #include "ambitious/process/link.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/process.hpp"
@@ -15,6 +20,12 @@
 
 namespace ambitious {
 namespace {
+
+// The id of an UNLINK_ID: never 0, unique among this node's unlinks.
+std::uint64_t next_unlink_id() noexcept {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 detail::Process& require(const char* function) {
   detail::Process* p = detail::Process::current();
@@ -65,7 +76,30 @@ Pid spawn_task(Task<> body, SpawnLink how, Ref* monitor_ref) {
 void deliver(Pid to, Message* m) {
   MessagePtr owned(m);
   require("send");
-  deliver_message(to, owned.release());
+  deliver_from_send(to, owned.release());
+}
+
+void deliver(const RegisteredName& to, Message* m) {
+  MessagePtr owned(m);
+  Process& me = require("send");
+  if (is_local_node(to.node)) {
+    // {Name, Node} ! Msg never raises: a name nobody holds drops the message (checked with erl).
+    RuntimeState& rt = *runtime();
+    Pid pid;
+    {
+      std::shared_lock lock(rt.names.mutex);
+      auto it = rt.names.by_name.find(to.name);
+      if (it == rt.names.by_name.end()) return;
+      pid = it->second;
+    }
+    deliver_message(pid, owned.release());
+    return;
+  }
+  if (!m->type->to_term)
+    throw BadArg("send: " + std::string(m->type->name()) +
+                 " has no Codec, so it cannot be sent to {" + std::string(to.name.name()) + ", " +
+                 std::string(to.node.name()) + "}");
+  if (RemoteNodes* net = remote_nodes()) net->send_named(me.pid, to, m->type->to_term(*m));
 }
 
 void deliver(Atom name, Message* m) {
@@ -89,7 +123,7 @@ void send_to_alias(Pid to, const Ref& alias, Message* m) {
   Signal* s = make_signal(SignalKind::alias, me.pid);
   s->ref = alias;
   s->payload = owned.release();
-  deliver_message(to, s);
+  deliver_from_send(to, s);
 }
 
 }  // namespace detail
@@ -134,13 +168,23 @@ void link(Pid pid) {
   if (!me.trap_exit && pid.is_local() && !detail::runtime()->table.lookup(pid))
     throw NoProc("link: no process " + to_string(pid) + " (noproc)");
   me.relations().links.insert(pid);
+  // OTP 23's link protocol: a LINK of ours supersedes our UNLINK_ID still waiting for its ack.
+  if (!pid.is_local()) me.relations().unlinking.erase(pid);
+  // A remote pid: LINK through the distribution; not distributed, the exit signal noconnection.
   detail::deliver_message(pid, detail::make_signal(detail::SignalKind::link, me.pid));
 }
 
 void unlink(Pid pid) {
   detail::Process& me = require("unlink");
   if (!me.has_relations() || !me.relations().links.erase(pid)) return;
-  detail::deliver_message(pid, detail::make_signal(detail::SignalKind::unlink, me.pid));
+  detail::Signal* s = detail::make_signal(detail::SignalKind::unlink, me.pid);
+  if (!pid.is_local()) {
+    if (!detail::remote_nodes()) return detail::destroy(s);  // not distributed: nobody to tell
+    // UNLINK_ID: until its ack comes, a LINK from the partner is void (it crossed ours).
+    s->seq = next_unlink_id();
+    me.relations().unlinking.insert({pid, s->seq});
+  }
+  detail::deliver_message(pid, s);
 }
 
 bool linked(Pid pid) {
@@ -156,10 +200,13 @@ Ref monitor_process(detail::Process& me, Pid pid, std::optional<Atom> name) {
   me.mailbox.mark(ref);  // the Down, if any, comes after everything queued now
   detail::Relations& relations = me.relations();
   relations.monitors.insert({ref, pid});
-  if (name) relations.monitor_names.insert({ref, *name});
+  if (name)
+    relations.monitor_names.insert({ref, RegisteredName{*name, nodes::get(nodes::local).name}});
   detail::Signal* s = detail::make_signal(detail::SignalKind::monitor, me.pid);
   s->ref = ref;
-  detail::deliver_message(pid, s);  // a dead or null pid sends Down noproc back
+  // A dead or null pid sends Down noproc back; a remote one is monitored through the
+  // distribution (MONITOR_P), or, not distributed, sends Down noconnection back.
+  detail::deliver_message(pid, s);
   return ref;
 }
 
@@ -171,12 +218,15 @@ bool remove_monitor(detail::Process& me, const Ref& ref, bool flush) {
     detail::Relations& relations = me.relations();
     if (auto* entry = relations.monitors.find(ref)) {
       active = true;
-      detail::Signal* s = detail::make_signal(detail::SignalKind::demonitor, me.pid);
-      s->ref = ref;
       Pid target = entry->second;
       relations.monitors.erase(ref);
-      relations.monitor_names.erase(ref);
-      detail::deliver_message(target, s);
+      if (auto* named = relations.monitor_names.find(ref)) {
+        RegisteredName by_name = named->second;
+        relations.monitor_names.erase(ref);
+        detail::send_demonitor(me.pid, ref, target, &by_name);
+      } else {
+        detail::send_demonitor(me.pid, ref, target, nullptr);
+      }
     }
   }
   if (flush) me.mailbox.flush_down(ref);
@@ -196,6 +246,23 @@ Ref monitor(Atom name) {
     if (auto it = rt.names.by_name.find(name); it != rt.names.by_name.end()) pid = it->second;
   }
   return monitor_process(me, pid, name);
+}
+
+Ref monitor(const RegisteredName& to) {
+  detail::Process& me = require("monitor");
+  if (detail::is_local_node(to.node)) return monitor(to.name);
+  detail::RemoteNodes* net = detail::remote_nodes();
+  // OTP 25 raises badarg for erlang:monitor(process, {Name, Node}) on a node that is not alive.
+  if (!net)
+    throw BadArg("monitor({" + std::string(to.name.name()) + ", " + std::string(to.node.name()) +
+                 "}): this node is not distributed");
+  Ref ref = Ref::make();
+  me.mailbox.mark(ref);
+  detail::Relations& relations = me.relations();
+  relations.monitors.insert({ref, Pid()});  // the pid is not known: MONITOR_P_EXIT names the name
+  relations.monitor_names.insert({ref, to});
+  net->monitor_named(me.pid, to, ref);
+  return ref;
 }
 
 void demonitor(const Ref& ref) { remove_monitor(require("demonitor"), ref, false); }

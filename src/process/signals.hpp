@@ -15,8 +15,10 @@ namespace ambitious::detail {
 enum class SignalKind : std::uint8_t {
   exit,          ///< an exit signal: from exit/2, or a linked process's end
   link,          ///< `from` linked to the receiver
-  unlink,        ///< `from` removed its link to the receiver
-  monitor,       ///< `from` monitors the receiver with `ref`
+  unlink,        ///< `from` removed its link to the receiver (`seq`: a remote `from`'s unlink id)
+  unlink_ack,    ///< the remote `from` acknowledged the receiver's unlink `seq`
+  monitor,       ///< `from` monitors the receiver with `ref` (`name`: by that name, from a remote
+                 ///< `from`, whose MONITOR_P_EXIT must name it)
   demonitor,     ///< `from` dropped its monitor `ref` on the receiver
   down,          ///< the monitored `from` ended; becomes a Down message if `ref` is still active
   timeout,       ///< the receive timer numbered `seq` fired
@@ -32,7 +34,8 @@ struct Signal : Message {
   ExitReason reason;           // exit, down
   bool linked = false;         // exit: sent because of a link (else by exit/2)
   std::uint16_t items = 0;     // info_request: the InfoItems asked for, as bits
-  std::uint64_t seq = 0;       // timeout
+  std::uint64_t seq = 0;       // timeout: the receive's number; unlink, unlink_ack: the id
+  Atom name;                   // monitor, down: the name a remote process monitors by ('' none)
   Message* payload = nullptr;  // alias: owned until handed on
 
   static void destroy_signal(Message* m) noexcept {

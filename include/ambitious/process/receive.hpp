@@ -13,6 +13,12 @@
 // waits for the reply to a request made after `ref` was created can say `.since(ref)`: it then
 // skips the messages that were already queued (Erlang's receive marker), so a long mailbox is
 // not scanned again for every reply.
+//
+// A message from another node is a Term in the mailbox. A clause for a type T with a Codec
+// (ambitious/core/codec.hpp) also takes a Term message that Codec<T> decodes into a T its
+// predicate accepts, and hands the decoded T to its handler; a Term that does not decode stays
+// queued. So the same receive serves local and remote senders, in the one mailbox's order.
+// `receive<Term>()` takes every Term message as it is; a type without a Codec never takes one.
 
 #include <concepts>
 #include <optional>

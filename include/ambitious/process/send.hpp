@@ -9,6 +9,7 @@
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/process/detail/message.hpp"
+#include "ambitious/process/registered_name.hpp"
 
 namespace ambitious {
 
@@ -24,12 +25,21 @@ namespace detail {
 void deliver(Pid to, Message* m);
 /// Delivers `m` to the process registered as `name`; throws BadArg when there is none.
 void deliver(Atom name, Message* m);
+/// Delivers `m` to the process registered as `to.name` on `to.node`; see send(RegisteredName).
+void deliver(const RegisteredName& to, Message* m);
 /// Delivers `m` to `to` (or the process registered as `name`) from any thread.
 Delivery post_message(Pid to, Message* m);
 Delivery post_message(Atom name, Message* m);
 }  // namespace detail
 
 /// Sends `value` to `to`. Order is kept per sender and receiver; a dead `to` drops it silently.
+///
+/// A `to` of another node gets `value` as the term its Codec makes, through the distribution
+/// (SEND_SENDER); the receiver's `receive<T>` decodes it. A type without a Codec cannot leave the
+/// node: sending one to a remote pid throws BadArg (escaping the process body, it ends the
+/// process with `{exception, What}`), whether or not this node is distributed, so the mistake
+/// shows on the first try. When this node is not distributed the message is dropped silently,
+/// as OTP 25 drops it.
 template <class T>
   requires std::is_constructible_v<std::decay_t<T>, T&&>
 void send(Pid to, T&& value) {
@@ -42,6 +52,16 @@ template <class T>
   requires std::is_constructible_v<std::decay_t<T>, T&&>
 void send(Atom name, T&& value) {
   detail::deliver(name, detail::make_message<std::decay_t<T>>(std::forward<T>(value)));
+}
+
+/// Sends `value` to the process registered as `to.name` on the node `to.node` (Erlang's
+/// `{Name, Node} ! Msg`): this node's name sends locally, and, as in OTP, a name nobody holds
+/// drops the message (no BadArg, unlike send(Atom)); another node's goes through the
+/// distribution (REG_SEND) as a term, and needs a Codec as send(Pid) to a remote pid does.
+template <class T>
+  requires std::is_constructible_v<std::decay_t<T>, T&&>
+void send(const RegisteredName& to, T&& value) {
+  detail::deliver(to, detail::make_message<std::decay_t<T>>(std::forward<T>(value)));
 }
 
 /// A message type an emplacing send can build: a plain object type (no reference, no const).

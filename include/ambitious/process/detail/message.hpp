@@ -7,6 +7,9 @@
 #include <string_view>
 #include <utility>
 
+#include "ambitious/core/codec.hpp"
+#include "ambitious/core/term.hpp"
+
 namespace ambitious::detail {
 
 void* allocate_frame(std::size_t size);
@@ -29,6 +32,10 @@ struct MessageType {
   std::string_view (*name)() noexcept;
   const MessageFamily* family = nullptr;  ///< the family this type belongs to, if any
   std::uint16_t family_index = 0;         ///< its place in the family
+  /// The message's value as a term, by its Codec, for a process of another node; null for a
+  /// type without a Codec (such a message cannot leave the node).
+  using ToTerm = Term (*)(const Message&);
+  ToTerm to_term = nullptr;
 };
 
 /// The family a message type belongs to, and its index there: none, unless a specialization
@@ -75,8 +82,18 @@ struct Envelope final : Message {
     e->~Envelope();
     free_frame(e, sizeof(Envelope));
   }
-  static constexpr MessageType descriptor{MessageType::user, &Envelope::destroy, &type_name<T>,
-                                          message_family<T>::family, message_family<T>::index};
+  static Term encode(const Message& m) {
+    return Codec<T>::to_term(static_cast<const Envelope&>(m).value);
+  }
+  static constexpr MessageType::ToTerm encoder() {
+    if constexpr (Encodable<T>)
+      return &Envelope::encode;
+    else
+      return nullptr;
+  }
+  static constexpr MessageType descriptor{
+      MessageType::user,         &Envelope::destroy,       &type_name<T>,
+      message_family<T>::family, message_family<T>::index, encoder()};
 };
 
 /// The descriptor of messages of type T: `m.type == &message_type<T>` tests a message's type.
