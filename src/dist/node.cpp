@@ -127,8 +127,12 @@ struct Node::Impl final : detail::ConnectionOwner {
       give_up(node, attempt);
       co_return;
     }
-    auto entry = co_await epmd::detail::async_port_please(epmd::Address{name->host, epmd_port},
-                                                          name->alive, options.net_setuptime);
+    // A named Address, not a braced temporary in the co_await (the g++ 12 trap of the README:
+    // it destroys such a temporary twice).
+    epmd::Address at;
+    at.host = name->host;
+    at.port = epmd_port;
+    auto entry = co_await epmd::detail::async_port_please(at, name->alive, options.net_setuptime);
     if (!entry) {
       give_up(node, attempt);
       co_return;
