@@ -178,12 +178,30 @@ std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::complete(
 
 std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
   ControlTerms t = to_terms(m, flags);
+  const bool header = flags & (flag::fragments | flag::dist_hdr_atom_cache);
   std::vector<std::uint8_t> out;
-  out.reserve(5 + etf::encoded_size(t.control) + (t.payload ? etf::encoded_size(*t.payload) : 0));
+  out.reserve(7 + etf::encoded_size(t.control) + (t.payload ? etf::encoded_size(*t.payload) : 0));
   out.resize(4);
-  out.push_back(packet_tag::pass_through);
-  etf::encode_append(t.control, out);
-  if (t.payload) etf::encode_append(*t.payload, out);
+  if (header) {
+    // OTP reads a distribution header, and only that, from a peer that negotiated FRAGMENTS
+    // (or the atom cache): 131, 68, no atom cache refs, then the terms without their 131.
+    // Each term's own version byte is written over the byte before it and that byte put back:
+    // no copy of the terms.
+    out.insert(out.end(), {etf::version, packet_tag::dist_header});
+    etf::encode_append(t.control, out);
+    out[6] = 0;  // where the control term's 131 went
+    if (t.payload) {
+      const std::size_t at = out.size() - 1;
+      const std::uint8_t last = out[at];
+      out.pop_back();
+      etf::encode_append(*t.payload, out);
+      out[at] = last;
+    }
+  } else {
+    out.push_back(packet_tag::pass_through);
+    etf::encode_append(t.control, out);
+    if (t.payload) etf::encode_append(*t.payload, out);
+  }
   detail::Writer(out).patch_u32(0, static_cast<std::uint32_t>(out.size() - 4));
   return out;
 }

@@ -119,6 +119,17 @@ TEST(Packet, what_we_encode_is_what_otp_sends_passed_through) {
   }
 }
 
+TEST(Packet, what_we_encode_with_fragments_negotiated_is_what_otp_sends_then) {
+  // With FRAGMENTS, OTP reads only packets with a distribution header: ours are its bytes.
+  PacketDecoder d;
+  for (const char* p : with_header) {
+    Bytes bytes = hex(p);
+    auto m = d.decode(bytes);
+    ASSERT_TRUE(m && *m);
+    EXPECT_EQ(without_length(encode_packet(**m, default_flags)), hex(p));
+  }
+}
+
 TEST(Packet, a_message_survives_fragmentation_into_any_sizes) {
   Term big = Term::tuple(atom("data"), Term::binary(std::string(100'000, 'x')), Term::list(1, 2));
   ControlMessage m = Send{local(5), local(6), big, std::nullopt};

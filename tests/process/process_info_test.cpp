@@ -225,7 +225,9 @@ TEST(ProcessInfo, each_item_asked_alone_answers_as_the_full_form_and_leaves_the_
     check(InfoItem::registered_name, a.registered_name, full->registered_name,
           empty.registered_name);
     check(InfoItem::trap_exit, a.trap_exit, full->trap_exit, empty.trap_exit);
-    if (item == InfoItem::status) EXPECT_EQ(a.status, ProcessInfo::Status::waiting);
+    if (item == InfoItem::status) {
+      EXPECT_EQ(a.status, ProcessInfo::Status::waiting);
+    }
   }
   // The full answer had something in each item, so the comparisons above meant something.
   EXPECT_EQ(full->message_queue_len, 2u);

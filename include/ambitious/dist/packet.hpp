@@ -97,8 +97,9 @@ class PacketDecoder {
 /// The tick: a packet of length 0.
 inline constexpr std::uint8_t tick_bytes[4] = {0, 0, 0, 0};
 
-/// The packet of `m` with its 4-byte length, pass-through form, as a connection that negotiated
-/// `flags` sends it.
+/// The packet of `m` with its 4-byte length, as a connection that negotiated `flags` sends it:
+/// a distribution header (131, 68, 0) when FRAGMENTS (or the atom cache) was negotiated, for
+/// OTP then reads nothing else; the pass-through form (112) otherwise.
 std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags);
 /// `m` as fragments of at most `fragment_size` payload bytes each (131, 69 first, then
 /// 131, 70), each with its 4-byte length; for a peer that negotiated FRAGMENTS. `sequence` names

@@ -1,0 +1,50 @@
+#pragma once
+// Private: Carrier, what moves a connection's bytes (TCP now; TLS and QUIC later, behind the
+// same interface), and the TCP carrier on Boost.Asio. A carrier knows nothing of frames: the
+// Connection above it reads into its FrameReader's buffer and writes batches of frames.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "asio_support.hpp"
+
+namespace ambitious::dist::detail {
+
+/// A byte stream to a peer. Owner only: its members run on the connection's executor, at most
+/// one read and one write outstanding at a time.
+class Carrier {
+ public:
+  virtual ~Carrier() = default;
+  /// Reads at least one byte into `into` and returns how many; on failure sets `ec` (eof when
+  /// the peer closed the stream) and returns 0.
+  virtual asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> into,
+                                                 boost::system::error_code& ec) = 0;
+  /// Writes every byte of `buffers`, in one gather write where the transport allows.
+  virtual asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
+                                      boost::system::error_code& ec) = 0;
+  /// Ends the stream: what is pending completes with an error. Idempotent.
+  virtual void close() noexcept = 0;
+  /// The peer's address, for error texts.
+  virtual std::string remote() const = 0;
+};
+
+/// TCP: one socket, TCP_NODELAY (the connection batches its writes itself).
+class TcpCarrier final : public Carrier {
+ public:
+  explicit TcpCarrier(tcp::socket socket);
+  asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> into,
+                                         boost::system::error_code& ec) override;
+  asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
+                              boost::system::error_code& ec) override;
+  void close() noexcept override;
+  std::string remote() const override;
+
+ private:
+  tcp::socket socket_;
+  std::string remote_;
+};
+
+}  // namespace ambitious::dist::detail

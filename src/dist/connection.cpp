@@ -1,0 +1,285 @@
+#include "connection.hpp"
+
+#include <type_traits>
+
+namespace ambitious::dist::detail {
+
+namespace {
+
+using asio::awaitable;
+using asio::use_awaitable;
+
+// A tick answers the peer's only when nothing was written this recently: the peer then read
+// something from us lately anyway, and two nodes that both answer ticks stop after one answer
+// instead of bouncing ticks back and forth.
+constexpr std::chrono::milliseconds tick_answer_gap{100};
+
+// The writer's lane of a message: the process it comes from, so that one process's signals
+// keep their order while other processes' interleave with its fragments. Messages with no
+// sending pid (SEND, a by-name MONITOR_P_EXIT) share lane 0.
+std::uint64_t lane_key(const ControlMessage& m) {
+  auto key = [](const Pid& p) {
+    return (std::uint64_t{p.id} << 32 | p.serial) ^ (std::uint64_t{p.node_index} << 48);
+  };
+  return std::visit(
+      [&](const auto& x) -> std::uint64_t {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, control::Send>) {
+          return x.from ? key(*x.from) : 0;
+        } else if constexpr (std::is_same_v<T, control::MonitorPExit>) {
+          const Pid* p = std::get_if<Pid>(&x.from);
+          return p ? key(*p) : 0;
+        } else if constexpr (std::is_same_v<T, control::NodeLink> ||
+                             std::is_same_v<T, control::SpawnReply>) {
+          return 0;
+        } else if constexpr (std::is_same_v<T, control::SpawnRequest>) {
+          return key(x.from);
+        } else {
+          return key(x.from);
+        }
+      },
+      m);
+}
+
+}  // namespace
+
+Connection::Connection(asio::any_io_executor ex, std::unique_ptr<Carrier> carrier,
+                       Handshake::Role role, HandshakeSettings settings, std::uint32_t challenge,
+                       ConnectionOptions options, ConnectionOwner& owner)
+    : ex_(ex),
+      carrier_(std::move(carrier)),
+      handshake_(role, std::move(settings), challenge),
+      options_(std::move(options)),
+      owner_(owner),
+      reader_(2, handshake::max_frame_body),
+      decoder_(options_.limits),
+      setup_timer_(ex),
+      tick_timer_(ex),
+      wake_(ex, Clock::time_point::max()) {}
+
+void Connection::start() {
+  asio::co_spawn(
+      ex_, [self = shared_from_this()]() -> awaitable<void> { co_await self->run(); },
+      asio::detached);
+}
+
+void Connection::close(std::string why) {
+  if (closed_) return;
+  closed_ = true;
+  close_reason_ = std::move(why);
+  carrier_->close();
+  setup_timer_.cancel();
+  tick_timer_.cancel();
+  wake_.cancel();
+}
+
+awaitable<void> Connection::run() {
+  // net_setuptime bounds the handshake: when it expires first, the carrier closes and the
+  // pending read fails.
+  setup_timer_.expires_after(options_.net_setuptime);
+  setup_timer_.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = w.lock();
+    if (ec || !self || self->established_) return;
+    self->close("net_setuptime expired during the handshake");
+  });
+  std::string why = co_await handshake();
+  if (why.empty()) {
+    setup_timer_.cancel();
+    last_read_ = last_write_ = Clock::now();
+    owner_.established(*this);
+    auto self = shared_from_this();
+    asio::co_spawn(
+        ex_, [self]() -> awaitable<void> { co_await self->write_loop(); }, asio::detached);
+    asio::co_spawn(
+        ex_, [self]() -> awaitable<void> { co_await self->tick_loop(); }, asio::detached);
+    why = co_await read_loop();
+  }
+  close(why);
+  if (!finished_) {
+    finished_ = true;
+    owner_.closed(*this, close_reason_);
+  }
+}
+
+awaitable<std::string> Connection::write_now(const std::vector<std::uint8_t>& bytes) {
+  boost::system::error_code ec;
+  asio::const_buffer b(bytes.data(), bytes.size());
+  co_await carrier_->write(std::span(&b, 1), ec);
+  if (closed_) co_return close_reason_;
+  if (ec) co_return "write failed: " + ec.message();
+  co_return std::string();
+}
+
+awaitable<std::string> Connection::handshake() {
+  std::deque<HandshakeAction> todo;
+  auto add = [&](std::vector<HandshakeAction> actions) {
+    for (auto& a : actions) todo.push_back(std::move(a));
+  };
+  add(handshake_.start());
+  for (;;) {
+    while (!todo.empty()) {
+      HandshakeAction a = std::move(todo.front());
+      todo.pop_front();
+      if (auto* s = std::get_if<handshake_action::Send>(&a)) {
+        std::string err = co_await write_now(s->bytes);
+        if (!err.empty()) co_return err;
+      } else if (auto* admit = std::get_if<handshake_action::Admit>(&a)) {
+        add(handshake_.admit(owner_.admit(*this, *admit)));
+      } else if (std::holds_alternative<handshake_action::ConfirmAlive>(a)) {
+        add(handshake_.confirm_alive(owner_.confirm_alive(*this)));
+      } else if (std::holds_alternative<handshake_action::ReplaceOld>(a)) {
+        owner_.replace_old(*this);
+      } else if (auto* done = std::get_if<handshake_action::Established>(&a)) {
+        flags_ = done->flags;
+        peer_creation_ = done->peer_creation;
+        established_ = true;
+        // What the peer sends next has 4-byte lengths; bytes read past the handshake stay.
+        reader_.reframe(4, options_.limits.max_packet);
+        co_return std::string();
+      } else if (auto* failed = std::get_if<handshake_action::Failed>(&a)) {
+        co_return "handshake failed: " + std::string(to_string(failed->reason)) +
+            (failed->detail.empty() ? "" : " (" + failed->detail + ")");
+      }
+    }
+    if (closed_) co_return close_reason_;
+    auto frame = reader_.next();
+    if (!frame) co_return "handshake failed: " + to_string(frame.error());
+    if (*frame) {
+      add(handshake_.on_frame((*frame)->bytes));
+      continue;
+    }
+    boost::system::error_code ec;
+    std::size_t n = co_await carrier_->read_some(reader_.space(), ec);
+    if (closed_) co_return close_reason_;
+    if (ec == asio::error::eof) co_return "handshake failed: the peer closed the connection";
+    if (ec) co_return "handshake failed: " + ec.message();
+    reader_.commit(n);
+  }
+}
+
+awaitable<std::string> Connection::read_loop() {
+  for (;;) {
+    for (;;) {
+      auto frame = reader_.next();
+      if (!frame) co_return "bad frame from the peer: " + to_string(frame.error());
+      if (!*frame) break;
+      if ((*frame)->bytes.empty()) {
+        on_tick();
+        continue;
+      }
+      auto m = decoder_.decode((*frame)->bytes, (*frame)->owner);
+      if (!m) co_return "bad packet from the peer: " + to_string(m.error());
+      if (*m) owner_.received(*this, std::move(**m));
+      if (closed_) co_return close_reason_;
+    }
+    boost::system::error_code ec;
+    std::size_t n = co_await carrier_->read_some(reader_.space(), ec);
+    if (closed_) co_return close_reason_;
+    if (ec == asio::error::eof) co_return "connection closed by the peer";
+    if (ec) co_return "read failed: " + ec.message();
+    reader_.commit(n);
+    last_read_ = Clock::now();
+  }
+}
+
+bool Connection::send(const ControlMessage& m) {
+  if (!established()) return false;
+  std::vector<std::uint8_t> packet = encode_packet(m, flags_);
+  const std::uint64_t key = lane_key(m);
+  if ((flags_ & flag::fragments) && packet.size() > options_.fragment_size + 4) {
+    for (auto& f : encode_fragments(m, flags_, next_sequence_++, options_.fragment_size))
+      queue(key, std::move(f));
+  } else {
+    queue(key, std::move(packet));
+  }
+  return true;
+}
+
+void Connection::queue(std::uint64_t key, std::vector<std::uint8_t> frame) {
+  auto it = lane_of_.find(key);
+  if (it == lane_of_.end()) {
+    lanes_.push_back(Lane{key, {}});
+    it = lane_of_.emplace(key, std::prev(lanes_.end())).first;
+  }
+  it->second->frames.push_back(std::move(frame));
+  wake_.cancel();  // the writer, if it waits
+}
+
+void Connection::queue_tick() {
+  tick_due_ = true;
+  wake_.cancel();
+}
+
+void Connection::on_tick() {
+  ++ticks_received_;
+  // Answer it (as erl_interface does), so that a peer with a shorter net_ticktime than ours
+  // still reads something often enough; OTP itself does not answer.
+  if (Clock::now() - last_write_ >= tick_answer_gap) queue_tick();
+}
+
+awaitable<void> Connection::write_loop() {
+  static constexpr std::uint8_t tick[4] = {0, 0, 0, 0};
+  std::vector<std::vector<std::uint8_t>> batch;
+  std::vector<asio::const_buffer> buffers;
+  while (!closed_) {
+    if (lanes_.empty() && !tick_due_) {
+      boost::system::error_code ec;
+      wake_.expires_at(Clock::time_point::max());
+      co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    batch.clear();
+    buffers.clear();
+    std::size_t bytes = 0;
+    if (tick_due_) {
+      tick_due_ = false;
+      ++ticks_sent_;
+      buffers.emplace_back(tick, sizeof tick);
+      bytes += sizeof tick;
+    }
+    // One frame from each sender in turn, until the batch is full or nothing is left.
+    while (!lanes_.empty() && bytes < options_.max_batch) {
+      for (auto it = lanes_.begin(); it != lanes_.end() && bytes < options_.max_batch;) {
+        bytes += it->frames.front().size();
+        batch.push_back(std::move(it->frames.front()));
+        it->frames.pop_front();
+        if (it->frames.empty()) {
+          lane_of_.erase(it->key);
+          it = lanes_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& f : batch) buffers.emplace_back(f.data(), f.size());
+    boost::system::error_code ec;
+    co_await carrier_->write(buffers, ec);
+    last_write_ = Clock::now();
+    ++writes_;
+    if (ec) {
+      close("write failed: " + ec.message());
+      co_return;
+    }
+  }
+}
+
+awaitable<void> Connection::tick_loop() {
+  const auto round = std::max(options_.net_ticktime / 4, std::chrono::milliseconds(1));
+  std::uint64_t writes_before = writes_;
+  while (!closed_) {
+    boost::system::error_code ec;
+    tick_timer_.expires_after(round);
+    co_await tick_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (closed_) co_return;
+    auto now = Clock::now();
+    if (now - last_read_ >= options_.net_ticktime) {
+      close("net_tick_timeout: nothing read from the peer for a whole net_ticktime");
+      co_return;
+    }
+    // As dist_util's send_tick: a tick when nothing was written during the last round.
+    if (writes_ == writes_before && lanes_.empty()) queue_tick();
+    writes_before = writes_;
+  }
+}
+
+}  // namespace ambitious::dist::detail

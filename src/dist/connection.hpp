@@ -1,0 +1,134 @@
+#pragma once
+// Private: Connection, one distribution connection over a Carrier. It runs the handshake state
+// machine (either role) under net_setuptime, then the 4-byte framed stream: reads into its
+// FrameReader's buffer and decodes packets in place, hands each control message to its owner
+// in the order read; writes queued frames in batches (one gather write for many); sends a
+// large message as fragments when FRAGMENTS was negotiated, one fragment per turn of its
+// sender, so other senders' traffic interleaves; ticks as dist_util does and answers the
+// peer's ticks; drops a peer silent for a whole net_ticktime. Everything runs on one executor
+// (the node's I/O thread): every member is owner only, called on that executor.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ambitious/dist/control.hpp"
+#include "ambitious/dist/frame_reader.hpp"
+#include "ambitious/dist/handshake.hpp"
+#include "ambitious/dist/packet.hpp"
+#include "carrier.hpp"
+
+namespace ambitious::dist::detail {
+
+/// How a connection times and bounds itself.
+struct ConnectionOptions {
+  /// OTP's net_ticktime: a tick after ticktime/4 without a write; the peer is dropped after
+  /// ticktime without a read.
+  std::chrono::milliseconds net_ticktime = std::chrono::seconds(60);
+  /// OTP's net_setuptime: the longest a handshake may take.
+  std::chrono::milliseconds net_setuptime = std::chrono::seconds(7);
+  /// What the peer may send.
+  PacketLimits limits{};
+  /// Packets larger than this go as fragments of this size (when FRAGMENTS was negotiated).
+  std::size_t fragment_size = 64 * 1024;
+  /// The most bytes one write gathers.
+  std::size_t max_batch = 256 * 1024;
+};
+
+class Connection;
+
+/// What a connection asks of its node and tells it; called on the connection's executor.
+class ConnectionOwner {
+ public:
+  /// Acceptor: may `peer` connect (mark_pending of dist_util)?
+  virtual Admission admit(Connection& c, const handshake_action::Admit& peer) = 0;
+  /// Initiator: the peer says we are connected already; true when we are not (so that old
+  /// connection is dead and the peer may replace it).
+  virtual bool confirm_alive(Connection& c) = 0;
+  /// Acceptor: the peer confirmed our old connection to it is dead: drop that one.
+  virtual void replace_old(Connection& c) = 0;
+  /// The handshake is done: `c` carries traffic now.
+  virtual void established(Connection& c) = 0;
+  /// A control message from the peer, in the order read.
+  virtual void received(Connection& c, ControlMessage&& m) = 0;
+  /// The connection ended (its handshake failed, or it was lost or closed), once.
+  virtual void closed(Connection& c, const std::string& why) = 0;
+
+ protected:
+  ~ConnectionOwner() = default;
+};
+
+/// One connection. Made by make_shared; start() runs it until it closes.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  /// `challenge`: this side's random number for the handshake.
+  Connection(asio::any_io_executor ex, std::unique_ptr<Carrier> carrier, Handshake::Role role,
+             HandshakeSettings settings, std::uint32_t challenge, ConnectionOptions options,
+             ConnectionOwner& owner);
+
+  /// Starts the handshake, then the traffic.
+  void start();
+  /// Queues `m` for the peer; false once the connection is closed. Only once established.
+  bool send(const ControlMessage& m);
+  /// Closes the connection; the owner hears closed(why) once the reader has stopped.
+  void close(std::string why);
+
+  /// Initiator or acceptor.
+  Handshake::Role role() const noexcept { return handshake_.role(); }
+  /// The peer's full node name (known after send_name for the acceptor).
+  const std::string& peer() const noexcept { return handshake_.peer(); }
+  /// True once the handshake succeeded, until the connection closes.
+  bool established() const noexcept { return established_ && !closed_; }
+  /// The flags both sides share (after the handshake).
+  Flags flags() const noexcept { return flags_; }
+  /// The peer's creation (after the handshake).
+  std::uint32_t peer_creation() const noexcept { return peer_creation_; }
+  /// Ticks written so far (those answering the peer's included), for tests.
+  std::uint64_t ticks_sent() const noexcept { return ticks_sent_; }
+  /// Ticks read so far, for tests.
+  std::uint64_t ticks_received() const noexcept { return ticks_received_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  // The frames of one sender waiting to be written: a sender's frames leave in order, and the
+  // writer takes one frame per sender per turn.
+  struct Lane {
+    std::uint64_t key;
+    std::deque<std::vector<std::uint8_t>> frames;
+  };
+
+  asio::awaitable<void> run();
+  asio::awaitable<std::string> handshake();  // "" when established, else why it failed
+  asio::awaitable<std::string> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> tick_loop();
+  asio::awaitable<std::string> write_now(const std::vector<std::uint8_t>& bytes);
+  void queue(std::uint64_t key, std::vector<std::uint8_t> frame);
+  void queue_tick();
+  void on_tick();
+
+  asio::any_io_executor ex_;
+  std::unique_ptr<Carrier> carrier_;
+  Handshake handshake_;
+  ConnectionOptions options_;
+  ConnectionOwner& owner_;
+  FrameReader reader_;
+  PacketDecoder decoder_;
+  asio::steady_timer setup_timer_, tick_timer_, wake_;
+  bool established_ = false, closed_ = false, finished_ = false, tick_due_ = false;
+  std::string close_reason_;
+  Flags flags_ = 0;
+  std::uint32_t peer_creation_ = 0;
+  std::list<Lane> lanes_;
+  std::unordered_map<std::uint64_t, std::list<Lane>::iterator> lane_of_;
+  std::uint64_t next_sequence_ = 1;
+  Clock::time_point last_read_, last_write_;
+  std::uint64_t ticks_sent_ = 0, ticks_received_ = 0, writes_ = 0;
+};
+
+}  // namespace ambitious::dist::detail

@@ -1,0 +1,194 @@
+#include "connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <optional>
+
+#include "../patience.hpp"
+
+// Two connections talking over loopback TCP on one io_context, which the test runs until the
+// state it waits for holds (at most `patience`).
+
+using namespace ambitious;
+using namespace ambitious::dist;
+using namespace ambitious::dist::detail;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Records what a connection tells its node; admits every peer.
+struct Recorder final : ConnectionOwner {
+  Admission answer = Admission::ok;
+  bool up = false;
+  std::optional<std::string> down;
+  std::vector<ControlMessage> got;
+  Admission admit(Connection&, const handshake_action::Admit&) override { return answer; }
+  bool confirm_alive(Connection&) override { return true; }
+  void replace_old(Connection&) override {}
+  void established(Connection&) override { up = true; }
+  void received(Connection&, ControlMessage&& m) override { got.push_back(std::move(m)); }
+  void closed(Connection&, const std::string& why) override { down = why; }
+};
+
+// A carrier that stops writing (and pretends it wrote) once muted: a peer gone silent.
+struct Muting final : Carrier {
+  explicit Muting(std::unique_ptr<Carrier> c) : inner(std::move(c)) {}
+  asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> into,
+                                         boost::system::error_code& ec) override {
+    co_return co_await inner->read_some(into, ec);
+  }
+  asio::awaitable<void> write(std::span<const asio::const_buffer> b,
+                              boost::system::error_code& ec) override {
+    if (*muted) co_return;
+    if (*corrupt) {
+      std::vector<std::uint8_t> bytes = std::move(**corrupt);
+      corrupt->reset();
+      asio::const_buffer one(bytes.data(), bytes.size());
+      co_await inner->write(std::span(&one, 1), ec);
+      co_return;
+    }
+    co_await inner->write(b, ec);
+  }
+  void close() noexcept override { inner->close(); }
+  std::string remote() const override { return inner->remote(); }
+  std::unique_ptr<Carrier> inner;
+  std::shared_ptr<bool> muted = std::make_shared<bool>(false);
+  std::shared_ptr<std::optional<std::vector<std::uint8_t>>> corrupt =
+      std::make_shared<std::optional<std::vector<std::uint8_t>>>();
+};
+
+Pid local(std::uint32_t id) { return Pid(nodes::local, id, 0); }
+
+struct Pair : ::testing::Test {
+  asio::io_context io;
+  tcp::acceptor listener{io, {asio::ip::make_address("127.0.0.1"), 0}};
+  Recorder a_events, b_events;
+  std::shared_ptr<Connection> a, b;  // a dials b
+  ConnectionOptions options;
+  std::shared_ptr<bool> a_muted;
+  std::shared_ptr<std::optional<std::vector<std::uint8_t>>> a_corrupt;
+
+  HandshakeSettings settings(std::string me, std::string cookie, std::string peer = "") {
+    return HandshakeSettings{std::move(me), 7, default_flags, Cookie(std::move(cookie)),
+                             std::move(peer)};
+  }
+
+  void connect(std::string a_cookie = "secret", std::string b_cookie = "secret") {
+    tcp::socket client(io), server(io);
+    client.connect(listener.local_endpoint());
+    listener.accept(server);
+    auto muting = std::make_unique<Muting>(std::make_unique<TcpCarrier>(std::move(client)));
+    a_muted = muting->muted;
+    a_corrupt = muting->corrupt;
+    a = std::make_shared<Connection>(
+        io.get_executor(), std::move(muting), Handshake::Role::initiator,
+        settings("a@127.0.0.1", a_cookie, "b@127.0.0.1"), 1111, options, a_events);
+    b = std::make_shared<Connection>(
+        io.get_executor(), std::make_unique<TcpCarrier>(std::move(server)),
+        Handshake::Role::acceptor, settings("b@127.0.0.1", b_cookie), 2222, options, b_events);
+    a->start();
+    b->start();
+  }
+
+  // Runs the io_context until `done` holds; false when patience ran out first.
+  bool until(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + ambitious::test::patience;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      io.run_one_for(10ms);
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST_F(Pair, both_sides_establish_and_messages_flow_both_ways_in_order) {
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  EXPECT_EQ(a->peer(), "b@127.0.0.1");
+  EXPECT_EQ(b->peer(), "a@127.0.0.1");
+  EXPECT_EQ(a->flags(), default_flags);
+  EXPECT_EQ(b->peer_creation(), 7u);
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(a->send(control::Send{local(1), local(2), Term(i), std::nullopt}));
+  ASSERT_TRUE(b->send(control::RegSend{local(3), Atom("echo"), atom("back"), std::nullopt}));
+  ASSERT_TRUE(until([&] { return b_events.got.size() == 100 && a_events.got.size() == 1; }));
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(std::get<control::Send>(b_events.got[static_cast<std::size_t>(i)]).message, Term(i));
+  EXPECT_EQ(std::get<control::RegSend>(a_events.got[0]).to, Atom("echo"));
+  a->close("done");
+  ASSERT_TRUE(until([&] { return a_events.down && b_events.down; }));
+  EXPECT_EQ(*a_events.down, "done");
+  EXPECT_EQ(*b_events.down, "connection closed by the peer");
+  EXPECT_FALSE(b->send(control::Link{local(1), local(2)}));
+}
+
+TEST_F(Pair, a_wrong_cookie_is_refused) {
+  connect("secret", "other");
+  ASSERT_TRUE(until([&] { return a_events.down && b_events.down; }));
+  EXPECT_FALSE(a_events.up);
+  EXPECT_FALSE(b_events.up);
+  EXPECT_NE(b_events.down->find("wrong cookie"), std::string::npos) << *b_events.down;
+}
+
+TEST_F(Pair, a_large_message_goes_in_fragments_and_other_senders_overtake_it) {
+  options.fragment_size = 1000;
+  options.max_batch = 4000;
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  Term big = Term::binary(std::string(100'000, 'x'));
+  ASSERT_TRUE(a->send(control::Send{local(1), local(9), big, std::nullopt}));
+  ASSERT_TRUE(a->send(control::Send{local(1), local(9), atom("after_big"), std::nullopt}));
+  ASSERT_TRUE(a->send(control::Send{local(2), local(9), atom("small"), std::nullopt}));
+  ASSERT_TRUE(until([&] { return b_events.got.size() == 3; }));
+  EXPECT_EQ(std::get<control::Send>(b_events.got[0]).message, atom("small"));
+  EXPECT_EQ(std::get<control::Send>(b_events.got[1]).message, big);
+  EXPECT_EQ(std::get<control::Send>(b_events.got[2]).message, atom("after_big"));
+}
+
+TEST_F(Pair, ticks_keep_a_quiet_connection_up) {
+  options.net_ticktime = 200ms;
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  // Each side reads at least eight ticks: two whole ticktimes with no traffic but ticks.
+  ASSERT_TRUE(until([&] { return a->ticks_received() >= 8 && b->ticks_received() >= 8; }));
+  EXPECT_TRUE(a->established());
+  EXPECT_TRUE(b->established());
+  EXPECT_FALSE(a_events.down);
+  EXPECT_FALSE(b_events.down);
+}
+
+TEST_F(Pair, a_peer_silent_for_a_whole_ticktime_is_dropped) {
+  options.net_ticktime = 200ms;
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  *a_muted = true;
+  ASSERT_TRUE(until([&] { return b_events.down.has_value(); }));
+  EXPECT_NE(b_events.down->find("net_tick_timeout"), std::string::npos) << *b_events.down;
+}
+
+TEST_F(Pair, a_handshake_that_takes_longer_than_net_setuptime_fails) {
+  options.net_setuptime = 100ms;
+  tcp::socket mute(io), server(io);
+  mute.connect(listener.local_endpoint());
+  listener.accept(server);
+  b = std::make_shared<Connection>(
+      io.get_executor(), std::make_unique<TcpCarrier>(std::move(server)), Handshake::Role::acceptor,
+      settings("b@127.0.0.1", "secret"), 2222, options, b_events);
+  b->start();
+  ASSERT_TRUE(until([&] { return b_events.down.has_value(); }));
+  EXPECT_NE(b_events.down->find("net_setuptime"), std::string::npos) << *b_events.down;
+}
+
+TEST_F(Pair, a_bad_packet_closes_the_connection_with_its_error) {
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  // A's next write goes out as a frame that is no packet, as a broken peer would write it.
+  *a_corrupt = std::vector<std::uint8_t>{0, 0, 0, 2, 131, 99};
+  ASSERT_TRUE(a->send(control::Link{local(1), local(2)}));
+  ASSERT_TRUE(until([&] { return b_events.down.has_value(); }));
+  EXPECT_EQ(*b_events.down, "bad packet from the peer: unknown message at byte 1");
+  EXPECT_TRUE(b_events.got.empty());
+}

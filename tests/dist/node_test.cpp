@@ -1,0 +1,163 @@
+#include "ambitious/dist/node.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "../common.hpp"
+#include "ambitious/process/names.hpp"
+#include "erl_node.hpp"
+
+// The node against real Erlang nodes (erlang-base), all on 127.0.0.1 with an epmd of the
+// test's own (the embedded one, which the node starts on a free port).
+
+using namespace ambitious;
+using namespace ambitious::dist;
+using namespace ambitious::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* const cookie = "ambitious_cookie";
+
+struct NodeTest : ::testing::Test {
+  void SetUp() override {
+    if (!have_erl()) GTEST_SKIP() << "erlang-base is not installed";
+  }
+  std::uint16_t epmd = free_port();
+
+  std::unique_ptr<Node> start(std::chrono::milliseconds ticktime = 60s) {
+    NodeOptions o;
+    o.name = "a@127.0.0.1";
+    o.cookie = cookie;
+    o.epmd_port = epmd;
+    o.net_ticktime = ticktime;
+    auto n = Node::start(o);
+    if (!n) ADD_FAILURE() << "the node did not start: " << n.error().detail;
+    return n ? std::move(*n) : nullptr;
+  }
+  ErlNode erl(std::string name, std::string with_cookie = cookie, int ticktime = 0) {
+    return ErlNode({.name = name, .cookie = with_cookie, .epmd_port = epmd, .ticktime = ticktime});
+  }
+};
+
+// The next "=> " result the node prints (of an expression written without waiting).
+std::string next_result(ErlNode& n) {
+  for (;;) {
+    auto line = n.process().read_line(patience);
+    if (!line) return "<no answer>";
+    if (line->starts_with("=> ")) return line->substr(3);
+  }
+}
+
+}  // namespace
+
+TEST_F(NodeTest, net_adm_ping_from_erl_gives_pong) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  EXPECT_EQ(node->name(), "a@127.0.0.1");
+  EXPECT_EQ(Pid(nodes::local, 1, 0).node(), Atom("a@127.0.0.1"));
+  EXPECT_EQ(Pid(nodes::local, 1, 0).creation(), node->creation());
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("net_adm:ping('a@127.0.0.1')."), "pong") << x.log();
+  EXPECT_EQ(x.eval("lists:member('a@127.0.0.1', nodes(hidden))."), "true");
+  EXPECT_EQ(node->connected(), std::vector<std::string>{"x@127.0.0.1"});
+}
+
+TEST_F(NodeTest, the_node_connects_to_erl_on_demand) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  ASSERT_TRUE(node->connect("x@127.0.0.1", patience));
+  EXPECT_EQ(x.eval("nodes(hidden)."), "['a@127.0.0.1']");
+  EXPECT_FALSE(node->connect("nobody@127.0.0.1", patience)) << "epmd knows no such node";
+}
+
+TEST_F(NodeTest, a_wrong_cookie_is_refused_both_ways) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1", "not_the_cookie");
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("net_adm:ping('a@127.0.0.1')."), "pang");
+  EXPECT_FALSE(node->connect("x@127.0.0.1", patience));
+  EXPECT_TRUE(node->connected().empty());
+  EXPECT_EQ(x.eval("nodes(hidden)."), "[]");
+}
+
+TEST_F(NodeTest, erl_sends_to_a_registered_cpp_process_which_replies_through_the_node) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  Node* n = node.get();
+  run_test([&]() -> Task<> {
+    register_name(Atom("echo"), self());
+    // erl sends, then waits for the answer: its result comes once we have replied.
+    x.process().write(
+        "{echo, 'a@127.0.0.1'} ! {hello, self()}, "
+        "receive R -> R after 10000 -> no_reply end.\n");
+    Term got = co_await expect<Term>();
+    if (!got.is_tuple() || got.size() != 2 || got[0] != Term(Atom("hello")) || !got[1].is_pid())
+      give_up("echo got " + got.to_string());
+    Pid erl_pid = got[1].as_pid();
+    EXPECT_EQ(erl_pid.node(), Atom("x@127.0.0.1"));
+    EXPECT_TRUE(n->send(self(), erl_pid, Term::tuple(Atom("echo"), Atom("hello"), self())));
+  });
+  EXPECT_EQ(next_result(x).substr(0, 13), "{echo,hello,<") << x.log();
+}
+
+TEST_F(NodeTest, the_node_sends_to_a_registered_name_on_erl) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("register(sink, self())."), "true");
+  // Connects on demand, then REG_SEND; a large message goes as fragments.
+  Term big = Term::binary(std::string(300'000, 'z'));
+  ASSERT_TRUE(node->send(Pid(nodes::local, 1, 0), Atom("sink"), Atom("x@127.0.0.1"),
+                         Term::tuple(Atom("first"), 1)));
+  ASSERT_TRUE(node->send(Pid(nodes::local, 1, 0), Atom("sink"), Atom("x@127.0.0.1"),
+                         Term::tuple(Atom("big"), big)));
+  EXPECT_EQ(x.eval("receive M1 -> M1 after 10000 -> none end."), "{first,1}");
+  EXPECT_EQ(x.eval("receive {big, B} -> byte_size(B) after 10000 -> none end."), "300000");
+}
+
+TEST_F(NodeTest, ticks_keep_a_quiet_connection_up_and_a_halted_peer_is_a_nodedown) {
+  auto node = start(4s);
+  ASSERT_TRUE(node);
+  std::promise<std::pair<std::string, std::string>> down;
+  node->on_nodedown([&down](const std::string& peer, const std::string& why) {
+    down.set_value({peer, why});
+  });
+  ErlNode x = erl("x@127.0.0.1", cookie, 4);
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("net_adm:ping('a@127.0.0.1')."), "pong");
+  // Three ticktimes with no traffic but ticks: erl reports no nodedown.
+  EXPECT_EQ(x.eval("net_kernel:monitor_nodes(true, [{node_type, all}]), "
+                   "receive {nodedown, N, _} -> {down, N} after 12000 -> still_up end.",
+                   30s),
+            "still_up");
+  EXPECT_EQ(node->connected(), std::vector<std::string>{"x@127.0.0.1"});
+  // The peer halts: the connection reports its loss.
+  auto lost = down.get_future();
+  x.process().close_stdin();
+  ASSERT_EQ(lost.wait_for(patience), std::future_status::ready);
+  EXPECT_EQ(lost.get().first, "x@127.0.0.1");
+  EXPECT_TRUE(node->connected().empty());
+}
+
+TEST_F(NodeTest, a_second_node_in_one_program_is_refused) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  NodeOptions o;
+  o.name = "b@127.0.0.1";
+  o.cookie = cookie;
+  o.epmd_port = epmd;
+  auto second = Node::start(o);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, NodeErrc::already_started);
+  node->stop();
+  EXPECT_EQ(Pid(nodes::local, 1, 0).node(), atoms::nonode_nohost);
+}
