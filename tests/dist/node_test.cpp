@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/describe/class.hpp>
 #include <future>
 
 #include "../common.hpp"
+#include "ambitious/process/link.hpp"
 #include "ambitious/process/names.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
 #include "erl_node.hpp"
 
 // The node against real Erlang nodes (erlang-base), all on 127.0.0.1 with an epmd of the
@@ -48,6 +52,35 @@ std::string next_result(ErlNode& n) {
     if (!line) return "<no answer>";
     if (line->starts_with("=> ")) return line->substr(3);
   }
+}
+
+const Atom cpp("cpp");
+const Atom x_node("x@127.0.0.1");
+
+// An erl process that reports its links, or exits with the reason it is told.
+const char* const erl_partner =
+    "spawn(fun L() -> receive {links, To} -> To ! process_info(self(), links), L(); "
+    "{die, R} -> exit(R) end end)";
+
+// The pid the next Term message names (an erl process the test's erl side sent).
+Task<Pid> expect_pid() {
+  Term t = co_await expect<Term>([](const Term& t) { return t.is_pid(); });
+  co_return t.as_pid();
+}
+
+struct Never {};
+
+// Links to `partner`, tells it to exit with `reason`, and waits.
+Task<> link_and_wait(Pid partner, Term reason) {
+  link(partner);
+  send(partner, Term::tuple(Atom("die"), reason));
+  co_await receive<Never>();
+}
+
+// Exits with the reason it receives (a Term).
+Task<> exit_when_told() {
+  Term reason = co_await receive<Term>();
+  exit(ExitReason(reason));
 }
 
 }  // namespace
@@ -160,4 +193,88 @@ TEST_F(NodeTest, a_second_node_in_one_program_is_refused) {
   EXPECT_EQ(second.error().code, NodeErrc::already_started);
   node->stop();
   EXPECT_EQ(Pid(nodes::local, 1, 0).node(), atoms::nonode_nohost);
+}
+
+// --- links, monitors and exit signals across the connection, with real erl ------------------
+
+TEST_F(NodeTest, a_cpp_link_to_an_erl_process_brings_its_exit_reason) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    register_name(cpp, self());
+    trap_exit(true);
+    EXPECT_EQ(x.eval(std::string("P = ") + erl_partner + ", {cpp, 'a@127.0.0.1'} ! P, ok."), "ok");
+    Pid p = co_await expect_pid();
+    link(p);
+    send(p, Term::tuple(Atom("links"), self()));
+    Term links = co_await expect<Term>([](const Term& t) { return t.is_tuple(); });
+    EXPECT_EQ(links, Term::tuple(Atom("links"), Term::list(self())));
+    send(p, Term::tuple(Atom("die"), Atom("boom")));
+    Exit e = co_await expect<Exit>();
+    EXPECT_EQ(e.from, p);
+    EXPECT_EQ(e.reason, ExitReason(Atom("boom")));
+    // Not trapping exits: the linked process dies with the reason.
+    EXPECT_EQ(x.eval(std::string("Q = ") + erl_partner + ", {cpp, 'a@127.0.0.1'} ! Q, ok."), "ok");
+    Pid q = co_await expect_pid();
+    Ref r = monitor(spawn(link_and_wait, q, Term(Atom("bang"))));
+    co_await expect_down(r, ExitReason(Atom("bang")));
+  });
+}
+
+TEST_F(NodeTest, an_erl_link_to_a_cpp_process_brings_its_exit_reason_and_kill_is_killed) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("register(shell, self()), process_flag(trap_exit, true), ok."), "ok");
+  // Two workers: the C++ processes run while the test's process waits for erl's answer.
+  run_test(two_workers, [&]() -> Task<> {
+    trap_exit(true);
+    Pid c = spawn(exit_when_told);
+    send(RegisteredName{Atom("shell"), x_node}, c);
+    EXPECT_EQ(x.eval("receive C when is_pid(C) -> link(C), C ! crashed, "
+                     "receive {'EXIT', C, W} -> W after 10000 -> timeout end end."),
+              "crashed");
+    // exit(Pid, kill) from erl: the C++ process's links see killed.
+    Pid k = spawn(exit_when_told);
+    link(k);
+    send(RegisteredName{Atom("shell"), x_node}, k);
+    EXPECT_EQ(x.eval("receive K when is_pid(K) -> exit(K, kill) end."), "true");
+    Exit e = co_await expect<Exit>();
+    EXPECT_EQ(e.from, k);
+    EXPECT_EQ(e.reason, ExitReason(atoms::killed));
+  });
+}
+
+TEST_F(NodeTest, unlink_works_both_ways) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    register_name(cpp, self());
+    EXPECT_EQ(x.eval(std::string("P = ") + erl_partner + ", {cpp, 'a@127.0.0.1'} ! P, ok."), "ok");
+    Pid p = co_await expect_pid();
+    auto links_of_p = [&]() -> Task<Term> {
+      send(p, Term::tuple(Atom("links"), self()));
+      co_return co_await expect<Term>([](const Term& t) { return t.is_tuple(); });
+    };
+    link(p);
+    EXPECT_EQ(co_await links_of_p(), Term::tuple(Atom("links"), Term::list(self())));
+    unlink(p);
+    EXPECT_EQ(co_await links_of_p(), Term::tuple(Atom("links"), Term::list()));
+    // erl links to us and unlinks: each step is seen here before the message that follows it.
+    x.process().write(
+        "R = spawn(fun() -> link(C = receive Pid -> Pid end), C ! linked, "
+        "receive go -> unlink(C), C ! unlinked end end), {cpp, 'a@127.0.0.1'} ! R, ok.\n");
+    Pid r = co_await expect_pid();
+    send(r, self());
+    co_await expect<Term>([](const Term& t) { return t == Term(Atom("linked")); });
+    EXPECT_TRUE(linked(r));
+    send(r, Atom("go"));
+    co_await expect<Term>([](const Term& t) { return t == Term(Atom("unlinked")); });
+    EXPECT_FALSE(linked(r));
+  });
 }
