@@ -278,3 +278,106 @@ TEST_F(NodeTest, unlink_works_both_ways) {
     EXPECT_FALSE(linked(r));
   });
 }
+
+TEST_F(NodeTest, monitors_work_both_ways_by_pid_and_by_name) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("register(shell, self()), ok."), "ok");
+  run_test(two_workers, [&]() -> Task<> {
+    register_name(cpp, self());
+    EXPECT_EQ(x.eval(std::string("P = ") + erl_partner + ", register(named, P), " +
+                     "{cpp, 'a@127.0.0.1'} ! P, ok."),
+              "ok");
+    Pid p = co_await expect_pid();
+    Ref by_pid = monitor(p);
+    Ref by_name = monitor(RegisteredName{Atom("named"), x_node});
+    Ref nobody = monitor(RegisteredName{Atom("nobody"), x_node});
+    Down none = co_await expect_down(nobody, ExitReason(atoms::noproc));
+    EXPECT_EQ(none.name, (RegisteredName{Atom("nobody"), x_node}));
+    send(p, Term::tuple(Atom("die"), Atom("boom")));
+    co_await expect_down(by_pid, ExitReason(Atom("boom")));
+    Down named = co_await expect_down(by_name, ExitReason(Atom("boom")));
+    EXPECT_EQ(named.name, (RegisteredName{Atom("named"), x_node}));
+    // erl monitors C++ processes, by pid and by {Name, Node}.
+    Pid c = spawn(exit_when_told);
+    send(RegisteredName{Atom("shell"), x_node}, c);
+    EXPECT_EQ(x.eval("receive C when is_pid(C) -> R = monitor(process, C), C ! gone, "
+                     "receive {'DOWN', R, process, C, W} -> W after 10000 -> timeout end end."),
+              "gone");
+    Pid d = spawn(exit_when_told);
+    register_name(Atom("watched"), d);
+    EXPECT_EQ(x.eval("R2 = monitor(process, {watched, 'a@127.0.0.1'}), "
+                     "{watched, 'a@127.0.0.1'} ! away, "
+                     "receive {'DOWN', R2, process, Who, W2} -> {Who, W2} after 10000 -> timeout "
+                     "end."),
+              "{{watched,'a@127.0.0.1'},away}");
+    EXPECT_EQ(x.eval("R3 = monitor(process, {nobody, 'a@127.0.0.1'}), "
+                     "receive {'DOWN', R3, process, Who3, W3} -> {Who3, W3} after 10000 -> "
+                     "timeout end."),
+              "{{nobody,'a@127.0.0.1'},noproc}");
+  });
+}
+
+TEST_F(NodeTest,
+       a_halted_erl_node_is_noconnection_for_links_and_monitors_and_the_next_send_reconnects) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  auto x = std::make_unique<ErlNode>(ErlOptions{.name = "x@127.0.0.1", .epmd_port = epmd});
+  ASSERT_TRUE(x->ready()) << x->log();
+  run_test([&]() -> Task<> {
+    register_name(cpp, self());
+    trap_exit(true);
+    EXPECT_EQ(x->eval(std::string("P = ") + erl_partner + ", {cpp, 'a@127.0.0.1'} ! P, ok."), "ok");
+    Pid p = co_await expect_pid();
+    link(p);
+    Ref r = monitor(p);
+    // The link is in place at erl's end before it halts.
+    send(p, Term::tuple(Atom("links"), self()));
+    co_await expect<Term>([](const Term& t) { return t.is_tuple(); });
+    x->process().close_stdin();
+    Exit e = co_await expect<Exit>();
+    EXPECT_EQ(e.from, p);
+    EXPECT_EQ(e.reason, ExitReason(atoms::noconnection));
+    co_await expect_down(r, ExitReason(atoms::noconnection));
+    x.reset();
+    // A new node of that name: the next send connects again.
+    x = std::make_unique<ErlNode>(ErlOptions{.name = "x@127.0.0.1", .epmd_port = epmd});
+    if (!x->ready()) give_up("the second erl did not start");
+    EXPECT_EQ(x->eval("register(shell, self()), ok."), "ok");
+    send(RegisteredName{Atom("shell"), x_node}, Atom("again"));
+    EXPECT_EQ(x->eval("receive M -> M after 10000 -> timeout end."), "again");
+  });
+}
+
+namespace {
+struct Point {
+  std::int64_t x;
+  std::int64_t y;
+};
+BOOST_DESCRIBE_STRUCT(Point, (), (x, y))
+struct Ask {
+  Pid from;
+  Point p;
+};
+BOOST_DESCRIBE_STRUCT(Ask, (), (from, p))
+}  // namespace
+
+TEST_F(NodeTest, a_codec_type_sent_to_erl_and_its_reply_are_matched_by_their_types) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    register_name(cpp, self());
+    EXPECT_EQ(x.eval("P = spawn(fun() -> receive #{from := F, p := #{x := X, y := Y}} -> "
+                     "F ! #{x => X + 10, y => Y} end end), {cpp, 'a@127.0.0.1'} ! P, ok."),
+              "ok");
+    Pid p = co_await expect_pid();
+    send(p, Ask{self(), Point{1, 2}});
+    Point got = co_await receive<Point>();
+    EXPECT_EQ(got.x, 11);
+    EXPECT_EQ(got.y, 2);
+  });
+}
