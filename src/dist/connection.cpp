@@ -16,26 +16,27 @@ constexpr std::chrono::milliseconds tick_answer_gap{100};
 
 // The writer's lane of a message: the process it comes from, so that one process's signals
 // keep their order while other processes' interleave with its fragments. Messages with no
-// sending pid (SEND, a by-name MONITOR_P_EXIT) share lane 0.
+// sending pid (SEND) share lane 0; the node names the sender of a by-name MONITOR_P_EXIT.
+std::uint64_t sender_key(const Pid& p) {
+  return (std::uint64_t{p.id} << 32 | p.serial) ^ (std::uint64_t{p.node_index} << 48);
+}
+
 std::uint64_t lane_key(const ControlMessage& m) {
-  auto key = [](const Pid& p) {
-    return (std::uint64_t{p.id} << 32 | p.serial) ^ (std::uint64_t{p.node_index} << 48);
-  };
   return std::visit(
       [&](const auto& x) -> std::uint64_t {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, control::Send>) {
-          return x.from ? key(*x.from) : 0;
+          return x.from ? sender_key(*x.from) : 0;
         } else if constexpr (std::is_same_v<T, control::MonitorPExit>) {
           const Pid* p = std::get_if<Pid>(&x.from);
-          return p ? key(*p) : 0;
+          return p ? sender_key(*p) : 0;
         } else if constexpr (std::is_same_v<T, control::NodeLink> ||
                              std::is_same_v<T, control::SpawnReply>) {
           return 0;
         } else if constexpr (std::is_same_v<T, control::SpawnRequest>) {
-          return key(x.from);
+          return sender_key(x.from);
         } else {
-          return key(x.from);
+          return sender_key(x.from);
         }
       },
       m);
@@ -182,10 +183,10 @@ awaitable<std::string> Connection::read_loop() {
   }
 }
 
-bool Connection::send(const ControlMessage& m) {
+bool Connection::send(const ControlMessage& m, std::optional<Pid> sender) {
   if (!established()) return false;
   std::vector<std::uint8_t> packet = encode_packet(m, flags_);
-  const std::uint64_t key = lane_key(m);
+  const std::uint64_t key = sender ? sender_key(*sender) : lane_key(m);
   if ((flags_ & flag::fragments) && packet.size() > options_.fragment_size + 4) {
     for (auto& f : encode_fragments(m, flags_, next_sequence_++, options_.fragment_size))
       queue(key, std::move(f));

@@ -13,6 +13,7 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -73,8 +74,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   /// Starts the handshake, then the traffic.
   void start();
-  /// Queues `m` for the peer; false once the connection is closed. Only once established.
-  bool send(const ControlMessage& m);
+  /// Queues `m` for the peer behind what `sender` (default: the process `m` names as its
+  /// sender; a MONITOR_P_EXIT by name names none) queued before; false once the connection is
+  /// closed. Only once established.
+  bool send(const ControlMessage& m, std::optional<Pid> sender = std::nullopt);
   /// Closes the connection; the owner hears closed(why) once the reader has stopped.
   void close(std::string why);
 

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <map>
 #include <mutex>
 #include <random>
+#include <set>
+#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -12,6 +15,8 @@
 #include "ambitious/dist/cookie.hpp"
 #include "ambitious/dist/epmd_server.hpp"
 #include "ambitious/dist/node_name.hpp"
+#include "ambitious/process/detail/remote_nodes.hpp"
+#include "ambitious/process/detail/remote_signals.hpp"
 #include "ambitious/process/send.hpp"
 #include "connection.hpp"
 #include "epmd_async.hpp"
@@ -44,11 +49,29 @@ std::optional<Ref> alias_of(const Term& tag) {
 // Coroutines and posted handlers hold a plain pointer to it: the Node owns it alone, and
 // destroying its io_context (last, in ~Impl) destroys whatever never ran.
 struct Node::Impl final : detail::ConnectionOwner {
+  // A control message on its way, with what is decided only once the peer's flags are known.
+  struct Outgoing {
+    ControlMessage message;
+    std::optional<Pid> lane;      // the sender whose order it keeps (a by-name MONITOR_P_EXIT)
+    std::optional<Pid> alias_to;  // an ALIAS_SEND's process, for a peer without ALIAS
+  };
+  // A monitor a local process holds on a process of the peer.
+  struct Held {
+    Pid holder;
+    ProcessRef target;
+  };
   struct Peer {
     std::shared_ptr<Connection> conn;  // null while our dial looks the node up and connects
     std::uint64_t attempt = 0;         // our outgoing attempt (0: none)
-    std::vector<ControlMessage> pending;
+    std::vector<Outgoing> pending;
     std::vector<std::function<void(bool)>> waiters;  // connect() calls
+    // The pairs over this connection, as OTP keeps them in the distribution entry, so that its
+    // loss fires them with noconnection. Each enters with its LINK or MONITOR_P (either way)
+    // and leaves with what ends it (EXIT, UNLINK_ID, MONITOR_P_EXIT, DEMONITOR_P), so they hold
+    // no more than the processes themselves do.
+    std::set<std::pair<Pid, Pid>> links;         // (local, remote)
+    std::unordered_map<Ref, Held> held;          // monitors of local processes, by ref
+    std::map<std::pair<Pid, Ref>, Pid> watched;  // (remote holder, ref) -> local target
   };
 
   Impl(NodeOptions o, NodeName n, Cookie c)
@@ -99,14 +122,106 @@ struct Node::Impl final : detail::ConnectionOwner {
 
   // --- outgoing ---------------------------------------------------------------------------
 
-  void route(const std::string& node, ControlMessage m) {
-    Peer& p = peers[node];
+  // Queues `o` for `node`, connecting first when there is no connection (auto-connect).
+  void route(const std::string& node, Outgoing o) { route(peers[node], node, std::move(o)); }
+  void route(Peer& p, const std::string& node, Outgoing o) {
     if (p.conn && p.conn->established()) {
-      p.conn->send(m);
+      write(*p.conn, o);
       return;
     }
-    p.pending.push_back(std::move(m));
+    p.pending.push_back(std::move(o));
     dial(node);
+  }
+  static void write(Connection& c, Outgoing& o) {
+    if (auto* a = std::get_if<control::AliasSend>(&o.message);
+        a && !(c.flags() & flag::alias) && o.alias_to) {
+      c.send(control::Send{a->from, *o.alias_to, std::move(a->message), a->token}, o.lane);
+      return;
+    }
+    c.send(o.message, o.lane);
+  }
+  // The peer of a signal that belongs to a link or monitor made over a connection: with no
+  // connection (up or coming) that pair is gone already, so nothing is sent.
+  Peer* existing(const std::string& node) {
+    auto it = peers.find(node);
+    return it == peers.end() ? nullptr : &it->second;
+  }
+  static std::string node_of(Pid p) { return std::string(p.node().name()); }
+
+  // --- what local processes send (the RemoteNodes calls, on this thread) ------------------
+
+  void out_send(Pid from, Pid to, Term m) {
+    std::optional<Pid> sender;
+    if (!from.is_null()) sender = from;
+    route(node_of(to), {control::Send{sender, to, std::move(m), std::nullopt}});
+  }
+  void out_send_named(Pid from, const RegisteredName& to, Term m) {
+    route(std::string(to.node.name()), {control::RegSend{from, to.name, std::move(m), {}}});
+  }
+  void out_send_alias(Pid from, Pid to, const Ref& alias, Term m) {
+    route(node_of(to), {control::AliasSend{from, alias, std::move(m), {}}, std::nullopt, to});
+  }
+  void out_link(Pid from, Pid to) {
+    std::string node = node_of(to);
+    Peer& p = peers[node];
+    p.links.insert({from, to});
+    route(p, node, {control::Link{from, to}});
+  }
+  void out_unlink(Pid from, Pid to, std::uint64_t id) {
+    std::string node = node_of(to);
+    if (Peer* p = existing(node)) {
+      p->links.erase({from, to});
+      route(*p, node, {control::UnlinkId{id, from, to}});
+    }
+  }
+  void out_unlink_ack(Pid from, Pid to, std::uint64_t id) {
+    std::string node = node_of(to);
+    if (Peer* p = existing(node)) route(*p, node, {control::UnlinkIdAck{id, from, to}});
+  }
+  void out_exit(Pid from, Pid to, Term reason) {
+    std::string node = node_of(to);
+    if (Peer* p = existing(node)) {
+      p->links.erase({from, to});
+      route(*p, node, {control::Exit{from, to, std::move(reason), {}}});
+    }
+  }
+  void out_exit2(Pid from, Pid to, Term reason) {
+    route(node_of(to), {control::Exit2{from, to, std::move(reason), {}}});
+  }
+  void out_monitor(Pid from, ProcessRef to, const std::string& node, const Ref& ref) {
+    Peer& p = peers[node];
+    p.held[ref] = Held{from, to};
+    route(p, node, {control::MonitorP{from, to, ref}});
+  }
+  void out_demonitor(Pid from, ProcessRef to, const std::string& node, const Ref& ref) {
+    if (Peer* p = existing(node)) {
+      p->held.erase(ref);
+      route(*p, node, {control::DemonitorP{from, to, ref}});
+    }
+  }
+  void out_down(Pid from, std::optional<Atom> name, Pid to, const Ref& ref, Term reason) {
+    std::string node = node_of(to);
+    if (Peer* p = existing(node)) {
+      p->watched.erase({to, ref});
+      ProcessRef proc = from;
+      if (name) proc = *name;
+      route(*p, node, {control::MonitorPExit{proc, to, ref, std::move(reason)}, from});
+    }
+  }
+
+  // The connection to the peer is gone (or never came): every pair over it fires as the
+  // peer's end would have, with noconnection (OTP 25's nodedown). Called with the peer out of
+  // `peers` already, and no lock held: an entry point may call back (a process dying of it).
+  static void lost(Peer p) {
+    const ExitReason noconnection(atoms::noconnection);
+    for (const auto& [local, remote] : p.links)
+      ambitious::detail::remote_exit(remote, local, noconnection);
+    for (const auto& [ref, h] : p.held) {
+      const Pid* target = std::get_if<Pid>(&h.target);
+      ambitious::detail::remote_down(target ? *target : Pid(), h.holder, ref, noconnection);
+    }
+    for (const auto& [key, local] : p.watched)
+      ambitious::detail::remote_demonitor(key.first, local, key.second);
   }
 
   void dial(const std::string& node) {
@@ -164,8 +279,10 @@ struct Node::Impl final : detail::ConnectionOwner {
     auto it = peers.find(node);
     if (it == peers.end() || it->second.attempt != attempt || it->second.conn) return;
     auto waiters = std::move(it->second.waiters);
+    Peer gone = std::move(it->second);
     peers.erase(it);
     for (auto& w : waiters) w(false);
+    lost(std::move(gone));
   }
 
   // --- incoming ---------------------------------------------------------------------------
@@ -218,7 +335,19 @@ struct Node::Impl final : detail::ConnectionOwner {
     if (p.conn && p.conn.get() != &c) {
       auto old = std::move(p.conn);
       old->close("replaced by a new connection from the peer");
+      Peer gone;
+      gone.links = std::move(p.links);
+      gone.held = std::move(p.held);
+      gone.watched = std::move(p.watched);
+      p.links.clear();
+      p.held.clear();
+      p.watched.clear();
       report_down(c.peer(), "replaced by a new connection from the peer");
+      lost(std::move(gone));
+      // `p` may have moved meanwhile (the entry points' calls come back through the hook, but
+      // on later turns of this thread), so look it up again.
+      peers[c.peer()].conn = c.shared_from_this();
+      return;
     }
     p.conn = c.shared_from_this();
   }
@@ -227,7 +356,7 @@ struct Node::Impl final : detail::ConnectionOwner {
     Peer& p = peers[c.peer()];
     p.conn = c.shared_from_this();
     p.attempt = 0;
-    for (auto& m : p.pending) c.send(m);
+    for (auto& o : p.pending) write(c, o);
     p.pending.clear();
     auto waiters = std::move(p.waiters);
     publish();
@@ -239,10 +368,12 @@ struct Node::Impl final : detail::ConnectionOwner {
     if (it == peers.end() || it->second.conn.get() != &c) return;  // replaced, or never ours
     const bool was_up = c.flags() != 0;
     auto waiters = std::move(it->second.waiters);
+    Peer gone = std::move(it->second);
     peers.erase(it);  // what was pending for it is dropped, as OTP drops it
     publish();
     for (auto& w : waiters) w(false);
     if (was_up) report_down(c.peer(), why);
+    lost(std::move(gone));
   }
 
   void report_down(const std::string& node, const std::string& why) {
@@ -254,19 +385,68 @@ struct Node::Impl final : detail::ConnectionOwner {
     if (f) f(node, why);
   }
 
+  // What the peer sends goes to the process layer's entry points in the order read; the pairs
+  // are recorded first, so that an answer the entry point sends back at once (an EXIT or
+  // MONITOR_P_EXIT noproc, through the hook, on a later turn of this thread) removes them.
   void received(Connection& c, ControlMessage&& m) override {
+    namespace rs = ambitious::detail;
+    auto local = [](Pid p) { return p.node_index == nodes::local; };
+    auto it = peers.find(c.peer());
+    if (it == peers.end() || it->second.conn.get() != &c) return;
+    Peer& p = it->second;
     if (auto* s = std::get_if<control::Send>(&m)) {
-      if (s->to.node_index == nodes::local) deliver_term(s->to, std::move(s->message));
+      if (local(s->to)) deliver_term(s->to, std::move(s->message));
     } else if (auto* r = std::get_if<control::RegSend>(&m)) {
       if (r->to == Atom("net_kernel"))
         net_kernel(c, *r);
       else
         deliver_term(r->to, std::move(r->message));
+    } else if (auto* l = std::get_if<control::Link>(&m)) {
+      if (!local(l->to)) return;
+      p.links.insert({l->to, l->from});
+      rs::remote_link(l->from, l->to);
     } else if (auto* u = std::get_if<control::UnlinkId>(&m)) {
-      // Always acknowledged (a missing ack leaves OTP's link 'unlinking' for good).
-      c.send(control::UnlinkIdAck{u->id, u->to, u->from});
+      // Acknowledged by the process layer in every case (a missing ack leaves OTP's link
+      // 'unlinking' for good); to a pid of no local process, here.
+      if (!local(u->to)) return;
+      p.links.erase({u->to, u->from});
+      rs::remote_unlink(u->from, u->to, u->id);
+    } else if (auto* a = std::get_if<control::UnlinkIdAck>(&m)) {
+      if (local(a->to)) rs::remote_unlink_ack(a->from, a->to, a->id);
+    } else if (auto* e = std::get_if<control::Exit>(&m)) {
+      if (!local(e->to)) return;
+      p.links.erase({e->to, e->from});
+      rs::remote_exit(e->from, e->to, ExitReason(std::move(e->reason)));
+    } else if (auto* e2 = std::get_if<control::Exit2>(&m)) {
+      if (local(e2->to)) rs::remote_exit2(e2->from, e2->to, ExitReason(std::move(e2->reason)));
+    } else if (auto* mp = std::get_if<control::MonitorP>(&m)) {
+      if (const Pid* to = std::get_if<Pid>(&mp->to)) {
+        if (!local(*to)) return;
+        p.watched[{mp->from, mp->ref}] = *to;
+        rs::remote_monitor(mp->from, *to, mp->ref);
+      } else {
+        Pid found = rs::remote_monitor(mp->from, std::get<Atom>(mp->to), mp->ref);
+        if (!found.is_null()) p.watched[{mp->from, mp->ref}] = found;
+      }
+    } else if (auto* d = std::get_if<control::DemonitorP>(&m)) {
+      auto w = p.watched.find({d->from, d->ref});
+      if (w == p.watched.end()) return;  // answered with noproc, or ended meanwhile
+      Pid target = w->second;
+      p.watched.erase(w);
+      rs::remote_demonitor(d->from, target, d->ref);
+    } else if (auto* x = std::get_if<control::MonitorPExit>(&m)) {
+      if (!local(x->to)) return;
+      p.held.erase(x->ref);
+      const Pid* from = std::get_if<Pid>(&x->from);
+      rs::remote_down(from ? *from : Pid(), x->to, x->ref, ExitReason(std::move(x->reason)));
+    } else if (auto* as = std::get_if<control::AliasSend>(&m)) {
+      // An alias is the ref of a monitor a local process holds over this connection.
+      auto h = p.held.find(as->alias);
+      if (h != p.held.end())
+        rs::remote_alias_send(as->from, h->second.holder, as->alias, std::move(as->message));
     }
-    // Links, monitors, exit signals and aliases wait for the process layer's remote hook.
+    // UNLINK (peers without UNLINK_ID: we advertise it, OTP 25 uses it), GROUP_LEADER,
+    // NODE_LINK and the spawn operations are not served.
   }
 
   // net_kernel's {is_auth, Node} call (net_adm:ping): answered `yes`, to the caller's alias
@@ -289,16 +469,81 @@ struct Node::Impl final : detail::ConnectionOwner {
     stopped = true;
     boost::system::error_code ignored;
     acceptor.close(ignored);
-    for (auto& [name, p] : peers) {
+    auto gone = std::move(peers);
+    peers.clear();
+    publish();
+    for (auto& [name, p] : gone) {
       for (auto& w : p.waiters) w(false);
       p.waiters.clear();
       if (p.conn) p.conn->close("the node stopped");
+      lost(std::move(p));
     }
-    peers.clear();
-    publish();
     work.reset();
   }
+
+  // The process layer's way to this node (installed as the default RemoteNodes while the node
+  // runs). Of static storage, so that a call that loaded it may still run after stop(): each
+  // call takes the shared lock only to post itself to the node's thread, where it runs in the
+  // order posted (one sender's calls come one after another, so they keep their order).
+  struct Hook final : ambitious::detail::RemoteNodes {
+    std::shared_mutex mutex;
+    Impl* impl = nullptr;  // under `mutex`
+
+    template <class F>
+    void on_node(F&& f) noexcept {
+      std::shared_lock lock(mutex);
+      if (!impl || impl->stopped) return;  // stopping: dropped, as a node going down drops it
+      asio::post(impl->io, [i = impl, f = std::forward<F>(f)]() mutable {
+        if (!i->stopped) f(*i);
+      });
+    }
+    void send(Pid from, Pid to, Term m) noexcept override {
+      on_node([=, m = std::move(m)](Impl& i) mutable { i.out_send(from, to, std::move(m)); });
+    }
+    void send_named(Pid from, const RegisteredName& to, Term m) noexcept override {
+      on_node([=, m = std::move(m)](Impl& i) mutable { i.out_send_named(from, to, std::move(m)); });
+    }
+    void send_alias(Pid from, Pid to, const Ref& alias, Term m) noexcept override {
+      on_node([=, m = std::move(m)](Impl& i) mutable {
+        i.out_send_alias(from, to, alias, std::move(m));
+      });
+    }
+    void link(Pid from, Pid to) noexcept override {
+      on_node([=](Impl& i) { i.out_link(from, to); });
+    }
+    void unlink(Pid from, Pid to, std::uint64_t id) noexcept override {
+      on_node([=](Impl& i) { i.out_unlink(from, to, id); });
+    }
+    void unlink_ack(Pid from, Pid to, std::uint64_t id) noexcept override {
+      on_node([=](Impl& i) { i.out_unlink_ack(from, to, id); });
+    }
+    void exit(Pid from, Pid to, const ExitReason& reason) noexcept override {
+      on_node([=, r = reason.term()](Impl& i) { i.out_exit(from, to, r); });
+    }
+    void exit2(Pid from, Pid to, const ExitReason& reason) noexcept override {
+      on_node([=, r = reason.term()](Impl& i) { i.out_exit2(from, to, r); });
+    }
+    void monitor(Pid from, Pid to, const Ref& ref) noexcept override {
+      on_node([=](Impl& i) { i.out_monitor(from, to, node_of(to), ref); });
+    }
+    void monitor_named(Pid from, const RegisteredName& to, const Ref& ref) noexcept override {
+      on_node([=](Impl& i) { i.out_monitor(from, to.name, std::string(to.node.name()), ref); });
+    }
+    void demonitor(Pid from, Pid to, const Ref& ref) noexcept override {
+      on_node([=](Impl& i) { i.out_demonitor(from, to, node_of(to), ref); });
+    }
+    void demonitor_named(Pid from, const RegisteredName& to, const Ref& ref) noexcept override {
+      on_node([=](Impl& i) { i.out_demonitor(from, to.name, std::string(to.node.name()), ref); });
+    }
+    void down(Pid from, std::optional<Atom> name, Pid to, const Ref& ref,
+              const ExitReason& reason) noexcept override {
+      on_node([=, r = reason.term()](Impl& i) { i.out_down(from, name, to, ref, r); });
+    }
+  };
+  static Hook hook;
 };
+
+Node::Impl::Hook Node::Impl::hook;
 
 Node::Node(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 
@@ -350,11 +595,22 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
       impl->io, [raw = impl.get()]() -> awaitable<void> { co_await raw->accept_loop(); },
       asio::detached);
   impl->thread = std::thread([raw = impl.get()] { raw->io.run(); });
+  {
+    std::unique_lock lock(Impl::hook.mutex);
+    Impl::hook.impl = impl.get();
+  }
+  ambitious::detail::install_default_remote_nodes(&Impl::hook);
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 
 void Node::stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
+  // Processes reach other nodes no more (a call that loaded the hook finds no node in it).
+  ambitious::detail::install_default_remote_nodes(nullptr);
+  {
+    std::unique_lock lock(Impl::hook.mutex);
+    Impl::hook.impl = nullptr;
+  }
   // Connections close (their peers see the end of the stream); what is still in flight (an
   // epmd lookup) is abandoned with the io_context.
   asio::post(impl_->io, [impl = impl_.get()] {
@@ -377,7 +633,7 @@ bool Node::send(Pid from, Pid to, Term message) {
   asio::post(impl_->io, [impl = impl_.get(), node = std::move(node), from, to,
                          message = std::move(message)]() mutable {
     if (!impl->stopped)
-      impl->route(node, control::Send{from, to, std::move(message), std::nullopt});
+      impl->route(node, {control::Send{from, to, std::move(message), std::nullopt}});
   });
   return true;
 }
@@ -387,7 +643,7 @@ bool Node::send(Pid from, Atom name, Atom node, Term message) {
   asio::post(impl_->io, [impl = impl_.get(), node = std::string(node.name()), from, name,
                          message = std::move(message)]() mutable {
     if (!impl->stopped)
-      impl->route(node, control::RegSend{from, name, std::move(message), std::nullopt});
+      impl->route(node, {control::RegSend{from, name, std::move(message), std::nullopt}});
   });
   return true;
 }

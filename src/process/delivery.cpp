@@ -1,5 +1,6 @@
 // Delivery: how a message or a signal reaches a process, or what happens when it cannot.
 
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -187,10 +188,21 @@ void send_remote_demonitor(Pid from, const Ref& ref, const RegisteredName& to) n
   if (RemoteNodes* net = remote_nodes()) net->demonitor_named(from, to, ref);
 }
 
+namespace {
+// The process-wide RemoteNodes (install_default_remote_nodes), for runtimes without their own.
+std::atomic<RemoteNodes*> default_remote{nullptr};
+}  // namespace
+
 RemoteNodes* remote_nodes() noexcept {
   RuntimeState* rt = runtime();
-  // acquire: pairs with the release in install_remote_nodes, so the object is seen built.
-  return rt ? rt->remote.load(std::memory_order_acquire) : nullptr;
+  if (!rt) return nullptr;
+  // acquire: pairs with the releases of the installs, so the object is seen built.
+  RemoteNodes* own = rt->remote.load(std::memory_order_acquire);
+  return own ? own : default_remote.load(std::memory_order_acquire);
+}
+
+void install_default_remote_nodes(RemoteNodes* nodes) noexcept {
+  default_remote.store(nodes, std::memory_order_release);
 }
 
 void install_remote_nodes(RemoteNodes* nodes) {

@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/describe/class.hpp>
 #include <future>
 
 #include "../common.hpp"
+#include "ambitious/process/link.hpp"
 #include "ambitious/process/names.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
 #include "erl_node.hpp"
 
 // The node against real Erlang nodes (erlang-base), all on 127.0.0.1 with an epmd of the
@@ -48,6 +52,35 @@ std::string next_result(ErlNode& n) {
     if (!line) return "<no answer>";
     if (line->starts_with("=> ")) return line->substr(3);
   }
+}
+
+const Atom cpp("cpp");
+const Atom x_node("x@127.0.0.1");
+
+// An erl process that reports its links, or exits with the reason it is told.
+const char* const erl_partner =
+    "spawn(fun L() -> receive {links, To} -> To ! process_info(self(), links), L(); "
+    "{die, R} -> exit(R) end end)";
+
+// The pid the next Term message names (an erl process the test's erl side sent).
+Task<Pid> expect_pid() {
+  Term t = co_await expect<Term>([](const Term& t) { return t.is_pid(); });
+  co_return t.as_pid();
+}
+
+struct Never {};
+
+// Links to `partner`, tells it to exit with `reason`, and waits.
+Task<> link_and_wait(Pid partner, Term reason) {
+  link(partner);
+  send(partner, Term::tuple(Atom("die"), reason));
+  co_await receive<Never>();
+}
+
+// Exits with the reason it receives (a Term).
+Task<> exit_when_told() {
+  Term reason = co_await receive<Term>();
+  exit(ExitReason(reason));
 }
 
 }  // namespace
@@ -160,4 +193,191 @@ TEST_F(NodeTest, a_second_node_in_one_program_is_refused) {
   EXPECT_EQ(second.error().code, NodeErrc::already_started);
   node->stop();
   EXPECT_EQ(Pid(nodes::local, 1, 0).node(), atoms::nonode_nohost);
+}
+
+// --- links, monitors and exit signals across the connection, with real erl ------------------
+
+TEST_F(NodeTest, a_cpp_link_to_an_erl_process_brings_its_exit_reason) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    register_name(cpp, self());
+    trap_exit(true);
+    EXPECT_EQ(x.eval(std::string("P = ") + erl_partner + ", {cpp, 'a@127.0.0.1'} ! P, ok."), "ok");
+    Pid p = co_await expect_pid();
+    link(p);
+    send(p, Term::tuple(Atom("links"), self()));
+    Term links = co_await expect<Term>([](const Term& t) { return t.is_tuple(); });
+    EXPECT_EQ(links, Term::tuple(Atom("links"), Term::list(self())));
+    send(p, Term::tuple(Atom("die"), Atom("boom")));
+    Exit e = co_await expect<Exit>();
+    EXPECT_EQ(e.from, p);
+    EXPECT_EQ(e.reason, ExitReason(Atom("boom")));
+    // Not trapping exits: the linked process dies with the reason.
+    EXPECT_EQ(x.eval(std::string("Q = ") + erl_partner + ", {cpp, 'a@127.0.0.1'} ! Q, ok."), "ok");
+    Pid q = co_await expect_pid();
+    Ref r = monitor(spawn(link_and_wait, q, Term(Atom("bang"))));
+    co_await expect_down(r, ExitReason(Atom("bang")));
+  });
+}
+
+TEST_F(NodeTest, an_erl_link_to_a_cpp_process_brings_its_exit_reason_and_kill_is_killed) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("register(shell, self()), process_flag(trap_exit, true), ok."), "ok");
+  // Two workers: the C++ processes run while the test's process waits for erl's answer.
+  run_test(two_workers, [&]() -> Task<> {
+    trap_exit(true);
+    Pid c = spawn(exit_when_told);
+    send(RegisteredName{Atom("shell"), x_node}, c);
+    EXPECT_EQ(x.eval("receive C when is_pid(C) -> link(C), C ! crashed, "
+                     "receive {'EXIT', C, W} -> W after 10000 -> timeout end end."),
+              "crashed");
+    // exit(Pid, kill) from erl: the C++ process's links see killed.
+    Pid k = spawn(exit_when_told);
+    link(k);
+    send(RegisteredName{Atom("shell"), x_node}, k);
+    EXPECT_EQ(x.eval("receive K when is_pid(K) -> exit(K, kill) end."), "true");
+    Exit e = co_await expect<Exit>();
+    EXPECT_EQ(e.from, k);
+    EXPECT_EQ(e.reason, ExitReason(atoms::killed));
+  });
+}
+
+TEST_F(NodeTest, unlink_works_both_ways) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    register_name(cpp, self());
+    EXPECT_EQ(x.eval(std::string("P = ") + erl_partner + ", {cpp, 'a@127.0.0.1'} ! P, ok."), "ok");
+    Pid p = co_await expect_pid();
+    auto links_of_p = [&]() -> Task<Term> {
+      send(p, Term::tuple(Atom("links"), self()));
+      co_return co_await expect<Term>([](const Term& t) { return t.is_tuple(); });
+    };
+    link(p);
+    EXPECT_EQ(co_await links_of_p(), Term::tuple(Atom("links"), Term::list(self())));
+    unlink(p);
+    EXPECT_EQ(co_await links_of_p(), Term::tuple(Atom("links"), Term::list()));
+    // erl links to us and unlinks: each step is seen here before the message that follows it.
+    x.process().write(
+        "R = spawn(fun() -> link(C = receive Pid -> Pid end), C ! linked, "
+        "receive go -> unlink(C), C ! unlinked end end), {cpp, 'a@127.0.0.1'} ! R, ok.\n");
+    Pid r = co_await expect_pid();
+    send(r, self());
+    co_await expect<Term>([](const Term& t) { return t == Term(Atom("linked")); });
+    EXPECT_TRUE(linked(r));
+    send(r, Atom("go"));
+    co_await expect<Term>([](const Term& t) { return t == Term(Atom("unlinked")); });
+    EXPECT_FALSE(linked(r));
+  });
+}
+
+TEST_F(NodeTest, monitors_work_both_ways_by_pid_and_by_name) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("register(shell, self()), ok."), "ok");
+  run_test(two_workers, [&]() -> Task<> {
+    register_name(cpp, self());
+    EXPECT_EQ(x.eval(std::string("P = ") + erl_partner + ", register(named, P), " +
+                     "{cpp, 'a@127.0.0.1'} ! P, ok."),
+              "ok");
+    Pid p = co_await expect_pid();
+    Ref by_pid = monitor(p);
+    Ref by_name = monitor(RegisteredName{Atom("named"), x_node});
+    Ref nobody = monitor(RegisteredName{Atom("nobody"), x_node});
+    Down none = co_await expect_down(nobody, ExitReason(atoms::noproc));
+    EXPECT_EQ(none.name, (RegisteredName{Atom("nobody"), x_node}));
+    send(p, Term::tuple(Atom("die"), Atom("boom")));
+    co_await expect_down(by_pid, ExitReason(Atom("boom")));
+    Down named = co_await expect_down(by_name, ExitReason(Atom("boom")));
+    EXPECT_EQ(named.name, (RegisteredName{Atom("named"), x_node}));
+    // erl monitors C++ processes, by pid and by {Name, Node}.
+    Pid c = spawn(exit_when_told);
+    send(RegisteredName{Atom("shell"), x_node}, c);
+    EXPECT_EQ(x.eval("receive C when is_pid(C) -> R = monitor(process, C), C ! gone, "
+                     "receive {'DOWN', R, process, C, W} -> W after 10000 -> timeout end end."),
+              "gone");
+    Pid d = spawn(exit_when_told);
+    register_name(Atom("watched"), d);
+    EXPECT_EQ(x.eval("R2 = monitor(process, {watched, 'a@127.0.0.1'}), "
+                     "{watched, 'a@127.0.0.1'} ! away, "
+                     "receive {'DOWN', R2, process, Who, W2} -> {Who, W2} after 10000 -> timeout "
+                     "end."),
+              "{{watched,'a@127.0.0.1'},away}");
+    EXPECT_EQ(x.eval("R3 = monitor(process, {nobody, 'a@127.0.0.1'}), "
+                     "receive {'DOWN', R3, process, Who3, W3} -> {Who3, W3} after 10000 -> "
+                     "timeout end."),
+              "{{nobody,'a@127.0.0.1'},noproc}");
+  });
+}
+
+TEST_F(NodeTest,
+       a_halted_erl_node_is_noconnection_for_links_and_monitors_and_the_next_send_reconnects) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  auto x = std::make_unique<ErlNode>(ErlOptions{.name = "x@127.0.0.1", .epmd_port = epmd});
+  ASSERT_TRUE(x->ready()) << x->log();
+  run_test([&]() -> Task<> {
+    register_name(cpp, self());
+    trap_exit(true);
+    EXPECT_EQ(x->eval(std::string("P = ") + erl_partner + ", {cpp, 'a@127.0.0.1'} ! P, ok."), "ok");
+    Pid p = co_await expect_pid();
+    link(p);
+    Ref r = monitor(p);
+    // The link is in place at erl's end before it halts.
+    send(p, Term::tuple(Atom("links"), self()));
+    co_await expect<Term>([](const Term& t) { return t.is_tuple(); });
+    x->process().close_stdin();
+    Exit e = co_await expect<Exit>();
+    EXPECT_EQ(e.from, p);
+    EXPECT_EQ(e.reason, ExitReason(atoms::noconnection));
+    co_await expect_down(r, ExitReason(atoms::noconnection));
+    x.reset();
+    // A new node of that name: the next send connects again.
+    x = std::make_unique<ErlNode>(ErlOptions{.name = "x@127.0.0.1", .epmd_port = epmd});
+    if (!x->ready()) give_up("the second erl did not start");
+    EXPECT_EQ(x->eval("register(shell, self()), ok."), "ok");
+    send(RegisteredName{Atom("shell"), x_node}, Atom("again"));
+    EXPECT_EQ(x->eval("receive M -> M after 10000 -> timeout end."), "again");
+  });
+}
+
+namespace {
+struct Point {
+  std::int64_t x;
+  std::int64_t y;
+};
+BOOST_DESCRIBE_STRUCT(Point, (), (x, y))
+struct Ask {
+  Pid from;
+  Point p;
+};
+BOOST_DESCRIBE_STRUCT(Ask, (), (from, p))
+}  // namespace
+
+TEST_F(NodeTest, a_codec_type_sent_to_erl_and_its_reply_are_matched_by_their_types) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    register_name(cpp, self());
+    EXPECT_EQ(x.eval("P = spawn(fun() -> receive #{from := F, p := #{x := X, y := Y}} -> "
+                     "F ! #{x => X + 10, y => Y} end end), {cpp, 'a@127.0.0.1'} ! P, ok."),
+              "ok");
+    Pid p = co_await expect_pid();
+    send(p, Ask{self(), Point{1, 2}});
+    Point got = co_await receive<Point>();
+    EXPECT_EQ(got.x, 11);
+    EXPECT_EQ(got.y, 2);
+  });
 }

@@ -5,7 +5,10 @@
 // demand when something is sent to it, or accepted from it (simultaneous attempts are settled
 // as dist_util does: the greater name keeps its own). What peers send to local processes is
 // delivered with deliver_term (SEND, SEND_SENDER, REG_SEND); net_kernel's is_auth call is
-// answered, so net_adm:ping from Erlang gives pong.
+// answered, so net_adm:ping from Erlang gives pong. While it runs the node is the process layer's
+// way to other nodes (detail::RemoteNodes): links, monitors, exit signals and sends of local
+// processes go out as their control messages, those of peers reach the local processes, and a
+// lost connection fires every link and monitor over it with `noconnection`.
 
 #include <chrono>
 #include <cstdint>

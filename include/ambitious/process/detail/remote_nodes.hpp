@@ -124,7 +124,14 @@ class RemoteNodes {
 /// `noconnection`, a monitor of {Name, Node} throws BadArg, unlink and exit/2 do nothing.
 void install_remote_nodes(RemoteNodes* nodes);
 
-/// The installed RemoteNodes, or null. Any thread of the running runtime.
+/// Installs `nodes` for every runtime that has none of its own (install_remote_nodes), now and
+/// later (null: none): how a node started outside any process, before or between runtimes,
+/// reaches them. Any thread. `nodes` must outlive every runtime that may still call it (the dist
+/// layer passes an object of static storage that forwards to its node while the node runs).
+void install_default_remote_nodes(RemoteNodes* nodes) noexcept;
+
+/// The installed RemoteNodes (the runtime's own, else the default one), or null. Any thread of the
+/// running runtime.
 RemoteNodes* remote_nodes() noexcept;
 
 /// True when `node` is this node's name (as nodes::get(nodes::local) says now).
