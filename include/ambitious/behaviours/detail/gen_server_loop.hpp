@@ -293,10 +293,9 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
 template <class S, class... A>
 Task<StartResult<S>> start_server(bool link, StartOptions options, A... args) {
   Ref tag = make_ref();
-  Pid pid =
-      link
-          ? spawn_link(server_process<S, A...>, self(), true, tag, options.name, std::move(args)...)
-          : spawn(server_process<S, A...>, self(), false, tag, options.name, std::move(args)...);
+  // One call of server_process (its frame keeps copies of the arguments), linked or not.
+  Pid pid = spawn_task(server_process<S, A...>(self(), link, tag, options.name, std::move(args)...),
+                       link ? SpawnLink::link : SpawnLink::none, nullptr);
   auto started = co_await await_server_start(pid, link, tag, options.timeout);
   if (!started) co_return std::unexpected(std::move(started.error()));
   co_return ServerRef<S>(*started);
