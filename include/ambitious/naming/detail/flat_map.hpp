@@ -41,6 +41,8 @@ class FlatMap {
     using Value = std::conditional_t<Const, const value_type, value_type>;
     Iter() = default;
     Iter(Map* map, std::size_t i) noexcept : map_(map), i_(i) { skip(); }
+    /// At slot `i`, which holds an element or is the end (no scan for the next element).
+    Iter(Map* map, std::size_t i, bool /*exact*/) noexcept : map_(map), i_(i) {}
     /// An iterator converts to a const_iterator.
     template <bool C>
       requires(Const && !C)
@@ -85,17 +87,17 @@ class FlatMap {
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   iterator begin() noexcept { return iterator(this, 0); }
-  iterator end() noexcept { return iterator(this, capacity_); }
+  iterator end() noexcept { return iterator(this, capacity_, true); }
   const_iterator begin() const noexcept { return const_iterator(this, 0); }
-  const_iterator end() const noexcept { return const_iterator(this, capacity_); }
+  const_iterator end() const noexcept { return const_iterator(this, capacity_, true); }
 
   template <class Probe>
   iterator find(const Probe& key) {
-    return iterator(this, locate(key));
+    return iterator(this, locate(key), true);
   }
   template <class Probe>
   const_iterator find(const Probe& key) const {
-    return const_iterator(this, locate(key));
+    return const_iterator(this, locate(key), true);
   }
 
   /// Inserts {key, M(args...)} unless `key` is there; the element and whether it is new.
@@ -103,7 +105,7 @@ class FlatMap {
   std::pair<iterator, bool> try_emplace(const K& key, A&&... args) {
     std::size_t h = hash_of(key);
     auto [i, found] = probe(key, h);
-    if (found) return {iterator(this, i), false};
+    if (found) return {iterator(this, i, true), false};
     // A probe that misses stops at the first empty slot of the cluster: where the key goes,
     // unless the array has to grow first.
     if ((size_ + 1) * 4 > capacity_ * 3) {
@@ -115,7 +117,7 @@ class FlatMap {
                    std::forward_as_tuple(std::forward<A>(args)...));
     ctrl_[i] = tag_of(h);
     ++size_;
-    return {iterator(this, i), true};
+    return {iterator(this, i, true), true};
   }
   /// Inserts {key, mapped} unless `key` is there.
   std::pair<iterator, bool> emplace(K key, M mapped) { return try_emplace(key, std::move(mapped)); }
@@ -149,7 +151,7 @@ class FlatMap {
   bool erase(const Probe& key) {
     std::size_t i = locate(key);
     if (i == capacity_) return false;
-    erase(const_iterator(this, i));
+    erase(const_iterator(this, i, true));
     return true;
   }
 

@@ -4,7 +4,6 @@
 // of its partition, so that its partition process can remove them when it ends.
 
 #include <bit>
-#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -19,6 +18,7 @@
 #include "ambitious/naming/detail/flat_map.hpp"
 #include "ambitious/naming/detail/registry_core.hpp"
 #include "ambitious/naming/detail/shared_spin_mutex.hpp"
+#include "ambitious/naming/detail/small_vector.hpp"
 #include "ambitious/process/process.hpp"
 
 namespace ambitious::detail {
@@ -72,7 +72,7 @@ struct KeyEq {
 template <class Item, class Traits>
 class IndexedVector {
  public:
-  using Items = boost::container::small_vector<Item, 1>;
+  using Items = SmallVector<Item>;
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   const Items& items() const noexcept { return items_; }
@@ -168,10 +168,13 @@ class RegistryTable final : public RegistryCore {
       }
       if (!conflict) {
         std::size_t i = bucket.find(self);
-        if (i == Bucket::npos)
-          bucket.push(Slot{self, {std::move(value)}});
-        else
+        if (i == Bucket::npos) {
+          Slot slot{self, {}};
+          slot.values.push_back(std::move(value));
+          bucket.push(std::move(slot));
+        } else {
           bucket[i].values.push_back(std::move(value));
+        }
         ++shard.entries;
       }
     }
@@ -367,7 +370,7 @@ class RegistryTable final : public RegistryCore {
   // A process's values under one key.
   struct Slot {
     Pid pid;
-    boost::container::small_vector<V, 1> values;
+    SmallVector<V> values;
   };
   struct SlotTraits {
     using Id = Pid;
