@@ -1,7 +1,7 @@
 # The two commands of the README, and the ones CI and developers use beside them.
 #   make run    install what is missing, build Release, run the flagship example
 #   make test   install what is missing, build Release, run every test
-#   make package-check   a consumer project against the installed package (CI runs it)
+#   make package-check   consumer projects against the installed package, g++ and clang 16 (CI)
 #   make bench  build the benchmarks and compare them with Erlang/OTP and CAF
 #   make test-clang   build with clang 16 (-O2) and run every test
 #   make asan / make tsan   the tests under the sanitizers

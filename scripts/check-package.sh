@@ -2,7 +2,9 @@
 # Uses ambitious as a project that depends on it would, and fails if that does not work:
 #  1. installs the release build (cmake --install) into a scratch prefix, then builds and runs
 #     tests/package/consumer against it with find_package(ambitious CONFIG REQUIRED), with each
-#     compiler in CONSUMER_CXX (default: g++);
+#     compiler in CONSUMER_CXX (default: "g++ clang++-16": the package built with g++ is used
+#     from clang 16 with no flags of the consumer's own; the options clang 16 needs come with
+#     the package's targets, see cmake/Compilers.cmake);
 #  2. configures the consumer with ambitious as a subdirectory, and checks that none of
 #     ambitious's tests, examples or benchmarks is part of that build;
 #  3. configures ambitious itself with each combination of its options.
@@ -18,7 +20,7 @@ cmake --install build/release --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/lib/cmake/ambitious/ambitiousConfig.cmake"
 test -f "$work/prefix/include/ambitious/ambitious.hpp"
 
-compilers=${CONSUMER_CXX:-g++}
+compilers=${CONSUMER_CXX:-g++ clang++-16}
 quiet() { "$@" >"$work/log" 2>&1 || { cat "$work/log" >&2; return 1; }; }
 # The consumer the documentation shows (examples/consumer), and one with a supervision tree.
 consumers=("examples/consumer:hello from ambitious" "tests/package/consumer:the counter says 42")

@@ -1,13 +1,16 @@
 // The parts of a GenServer's process that do not depend on its type (gen_server_loop.hpp):
 // taking the name, the init handshake between the starter and the server, the reports.
 
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "ambitious/behaviours/gen_server.hpp"
 #include "ambitious/behaviours/logger.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/names.hpp"
+#include "ambitious/process/receive.hpp"
 #include "ambitious/process/send.hpp"
 
 namespace ambitious::detail {
@@ -119,6 +122,36 @@ void report_server_terminated(std::string_view server, const ExitReason& reason,
                 "** Generic server " + to_string(self()) + " (" + std::string(server) +
                     ") terminating\n** Last message in was of type " + std::string(last_message) +
                     "\n** Reason for termination ==\n** " + reason.to_string()});
+}
+
+void reply_type_mismatch(std::string_view waited, std::string_view sent) {
+  throw std::invalid_argument("gen_server::reply: the caller waits for a " + std::string(waited) +
+                              ", not a " + std::string(sent));
+}
+
+void exit_call_failed(const ExitReason& reason, const ServerTarget& server) {
+  exit(ExitReason(Term::tuple(
+      reason.term(), Term::tuple(atoms::gen_server, atoms::call, Term::list(server.describe())))));
+}
+
+// The server's target is resolved when the stop runs (the task is lazy), as in the template it
+// replaces.
+Task<std::expected<void, ExitReason>> stop_server(ServerTarget server, ExitReason reason,
+                                                  Timeout timeout) {
+  using Out = std::expected<void, ExitReason>;
+  std::optional<Pid> pid = server.resolve();
+  if (!pid) co_return Out(std::unexpect, atoms::noproc);
+  Ref mref = monitor(*pid);
+  send(*pid, SystemStop{reason});
+  auto down =
+      co_await receive_if<Down>([&](const Down& d) { return d.ref == mref; }, timeout).since(mref);
+  if (!down) {
+    demonitor(mref, Flush::yes);
+    co_return Out(std::unexpect, atoms::timeout);
+  }
+  if (down->reason == reason) co_return Out();
+  co_return Out(std::unexpect,
+                down->reason.is(atoms::noproc) ? ExitReason(atoms::noproc) : down->reason);
 }
 
 }  // namespace ambitious::detail

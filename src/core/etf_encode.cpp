@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "ambitious/core/etf.hpp"
 #include "etf_tags.hpp"
@@ -689,6 +690,27 @@ Segments encode_segments(const Term& t, std::size_t share_from) {
   if (ours > from) iov.push_back({out.bytes_.data() + from, ours - from});
   out.size_ = size;
   return out;
+}
+
+// Out of line, so that a file including etf.hpp does not instantiate the members' moves.
+Segments::Segments() noexcept = default;
+Segments::~Segments() = default;
+
+Segments::Segments(Segments&& o) noexcept
+    : bytes_(std::move(o.bytes_)),
+      shared_(std::move(o.shared_)),
+      iov_(std::move(o.iov_)),
+      whole_(std::exchange(o.whole_, {})),
+      size_(std::exchange(o.size_, 0)) {}
+
+Segments& Segments::operator=(Segments&& o) noexcept {
+  Segments moved(std::move(o));
+  std::swap(bytes_, moved.bytes_);
+  std::swap(shared_, moved.shared_);
+  std::swap(iov_, moved.iov_);
+  std::swap(whole_, moved.whole_);
+  std::swap(size_, moved.size_);
+  return *this;
 }
 
 std::vector<std::uint8_t> Segments::flatten() const {

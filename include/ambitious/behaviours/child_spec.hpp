@@ -68,6 +68,8 @@ template <class F, class... A>
 Task<StartChildResult> run_owned(F f, A... args) {
   co_return co_await f(std::move(args)...);
 }
+/// Tags a ChildStart whose callable needs no run_owned frame.
+struct SelfContained {};
 }  // namespace detail
 
 /// Starts a child linked to the calling supervisor. Accepts a callable returning
@@ -88,6 +90,12 @@ class ChildStart {
       : fn_([f = std::move(f)](std::span<const Term> extra) {
           return detail::run_owned(f, std::vector<Term>(extra.begin(), extra.end()));
         }) {}
+
+  /// A start `f` that returns a task owning all it needs (a call to a coroutine function, not
+  /// a coroutine lambda): called as it is, with no frame of run_owned around it.
+  template <class F>
+  ChildStart(detail::SelfContained, F f)
+      : fn_([f = std::move(f)](std::span<const Term>) { return f(); }) {}
 
   /// Runs the start; `extra` are the DynamicSupervisor's extra_arguments (else empty).
   Task<StartChildResult> operator()(std::span<const Term> extra = {}) const { return fn_(extra); }
@@ -132,7 +140,9 @@ template <class S, class... A>
 ChildSpec server_child(Term id, A... args) {
   ChildSpec spec;
   spec.id = std::move(id);
-  spec.start = [args...] { return detail::start_server_child<S>(args...); };
+  // start_server_child copies the arguments into its own frame.
+  spec.start = ChildStart(detail::SelfContained{},
+                          [args...] { return detail::start_server_child<S>(args...); });
   return spec;
 }
 
@@ -143,7 +153,9 @@ template <class S, class... A>
 ChildSpec server_child(Term id, StartOptions options, A... args) {
   ChildSpec spec;
   spec.id = std::move(id);
-  spec.start = [options, args...] { return detail::start_server_child<S>(options, args...); };
+  spec.start = ChildStart(detail::SelfContained{}, [options, args...] {
+    return detail::start_server_child<S>(options, args...);
+  });
   return spec;
 }
 
@@ -153,7 +165,8 @@ template <class F, class... A>
 ChildSpec process_child(Term id, F f, A... args) {
   ChildSpec spec;
   spec.id = std::move(id);
-  spec.start = [f, args...] { return detail::start_process_child(f, args...); };
+  spec.start = ChildStart(detail::SelfContained{},
+                          [f, args...] { return detail::start_process_child(f, args...); });
   return spec;
 }
 

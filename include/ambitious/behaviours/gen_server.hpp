@@ -69,6 +69,9 @@ using StartResult = std::expected<ServerRef<S>, ExitReason>;
 namespace detail {
 template <class S, class... A>
 Task<StartResult<S>> start_server(bool link, StartOptions options, A... args);
+/// gen_server::stop for any server type (src/behaviours/gen_server.cpp).
+Task<std::expected<void, ExitReason>> stop_server(ServerTarget server, ExitReason reason,
+                                                  Timeout timeout);
 }  // namespace detail
 
 /// The base of every server type S (CRTP). It gives S the result functions its callbacks
@@ -215,20 +218,7 @@ void cast(const ServerRef<S>& server, A&&... args) {
 template <class S>
 Task<std::expected<void, ExitReason>> stop(ServerRef<S> server, ExitReason reason = atoms::normal,
                                            Timeout timeout = infinity) {
-  using Out = std::expected<void, ExitReason>;
-  std::optional<Pid> pid = server.resolve();
-  if (!pid) co_return Out(std::unexpect, atoms::noproc);
-  Ref mref = monitor(*pid);
-  send(*pid, detail::SystemStop{reason});
-  auto down =
-      co_await receive_if<Down>([&](const Down& d) { return d.ref == mref; }, timeout).since(mref);
-  if (!down) {
-    demonitor(mref, Flush::yes);
-    co_return Out(std::unexpect, atoms::timeout);
-  }
-  if (down->reason == reason) co_return Out();
-  co_return Out(std::unexpect,
-                down->reason.is(atoms::noproc) ? ExitReason(atoms::noproc) : down->reason);
+  return detail::stop_server(server.target(), std::move(reason), timeout);
 }
 
 }  // namespace gen_server

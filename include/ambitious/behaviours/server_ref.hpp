@@ -9,6 +9,7 @@
 #include "ambitious/core/atom.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
+#include "ambitious/process/names.hpp"  // whereis: users of this header have always had it
 
 namespace ambitious {
 
@@ -29,6 +30,35 @@ class ViaName {
 /// The name a server is started under.
 using ServerName = std::variant<Atom, std::shared_ptr<const ViaName>>;
 
+namespace detail {
+/// What a ServerRef holds, whatever the server's type: a pid, a local name or a via name. The
+/// library's code that does not depend on the server type takes it (compiled once, in src/).
+class ServerTarget {
+ public:
+  ServerTarget(Pid pid) noexcept : target_(pid) {}           // NOLINT: implicit, as ServerRef's
+  ServerTarget(Atom name) noexcept : target_(name) {}        // NOLINT
+  ServerTarget(std::shared_ptr<const ViaName> via) noexcept  // NOLINT
+      : target_(std::move(via)) {}
+  ServerTarget(const ServerName& name);  // NOLINT
+
+  /// The pid behind the name now, if any (a pid as it is). A pid needs no lookup.
+  std::optional<Pid> resolve() const {
+    if (auto* p = std::get_if<Pid>(&target_)) return *p;
+    return resolve_name();
+  }
+  std::optional<Pid> pid() const noexcept {
+    if (auto* p = std::get_if<Pid>(&target_)) return *p;
+    return std::nullopt;
+  }
+  /// The pid, the name, or {via, Name}.
+  Term describe() const;
+
+ private:
+  std::optional<Pid> resolve_name() const;
+  std::variant<Pid, Atom, std::shared_ptr<const ViaName>> target_;
+};
+}  // namespace detail
+
 /// Names a server of type S: by pid, local name or via name. S is only a compile-time tag
 /// that lets call() know the server's request and reply types.
 template <class S>
@@ -41,38 +71,19 @@ class ServerRef {
   /// The server holding the via name `via`, looked up at each call.
   ServerRef(std::shared_ptr<const ViaName> via) noexcept : target_(std::move(via)) {}
   /// The server started under `name` (StartOptions::name).
-  ServerRef(const ServerName& name) {
-    if (auto* a = std::get_if<Atom>(&name))
-      target_ = *a;
-    else
-      target_ = std::get<1>(name);
-  }
+  ServerRef(const ServerName& name) : target_(name) {}
 
   /// The pid behind the name now, if any (a pid is returned as it is, alive or not).
-  std::optional<Pid> resolve() const;
+  std::optional<Pid> resolve() const { return target_.resolve(); }
   /// The pid, if this ref was made from one.
-  std::optional<Pid> pid() const noexcept {
-    if (auto* p = std::get_if<Pid>(&target_)) return *p;
-    return std::nullopt;
-  }
+  std::optional<Pid> pid() const noexcept { return target_.pid(); }
   /// As a term: the pid, the name, or {via, Name}.
-  Term describe() const {
-    if (auto* p = std::get_if<Pid>(&target_)) return Term(*p);
-    if (auto* a = std::get_if<Atom>(&target_)) return Term(*a);
-    return Term::tuple(atoms::via, std::get<2>(target_)->describe());
-  }
+  Term describe() const { return target_.describe(); }
+  /// The pid or name without the server's type, for the library's type-independent code.
+  const detail::ServerTarget& target() const noexcept { return target_; }
 
  private:
-  std::variant<Pid, Atom, std::shared_ptr<const ViaName>> target_;
+  detail::ServerTarget target_;
 };
 
 }  // namespace ambitious
-
-#include "ambitious/process/names.hpp"
-
-template <class S>
-std::optional<ambitious::Pid> ambitious::ServerRef<S>::resolve() const {
-  if (auto* p = std::get_if<Pid>(&target_)) return *p;
-  if (auto* a = std::get_if<Atom>(&target_)) return whereis(*a);
-  return std::get<2>(target_)->whereis();
-}

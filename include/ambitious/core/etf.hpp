@@ -129,24 +129,14 @@ std::vector<std::uint8_t> encode(const Term& t);
 /// instead of copying them. The pieces, in order, are the bytes of encode(t).
 class Segments {
  public:
-  Segments() = default;
+  /// No pieces.
+  Segments() noexcept;
   /// The pieces stay where they are (their bytes are on the heap); `o` is left empty.
-  Segments(Segments&& o) noexcept
-      : bytes_(std::move(o.bytes_)),
-        shared_(std::move(o.shared_)),
-        iov_(std::move(o.iov_)),
-        whole_(std::exchange(o.whole_, {})),
-        size_(std::exchange(o.size_, 0)) {}
+  Segments(Segments&& o) noexcept;
   /// Takes `o`'s pieces, as the move constructor; `o` is left empty.
-  Segments& operator=(Segments&& o) noexcept {
-    Segments moved(std::move(o));
-    std::swap(bytes_, moved.bytes_);
-    std::swap(shared_, moved.shared_);
-    std::swap(iov_, moved.iov_);
-    std::swap(whole_, moved.whole_);
-    std::swap(size_, moved.size_);
-    return *this;
-  }
+  Segments& operator=(Segments&& o) noexcept;
+  /// Releases the pieces (and its hold on the binaries they reference).
+  ~Segments();
   Segments(const Segments&) = delete;
   Segments& operator=(const Segments&) = delete;
 

@@ -103,7 +103,9 @@ class Registry {
     ChildSpec spec;
     spec.id = Term(name);
     spec.type = ChildType::supervisor;
-    spec.start = [name, keys, partitions] { return start_as_child(name, keys, partitions); };
+    spec.start = ChildStart(detail::SelfContained{}, [name, keys, partitions] {
+      return start_as_child(name, keys, partitions);
+    });
     return spec;
   }
 

@@ -4,8 +4,8 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <optional>
 #include <utility>
-#include <variant>
 
 namespace ambitious {
 namespace detail {
@@ -38,16 +38,18 @@ struct PromiseBase {
   void unhandled_exception() noexcept { exception = std::current_exception(); }
 };
 
+// The value is an optional, not a variant: the same layout and code, and far less for the
+// compiler to instantiate for each T (a variant's special members visit their alternatives).
 template <class T>
 struct Promise : PromiseBase {
-  std::variant<std::monostate, T> value;
+  std::optional<T> value;
   template <class U>
   void return_value(U&& v) {
-    value.template emplace<1>(std::forward<U>(v));
+    value.emplace(std::forward<U>(v));
   }
   T take() {
     if (exception) std::rethrow_exception(exception);
-    return std::move(std::get<1>(value));
+    return std::move(*value);
   }
 };
 

@@ -32,6 +32,10 @@ constexpr bool check_cast() {
   return contains_v<Msg, typename S::casts> && check_server<S>();
 }
 
+/// Ends the caller of a failed gen_server::call, as OTP's call exits it:
+/// `{Reason, {gen_server, call, [Server]}}` (src/behaviours/gen_server.cpp).
+[[noreturn]] void exit_call_failed(const ExitReason& reason, const ServerTarget& server);
+
 /// What a call's receive gives: the reply or the error, and whether the server's Down ended it
 /// (then the monitor is gone already).
 template <class R>
@@ -103,10 +107,7 @@ class CallAwaiter {
       result_ = std::move(outcome.result);
     }
     if constexpr (ExitOnError) {
-      if (!result_)
-        exit(ExitReason(Term::tuple(
-            result_.error().term(),
-            Term::tuple(atoms::gen_server, atoms::call, Term::list(server_.describe())))));
+      if (!result_) exit_call_failed(result_.error(), server_.target());
       return std::move(*result_);
     } else {
       return std::move(result_);

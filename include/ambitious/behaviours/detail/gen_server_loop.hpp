@@ -183,25 +183,40 @@ Pending dispatch(S& s, Message* m, Pid parent, LoopControl& control, std::string
   return dispatch_info(s, *m, control, info_of<S>{});
 }
 
-/// Runs S's terminate, if it has one (it may be a coroutine: a supervisor waits for its
-/// children there). Returns the reason the server ends with: `reason`, or, as in OTP, the
-/// reason of a crash in terminate (an exception, or exit(r) called there), which is reported.
+/// Whether S's terminate is a coroutine (a supervisor waits for its children there).
 template <class S>
-Task<ExitReason> call_terminate(S& s, const ExitReason& reason) {
+constexpr bool terminate_awaits =
+    requires(S& s, const ExitReason& r) { requires is_task<decltype(s.terminate(r))>::value; };
+
+/// Runs S's terminate, if it has one and it is a plain function. Returns the reason the server
+/// ends with: `reason`, or, as in OTP, the reason of a crash in terminate (an exception, or
+/// exit(r) called there), which is reported.
+template <class S>
+ExitReason terminate_now(S& s, const ExitReason& reason) {
   if constexpr (requires { s.terminate(reason); }) {
-    std::optional<ExitReason> crash;
     try {
-      if constexpr (is_task<decltype(s.terminate(reason))>::value)
-        co_await s.terminate(reason);
-      else
-        s.terminate(reason);
+      s.terminate(reason);
     } catch (...) {
-      crash = exit_reason_of(std::current_exception());
+      ExitReason crash = exit_reason_of(std::current_exception());
+      report_terminate_failed(type_name<S>(), reason, crash);
+      return crash;
     }
-    if (crash) {
-      report_terminate_failed(type_name<S>(), reason, *crash);
-      co_return std::move(*crash);
-    }
+  }
+  return reason;
+}
+
+/// terminate_now for a terminate that is a coroutine.
+template <class S>
+Task<ExitReason> terminate_later(S& s, const ExitReason& reason) {
+  std::optional<ExitReason> crash;
+  try {
+    co_await s.terminate(reason);
+  } catch (...) {
+    crash = exit_reason_of(std::current_exception());
+  }
+  if (crash) {
+    report_terminate_failed(type_name<S>(), reason, *crash);
+    co_return std::move(*crash);
   }
   co_return reason;
 }
@@ -229,7 +244,12 @@ Task<> serve(S& s, LoopControl control, Pid parent) {
     if (crash || control.stop) {
       ExitReason reason = crash ? std::move(*crash) : std::move(control.reason);
       std::unique_ptr<HeldReply> held = crash ? nullptr : std::move(control.held);
-      ExitReason end = co_await call_terminate(s, reason);
+      // Only a coroutine terminate costs a coroutine frame.
+      ExitReason end = reason;
+      if constexpr (terminate_awaits<S>)
+        end = co_await terminate_later(s, reason);
+      else
+        end = terminate_now(s, reason);
       if (end == reason) report_server_terminated(type_name<S>(), reason, last);
       if (held) held->send();
       exit(std::move(end));
@@ -273,10 +293,9 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
 template <class S, class... A>
 Task<StartResult<S>> start_server(bool link, StartOptions options, A... args) {
   Ref tag = make_ref();
-  Pid pid =
-      link
-          ? spawn_link(server_process<S, A...>, self(), true, tag, options.name, std::move(args)...)
-          : spawn(server_process<S, A...>, self(), false, tag, options.name, std::move(args)...);
+  // One call of server_process (its frame keeps copies of the arguments), linked or not.
+  Pid pid = spawn_task(server_process<S, A...>(self(), link, tag, options.name, std::move(args)...),
+                       link ? SpawnLink::link : SpawnLink::none, nullptr);
   auto started = co_await await_server_start(pid, link, tag, options.timeout);
   if (!started) co_return std::unexpected(std::move(started.error()));
   co_return ServerRef<S>(*started);

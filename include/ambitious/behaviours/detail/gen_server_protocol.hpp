@@ -191,6 +191,10 @@ constexpr bool check_server() {
   return check_lists<S>(calls_of<S>{}, casts_of<S>{}, info_of<S>{});
 }
 
+/// Throws the std::invalid_argument of a reply of type `sent` to a caller that waits for
+/// `waited` (src/behaviours/gen_server.cpp).
+[[noreturn]] void reply_type_mismatch(std::string_view waited, std::string_view sent);
+
 /// Sends `value` as the reply to `from`. The caller waits for one type of reply: a string-like
 /// value goes as std::string when that is what it waits for; another type than the one it waits
 /// for would never be taken, so it is refused (std::invalid_argument) instead of lost.
@@ -204,9 +208,7 @@ void send_reply(const From& from, R&& value) {
     }
   }
   if (from.reply_type && from.reply_type != &type_name<V>)
-    throw std::invalid_argument("gen_server::reply: the caller waits for a " +
-                                std::string(from.reply_type()) + ", not a " +
-                                std::string(type_name<V>()));
+    reply_type_mismatch(from.reply_type(), type_name<V>());
   send_to_alias(from.pid, from.tag,
                 make_message<CallReply<V>>(CallReply<V>{from.tag, std::forward<R>(value)}));
 }

@@ -4,8 +4,6 @@
 // of its partition, so that its partition process can remove them when it ends.
 
 #include <bit>
-#include <boost/container/small_vector.hpp>
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -17,22 +15,13 @@
 #include <vector>
 
 #include "ambitious/core/codec.hpp"
+#include "ambitious/naming/detail/flat_map.hpp"
 #include "ambitious/naming/detail/registry_core.hpp"
 #include "ambitious/naming/detail/shared_spin_mutex.hpp"
+#include "ambitious/naming/detail/small_vector.hpp"
 #include "ambitious/process/process.hpp"
 
 namespace ambitious::detail {
-
-/// A 64-bit finalizer (murmur3's): spreads std::hash's identity hashes of integers, so that
-/// both the shard (high bits) and the map (low bits) see well-mixed values.
-constexpr std::size_t mix_hash(std::size_t h) noexcept {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb93fe53d889bULL;
-  h ^= h >> 33;
-  return h;
-}
 
 /// The hash of a registry key: std::hash when the type has one, else the hash of its term.
 template <class K>
@@ -83,7 +72,7 @@ struct KeyEq {
 template <class Item, class Traits>
 class IndexedVector {
  public:
-  using Items = boost::container::small_vector<Item, 1>;
+  using Items = SmallVector<Item>;
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   const Items& items() const noexcept { return items_; }
@@ -121,8 +110,8 @@ class IndexedVector {
 
  private:
   static constexpr std::size_t index_threshold = 8;
-  using Index = boost::unordered_flat_map<typename Traits::Id, std::uint32_t, typename Traits::Hash,
-                                          typename Traits::Eq>;
+  using Index =
+      FlatMap<typename Traits::Id, std::uint32_t, typename Traits::Hash, typename Traits::Eq>;
   void build_index() {
     index_ = std::make_unique<Index>();
     index_->reserve(items_.size() * 2);
@@ -179,10 +168,13 @@ class RegistryTable final : public RegistryCore {
       }
       if (!conflict) {
         std::size_t i = bucket.find(self);
-        if (i == Bucket::npos)
-          bucket.push(Slot{self, {std::move(value)}});
-        else
+        if (i == Bucket::npos) {
+          Slot slot{self, {}};
+          slot.values.push_back(std::move(value));
+          bucket.push(std::move(slot));
+        } else {
           bucket[i].values.push_back(std::move(value));
+        }
         ++shard.entries;
       }
     }
@@ -378,7 +370,7 @@ class RegistryTable final : public RegistryCore {
   // A process's values under one key.
   struct Slot {
     Pid pid;
-    boost::container::small_vector<V, 1> values;
+    SmallVector<V> values;
   };
   struct SlotTraits {
     using Id = Pid;
@@ -409,12 +401,12 @@ class RegistryTable final : public RegistryCore {
 
   struct alignas(64) KeyShard {
     mutable SharedSpinMutex mutex;
-    boost::unordered_flat_map<StoredKey<K>, Bucket, KeyHash<K>, KeyEq<K>> map;
+    FlatMap<StoredKey<K>, Bucket, KeyHash<K>, KeyEq<K>> map;
     std::size_t entries = 0;
   };
   struct alignas(64) PidShard {
     mutable SharedSpinMutex mutex;
-    boost::unordered_flat_map<Pid, PidRecord, std::hash<Pid>> map;
+    FlatMap<Pid, PidRecord, std::hash<Pid>> map;
   };
 
   KeyShard& key_shard(std::size_t h) noexcept {
