@@ -1,5 +1,5 @@
 #pragma once
-// ServerRef: how a client names a server — a pid, a local name, or a via name.
+// ServerRef: how a client names a server — a pid, a local name, a via name, or {Name, Node}.
 
 #include <memory>
 #include <optional>
@@ -9,6 +9,7 @@
 #include "ambitious/core/atom.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
+#include "ambitious/process/registered_name.hpp"
 
 namespace ambitious {
 
@@ -29,8 +30,9 @@ class ViaName {
 /// The name a server is started under.
 using ServerName = std::variant<Atom, std::shared_ptr<const ViaName>>;
 
-/// Names a server of type S: by pid, local name or via name. S is only a compile-time tag
-/// that lets call() know the server's request and reply types.
+/// Names a server of type S: by pid, local name, via name or {Name, Node}. S is only a
+/// compile-time tag that lets call() know the server's request and reply types; a server of
+/// another node (a pid or a {Name, Node} there) is called with the terms the types' Codecs make.
 template <class S>
 class ServerRef {
  public:
@@ -40,6 +42,9 @@ class ServerRef {
   ServerRef(Atom name) noexcept : target_(name) {}
   /// The server holding the via name `via`, looked up at each call.
   ServerRef(std::shared_ptr<const ViaName> via) noexcept : target_(std::move(via)) {}
+  /// The server registered as `name.name` on the node `name.node` (Erlang's {Name, Node}),
+  /// looked up at each call: locally for this node's name, else over the distribution.
+  ServerRef(const RegisteredName& name) noexcept : target_(name) {}
   /// The server started under `name` (StartOptions::name).
   ServerRef(const ServerName& name) {
     if (auto* a = std::get_if<Atom>(&name))
@@ -55,24 +60,44 @@ class ServerRef {
     if (auto* p = std::get_if<Pid>(&target_)) return *p;
     return std::nullopt;
   }
-  /// As a term: the pid, the name, or {via, Name}.
+  /// The {Name, Node}, if this ref was made from one.
+  const RegisteredName* registered_name() const noexcept {
+    return std::get_if<RegisteredName>(&target_);
+  }
+  /// True when the server is on another node: a pid of another node, or {Name, Node} with
+  /// another node's name.
+  bool remote() const noexcept;
+  /// As a term: the pid, the name, {via, Name}, or {Name, Node}.
   Term describe() const {
     if (auto* p = std::get_if<Pid>(&target_)) return Term(*p);
     if (auto* a = std::get_if<Atom>(&target_)) return Term(*a);
+    if (auto* r = std::get_if<RegisteredName>(&target_)) return Term::tuple(r->name, r->node);
     return Term::tuple(atoms::via, std::get<2>(target_)->describe());
   }
 
  private:
-  std::variant<Pid, Atom, std::shared_ptr<const ViaName>> target_;
+  std::variant<Pid, Atom, std::shared_ptr<const ViaName>, RegisteredName> target_;
 };
 
 }  // namespace ambitious
 
+#include "ambitious/process/detail/remote_nodes.hpp"
 #include "ambitious/process/names.hpp"
 
 template <class S>
 std::optional<ambitious::Pid> ambitious::ServerRef<S>::resolve() const {
   if (auto* p = std::get_if<Pid>(&target_)) return *p;
   if (auto* a = std::get_if<Atom>(&target_)) return whereis(*a);
+  if (auto* r = std::get_if<RegisteredName>(&target_)) {
+    if (detail::is_local_node(r->node)) return whereis(r->name);
+    return std::nullopt;  // another node's name: remote() says so, call and cast go there
+  }
   return std::get<2>(target_)->whereis();
+}
+
+template <class S>
+bool ambitious::ServerRef<S>::remote() const noexcept {
+  if (auto* p = std::get_if<Pid>(&target_)) return !p->is_local();
+  if (auto* r = std::get_if<RegisteredName>(&target_)) return !detail::is_local_node(r->node);
+  return false;
 }

@@ -21,6 +21,7 @@
 
 #include "ambitious/behaviours/gen_server_result.hpp"
 #include "ambitious/behaviours/types.hpp"
+#include "ambitious/core/codec.hpp"
 #include "ambitious/process/detail/alias.hpp"
 #include "ambitious/process/detail/message.hpp"
 #include "ambitious/process/exit_reason.hpp"
@@ -74,6 +75,34 @@ struct CallReply {
   Ref tag;
   T value;
 };
+
+}  // namespace ambitious::detail
+
+namespace ambitious {
+/// A reply as it travels between nodes, `{[alias | Tag], Reply}` (OTP 24+'s tag of a call from
+/// another node), with the reply by its own Codec. A plain `{Tag, Reply}` is read too: the reply
+/// to a caller that sent a plain ref as its tag.
+template <class R>
+  requires Encodable<R>
+struct Codec<detail::CallReply<R>> {
+  /// `{[alias | Tag], Reply}`.
+  static Term to_term(const detail::CallReply<R>& r) {
+    return Term::tuple(Term::cons(Term(atoms::alias), Term(r.tag)), Codec<R>::to_term(r.value));
+  }
+  /// The reply of `{[alias | Tag], Reply}` or `{Tag, Reply}`, or why the term is neither.
+  static std::expected<detail::CallReply<R>, CodecError> from_term(const Term& t) {
+    if (!t.is_tuple() || t.size() != 2) return std::unexpected(CodecError{"", "not a reply"});
+    Term ref = t[0];
+    if (ref.is_cons() && ref.head() == Term(atoms::alias)) ref = ref.tail();
+    if (!ref.is_ref()) return std::unexpected(CodecError{"", "not a reply tag"});
+    auto value = Codec<R>::from_term(t[1]);
+    if (!value) return std::unexpected(std::move(value.error()));
+    return detail::CallReply<R>{ref.as_ref(), std::move(*value)};
+  }
+};
+}  // namespace ambitious
+
+namespace ambitious::detail {
 
 /// f(std::integral_constant<std::size_t, i>) for a run-time i < N, through a table of N
 /// functions: one indirect call whatever N.
