@@ -225,3 +225,52 @@ TEST_F(GenServerDistTest, a_request_without_a_codec_sent_to_another_node_is_bada
     EXPECT_TRUE(threw);
   });
 }
+
+TEST_F(GenServerDistTest, erlang_calls_and_casts_a_cpp_gen_server_through_its_codecs) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl();
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test(two_workers, [&]() -> Task<> {
+    auto started = co_await Counter::start(StartOptions{.name = counter});
+    if (!started) give_up("the counter did not start");
+    const std::string c = "{counter, 'a@127.0.0.1'}";
+    EXPECT_EQ(x.eval("gen_server:call(" + c + ", get)."), "0") << x.log();
+    EXPECT_EQ(x.eval("gen_server:call(" + c + ", {add, 5})."), "5");
+    EXPECT_EQ(x.eval("gen_server:call(" + c + ", {add, 10})."), "15");
+    EXPECT_EQ(x.eval("gen_server:cast(" + c + ", reset)."), "ok");
+    EXPECT_EQ(x.eval("gen_server:call(" + c + ", get)."), "0");
+    // By pid; and a call tagged with a plain ref (no alias) is answered to the caller's pid.
+    EXPECT_EQ(x.eval("register(shell, self()), ok."), "ok");
+    send(RegisteredName{Atom("shell"), x_node}, *started->pid());
+    EXPECT_EQ(x.eval("P = receive Pid when is_pid(Pid) -> Pid end, gen_server:call(P, {add, 2})."),
+              "2");
+    EXPECT_EQ(x.eval("R = make_ref(), P ! {'$gen_call', {self(), R}, get}, "
+                     "receive {R, V} -> V after 10000 -> timeout end."),
+              "2");
+  });
+}
+
+TEST_F(GenServerDistTest,
+       an_unknown_request_from_erlang_is_dropped_and_a_caller_that_timed_out_gets_no_late_reply) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl();
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test(two_workers, [&]() -> Task<> {
+    auto started = co_await Counter::start(StartOptions{.name = counter});
+    if (!started) give_up("the counter did not start");
+    const std::string c = "{counter, 'a@127.0.0.1'}";
+    // As a call no clause of handle_call matches, but logged rather than a crash: the caller
+    // times out, the server goes on.
+    EXPECT_EQ(x.eval("case catch gen_server:call(" + c +
+                     ", bogus, 200) of {'EXIT', {timeout, _}} -> timeout end."),
+              "timeout");
+    EXPECT_EQ(x.eval("gen_server:call(" + c + ", {add, 1})."), "1");
+    EXPECT_EQ(x.eval("case catch gen_server:call(" + c +
+                     ", never, 100) of {'EXIT', {timeout, _}} -> timeout end."),
+              "timeout");
+    EXPECT_EQ(x.eval("gen_server:call(" + c + ", get)."), "1");
+    EXPECT_EQ(x.eval("receive M -> M after 0 -> none end."), "none");
+  });
+}

@@ -7,9 +7,10 @@
 // CastOf<S, Msg>, allocated once with the request inside; all of them belong to S's message
 // family and carry their index in S's lists, so the server tells them apart with one compare
 // and dispatches them with one switch. The lists are also how a request arriving as a term from
-// another node will find its type: `{'$gen_call', From, Req}` is decoded with the Codec of each
-// type of `calls` in turn, into the same CallOf message, and the reply is encoded with the Codec
-// of that call's reply type.
+// another node finds its type: `{'$gen_call', From, Req}` is decoded with the Codec of each
+// type of `calls` in turn (those whose reply type has a Codec too), into the same CallOf
+// message, and the reply is encoded with the Codec of that call's reply type (from_wire, in
+// gen_server_loop.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include "ambitious/process/detail/alias.hpp"
 #include "ambitious/process/detail/message.hpp"
 #include "ambitious/process/exit_reason.hpp"
+#include "ambitious/process/send.hpp"
 
 namespace ambitious::detail {
 
@@ -236,6 +238,15 @@ void send_reply(const From& from, R&& value) {
     throw std::invalid_argument("gen_server::reply: the caller waits for a " +
                                 std::string(from.reply_type()) + ", not a " +
                                 std::string(type_name<V>()));
+  if (from.plain_tag) {  // a caller of another node without an alias: {Tag, Reply} to its pid
+    if constexpr (Encodable<V>) {
+      send(from.pid, Term::tuple(Term(from.tag), Codec<V>::to_term(value)));
+      return;
+    } else {
+      throw std::invalid_argument("gen_server::reply: " + std::string(type_name<V>()) +
+                                  " has no Codec, and the caller is of another node");
+    }
+  }
   send_to_alias(from.pid, from.tag,
                 make_message<CallReply<V>>(CallReply<V>{from.tag, std::forward<R>(value)}));
 }
