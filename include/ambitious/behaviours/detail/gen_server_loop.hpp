@@ -198,7 +198,7 @@ MessagePtr from_wire(MessagePtr m) {
     if (!from) return m;
     Message* call = [&]<class... Calls>(Types<Calls...>) {
       Message* out = nullptr;
-      ((out = decode_call<S, Calls>(*from, t[2])) || ...);
+      (void)((out = decode_call<S, Calls>(*from, t[2])) || ...);  // the first that decodes
       return out;
     }(calls_of<S>{});
     if (!call) report_unexpected_call(type_name<S>(), t[2]);
@@ -207,7 +207,7 @@ MessagePtr from_wire(MessagePtr m) {
   if (t.size() == 2 && t[0] == Term(atoms::gen_cast)) {
     Message* cast = [&]<class... Casts>(Types<Casts...>) {
       Message* out = nullptr;
-      ((out = decode_cast<S, Casts>(t[1])) || ...);
+      (void)((out = decode_cast<S, Casts>(t[1])) || ...);
       return out;
     }(casts_of<S>{});
     if (cast) return MessagePtr(cast);
