@@ -101,6 +101,25 @@ void report_unexpected_message(std::string_view server, std::string_view what) {
                     " dropped a message of undeclared type " + std::string(what)});
 }
 
+void report_unexpected_call(std::string_view server, const Term& request) {
+  log(LogReport{LogLevel::warning, "gen_server_unexpected_message", self(),
+                "** " + std::string(server) + " " + to_string(self()) +
+                    " dropped a call from another node that none of its `calls` decodes: " +
+                    request.to_string()});
+}
+
+std::optional<From> from_of_wire(const Term& from) {
+  if (!from.is_tuple() || from.size() != 2 || !from[0].is_pid()) return std::nullopt;
+  Term tag = from[1];
+  bool plain = true;
+  if (tag.is_cons() && tag.head() == Term(atoms::alias)) {
+    tag = tag.tail();
+    plain = false;
+  }
+  if (!tag.is_ref()) return std::nullopt;
+  return From{from[0].as_pid(), tag.as_ref(), nullptr, plain};
+}
+
 void report_unexpected_exit(std::string_view server, const Exit& e) {
   log(LogReport{LogLevel::warning, "gen_server_unexpected_message", self(),
                 "** " + std::string(server) + " " + to_string(self()) + " dropped an Exit from " +

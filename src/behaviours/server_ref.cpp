@@ -1,6 +1,7 @@
 // ServerTarget: what does not depend on a ServerRef's server type.
 #include "ambitious/behaviours/server_ref.hpp"
 
+#include "ambitious/process/detail/remote_nodes.hpp"
 #include "ambitious/process/names.hpp"
 
 namespace ambitious::detail {
@@ -14,12 +15,23 @@ ServerTarget::ServerTarget(const ServerName& name) {
 
 std::optional<Pid> ServerTarget::resolve_name() const {
   if (auto* a = std::get_if<Atom>(&target_)) return whereis(*a);
+  if (auto* r = std::get_if<RegisteredName>(&target_)) {
+    if (is_local_node(r->node)) return whereis(r->name);
+    return std::nullopt;  // another node's name: remote() says so, call and cast go there
+  }
   return std::get<2>(target_)->whereis();
+}
+
+bool ServerTarget::remote() const noexcept {
+  if (auto* p = std::get_if<Pid>(&target_)) return !p->is_local();
+  if (auto* r = std::get_if<RegisteredName>(&target_)) return !is_local_node(r->node);
+  return false;
 }
 
 Term ServerTarget::describe() const {
   if (auto* p = std::get_if<Pid>(&target_)) return Term(*p);
   if (auto* a = std::get_if<Atom>(&target_)) return Term(*a);
+  if (auto* r = std::get_if<RegisteredName>(&target_)) return Term::tuple(r->name, r->node);
   return Term::tuple(atoms::via, std::get<2>(target_)->describe());
 }
 

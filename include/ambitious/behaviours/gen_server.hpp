@@ -42,6 +42,7 @@
 #include <chrono>
 #include <expected>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -51,6 +52,7 @@
 #include "ambitious/behaviours/server_ref.hpp"
 #include "ambitious/behaviours/start_options.hpp"
 #include "ambitious/behaviours/types.hpp"
+#include "ambitious/process/errors.hpp"
 #include "ambitious/process/exit_reason.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/process.hpp"
@@ -165,8 +167,11 @@ void reply(const From& from, R&& value) {
 /// Calls `server` with `request` and waits up to `timeout` for the reply (OTP's gen:do_call:
 /// monitor the server, send a request tagged with the monitor, wait for the reply, the server's
 /// Down, or the timeout). The error is the reason: atoms::noproc (no such server),
-/// atoms::calling_self, atoms::timeout, or the server's exit reason. A reply that comes after a
-/// timeout is dropped. Req must be in S's `calls`.
+/// atoms::calling_self, atoms::timeout, `{nodedown, Node}` (the server's node went away), or the
+/// server's exit reason. A reply that comes after a timeout is dropped. Req must be in S's
+/// `calls`. A server of another node gets `{'$gen_call', {Self, [alias | Mref]}, Req}` with Req
+/// by its Codec and its reply is read by the reply type's Codec, as OTP's gen:do_call does (a
+/// request or reply type without a Codec throws BadArg, as send does).
 template <class S, class Req>
 auto try_call(ServerRef<S> server, Req request, Timeout timeout = default_timeout) {
   if constexpr (detail::check_call<S, Req>())
@@ -198,12 +203,27 @@ auto try_call(ServerRef<S> server, A&&... args) {
 }
 
 /// Sends `msg` to handle_cast, without waiting; a server that does not exist is ignored. Msg
-/// must be in S's `casts`.
+/// must be in S's `casts`. A server of another node gets `{'$gen_cast', Msg}` with Msg by its
+/// Codec (a Msg without one throws BadArg, as send does).
 template <class S, class Msg>
 void cast(const ServerRef<S>& server, Msg msg) {
-  if constexpr (detail::check_cast<S, Msg>())
-    if (std::optional<Pid> pid = server.resolve())
+  if constexpr (detail::check_cast<S, Msg>()) {
+    if (server.remote()) {
+      if constexpr (Encodable<Msg>) {
+        Term message = Term::tuple(atoms::gen_cast, Codec<Msg>::to_term(msg));
+        if (const RegisteredName* name = server.registered_name())
+          send(*name, std::move(message));
+        else
+          send(*server.pid(), std::move(message));
+      } else {
+        throw BadArg("gen_server::cast: " + std::string(detail::type_name<Msg>()) +
+                     " needs a Codec to be sent to " + server.describe().to_string() +
+                     ", a server of another node");
+      }
+    } else if (std::optional<Pid> pid = server.resolve()) {
       detail::deliver(*pid, detail::make_message<detail::CastOf<S, Msg>>(std::move(msg)));
+    }
+  }
 }
 
 /// cast with a Msg built in place from `args`.

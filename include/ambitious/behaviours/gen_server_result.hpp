@@ -23,6 +23,9 @@ struct From {
   Ref tag;  ///< the call's tag, which the reply carries back
   /// The reply type the caller waits for, as its type-name function (reply() checks it).
   std::string_view (*reply_type)() noexcept = nullptr;
+  /// A caller of another node that tagged its call with a plain ref, not `[alias | Ref]`: the
+  /// reply goes to its pid as `{Tag, Reply}`, not to the alias.
+  bool plain_tag = false;
 };
 
 namespace detail {

@@ -1,5 +1,5 @@
 #pragma once
-// ServerRef: how a client names a server — a pid, a local name, or a via name.
+// ServerRef: how a client names a server — a pid, a local name, a via name, or {Name, Node}.
 
 #include <memory>
 #include <optional>
@@ -10,6 +10,7 @@
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/process/names.hpp"  // whereis: users of this header have always had it
+#include "ambitious/process/registered_name.hpp"
 
 namespace ambitious {
 
@@ -39,6 +40,7 @@ class ServerTarget {
   ServerTarget(Atom name) noexcept : target_(name) {}        // NOLINT
   ServerTarget(std::shared_ptr<const ViaName> via) noexcept  // NOLINT
       : target_(std::move(via)) {}
+  ServerTarget(const RegisteredName& name) noexcept : target_(name) {}  // NOLINT
   ServerTarget(const ServerName& name);  // NOLINT
 
   /// The pid behind the name now, if any (a pid as it is). A pid needs no lookup.
@@ -50,17 +52,25 @@ class ServerTarget {
     if (auto* p = std::get_if<Pid>(&target_)) return *p;
     return std::nullopt;
   }
-  /// The pid, the name, or {via, Name}.
+  /// The {Name, Node}, if this target was made from one.
+  const RegisteredName* registered_name() const noexcept {
+    return std::get_if<RegisteredName>(&target_);
+  }
+  /// True when the server is on another node: a pid of another node, or {Name, Node} with
+  /// another node's name.
+  bool remote() const noexcept;
+  /// The pid, the name, {via, Name}, or {Name, Node}.
   Term describe() const;
 
  private:
   std::optional<Pid> resolve_name() const;
-  std::variant<Pid, Atom, std::shared_ptr<const ViaName>> target_;
+  std::variant<Pid, Atom, std::shared_ptr<const ViaName>, RegisteredName> target_;
 };
 }  // namespace detail
 
-/// Names a server of type S: by pid, local name or via name. S is only a compile-time tag
-/// that lets call() know the server's request and reply types.
+/// Names a server of type S: by pid, local name, via name or {Name, Node}. S is only a
+/// compile-time tag that lets call() know the server's request and reply types; a server of
+/// another node (a pid or a {Name, Node} there) is called with the terms the types' Codecs make.
 template <class S>
 class ServerRef {
  public:
@@ -70,6 +80,9 @@ class ServerRef {
   ServerRef(Atom name) noexcept : target_(name) {}
   /// The server holding the via name `via`, looked up at each call.
   ServerRef(std::shared_ptr<const ViaName> via) noexcept : target_(std::move(via)) {}
+  /// The server registered as `name.name` on the node `name.node` (Erlang's {Name, Node}),
+  /// looked up at each call: locally for this node's name, else over the distribution.
+  ServerRef(const RegisteredName& name) noexcept : target_(name) {}
   /// The server started under `name` (StartOptions::name).
   ServerRef(const ServerName& name) : target_(name) {}
 
@@ -77,7 +90,12 @@ class ServerRef {
   std::optional<Pid> resolve() const { return target_.resolve(); }
   /// The pid, if this ref was made from one.
   std::optional<Pid> pid() const noexcept { return target_.pid(); }
-  /// As a term: the pid, the name, or {via, Name}.
+  /// The {Name, Node}, if this ref was made from one.
+  const RegisteredName* registered_name() const noexcept { return target_.registered_name(); }
+  /// True when the server is on another node: a pid of another node, or {Name, Node} with
+  /// another node's name.
+  bool remote() const noexcept { return target_.remote(); }
+  /// As a term: the pid, the name, {via, Name}, or {Name, Node}.
   Term describe() const { return target_.describe(); }
   /// The pid or name without the server's type, for the library's type-independent code.
   const detail::ServerTarget& target() const noexcept { return target_; }

@@ -80,7 +80,9 @@ inline constexpr std::string_view predefined[] = {
     // Parts of exit reasons and names that OTP spells with atoms.
     "gen_server", "call", "via", "task", "await", "application_controller", "pg",
     // Added later (new names go here, at the end, so the indices above stay fixed).
-    "invalid_child_spec", "child_process_unlinked"};
+    "invalid_child_spec", "child_process_unlinked",
+    // gen_server on the wire (gen.erl, gen_server.erl).
+    "$gen_call", "$gen_cast", "alias", "nodedown"};
 
 /// The atom `name` of the list above; a name not in the list does not compile.
 consteval Atom predefined_atom(std::string_view name) {
@@ -147,6 +149,11 @@ inline constexpr Atom pg = predefined_atom("pg");
 
 inline constexpr Atom invalid_child_spec = predefined_atom("invalid_child_spec");
 inline constexpr Atom child_process_unlinked = predefined_atom("child_process_unlinked");
+
+inline constexpr Atom gen_call = predefined_atom("$gen_call");
+inline constexpr Atom gen_cast = predefined_atom("$gen_cast");
+inline constexpr Atom alias = predefined_atom("alias");
+inline constexpr Atom nodedown = predefined_atom("nodedown");
 ///@}
 }  // namespace atoms
 

@@ -10,6 +10,7 @@
 
 #include "ambitious/behaviours/detail/gen_server_protocol.hpp"
 #include "ambitious/behaviours/server_ref.hpp"
+#include "ambitious/process/errors.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/process.hpp"
 #include "ambitious/process/receive.hpp"
@@ -84,17 +85,14 @@ class CallAwaiter {
       : server_(std::move(server)), request_(std::move(request)), timeout_(timeout) {}
 
   bool await_ready() {
+    if (server_.remote()) return call_remote();
     std::optional<Pid> pid = server_.resolve();
     if (!pid) return fail(atoms::noproc);
     if (*pid == self()) return fail(atoms::calling_self);
     Ref mref = monitor(*pid);
     deliver(*pid,
             make_message<CallOf<S, Req>>(From{self(), mref, &type_name<R>}, std::move(request_)));
-    receive_.emplace(
-        std::tuple<ReplyClause, DownClause>(ReplyClause{{mref}, {}}, DownClause{{mref}, {}}),
-        AfterClause<CallTimedOut<R>>{timeout_, {}});
-    mref_ = mref;
-    std::move(*receive_).since(mref);
+    wait_for(mref);
     return receive_->await_ready();
   }
   void await_suspend(std::coroutine_handle<> h) noexcept { receive_->await_suspend(h); }
@@ -105,6 +103,9 @@ class CallAwaiter {
       // (the reply travels to the monitor as an alias).
       if (!outcome.down) demonitor(mref_, Flush::yes);
       result_ = std::move(outcome.result);
+      // OTP's gen:do_call: a monitor that says noconnection is the node going down.
+      if (remote_node_ && !result_ && result_.error().is(atoms::noconnection))
+        result_ = Result(std::unexpect, Term::tuple(atoms::nodedown, *remote_node_));
     }
     if constexpr (ExitOnError) {
       if (!result_) exit_call_failed(result_.error(), server_.target());
@@ -122,11 +123,46 @@ class CallAwaiter {
     result_ = Result(std::unexpect, reason);
     return true;
   }
+  void wait_for(const Ref& mref) {
+    receive_.emplace(
+        std::tuple<ReplyClause, DownClause>(ReplyClause{{mref}, {}}, DownClause{{mref}, {}}),
+        AfterClause<CallTimedOut<R>>{timeout_, {}});
+    mref_ = mref;
+    std::move(*receive_).since(mref);
+  }
+
+  /// A call to a server of another node, as OTP's gen:do_call makes it: MONITOR_P on the pid or
+  /// the name, `{'$gen_call', {Self, [alias | Mref]}, Request}`, and the reply `{[alias | Mref],
+  /// Reply}` comes by ALIAS_SEND to the monitor's ref (CallReply's Codec reads it).
+  bool call_remote() {
+    if constexpr (!Encodable<Req> || !Encodable<R>) {
+      throw BadArg("gen_server::call: " + std::string(type_name<Req>()) + " and its reply " +
+                   std::string(type_name<R>()) + " need a Codec to be sent to " +
+                   server_.describe().to_string() + ", a server of another node");
+    } else {
+      // The request becomes a term before the monitor: a Codec that throws leaves nothing.
+      Term request = Codec<Req>::to_term(request_);
+      const RegisteredName* name = server_.registered_name();
+      Pid pid = name ? Pid() : *server_.pid();
+      remote_node_ = name ? name->node : pid.node();
+      Ref mref = name ? monitor(*name) : monitor(pid);
+      Term message = Term::tuple(atoms::gen_call,
+                                 Term::tuple(self(), Term::cons(Term(atoms::alias), Term(mref))),
+                                 std::move(request));
+      if (name)
+        send(*name, std::move(message));
+      else
+        send(pid, std::move(message));
+      wait_for(mref);
+      return receive_->await_ready();
+    }
+  }
 
   ServerRef<S> server_;
   Req request_;
   Timeout timeout_;
   Ref mref_;
+  std::optional<Atom> remote_node_;  // the server's node, for a call to another node
   Result result_{std::unexpect, atoms::noproc};
   std::optional<ReceiveAwaiter<AfterClause<CallTimedOut<R>>, ReplyClause, DownClause>> receive_;
 };

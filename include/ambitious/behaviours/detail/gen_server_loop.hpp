@@ -42,6 +42,9 @@ Task<std::expected<Pid, ExitReason>> await_server_start(Pid pid, bool linked, Re
 
 /// The reports of a server of type `server` (its type_name).
 void report_unexpected_message(std::string_view server, std::string_view what);
+void report_unexpected_call(std::string_view server, const Term& request);
+/// The From of a call from another node, `{Pid, [alias | Ref]}` or `{Pid, Ref}`, if it is one.
+std::optional<From> from_of_wire(const Term& from);
 void report_unexpected_exit(std::string_view server, const Exit& e);
 void report_terminate_failed(std::string_view server, const ExitReason& reason,
                              const ExitReason& crash);
@@ -166,6 +169,52 @@ Pending dispatch_info(S& s, Message& m, LoopControl& control, Types<Info...>) {
   return pending;
 }
 
+/// A call from another node as the Req it decodes as, if Req and its reply have Codecs.
+template <class S, class Req>
+Message* decode_call(const From& from, const Term& request) {
+  if constexpr (Encodable<Req> && Encodable<reply_t<S, Req>>) {
+    if (auto r = Codec<Req>::from_term(request)) return make_message<CallOf<S, Req>>(from, *r);
+  }
+  return nullptr;
+}
+template <class S, class Msg>
+Message* decode_cast(const Term& request) {
+  if constexpr (Encodable<Msg>) {
+    if (auto r = Codec<Msg>::from_term(request)) return make_message<CastOf<S, Msg>>(*r);
+  }
+  return nullptr;
+}
+
+/// A request from another node, a Term `{'$gen_call', From, Req}` or `{'$gen_cast', Req}`,
+/// becomes the CallOf or CastOf message of the first type of S's lists whose Codec decodes Req
+/// (null: a call none decodes, reported and dropped: the caller waits until its timeout; S
+/// never crashes for it). Any other term is returned as it is, a plain message.
+template <class S>
+MessagePtr from_wire(MessagePtr m) {
+  const Term& t = value_of<Term>(*m.get());
+  if (!t.is_tuple()) return m;
+  if (t.size() == 3 && t[0] == Term(atoms::gen_call)) {
+    std::optional<From> from = from_of_wire(t[1]);
+    if (!from) return m;
+    Message* call = [&]<class... Calls>(Types<Calls...>) {
+      Message* out = nullptr;
+      (void)((out = decode_call<S, Calls>(*from, t[2])) || ...);  // the first that decodes
+      return out;
+    }(calls_of<S>{});
+    if (!call) report_unexpected_call(type_name<S>(), t[2]);
+    return MessagePtr(call);
+  }
+  if (t.size() == 2 && t[0] == Term(atoms::gen_cast)) {
+    Message* cast = [&]<class... Casts>(Types<Casts...>) {
+      Message* out = nullptr;
+      (void)((out = decode_cast<S, Casts>(t[1])) || ...);
+      return out;
+    }(casts_of<S>{});
+    if (cast) return MessagePtr(cast);
+  }
+  return m;
+}
+
 /// One turn of the loop: `m` is the message taken, or null after a timeout.
 template <class S>
 Pending dispatch(S& s, Message* m, Pid parent, LoopControl& control, std::string_view& last) {
@@ -235,6 +284,13 @@ Task<> serve(S& s, LoopControl control, Pid parent) {
       } else {
         // The message lives until its handler is done: a handler may hold its From.
         MessagePtr m = co_await receive_next(control.timeout);
+        if (m.get() && m.get()->type == message_type<Term>) [[unlikely]] {
+          m = from_wire<S>(std::move(m));
+          if (!m.get()) {
+            control = {};  // an undecodable call: dropped, the server goes on
+            continue;
+          }
+        }
         Pending pending = dispatch(s, m.get(), parent, control, last);
         if (pending) control = co_await std::move(pending);
       }

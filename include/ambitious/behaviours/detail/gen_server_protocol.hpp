@@ -7,9 +7,10 @@
 // CastOf<S, Msg>, allocated once with the request inside; all of them belong to S's message
 // family and carry their index in S's lists, so the server tells them apart with one compare
 // and dispatches them with one switch. The lists are also how a request arriving as a term from
-// another node will find its type: `{'$gen_call', From, Req}` is decoded with the Codec of each
-// type of `calls` in turn, into the same CallOf message, and the reply is encoded with the Codec
-// of that call's reply type.
+// another node finds its type: `{'$gen_call', From, Req}` is decoded with the Codec of each
+// type of `calls` in turn (those whose reply type has a Codec too), into the same CallOf
+// message, and the reply is encoded with the Codec of that call's reply type (from_wire, in
+// gen_server_loop.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -21,9 +22,11 @@
 
 #include "ambitious/behaviours/gen_server_result.hpp"
 #include "ambitious/behaviours/types.hpp"
+#include "ambitious/core/codec.hpp"
 #include "ambitious/process/detail/alias.hpp"
 #include "ambitious/process/detail/message.hpp"
 #include "ambitious/process/exit_reason.hpp"
+#include "ambitious/process/send.hpp"
 
 namespace ambitious::detail {
 
@@ -74,6 +77,34 @@ struct CallReply {
   Ref tag;
   T value;
 };
+
+}  // namespace ambitious::detail
+
+namespace ambitious {
+/// A reply as it travels between nodes, `{[alias | Tag], Reply}` (OTP 24+'s tag of a call from
+/// another node), with the reply by its own Codec. A plain `{Tag, Reply}` is read too: the reply
+/// to a caller that sent a plain ref as its tag.
+template <class R>
+  requires Encodable<R>
+struct Codec<detail::CallReply<R>> {
+  /// `{[alias | Tag], Reply}`.
+  static Term to_term(const detail::CallReply<R>& r) {
+    return Term::tuple(Term::cons(Term(atoms::alias), Term(r.tag)), Codec<R>::to_term(r.value));
+  }
+  /// The reply of `{[alias | Tag], Reply}` or `{Tag, Reply}`, or why the term is neither.
+  static std::expected<detail::CallReply<R>, CodecError> from_term(const Term& t) {
+    if (!t.is_tuple() || t.size() != 2) return std::unexpected(CodecError{"", "not a reply"});
+    Term ref = t[0];
+    if (ref.is_cons() && ref.head() == Term(atoms::alias)) ref = ref.tail();
+    if (!ref.is_ref()) return std::unexpected(CodecError{"", "not a reply tag"});
+    auto value = Codec<R>::from_term(t[1]);
+    if (!value) return std::unexpected(std::move(value.error()));
+    return detail::CallReply<R>{ref.as_ref(), std::move(*value)};
+  }
+};
+}  // namespace ambitious
+
+namespace ambitious::detail {
 
 /// f(std::integral_constant<std::size_t, i>) for a run-time i < N, through a table of N
 /// functions: one indirect call whatever N.
@@ -209,6 +240,15 @@ void send_reply(const From& from, R&& value) {
   }
   if (from.reply_type && from.reply_type != &type_name<V>)
     reply_type_mismatch(from.reply_type(), type_name<V>());
+  if (from.plain_tag) {  // a caller of another node without an alias: {Tag, Reply} to its pid
+    if constexpr (Encodable<V>) {
+      send(from.pid, Term::tuple(Term(from.tag), Codec<V>::to_term(value)));
+      return;
+    } else {
+      throw std::invalid_argument("gen_server::reply: " + std::string(type_name<V>()) +
+                                  " has no Codec, and the caller is of another node");
+    }
+  }
   send_to_alias(from.pid, from.tag,
                 make_message<CallReply<V>>(CallReply<V>{from.tag, std::forward<R>(value)}));
 }
