@@ -41,7 +41,7 @@ class ServerTarget {
   ServerTarget(std::shared_ptr<const ViaName> via) noexcept  // NOLINT
       : target_(std::move(via)) {}
   ServerTarget(const RegisteredName& name) noexcept : target_(name) {}  // NOLINT
-  ServerTarget(const ServerName& name);  // NOLINT
+  ServerTarget(const ServerName& name);                                 // NOLINT
 
   /// The pid behind the name now, if any (a pid as it is). A pid needs no lookup.
   std::optional<Pid> resolve() const {
