@@ -286,8 +286,8 @@ Task<> serve(S& s, LoopControl control, Pid parent) {
         MessagePtr m = co_await receive_next(control.timeout);
         if (m.get() && m.get()->type == message_type<Term>) [[unlikely]] {
           m = from_wire<S>(std::move(m));
-          if (!m.get()) {
-            control = {};  // an undecodable call: dropped, the server goes on
+          if (!m.get()) {  // an undecodable call: dropped, the server goes on (as {noreply, S})
+            control.timeout = infinity;
             continue;
           }
         }
