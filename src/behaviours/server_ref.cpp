@@ -22,10 +22,8 @@ std::optional<Pid> ServerTarget::resolve_name() const {
   return std::get<2>(target_)->whereis();
 }
 
-bool ServerTarget::remote() const noexcept {
-  if (auto* p = std::get_if<Pid>(&target_)) return !p->is_local();
-  if (auto* r = std::get_if<RegisteredName>(&target_)) return !is_local_node(r->node);
-  return false;
+bool ServerTarget::on_this_node(const RegisteredName& name) noexcept {
+  return is_local_node(name.node);
 }
 
 Term ServerTarget::describe() const {

@@ -58,12 +58,17 @@ class ServerTarget {
   }
   /// True when the server is on another node: a pid of another node, or {Name, Node} with
   /// another node's name.
-  bool remote() const noexcept;
+  bool remote() const noexcept {
+    if (auto* p = std::get_if<Pid>(&target_)) return !p->is_local();
+    if (auto* r = std::get_if<RegisteredName>(&target_)) return !on_this_node(*r);
+    return false;  // a local or via name
+  }
   /// The pid, the name, {via, Name}, or {Name, Node}.
   Term describe() const;
 
  private:
   std::optional<Pid> resolve_name() const;
+  static bool on_this_node(const RegisteredName& name) noexcept;
   std::variant<Pid, Atom, std::shared_ptr<const ViaName>, RegisteredName> target_;
 };
 }  // namespace detail
