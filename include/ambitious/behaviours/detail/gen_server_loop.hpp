@@ -215,12 +215,23 @@ MessagePtr from_wire(MessagePtr m) {
   return m;
 }
 
-/// One turn of the loop: `m` is the message taken, or null after a timeout.
+/// One turn of the loop: `taken` is the message taken, or null after a timeout. A request from
+/// another node (a Term) becomes its CallOf or CastOf message here, in `taken`.
 template <class S>
-Pending dispatch(S& s, Message* m, Pid parent, LoopControl& control, std::string_view& last) {
+Pending dispatch(S& s, MessagePtr& taken, Pid parent, LoopControl& control,
+                 std::string_view& last) {
+  Message* m = taken.get();
   if (!m) {
     last = "timeout";
     return run_action(control, [&] { return s.handle_timeout(); });
+  }
+  if (m->type == message_type<Term>) [[unlikely]] {
+    taken = from_wire<S>(std::move(taken));
+    m = taken.get();
+    if (!m) {  // an undecodable call: dropped, the server goes on (as {noreply, S})
+      control.timeout = infinity;
+      return {};
+    }
   }
   last = m->type->name();
   if (m->type->family == &server_family<S>) return dispatch_request(s, *m, control, last);
@@ -284,14 +295,7 @@ Task<> serve(S& s, LoopControl control, Pid parent) {
       } else {
         // The message lives until its handler is done: a handler may hold its From.
         MessagePtr m = co_await receive_next(control.timeout);
-        if (m.get() && m.get()->type == message_type<Term>) [[unlikely]] {
-          m = from_wire<S>(std::move(m));
-          if (!m.get()) {  // an undecodable call: dropped, the server goes on (as {noreply, S})
-            control.timeout = infinity;
-            continue;
-          }
-        }
-        Pending pending = dispatch(s, m.get(), parent, control, last);
+        Pending pending = dispatch(s, m, parent, control, last);
         if (pending) control = co_await std::move(pending);
       }
     } catch (...) {
