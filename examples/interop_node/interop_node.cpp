@@ -1,0 +1,219 @@
+// interop_node: an ambitious node that Erlang code talks to as if it were an Erlang node (the
+// contract is ../shared/protocols/erlang-dist-contract.md). Three registered processes under a
+// one_for_one supervisor, written with the library's ordinary API:
+//   echo     (a plain process)  {Pid, Term} -> Pid ! {echo, Term};  {ping_me, Pid};
+//            {ping_me_reg, Name, Node};  {whoami, Pid};  {call_erlang, Name, Node, Request, Pid}
+//   counter  (a GenServer)      call get, call {add, N}, cast reset
+//   crasher  (a plain process)  crash -> exits boom;  {whoami, Pid}
+//
+// Run it beside an Erlang node (epmd on its default port, or ERL_EPMD_PORT for both):
+//   build/release/examples/interop_node --name cpp@127.0.0.1 --cookie secret [--ticktime 60]
+//   erl -name x@127.0.0.1 -setcookie secret
+//     1> {echo, 'cpp@127.0.0.1'} ! {self(), [1, <<"two">>, #{3 => 4.0}]}, flush().
+//     Shell got {echo,[1,<<"two">>,#{3 => 4.0}]}
+//     2> gen_server:call({counter, 'cpp@127.0.0.1'}, {add, 5}).
+//     5
+// Absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE and INTEROP_NET_TICKTIME. The node
+// registers with epmd only once the three processes exist (that is its readiness signal) and
+// prints "ready"; SIGTERM or SIGINT stops it in order (unregistered, connections closed), exit 0.
+
+#include <signal.h>
+
+#include <boost/describe.hpp>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <expected>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <ambitious/behaviours/gen_server.hpp>
+#include <ambitious/behaviours/supervisor.hpp>
+#include <ambitious/dist/node.hpp>
+#include <ambitious/process/names.hpp>
+#include <ambitious/process/runtime.hpp>
+#include <ambitious/process/send.hpp>
+#include <ambitious/process/spawn.hpp>
+
+using namespace ambitious;
+
+// ---- counter: a GenServer whose requests are the terms Erlang sends -------------------------
+// The atoms `get` and `reset` are described enums (their Codec is the enumerator's name); the
+// tuple {add, N} is a described struct in record form.
+enum class Get { get };
+BOOST_DESCRIBE_ENUM(Get, get)
+enum class Reset { reset };
+BOOST_DESCRIBE_ENUM(Reset, reset)
+struct Add {
+  std::int64_t n = 0;
+};
+BOOST_DESCRIBE_STRUCT(Add, (), (n))
+template <>
+struct ambitious::CodecRecord<Add> {
+  static constexpr auto tag = "add";
+};
+
+struct Counter : GenServer<Counter> {
+  using calls = Types<Get, Add>;
+  using casts = Types<Reset>;
+  std::int64_t count = 0;
+  CallResult<std::int64_t> handle_call(Get, const From&) { return reply(count); }
+  CallResult<std::int64_t> handle_call(Add add, const From&) { return reply(count += add.n); }
+  Action handle_cast(Reset) {
+    count = 0;
+    return noreply();
+  }
+};
+
+// Any gen_server of another node: a request is any term, and so is the reply. The type only
+// tells gen_server::call what to send and what to read back; it is never started here.
+struct AnyServer : GenServer<AnyServer> {
+  using calls = Types<Term>;
+  CallResult<Term> handle_call(Term request, const From&) { return reply(std::move(request)); }
+};
+
+// ---- echo and crasher: plain processes that take every term sent to them --------------------
+const Atom pong_from_cpp("pong_from_cpp");
+
+// Calls {Name, Node} and sends the outcome to `to`: a process of its own, so that echo keeps
+// answering meanwhile and a failed call ends only this process.
+Task<> call_erlang(RegisteredName server, Term request, Pid to) {
+  auto reply = co_await gen_server::try_call(ServerRef<AnyServer>(server), std::move(request));
+  if (reply)
+    send(to, Term::tuple(Atom("call_result"), *reply));
+  else
+    send(to, Term::tuple(Atom("call_failed"), reply.error().term()));
+}
+
+Task<> echo() {
+  for (;;) {
+    Term m = co_await receive<Term>();
+    Pid to;
+    Atom name, node;
+    Term term;
+    if (m.match(Atom("ping_me"), &to)) {
+      send(to, pong_from_cpp);
+    } else if (m.match(Atom("ping_me_reg"), &name, &node)) {
+      send(RegisteredName{name, node}, pong_from_cpp);  // REG_SEND, connecting first if needed
+    } else if (m.match(Atom("whoami"), &to)) {
+      send(to, Term::tuple(Atom("iam"), Atom("echo"), self()));
+    } else if (m.match(Atom("call_erlang"), &name, &node, &term, &to)) {
+      spawn(call_erlang, RegisteredName{name, node}, term, to);
+    } else if (m.match(&to, &term)) {
+      send(to, Term::tuple(Atom("echo"), term));
+    }  // anything else is dropped, as an Erlang receive loop with a catch-all would
+  }
+}
+
+Task<> crasher() {
+  for (;;) {
+    Term m = co_await receive<Term>();
+    Pid to;
+    if (m == Term(Atom("crash"))) exit(ExitReason(Atom("boom")));
+    if (m.match(Atom("whoami"), &to)) send(to, Term::tuple(Atom("iam"), Atom("crasher"), self()));
+  }
+}
+
+// A supervised plain process registered as `name` by its start, before the supervisor goes on
+// (as proc_lib:start_link with {local, Name}): once the supervisor is up, the name exists.
+ChildSpec registered_process(Atom name, Task<> (*body)()) {
+  ChildSpec spec;
+  spec.id = name;
+  spec.start = ChildStart([name, body]() -> Task<StartChildResult> {
+    Pid pid = spawn_link(body);
+    register_name(name, pid);
+    co_return pid;
+  });
+  return spec;
+}
+
+// ---- start-up: flags, else the environment ----------------------------------------------------
+const char* const usage =
+    "usage: interop_node --name NAME --cookie COOKIE [--ticktime SECONDS]\n"
+    "  absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE, INTEROP_NET_TICKTIME;\n"
+    "  epmd is found on ERL_EPMD_PORT (default 4369)\n";
+
+std::expected<dist::NodeOptions, std::string> parse(int argc, char** argv) {
+  auto env = [](const char* var) -> std::optional<std::string> {
+    const char* v = std::getenv(var);
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  std::optional<std::string> name = env("INTEROP_NODE_NAME"), cookie = env("INTEROP_COOKIE"),
+                             ticktime = env("INTEROP_NET_TICKTIME");
+  for (int i = 1; i < argc; i += 2) {
+    std::string_view flag = argv[i];
+    std::optional<std::string>* value = flag == "--name"       ? &name
+                                        : flag == "--cookie"   ? &cookie
+                                        : flag == "--ticktime" ? &ticktime
+                                                               : nullptr;
+    if (!value) return std::unexpected("unknown flag " + std::string(flag));
+    if (i + 1 == argc) return std::unexpected(std::string(flag) + " needs a value");
+    *value = argv[i + 1];
+  }
+  dist::NodeOptions options;
+  if (!name) return std::unexpected(std::string("no node name (--name or INTEROP_NODE_NAME)"));
+  options.name = *name;
+  options.cookie = cookie;  // absent: the library's default (AMBITIOUS_COOKIE, ~/.erlang.cookie)
+  if (ticktime) {
+    int seconds = 0;
+    auto [end, ec] =
+        std::from_chars(ticktime->data(), ticktime->data() + ticktime->size(), seconds);
+    if (ec != std::errc() || end != ticktime->data() + ticktime->size() || seconds <= 0)
+      return std::unexpected("the ticktime must be a positive number of seconds, not '" +
+                             *ticktime + "'");
+    options.net_ticktime = std::chrono::seconds(seconds);
+  }
+  return options;
+}
+
+// What the signal thread posts to the root process.
+struct StopSignal {
+  int number;
+};
+
+int main(int argc, char** argv) {
+  auto options = parse(argc, argv);
+  if (!options) {
+    std::fprintf(stderr, "interop_node: %s\n%s", options.error().c_str(), usage);
+    return 2;
+  }
+  // SIGTERM and SIGINT are blocked in every thread (all start after this line) and taken by
+  // one thread of our own with sigwait, which tells the root process to stop in order.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  return run([&]() -> Task<> {
+    SupervisorSpec spec{
+        {Strategy::one_for_one, 100, std::chrono::seconds(1)},
+        {registered_process(Atom("echo"), echo),
+         server_child<Counter>(Atom("counter"), StartOptions{.name = Atom("counter")}),
+         registered_process(Atom("crasher"), crasher)}};
+    auto top = co_await supervisor::start_link(std::move(spec));
+    if (!top) exit(top.error());
+
+    // Distribution last: registering with epmd tells the cluster the node is ready.
+    auto node = co_await blocking([&] { return dist::Node::start(*options); });
+    if (!node) {
+      std::fprintf(stderr, "interop_node: distribution did not start: %s\n",
+                   node.error().detail.c_str());
+      exit(ExitReason(Atom("no_distribution")));
+    }
+    std::printf("interop_node %s ready (port %u)\n", (*node)->name().c_str(), (*node)->port());
+    std::fflush(stdout);
+
+    // Detached: it ends with the program (a signal that came before it started is pending).
+    std::thread([root = self(), signals = stop_signals] {
+      int number = 0;
+      sigwait(&signals, &number);
+      post(root, StopSignal{number});
+    }).detach();
+    StopSignal stop = co_await receive<StopSignal>();
+    std::printf("interop_node: stopping on signal %d\n", stop.number);
+    (*node)->stop();  // unregisters from epmd and closes every connection
+    co_await gen_server::stop(*top);
+  });
+}
