@@ -6,7 +6,8 @@
 //   counter  (a GenServer)      call get, call {add, N}, cast reset
 //   crasher  (a plain process)  crash -> exits boom;  {whoami, Pid}
 //
-// Run it beside an Erlang node (epmd on its default port, or ERL_EPMD_PORT for both):
+// Run it beside an Erlang node (epmd on its default port, or ERL_EPMD_PORT for both; with no epmd
+// answering, the node starts one of its own as erl does):
 //   build/release/examples/interop_node --name cpp@127.0.0.1 --cookie secret [--ticktime 60]
 //   erl -name x@127.0.0.1 -setcookie secret
 //     1> {echo, 'cpp@127.0.0.1'} ! {self(), [1, <<"two">>, #{3 => 4.0}]}, flush().
@@ -131,7 +132,8 @@ ChildSpec registered_process(Atom name, Task<> (*body)()) {
 // ---- start-up: flags, else the environment ----------------------------------------------------
 const char* const usage =
     "usage: interop_node --name NAME --cookie COOKIE [--ticktime SECONDS]\n"
-    "  absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE, INTEROP_NET_TICKTIME;\n"
+    "  absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE, INTEROP_NET_TICKTIME\n"
+    "  (no cookie at all: AMBITIOUS_COOKIE, else ~/.erlang.cookie);\n"
     "  epmd is found on ERL_EPMD_PORT (default 4369)\n";
 
 std::expected<dist::NodeOptions, std::string> parse(int argc, char** argv) {
@@ -187,6 +189,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   return run([&]() -> Task<> {
+    // Generous intensity: Erlang clients crash these processes on purpose, often.
     SupervisorSpec spec{
         {Strategy::one_for_one, 100, std::chrono::seconds(1)},
         {registered_process(Atom("echo"), echo),
