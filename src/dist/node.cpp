@@ -100,6 +100,7 @@ struct Node::Impl final : detail::ConnectionOwner {
   mutable std::mutex mutex;
   std::vector<detail::ConnectedPeer> up;
   std::function<void(const std::string&, const std::string&)> nodedown;
+  std::map<std::string, Cookie, std::less<>> peer_cookies;  // erlang:set_cookie/2
 
   detail::ConnectionOptions connection_options() const {
     detail::ConnectionOptions c;
@@ -108,7 +109,10 @@ struct Node::Impl final : detail::ConnectionOwner {
     return c;
   }
   HandshakeSettings settings(std::string peer) const {
-    return HandshakeSettings{full_name, creation, options.flags, cookie, std::move(peer)};
+    HandshakeSettings s{full_name, creation, options.flags, cookie, std::move(peer)};
+    std::lock_guard lock(mutex);
+    s.peer_cookies = peer_cookies;  // few entries: a copy per handshake costs nothing
+    return s;
   }
 
   // A connection is visible only when both sides publish themselves (OTP's hidden nodes).
@@ -681,6 +685,12 @@ std::vector<std::string> Node::connected() const {
   return names;
 }
 
+void Node::set_cookie(std::string_view node, std::string cookie) {
+  Cookie c(std::move(cookie));  // throws std::invalid_argument when empty
+  std::lock_guard lock(impl_->mutex);
+  impl_->peer_cookies.insert_or_assign(std::string(node), std::move(c));
+}
+
 void Node::on_nodedown(std::function<void(const std::string&, const std::string&)> f) {
   std::lock_guard lock(impl_->mutex);
   impl_->nodedown = std::move(f);
@@ -710,6 +720,15 @@ struct detail::RunningNode {
     });
     return true;
   }
+  static bool set_cookie(std::string_view node, std::string cookie) {
+    std::shared_lock lock(Node::Impl::hook.mutex);
+    Node::Impl* impl = Node::Impl::hook.impl;
+    if (!impl || impl->stopped) return false;
+    Cookie c(std::move(cookie));
+    std::lock_guard cookies_lock(impl->mutex);
+    impl->peer_cookies.insert_or_assign(std::string(node), std::move(c));
+    return true;
+  }
   static std::chrono::milliseconds setuptime() {
     std::shared_lock lock(Node::Impl::hook.mutex);
     Node::Impl* impl = Node::Impl::hook.impl;
@@ -724,5 +743,9 @@ bool detail::connect_running(const std::string& node, std::function<void(bool)> 
 }
 
 std::chrono::milliseconds detail::running_setuptime() { return RunningNode::setuptime(); }
+
+bool detail::set_running_cookie(std::string_view node, std::string cookie) {
+  return RunningNode::set_cookie(node, std::move(cookie));
+}
 
 }  // namespace ambitious::dist

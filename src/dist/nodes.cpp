@@ -82,6 +82,11 @@ bool monitor_nodes(bool on, NodeMonitorOptions options) {
   return true;
 }
 
+bool set_cookie(Atom node, std::string cookie) {
+  if (cookie.empty()) throw BadArg("dist::set_cookie: an empty cookie");
+  return detail::set_running_cookie(node.name(), std::move(cookie));
+}
+
 Task<bool> connect(Atom node) {
   ambitious::detail::check_in_process("dist::connect");
   if (node == dist::node()) co_return !detail::net_kernel_pid().is_null();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ambitious::dist::detail {
@@ -25,5 +26,9 @@ bool connect_running(const std::string& node, std::function<void(bool)> done);
 
 /// The running node's net_setuptime (zero when none runs).
 std::chrono::milliseconds running_setuptime();
+
+/// Node::set_cookie on the running node; false when none runs. Throws std::invalid_argument
+/// when `cookie` is empty.
+bool set_running_cookie(std::string_view node, std::string cookie);
 
 }  // namespace ambitious::dist::detail

@@ -276,3 +276,43 @@ TEST_F(NodesTest, a_short_named_node_and_a_long_named_one_refuse_each_other) {
     EXPECT_TRUE(dist::nodes(NodeSet::connected).empty());
   });
 }
+
+TEST_F(NodesTest, a_cookie_set_for_one_peer_is_used_with_it_both_ways) {
+  auto n = start();
+  ASSERT_TRUE(n);
+  // y and z share no cookie with this node; each has one of its own.
+  ErlNode y({.name = "y@127.0.0.1", .cookie = "y_secret", .epmd_port = epmd});
+  ASSERT_TRUE(y.ready()) << y.log();
+  ErlNode z({.name = "z@127.0.0.1", .cookie = "z_secret", .epmd_port = epmd});
+  ASSERT_TRUE(z.ready()) << z.log();
+  run_test([&]() -> Task<> {
+    const Atom y_node("y@127.0.0.1");
+    EXPECT_FALSE(co_await connect(y_node)) << "the node's own cookie is refused";
+    EXPECT_TRUE(set_cookie(y_node, "y_secret"));
+    EXPECT_TRUE(co_await connect(y_node)) << "as initiator, with y's cookie";
+    EXPECT_TRUE(set_cookie(Atom("z@127.0.0.1"), "z_secret"));
+    EXPECT_EQ(co_await eval(z, "net_adm:ping('a@127.0.0.1')."), "pong") << "as acceptor";
+    EXPECT_EQ(dist::nodes(NodeSet::hidden), (std::vector<Atom>{y_node, Atom("z@127.0.0.1")}));
+    EXPECT_THROW(set_cookie(y_node, ""), BadArg);
+  });
+}
+
+TEST_F(NodesTest, a_wrong_cookie_set_for_one_peer_is_refused_both_ways) {
+  auto n = start();
+  ASSERT_TRUE(n);
+  ErlNode w({.name = "w@127.0.0.1", .cookie = "w_secret", .epmd_port = epmd});
+  ASSERT_TRUE(w.ready()) << w.log();
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    const Atom w_node("w@127.0.0.1");
+    set_cookie(w_node, "not_w_secret");
+    EXPECT_FALSE(co_await connect(w_node));
+    EXPECT_EQ(co_await eval(w, "net_adm:ping('a@127.0.0.1')."), "pang");
+    // x shares this node's own cookie, but a cookie set for x replaces it.
+    set_cookie(x_node, "not_the_cluster_cookie");
+    EXPECT_EQ(co_await eval(x, "net_adm:ping('a@127.0.0.1')."), "pang");
+    EXPECT_FALSE(co_await connect(x_node));
+    EXPECT_TRUE(dist::nodes(NodeSet::connected).empty());
+  });
+}

@@ -104,6 +104,10 @@ class Node {
   bool connect(std::string_view node, std::chrono::milliseconds timeout);
   /// The nodes connected now (handshake done), sorted.
   std::vector<std::string> connected() const;
+  /// erlang:set_cookie/2: the handshakes with `node` (a full name), both ways, prove and check
+  /// `cookie` instead of the node's own from now on. Throws std::invalid_argument when `cookie`
+  /// is empty.
+  void set_cookie(std::string_view node, std::string cookie);
   /// Calls `f(node, why)` on the node's thread whenever a connection that was up is lost or
   /// closed (nodedown). Replaces the previous callback.
   void on_nodedown(std::function<void(const std::string& node, const std::string& why)> f);

@@ -9,6 +9,7 @@
 //   monitor_nodes(true | false, opts)    net_kernel:monitor_nodes/1,2: {nodeup, Node} and
 //                                        {nodedown, Node}, or {nodeup, Node, Info} with options
 //   co_await connect(Node)               net_kernel:connect_node/1
+//   set_cookie(Node, Cookie)             erlang:set_cookie/2 (a cookie for one peer)
 //
 // The messages are Terms in the mailbox, OTP's shape, so `receive<Term>()` takes them; NodeUp and
 // NodeDown decode them (their Codecs), so `receive<NodeDown>()` takes them too. The
@@ -31,6 +32,7 @@
 #include <cstdint>
 #include <expected>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ambitious/core/atom.hpp"
@@ -115,6 +117,11 @@ void monitor_node(Atom node, bool on);
 /// this node is not distributed (subscriptions live in its net_kernel process). Inside a
 /// process.
 bool monitor_nodes(bool on, NodeMonitorOptions options = {});
+
+/// erlang:set_cookie/2: the handshakes with `node`, as initiator and acceptor, prove and check
+/// `cookie` instead of this node's own from now on (a connection up already stays). False when
+/// this node is not distributed; throws BadArg when `cookie` is empty. Any thread.
+bool set_cookie(Atom node, std::string cookie);
 
 /// net_kernel:connect_node/1: connects to `node` unless connected; true once connected, false
 /// when it cannot be reached, refuses us, this node is not distributed, or it takes longer
