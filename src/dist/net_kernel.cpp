@@ -38,13 +38,21 @@ struct ConnectOutcome {
 struct StopKernel {};
 
 // The running net_kernel. Set by start_net_kernel, cleared by the process itself as it ends (or
-// is destroyed with its runtime), so a pid of a runtime that is gone is never posted to.
+// is destroyed with its runtime). What is posted to it is posted under the lock: a runtime's
+// teardown destroys the kernel (and takes the lock) only after such a post, so a pid of a
+// runtime that is gone is never posted to (the next runtime may give that pid to another).
 std::mutex slot_mutex;
 Pid slot;
 
 Pid current() {
   std::lock_guard lock(slot_mutex);
   return slot;
+}
+
+template <class T>
+void post_to_kernel(T message) {
+  std::lock_guard lock(slot_mutex);
+  if (!slot.is_null()) post(slot, std::move(message));
 }
 
 // Clears the slot when the kernel's frame goes, however it ends.
@@ -100,10 +108,9 @@ class Kernel {
     // Not connected: dial, as monitor_node does; a failure fires the monitors at once. The
     // node's thread answers with ConnectOutcome.
     dialing_[r.node] = true;
-    Pid me = self();
     Atom node = r.node;
-    if (!connect_running(std::string(node.name()), [me, node](bool ok) {
-          post(me, ConnectOutcome{node, ok});
+    if (!connect_running(std::string(node.name()), [node](bool ok) {
+          post_to_kernel(ConnectOutcome{node, ok});
         }))
       on(ConnectOutcome{node, false});
   }
@@ -223,11 +230,8 @@ void start_net_kernel() {
 }
 
 void stop_net_kernel() noexcept {
-  Pid pid;
-  {
-    std::lock_guard lock(slot_mutex);
-    pid = std::exchange(slot, Pid());
-  }
+  std::lock_guard lock(slot_mutex);  // see slot_mutex
+  Pid pid = std::exchange(slot, Pid());
   if (pid.is_null()) return;
   try {
     if (in_process())
@@ -242,13 +246,11 @@ void stop_net_kernel() noexcept {
 Pid net_kernel_pid() noexcept { return current(); }
 
 void net_kernel_up(const std::string& node, bool hidden) noexcept {
-  Pid pid = current();
-  if (!pid.is_null()) post(pid, NodeEvent{Atom(node), true, hidden, Atom()});
+  post_to_kernel(NodeEvent{Atom(node), true, hidden, Atom()});
 }
 
 void net_kernel_down(const std::string& node, bool hidden, Atom reason) noexcept {
-  Pid pid = current();
-  if (!pid.is_null()) post(pid, NodeEvent{Atom(node), false, hidden, reason});
+  post_to_kernel(NodeEvent{Atom(node), false, hidden, reason});
 }
 
 }  // namespace ambitious::dist::detail

@@ -97,10 +97,11 @@ Task<bool> connect(Atom node) {
         post(me, ConnectReply{ref, ok});
       }))
     co_return false;
-  // The node answers within net_setuptime (its handshake deadline) unless it stops meanwhile,
-  // which drops the question: wait no longer than that, and a little more.
+  // The node answers within twice net_setuptime (the epmd lookup, then the connection and its
+  // handshake, each bounded by it), unless it stops meanwhile, which may drop the question:
+  // wait no longer than that, and a second more.
   auto reply = co_await receive_if<ConnectReply>(
-      [&](const ConnectReply& r) { return r.ref == ref; }, setuptime + setuptime / 2);
+      [&](const ConnectReply& r) { return r.ref == ref; }, 2 * setuptime + std::chrono::seconds(1));
   co_return reply && reply->ok;
 }
 

@@ -8,6 +8,7 @@
 #include "ambitious/process/names.hpp"
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
 #include "erl_node.hpp"
 
 // Node life as processes see it (dist::nodes(), monitor_node, monitor_nodes, connect, the
@@ -314,5 +315,30 @@ TEST_F(NodesTest, a_wrong_cookie_set_for_one_peer_is_refused_both_ways) {
     EXPECT_EQ(co_await eval(x, "net_adm:ping('a@127.0.0.1')."), "pang");
     EXPECT_FALSE(co_await connect(x_node));
     EXPECT_TRUE(dist::nodes(NodeSet::connected).empty());
+  });
+}
+
+TEST_F(NodesTest, the_monitors_of_a_process_end_with_it) {
+  auto n = start();
+  ASSERT_TRUE(n);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    // A process subscribes both ways and ends; net_kernel forgets it (its monitor of it fires)
+    // and serves the next subscriber as before.
+    auto [pid, ref] = spawn_monitor([]() -> Task<> {
+      NodeMonitorOptions all;
+      all.node_type = NodeMonitorOptions::Types::all;
+      monitor_nodes(true, all);
+      monitor_node(x_node, true);
+      co_return;
+    });
+    co_await expect<Down>([&](const Down& d) { return d.ref == ref; });
+    if (!co_await connect(x_node)) give_up("no connection to x");
+    monitor_node(x_node, true);
+    halt(x);
+    NodeDown d = co_await expect<NodeDown>([](const NodeDown&) { return true; });
+    EXPECT_EQ(d.node, x_node);
+    EXPECT_TRUE(whereis(Atom("net_kernel")));
   });
 }

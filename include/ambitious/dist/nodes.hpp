@@ -124,9 +124,9 @@ bool monitor_nodes(bool on, NodeMonitorOptions options = {});
 bool set_cookie(Atom node, std::string cookie);
 
 /// net_kernel:connect_node/1: connects to `node` unless connected; true once connected, false
-/// when it cannot be reached, refuses us, this node is not distributed, or it takes longer
-/// than net_setuptime. Waits in the calling process only (the scheduler goes on). Inside a
-/// process.
+/// when it cannot be reached, refuses us, this node is not distributed or stops meanwhile
+/// (within about twice net_setuptime: the epmd lookup, then the handshake). Waits in the calling
+/// process only (the scheduler goes on). Inside a process.
 Task<bool> connect(Atom node);
 
 }  // namespace ambitious::dist
