@@ -13,9 +13,9 @@
 //
 // The messages are Terms in the mailbox, OTP's shape, so `receive<Term>()` takes them; NodeUp and
 // NodeDown decode them (their Codecs), so `receive<NodeDown>()` takes them too. The
-// subscriptions are kept by the node's `net_kernel` process (net_kernel.hpp), which monitors
-// each subscriber and forgets it when it ends; so monitor_node and monitor_nodes need a running
-// node (dist::start, or a Node started before run()).
+// subscriptions are kept by the node's `net_kernel` process (src/dist/net_kernel.cpp), which
+// monitors each subscriber and forgets it when it ends; so monitor_node and monitor_nodes need a
+// running node (dist::start, or a Node started before run()).
 //
 // Starting and stopping. Two ways, both with a `net_kernel` process in the runtime:
 //   - before run(), for the whole program (erl -name):
@@ -28,6 +28,7 @@
 //
 // A connection is hidden when either side is (this node advertises no PUBLISHED flag unless its
 // NodeOptions::flags say so, as erl -hidden): nodes() lists visible peers only, as OTP.
+// Write `dist::nodes(...)`: in namespace ambitious, `nodes` is the node table's namespace.
 
 #include <cstdint>
 #include <expected>
