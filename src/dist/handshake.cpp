@@ -152,15 +152,14 @@ std::vector<HandshakeAction> Handshake::on_challenge(std::span<const std::uint8_
   peer_creation_ = c->creation;
   state_ = State::await_ack;
   std::vector<HandshakeAction> out;
-  out.push_back(
-      Send{hs::encode(hs::ChallengeReply{my_challenge_, settings_.cookie.digest(c->challenge)})});
+  out.push_back(Send{hs::encode(hs::ChallengeReply{my_challenge_, cookie().digest(c->challenge)})});
   return out;
 }
 
 std::vector<HandshakeAction> Handshake::on_ack(std::span<const std::uint8_t> body) {
   auto a = hs::decode_challenge_ack(body);
   if (!a) return fail(HandshakeFailure::bad_frame, "challenge_ack: " + why(a.error()));
-  if (!settings_.cookie.verify(my_challenge_, a->digest))
+  if (!cookie().verify(my_challenge_, a->digest))
     return fail(HandshakeFailure::wrong_cookie, peer_ + " answered with a wrong digest");
   state_ = State::done;
   std::vector<HandshakeAction> out;
@@ -202,6 +201,11 @@ std::vector<HandshakeAction> Handshake::on_send_name(std::span<const std::uint8_
 handshake_action::Send Handshake::challenge_frame() const {
   return Send{hs::encode(
       hs::Challenge{settings_.flags, my_challenge_, settings_.creation, settings_.this_node})};
+}
+
+const Cookie& Handshake::cookie() const noexcept {
+  auto it = settings_.peer_cookies.find(peer_);
+  return it == settings_.peer_cookies.end() ? settings_.cookie : it->second;
 }
 
 std::vector<HandshakeAction> Handshake::admit(Admission decision) {
@@ -252,11 +256,11 @@ std::vector<HandshakeAction> Handshake::on_reply(std::span<const std::uint8_t> b
   auto r = hs::decode_challenge_reply(body);
   if (!r) return fail(HandshakeFailure::bad_frame, "challenge_reply: " + why(r.error()));
   // A wrong digest closes the connection without the ack: the peer learns nothing.
-  if (!settings_.cookie.verify(my_challenge_, r->digest))
+  if (!cookie().verify(my_challenge_, r->digest))
     return fail(HandshakeFailure::wrong_cookie, peer_ + " sent a wrong digest");
   state_ = State::done;
   std::vector<HandshakeAction> out;
-  out.push_back(Send{hs::encode(hs::ChallengeAck{settings_.cookie.digest(r->challenge)})});
+  out.push_back(Send{hs::encode(hs::ChallengeAck{cookie().digest(r->challenge)})});
   out.push_back(Established{peer_, settings_.flags & peer_flags_, peer_flags_, peer_creation_});
   return out;
 }

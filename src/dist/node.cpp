@@ -17,9 +17,12 @@
 #include "ambitious/dist/node_name.hpp"
 #include "ambitious/process/detail/remote_nodes.hpp"
 #include "ambitious/process/detail/remote_signals.hpp"
+#include "ambitious/process/process.hpp"
 #include "ambitious/process/send.hpp"
 #include "connection.hpp"
 #include "epmd_async.hpp"
+#include "net_kernel.hpp"
+#include "running_node.hpp"
 
 namespace ambitious::dist {
 
@@ -34,14 +37,11 @@ namespace {
 // One Node at a time: local pids carry its name.
 std::atomic<bool> node_running{false};
 
-// The pid net_kernel answers from: no process of this node has id 0.
-const Pid net_kernel_pid(nodes::local, 0, 0);
-
-// The reply tag of a gen_server call: [alias | Ref] (OTP 24+), or a plain ref.
-std::optional<Ref> alias_of(const Term& tag) {
-  if (tag.is_cons() && tag.head() == Term(Atom("alias")) && tag.tail().is_ref())
-    return tag.tail().as_ref();
-  return std::nullopt;
+// The nodedown_reason of monitor_nodes for why a connection ended (OTP's atoms).
+Atom nodedown_reason(const std::string& why) {
+  if (why.starts_with("net_tick_timeout")) return Atom("net_tick_timeout");
+  if (why == "the node stopped") return Atom("disconnect");
+  return Atom("connection_closed");
 }
 
 }  // namespace
@@ -98,8 +98,9 @@ struct Node::Impl final : detail::ConnectionOwner {
 
   // Any thread, under `mutex`.
   mutable std::mutex mutex;
-  std::vector<std::string> up;
+  std::vector<detail::ConnectedPeer> up;
   std::function<void(const std::string&, const std::string&)> nodedown;
+  std::map<std::string, Cookie, std::less<>> peer_cookies;  // erlang:set_cookie/2
 
   detail::ConnectionOptions connection_options() const {
     detail::ConnectionOptions c;
@@ -108,16 +109,22 @@ struct Node::Impl final : detail::ConnectionOwner {
     return c;
   }
   HandshakeSettings settings(std::string peer) const {
-    return HandshakeSettings{full_name, creation, options.flags, cookie, std::move(peer)};
+    HandshakeSettings s{full_name, creation, options.flags, cookie, std::move(peer)};
+    std::lock_guard lock(mutex);
+    s.peer_cookies = peer_cookies;  // few entries: a copy per handshake costs nothing
+    return s;
   }
 
+  // A connection is visible only when both sides publish themselves (OTP's hidden nodes).
+  static bool hidden(const Connection& c) { return !(c.flags() & flag::published); }
+
   void publish() {
-    std::vector<std::string> names;
+    std::vector<detail::ConnectedPeer> now;
     for (auto& [name, p] : peers)
-      if (p.conn && p.conn->established()) names.push_back(name);
-    std::sort(names.begin(), names.end());
+      if (p.conn && p.conn->established()) now.push_back({name, hidden(*p.conn)});
+    std::sort(now.begin(), now.end(), [](auto& a, auto& b) { return a.name < b.name; });
     std::lock_guard lock(mutex);
-    up = std::move(names);
+    up = std::move(now);
   }
 
   // --- outgoing ---------------------------------------------------------------------------
@@ -342,7 +349,7 @@ struct Node::Impl final : detail::ConnectionOwner {
       p.links.clear();
       p.held.clear();
       p.watched.clear();
-      report_down(c.peer(), "replaced by a new connection from the peer");
+      report_down(*old, "replaced by a new connection from the peer");
       lost(std::move(gone));
       // `p` may have moved meanwhile (the entry points' calls come back through the hook, but
       // on later turns of this thread), so look it up again.
@@ -360,6 +367,7 @@ struct Node::Impl final : detail::ConnectionOwner {
     p.pending.clear();
     auto waiters = std::move(p.waiters);
     publish();
+    detail::net_kernel_up(c.peer(), hidden(c));
     for (auto& w : waiters) w(true);
   }
 
@@ -372,17 +380,19 @@ struct Node::Impl final : detail::ConnectionOwner {
     peers.erase(it);  // what was pending for it is dropped, as OTP drops it
     publish();
     for (auto& w : waiters) w(false);
-    if (was_up) report_down(c.peer(), why);
+    if (was_up) report_down(c, why);
     lost(std::move(gone));
   }
 
-  void report_down(const std::string& node, const std::string& why) {
+  // A connection that was up is gone: net_kernel tells the subscribers (nodedown).
+  void report_down(const Connection& c, const std::string& why) {
+    detail::net_kernel_down(c.peer(), hidden(c), nodedown_reason(why));
     std::function<void(const std::string&, const std::string&)> f;
     {
       std::lock_guard lock(mutex);
       f = nodedown;
     }
-    if (f) f(node, why);
+    if (f) f(c.peer(), why);
   }
 
   // What the peer sends goes to the process layer's entry points in the order read; the pairs
@@ -397,10 +407,7 @@ struct Node::Impl final : detail::ConnectionOwner {
     if (auto* s = std::get_if<control::Send>(&m)) {
       if (local(s->to)) deliver_term(s->to, std::move(s->message));
     } else if (auto* r = std::get_if<control::RegSend>(&m)) {
-      if (r->to == Atom("net_kernel"))
-        net_kernel(c, *r);
-      else
-        deliver_term(r->to, std::move(r->message));
+      deliver_term(r->to, std::move(r->message));  // net_kernel's calls too (net_kernel.cpp)
     } else if (auto* l = std::get_if<control::Link>(&m)) {
       if (!local(l->to)) return;
       p.links.insert({l->to, l->from});
@@ -449,22 +456,6 @@ struct Node::Impl final : detail::ConnectionOwner {
     // NODE_LINK and the spawn operations are not served.
   }
 
-  // net_kernel's {is_auth, Node} call (net_adm:ping): answered `yes`, to the caller's alias
-  // when the tag is one and ALIAS was negotiated, else to the caller's pid.
-  void net_kernel(Connection& c, const control::RegSend& r) {
-    const Term& m = r.message;
-    if (!m.is_tuple() || m.size() != 3 || m[0] != Term(Atom("$gen_call"))) return;
-    const Term& from = m[1];
-    const Term& request = m[2];
-    if (!from.is_tuple() || from.size() != 2 || !from[0].is_pid()) return;
-    if (!request.is_tuple() || request.size() != 2 || request[0] != Term(Atom("is_auth"))) return;
-    Term reply = Term::tuple(from[1], Atom("yes"));
-    if (auto alias = alias_of(from[1]); alias && (c.flags() & flag::alias))
-      c.send(control::AliasSend{net_kernel_pid, *alias, reply, std::nullopt});
-    else
-      c.send(control::Send{net_kernel_pid, from[0].as_pid(), reply, std::nullopt});
-  }
-
   void shutdown() {
     stopped = true;
     boost::system::error_code ignored;
@@ -475,6 +466,8 @@ struct Node::Impl final : detail::ConnectionOwner {
     for (auto& [name, p] : gone) {
       for (auto& w : p.waiters) w(false);
       p.waiters.clear();
+      if (p.conn && p.conn->established())
+        detail::net_kernel_down(name, hidden(*p.conn), Atom("disconnect"));
       if (p.conn) p.conn->close("the node stopped");
       lost(std::move(p));
     }
@@ -539,6 +532,19 @@ struct Node::Impl final : detail::ConnectionOwner {
               const ExitReason& reason) noexcept override {
       on_node([=, r = reason.term()](Impl& i) { i.out_down(from, name, to, ref, r); });
     }
+    // A runtime starts while the node runs: its net_kernel starts in it.
+    void runtime_started() noexcept override {
+      {
+        std::shared_lock lock(mutex);
+        if (!impl || impl->stopped) return;
+      }
+      try {
+        detail::start_net_kernel();
+      } catch (...) {
+        // Only an allocation failure, or a `net_kernel` the program registered itself: the
+        // node then runs without one (is_auth calls go unanswered, as to a busy node).
+      }
+    }
   };
   static Hook hook;
 };
@@ -600,6 +606,9 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
     Impl::hook.impl = impl.get();
   }
   ambitious::detail::install_default_remote_nodes(&Impl::hook);
+  // Inside a process the runtime runs already: its net_kernel starts now (else with each
+  // runtime that starts while the node runs, Hook::runtime_started).
+  if (in_process()) detail::start_net_kernel();
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 
@@ -618,6 +627,7 @@ void Node::stop() {
     impl->io.stop();
   });
   impl_->thread.join();
+  detail::stop_net_kernel();  // after the thread's last nodedowns, which it may still deliver
   impl_->registration.reset();
   nodes::set_local(NodeId{});
   node_running = false;
@@ -670,12 +680,72 @@ bool Node::connect(std::string_view node, std::chrono::milliseconds timeout) {
 
 std::vector<std::string> Node::connected() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->up;
+  std::vector<std::string> names;
+  for (const auto& p : impl_->up) names.push_back(p.name);
+  return names;
+}
+
+void Node::set_cookie(std::string_view node, std::string cookie) {
+  Cookie c(std::move(cookie));  // throws std::invalid_argument when empty
+  std::lock_guard lock(impl_->mutex);
+  impl_->peer_cookies.insert_or_assign(std::string(node), std::move(c));
 }
 
 void Node::on_nodedown(std::function<void(const std::string&, const std::string&)> f) {
   std::lock_guard lock(impl_->mutex);
   impl_->nodedown = std::move(f);
+}
+
+// --- the running node, for the process-facing API (running_node.hpp) ------------------------
+
+struct detail::RunningNode {
+  static std::vector<ConnectedPeer> peers() {
+    std::shared_lock lock(Node::Impl::hook.mutex);
+    Node::Impl* impl = Node::Impl::hook.impl;
+    if (!impl) return {};
+    std::lock_guard up_lock(impl->mutex);
+    return impl->up;
+  }
+  static bool connect(const std::string& node, std::function<void(bool)> done) {
+    std::shared_lock lock(Node::Impl::hook.mutex);
+    Node::Impl* impl = Node::Impl::hook.impl;
+    if (!impl || impl->stopped) return false;
+    asio::post(impl->io, [impl, node, done = std::move(done)]() mutable {
+      if (impl->stopped) return done(false);
+      auto it = impl->peers.find(node);
+      if (it != impl->peers.end() && it->second.conn && it->second.conn->established())
+        return done(true);
+      impl->peers[node].waiters.push_back(std::move(done));
+      impl->dial(node);
+    });
+    return true;
+  }
+  static bool set_cookie(std::string_view node, std::string cookie) {
+    std::shared_lock lock(Node::Impl::hook.mutex);
+    Node::Impl* impl = Node::Impl::hook.impl;
+    if (!impl || impl->stopped) return false;
+    Cookie c(std::move(cookie));
+    std::lock_guard cookies_lock(impl->mutex);
+    impl->peer_cookies.insert_or_assign(std::string(node), std::move(c));
+    return true;
+  }
+  static std::chrono::milliseconds setuptime() {
+    std::shared_lock lock(Node::Impl::hook.mutex);
+    Node::Impl* impl = Node::Impl::hook.impl;
+    return impl ? impl->options.net_setuptime : std::chrono::milliseconds(0);
+  }
+};
+
+std::vector<detail::ConnectedPeer> detail::running_peers() { return RunningNode::peers(); }
+
+bool detail::connect_running(const std::string& node, std::function<void(bool)> done) {
+  return RunningNode::connect(node, std::move(done));
+}
+
+std::chrono::milliseconds detail::running_setuptime() { return RunningNode::setuptime(); }
+
+bool detail::set_running_cookie(std::string_view node, std::string cookie) {
+  return RunningNode::set_cookie(node, std::move(cookie));
 }
 
 }  // namespace ambitious::dist

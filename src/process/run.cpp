@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "ambitious/process/detail/remote_nodes.hpp"
 #include "ambitious/process/runtime.hpp"
 #include "process.hpp"
 #include "runtime_state.hpp"
@@ -53,9 +54,19 @@ void end_runtime(std::unique_ptr<RuntimeState> rt) noexcept {
   rt.reset();  // timers, then retired processes, are freed with the scheduler
 }
 
+namespace {
+// The root of a runtime started while a node of the dist layer runs: the node's own processes
+// start first (RemoteNodes::runtime_started), inside the root process.
+Task<> after_remote_start(RemoteNodes* nodes, Task<> root) {
+  nodes->runtime_started();
+  co_await std::move(root);
+}
+}  // namespace
+
 int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason) {
   auto rt = std::make_unique<RuntimeState>(options.workers, options.blocking_threads);
   publish_runtime(rt.get());
+  if (RemoteNodes* nodes = remote_nodes()) root = after_remote_start(nodes, std::move(root));
 
   auto* p = new Process(root.release());
   rt->root = rt->table.insert(p);

@@ -56,7 +56,8 @@ inline bool eventually(const std::function<bool()>& done,
 
 /// How to start an Erlang node.
 struct ErlOptions {
-  std::string name;                         ///< -name (long) node name
+  std::string name;                         ///< the node name (-name, or -sname with short_name)
+  bool short_name = false;                  ///< -sname instead of -name
   std::string cookie = "ambitious_cookie";  ///< -setcookie
   std::uint16_t epmd_port = 0;              ///< ERL_EPMD_PORT (an epmd the test started)
   int ticktime = 0;                         ///< net_ticktime in seconds (0: OTP's default)
@@ -108,8 +109,9 @@ class ErlNode {
         " end,"
         " io:format(\"=> ready~n\"),"
         " Loop(erl_eval:new_bindings()).";
-    std::vector<std::string> a{"erl",        "-noshell", "-name",       o.name,
-                               "-setcookie", o.cookie,   "-start_epmd", "false"};
+    std::vector<std::string> a{"erl",         "-noshell",   o.short_name ? "-sname" : "-name",
+                               o.name,        "-setcookie", o.cookie,
+                               "-start_epmd", "false"};
     if (o.ticktime > 0) {
       a.insert(a.end(), {"-kernel", "net_ticktime", std::to_string(o.ticktime)});
     }

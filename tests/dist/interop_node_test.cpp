@@ -126,12 +126,9 @@ TEST_F(InteropNodeTest, started_from_the_environment_it_registers_with_epmd_once
   EXPECT_EQ(x.eval("gen_server:call({counter, " + cpp + "}, get)."), "0");
 }
 
-// Disabled: fails now because of a bug of src/dist/node.cpp (reported, not fixed here). OTP's
-// net_adm:ping monitors {net_kernel, Node} before its is_auth call, and the node answers that
-// MONITOR_P with MONITOR_P_EXIT noproc (no local process is registered as net_kernel): the
-// ping is pong only when the `yes` reply overtakes the noproc, pang otherwise. Enable it once
-// a MONITOR_P on net_kernel is accepted and never fires.
-TEST_F(InteropNodeTest, DISABLED_net_adm_ping_gives_pong_every_time) {
+// OTP's net_adm:ping monitors {net_kernel, Node} before its is_auth call: the node's net_kernel
+// is a real registered process, so the monitor holds and the ping is pong every time.
+TEST_F(InteropNodeTest, net_adm_ping_gives_pong_every_time) {
   auto node = start_from_env();
   ErlNode x = erl("x@127.0.0.1");
   ASSERT_TRUE(x.ready()) << x.log();

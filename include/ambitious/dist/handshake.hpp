@@ -21,6 +21,7 @@
 // sides check that the other has the mandatory flags, and A that B is the node it dialed.
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <variant>
@@ -40,6 +41,9 @@ struct HandshakeSettings {
   Cookie cookie;                ///< the cluster's secret
   /// The initiator: the node dialed (its challenge must come from that name).
   std::string peer;
+  /// The cookies of particular peers, by full node name (erlang:set_cookie/2): the handshake
+  /// with one of them proves and checks its cookie instead of `cookie`, in either role.
+  std::map<std::string, Cookie, std::less<>> peer_cookies;
 };
 
 /// The acceptor's answer to "may this node connect?" (mark_pending of dist_util.erl).
@@ -153,6 +157,9 @@ class Handshake {
   std::vector<HandshakeAction> on_alive_answer(std::span<const std::uint8_t> body);
   std::vector<HandshakeAction> on_reply(std::span<const std::uint8_t> body);
   handshake_action::Send challenge_frame() const;
+  // The cookie for the peer (its own, else the cluster's); the acceptor knows the peer from
+  // send_name on, before any digest is made or checked.
+  const Cookie& cookie() const noexcept;
 
   Role role_;
   State state_ = State::start;

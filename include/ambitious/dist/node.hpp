@@ -4,10 +4,12 @@
 // carry its name and creation; stop() undoes it. One connection per peer node, opened on
 // demand when something is sent to it, or accepted from it (simultaneous attempts are settled
 // as dist_util does: the greater name keeps its own). What peers send to local processes is
-// delivered with deliver_term (SEND, SEND_SENDER, REG_SEND); net_kernel's is_auth call is
-// answered, so net_adm:ping from Erlang gives pong. While it runs the node is the process layer's
-// way to other nodes (detail::RemoteNodes): links, monitors, exit signals and sends of local
-// processes go out as their control messages, those of peers reach the local processes, and a
+// delivered with deliver_term (SEND, SEND_SENDER, REG_SEND). Its `net_kernel` process (started
+// inside the calling process's runtime when start() is called in one, and in every runtime that
+// starts while the node runs) answers net_kernel's is_auth call, so net_adm:ping from Erlang
+// gives pong, and keeps the subscriptions of nodes.hpp. While it runs the node is the process
+// layer's way to other nodes (detail::RemoteNodes): links, monitors, exit signals and sends of
+// local processes go out as their control messages, those of peers reach the local processes, and a
 // lost connection fires every link and monitor over it with `noconnection`.
 
 #include <chrono>
@@ -26,6 +28,10 @@
 #include "ambitious/dist/flags.hpp"
 
 namespace ambitious::dist {
+
+namespace detail {
+struct RunningNode;
+}  // namespace detail
 
 /// How a node starts.
 struct NodeOptions {
@@ -98,11 +104,16 @@ class Node {
   bool connect(std::string_view node, std::chrono::milliseconds timeout);
   /// The nodes connected now (handshake done), sorted.
   std::vector<std::string> connected() const;
+  /// erlang:set_cookie/2: the handshakes with `node` (a full name), both ways, prove and check
+  /// `cookie` instead of the node's own from now on. Throws std::invalid_argument when `cookie`
+  /// is empty.
+  void set_cookie(std::string_view node, std::string cookie);
   /// Calls `f(node, why)` on the node's thread whenever a connection that was up is lost or
   /// closed (nodedown). Replaces the previous callback.
   void on_nodedown(std::function<void(const std::string& node, const std::string& why)> f);
 
  private:
+  friend struct detail::RunningNode;  // the process-facing API's way in (nodes.hpp)
   struct Impl;
   explicit Node(std::unique_ptr<Impl> impl) noexcept;
   std::unique_ptr<Impl> impl_;

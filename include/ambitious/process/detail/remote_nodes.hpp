@@ -112,6 +112,11 @@ class RemoteNodes {
   virtual void down(Pid from, std::optional<Atom> from_name, Pid to, const Ref& ref,
                     const ExitReason& reason) noexcept = 0;
 
+  /// Called inside the root process of every runtime that starts while this is the default
+  /// RemoteNodes (install_default_remote_nodes), before the root's body: the dist layer starts
+  /// its own processes there (net_kernel) for a node started before run().
+  virtual void runtime_started() noexcept {}
+
  protected:
   ~RemoteNodes() = default;
 };

@@ -1,0 +1,256 @@
+#include "net_kernel.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "ambitious/core/node.hpp"
+#include "ambitious/process/detail/alias.hpp"
+#include "ambitious/process/monitor.hpp"
+#include "ambitious/process/names.hpp"
+#include "ambitious/process/process.hpp"
+#include "ambitious/process/receive.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
+#include "running_node.hpp"
+
+namespace ambitious::dist::detail {
+
+namespace {
+
+const Atom net_kernel_name("net_kernel");
+const Atom nodeup_atom("nodeup");
+const Atom nodedown_atom("nodedown");
+
+// What the node's thread posts.
+struct NodeEvent {
+  Atom node;
+  bool up = false;
+  bool hidden = false;
+  Atom reason;
+};
+struct ConnectOutcome {
+  Atom node;
+  bool ok = false;
+};
+struct StopKernel {};
+
+// The running net_kernel. Set by start_net_kernel, cleared by the process itself as it ends (or
+// is destroyed with its runtime). What is posted to it is posted under the lock: a runtime's
+// teardown destroys the kernel (and takes the lock) only after such a post, so a pid of a
+// runtime that is gone is never posted to (the next runtime may give that pid to another).
+std::mutex slot_mutex;
+Pid slot;
+
+Pid current() {
+  std::lock_guard lock(slot_mutex);
+  return slot;
+}
+
+template <class T>
+void post_to_kernel(T message) {
+  std::lock_guard lock(slot_mutex);
+  if (!slot.is_null()) post(slot, std::move(message));
+}
+
+// Clears the slot when the kernel's frame goes, however it ends.
+struct SlotGuard {
+  Pid me;
+  ~SlotGuard() {
+    std::lock_guard lock(slot_mutex);
+    if (slot == me) slot = Pid();
+  }
+};
+
+Term type_term(bool hidden) { return Term(Atom(hidden ? "hidden" : "visible")); }
+
+class Kernel {
+ public:
+  bool stopping = false;
+
+  // A message from another node: the `{is_auth, Node}` call of net_adm:ping is answered
+  // `yes` (the handshake proved the cookie already); anything else is dropped, as OTP's
+  // net_kernel drops what it does not know.
+  void on(const Term& m) {
+    if (!m.is_tuple() || m.size() != 3 || m[0] != Term(Atom("$gen_call"))) return;
+    const Term& from = m[1];
+    const Term& request = m[2];
+    if (!from.is_tuple() || from.size() != 2 || !from[0].is_pid()) return;
+    if (!request.is_tuple() || request.size() != 2 || request[0] != Term(Atom("is_auth"))) return;
+    const Term& tag = from[1];
+    Term reply = Term::tuple(tag, Atom("yes"));
+    // [alias | Ref] (OTP 24+): the reply goes to the alias; a plain ref: to the pid.
+    if (tag.is_cons() && tag.head() == Term(Atom("alias")) && tag.tail().is_ref())
+      ambitious::detail::send_to_alias(from[0].as_pid(), tag.tail().as_ref(),
+                                       ambitious::detail::make_message<Term>(std::move(reply)));
+    else
+      send(from[0].as_pid(), std::move(reply));
+  }
+
+  void on(const MonitorNodeRequest& r) {
+    if (r.node == nodes::get(nodes::local).name) return;  // this node never goes down alone
+    if (!r.on) {
+      auto it = node_monitors_.find(r.node);
+      if (it == node_monitors_.end()) return;
+      auto& who = it->second;
+      auto one = std::find(who.begin(), who.end(), r.who);
+      if (one == who.end()) return;
+      who.erase(one);
+      if (who.empty()) node_monitors_.erase(it);
+      unwatch(r.who);
+      return;
+    }
+    node_monitors_[r.node].push_back(r.who);
+    watch(r.who);
+    if (connected(r.node) || dialing_.contains(r.node)) return;
+    // Not connected: dial, as monitor_node does; a failure fires the monitors at once. The
+    // node's thread answers with ConnectOutcome.
+    dialing_[r.node] = true;
+    Atom node = r.node;
+    if (!connect_running(std::string(node.name()), [node](bool ok) {
+          post_to_kernel(ConnectOutcome{node, ok});
+        }))
+      on(ConnectOutcome{node, false});
+  }
+
+  void on(const MonitorNodesRequest& r) {
+    if (r.on) {
+      subscriptions_.push_back({r.who, r.options});
+      watch(r.who);
+      return;
+    }
+    std::erase_if(subscriptions_, [&](const Subscription& s) {
+      if (s.who != r.who || !(s.options == r.options)) return false;
+      unwatch(r.who);
+      return true;
+    });
+  }
+
+  void on(const NodeEvent& e) {
+    if (!e.up) fire_node_monitors(e.node);
+    for (const Subscription& s : subscriptions_) {
+      using T = NodeMonitorOptions::Types;
+      const T types = s.options.node_type.value_or(T::visible);
+      if (types != T::all && (types == T::hidden) != e.hidden) continue;
+      const Atom tag = e.up ? nodeup_atom : nodedown_atom;
+      if (!s.options.with_info()) {
+        send(s.who, Term::tuple(tag, e.node));
+        continue;
+      }
+      std::vector<Term> info;
+      if (!e.up && s.options.nodedown_reason)
+        info.push_back(Term::tuple(Atom("nodedown_reason"), e.reason));
+      if (s.options.node_type) info.push_back(Term::tuple(Atom("node_type"), type_term(e.hidden)));
+      send(s.who, Term::tuple(tag, e.node, Term::list_from(std::span<Term>(info))));
+    }
+  }
+
+  void on(const ConnectOutcome& o) {
+    dialing_.erase(o.node);
+    // Connected: the monitors wait for its nodedown. Not: they fire now (unless the node came
+    // up meanwhile by another way, and is connected after all).
+    if (!o.ok && !connected(o.node)) fire_node_monitors(o.node);
+  }
+
+  void on(const Down& d) {
+    if (watched_.erase(d.pid) == 0) return;
+    for (auto it = node_monitors_.begin(); it != node_monitors_.end();) {
+      std::erase(it->second, d.pid);
+      it = it->second.empty() ? node_monitors_.erase(it) : std::next(it);
+    }
+    std::erase_if(subscriptions_, [&](const Subscription& s) { return s.who == d.pid; });
+  }
+
+ private:
+  struct Subscription {
+    Pid who;
+    NodeMonitorOptions options;
+  };
+  struct Watch {
+    Ref ref;
+    std::size_t uses = 0;
+  };
+
+  static bool connected(Atom node) {
+    auto peers = running_peers();
+    return std::any_of(peers.begin(), peers.end(),
+                       [&](const ConnectedPeer& p) { return p.name == node.name(); });
+  }
+
+  // Each monitor_node fires once, one message per call that made it.
+  void fire_node_monitors(Atom node) {
+    auto it = node_monitors_.find(node);
+    if (it == node_monitors_.end()) return;
+    std::vector<Pid> who = std::move(it->second);
+    node_monitors_.erase(it);
+    for (Pid p : who) {
+      send(p, Term::tuple(nodedown_atom, node));
+      unwatch(p);
+    }
+  }
+
+  // One monitor per subscriber, however many subscriptions it holds.
+  void watch(Pid p) {
+    Watch& w = watched_[p];
+    if (w.uses++ == 0) w.ref = monitor(p);
+  }
+  void unwatch(Pid p) {
+    auto it = watched_.find(p);
+    if (it == watched_.end() || --it->second.uses > 0) return;
+    demonitor(it->second.ref);
+    watched_.erase(it);
+  }
+
+  std::map<Atom, std::vector<Pid>> node_monitors_;  // monitor_node: a pid once per call
+  std::vector<Subscription> subscriptions_;         // monitor_nodes, in the order made
+  std::unordered_map<Pid, Watch> watched_;
+  std::map<Atom, bool> dialing_;
+};
+
+Task<> kernel_body() {
+  SlotGuard guard{self()};
+  Kernel k;
+  while (!k.stopping) {
+    co_await receive([&](MonitorNodeRequest r) { k.on(r); },
+                     [&](MonitorNodesRequest r) { k.on(r); }, [&](NodeEvent e) { k.on(e); },
+                     [&](ConnectOutcome o) { k.on(o); }, [&](Down d) { k.on(d); },
+                     [&](StopKernel) { k.stopping = true; }, [&](Term m) { k.on(m); });
+  }
+}
+
+}  // namespace
+
+void start_net_kernel() {
+  Pid pid = spawn(kernel_body);
+  register_name(net_kernel_name, pid);
+  std::lock_guard lock(slot_mutex);
+  slot = pid;
+}
+
+void stop_net_kernel() noexcept {
+  std::lock_guard lock(slot_mutex);  // see slot_mutex
+  Pid pid = std::exchange(slot, Pid());
+  if (pid.is_null()) return;
+  try {
+    if (in_process())
+      send(pid, StopKernel{});
+    else
+      post(pid, StopKernel{});
+  } catch (...) {
+    // Only an allocation failure: the kernel then ends with its runtime.
+  }
+}
+
+Pid net_kernel_pid() noexcept { return current(); }
+
+void net_kernel_up(const std::string& node, bool hidden) noexcept {
+  post_to_kernel(NodeEvent{Atom(node), true, hidden, Atom()});
+}
+
+void net_kernel_down(const std::string& node, bool hidden, Atom reason) noexcept {
+  post_to_kernel(NodeEvent{Atom(node), false, hidden, reason});
+}
+
+}  // namespace ambitious::dist::detail
