@@ -198,8 +198,10 @@ int main(int argc, char** argv) {
     auto top = co_await supervisor::start_link(std::move(spec));
     if (!top) exit(top.error());
 
-    // Distribution last: registering with epmd tells the cluster the node is ready.
-    auto node = co_await blocking([&] { return dist::Node::start(*options); });
+    // Distribution last: registering with epmd tells the cluster the node is ready. Started
+    // from this process (not the blocking pool), so that the node's net_kernel starts in this
+    // runtime; the few milliseconds of epmd registration are start-up's only work.
+    auto node = dist::Node::start(*options);
     if (!node) {
       std::fprintf(stderr, "interop_node: distribution did not start: %s\n",
                    node.error().detail.c_str());

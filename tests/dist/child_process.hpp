@@ -116,6 +116,10 @@ class ChildProcess {
       int st;
       if (waitpid(pid_, &st, WNOHANG) == pid_) {
         status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        // What it wrote last may still be in the pipe: read it to the end of the stream (a
+        // child of its own could keep the pipe open, hence the bound).
+        while (!eof_ && std::chrono::steady_clock::now() < until)
+          pump(std::chrono::milliseconds(10));
         break;
       }
       if (std::chrono::steady_clock::now() >= until) return std::nullopt;
