@@ -1,0 +1,353 @@
+#include "ambitious/dist/rpc.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "../common.hpp"
+#include "ambitious/dist/node.hpp"
+#include "ambitious/process/names.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
+#include "erl_node.hpp"
+
+// Erlang calls C++ functions the node registers by {Module, Function, Arity}: erpc:call,
+// rpc:call, rpc:block_call (rex), spawn/4, spawn_monitor/4 and spawn_link/4 from a real erl
+// node. Where Erlang defines the answer (undef, a raised exception), the same call to an Erlang
+// node that has the same module gives the shape we must match.
+
+using namespace ambitious;
+using namespace ambitious::dist;
+using namespace ambitious::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* const cookie = "ambitious_cookie";
+const Atom interop("interop");
+
+// Sign and magnitude (little-endian bytes) of an integer term.
+struct Big {
+  bool negative = false;
+  std::vector<std::uint8_t> magnitude;
+};
+Big big_of(const Term& t) {
+  if (t.is_big()) {
+    auto m = t.big_magnitude();
+    return {t.big_negative(), {m.begin(), m.end()}};
+  }
+  std::int64_t v = *t.to_int64();
+  std::uint64_t u = v < 0 ? std::uint64_t(0) - std::uint64_t(v) : std::uint64_t(v);
+  Big b{v < 0, {}};
+  for (; u; u >>= 8) b.magnitude.push_back(static_cast<std::uint8_t>(u));
+  return b;
+}
+int compare(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) {
+  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+  for (std::size_t i = a.size(); i-- > 0;)
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+// interop:add(A, B) for integers of any size, on magnitudes.
+Term add(const Term& x, const Term& y) {
+  if (!x.is_integer() || !y.is_integer()) throw ErlangException::error(Term(atoms::badarg));
+  Big a = big_of(x), b = big_of(y);
+  std::vector<std::uint8_t> out;
+  bool negative = a.negative;
+  if (a.negative == b.negative) {
+    unsigned carry = 0;
+    for (std::size_t i = 0; i < std::max(a.magnitude.size(), b.magnitude.size()) || carry; ++i) {
+      unsigned s = carry + (i < a.magnitude.size() ? a.magnitude[i] : 0) +
+                   (i < b.magnitude.size() ? b.magnitude[i] : 0);
+      out.push_back(static_cast<std::uint8_t>(s));
+      carry = s >> 8;
+    }
+  } else {
+    if (compare(a.magnitude, b.magnitude) < 0) std::swap(a, b);
+    negative = a.negative;
+    int borrow = 0;
+    for (std::size_t i = 0; i < a.magnitude.size(); ++i) {
+      int d = a.magnitude[i] - borrow - (i < b.magnitude.size() ? b.magnitude[i] : 0);
+      borrow = d < 0;
+      out.push_back(static_cast<std::uint8_t>(d + (borrow ? 256 : 0)));
+    }
+  }
+  while (!out.empty() && out.back() == 0) out.pop_back();
+  return Term::integer(negative && !out.empty(), out);
+}
+
+// The same functions in Erlang, for the shapes Erlang gives.
+const char* const erl_interop =
+    "-module(interop).\n"
+    "-export([add/2, echo/1, fail/1]).\n"
+    "add(A, B) -> A + B.\n"
+    "echo(T) -> T.\n"
+    "fail(error) -> erlang:error(boom);\n"
+    "fail(exit) -> exit(boom);\n"
+    "fail(throw) -> throw(boom).\n";
+
+// Registers interop:add/2, echo/1, fail/1 (raises boom of the class its argument names),
+// notify/1 (sends {notified, self()} to its argument), and wait/0 (tells `test` it started,
+// then returns `done` once it gets an atom).
+void register_interop(Pid test) {
+  register_function(interop, Atom("add"), 2,
+                    [](std::span<const Term> a) { return add(a[0], a[1]); });
+  register_function(interop, Atom("echo"), 1, [](std::span<const Term> a) { return a[0]; });
+  register_function(interop, Atom("fail"), 1, [](std::span<const Term> a) -> Term {
+    if (a[0] == Term(Atom("error"))) throw ErlangException::error(Term(Atom("boom")));
+    if (a[0] == Term(Atom("exit"))) throw ErlangException::exit(Term(Atom("boom")));
+    throw ErlangException::thrown(Term(Atom("boom")));
+  });
+  register_function(interop, Atom("notify"), 1, [](std::span<const Term> a) {
+    send(a[0].as_pid(), Term::tuple(Atom("notified"), self()));
+    return Term(atoms::ok);
+  });
+  register_function(interop, Atom("wait"), 0, [test](std::vector<Term>) -> Task<Term> {
+    send(test, self());
+    co_await receive<Atom>();
+    send(test, Atom("finished"));
+    co_return Term(Atom("done"));
+  });
+  register_typed_function(interop, Atom("scale"), [](std::int64_t k, std::vector<std::int64_t> v) {
+    for (auto& x : v) x *= k;
+    return v;
+  });
+}
+
+struct RpcTest : ::testing::Test {
+  void SetUp() override {
+    if (!have_erl()) GTEST_SKIP() << "erlang-base is not installed";
+  }
+  void TearDown() override {
+    const std::pair<const char*, unsigned> registered[] = {
+        {"add", 2}, {"echo", 1}, {"fail", 1}, {"notify", 1}, {"wait", 0}, {"scale", 2}};
+    for (auto [f, arity] : registered) unregister_function(interop, Atom(f), arity);
+  }
+  std::uint16_t epmd = free_port();
+
+  std::unique_ptr<Node> start() {
+    NodeOptions o;
+    o.name = "a@127.0.0.1";
+    o.cookie = cookie;
+    o.epmd_port = epmd;
+    auto n = Node::start(o);
+    if (!n) ADD_FAILURE() << "the node did not start: " << n.error().detail;
+    return n ? std::move(*n) : nullptr;
+  }
+  ErlNode erl(const std::string& name) {
+    return ErlNode({.name = name + "@127.0.0.1", .cookie = cookie, .epmd_port = epmd});
+  }
+  // Compiles and loads the Erlang interop module on `y`.
+  void load_erl_interop(ErlNode& y) {
+    auto dir = std::filesystem::temp_directory_path() / ("ambitious_rpc_" + std::to_string(epmd));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "interop.erl") << erl_interop;
+    std::string d = dir.string();
+    EXPECT_EQ(y.eval("{ok, interop} = compile:file(\"" + d + "/interop\", [{outdir, \"" + d +
+                     "\"}]), {module, interop} = code:load_abs(\"" + d + "/interop\"), ok."),
+              "ok")
+        << y.log();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+const std::string a = "'a@127.0.0.1'";
+const std::string y = "'y@127.0.0.1'";
+
+}  // namespace
+
+TEST_F(RpcTest, erpc_and_rpc_call_a_registered_function_with_small_and_huge_integers) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test(two_workers, [&]() -> Task<> {
+    register_interop(self());
+    start_rpc_server();
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2])."), "3") << x.log();
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [-5, 2])."), "-3");
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1 bsl 64, 1 bsl 64]) =:= 1 bsl 65."),
+              "true");
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1 bsl 200, -(1 bsl 200) - 7])."), "-7");
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [(1 bsl 63) - 1, 1]) =:= 1 bsl 63."),
+              "true");
+    EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, add, [40, 2])."), "42");
+    EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, add, [1 bsl 100, 1]) =:= (1 bsl 100) + 1."),
+              "true");
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2], 5000)."), "3");
+    // The typed convenience: each argument through its Codec, the result through its own.
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, scale, [3, [1, 2, -3]])."), "[3,6,-9]");
+    co_return;
+  });
+}
+
+TEST_F(RpcTest, a_nested_term_comes_back_identical_through_erpc_and_rpc) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test(two_workers, [&]() -> Task<> {
+    register_interop(self());
+    start_rpc_server();
+    EXPECT_EQ(x.eval("T = {a, [1, 2.5, <<\"bin\">>, #{k => {self(), make_ref()}}], "
+                     "[x | y], 'ü', <<1:3>>, 1 bsl 90}, ok."),
+              "ok");
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, echo, [T]) =:= T."), "true") << x.log();
+    EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, echo, [T]) =:= T."), "true");
+    co_return;
+  });
+}
+
+TEST_F(RpcTest, an_unregistered_function_is_undef_in_the_shapes_an_erlang_node_gives) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x");
+  ErlNode yn = erl("y");
+  ASSERT_TRUE(x.ready()) << x.log();
+  ASSERT_TRUE(yn.ready()) << yn.log();
+  run_test(two_workers, [&]() -> Task<> {
+    register_interop(self());
+    start_rpc_server();
+    for (std::string call :
+         {"erpc:call(N, interop, nope, [1, {2}]).", "rpc:call(N, interop, nope, [1, {2}]).",
+          "rpc:block_call(N, interop, nope, [1, {2}]).", "erpc:call(N, interop, add, [1]).",
+          "rpc:call(N, nomod, f, [])."}) {
+      auto on = [&](const std::string& node) {
+        std::string e = call;
+        e.replace(e.find("N,"), 1, node);
+        return x.eval(e);
+      };
+      std::string erlang = on(y);
+      EXPECT_TRUE(erlang.find("undef") != std::string::npos) << erlang;
+      EXPECT_EQ(on(a), erlang) << call << "\n" << x.log();
+    }
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, nope, [1])."),
+              "!error:{exception,undef,[{interop,nope,[1],[]}]}");
+    EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, nope, [1])."),
+              "{badrpc,{'EXIT',{undef,[{interop,nope,[1],[]}]}}}");
+    co_return;
+  });
+}
+
+TEST_F(RpcTest, a_function_that_raises_gives_the_erlang_caller_the_same_exception) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x");
+  ErlNode yn = erl("y");
+  ASSERT_TRUE(x.ready()) << x.log();
+  ASSERT_TRUE(yn.ready()) << yn.log();
+  load_erl_interop(yn);
+  run_test(two_workers, [&]() -> Task<> {
+    register_interop(self());
+    start_rpc_server();
+    // exit and throw carry no stack: exactly Erlang's.
+    for (std::string call :
+         {"erpc:call(N, interop, fail, [exit]).", "erpc:call(N, interop, fail, [throw]).",
+          "rpc:call(N, interop, fail, [exit]).", "rpc:call(N, interop, fail, [throw]).",
+          "rpc:block_call(N, interop, fail, [exit])."}) {
+      auto on = [&](const std::string& node) {
+        std::string e = call;
+        e.replace(e.find("N,"), 1, node);
+        return x.eval(e);
+      };
+      std::string erlang = on(y);
+      EXPECT_EQ(on(a), erlang) << call << "\n" << x.log();
+    }
+    // An error's stack names the function (Erlang's has its file and line besides).
+    EXPECT_TRUE(x.eval("erpc:call(" + y + ", interop, fail, [error]).")
+                    .starts_with("!error:{exception,boom,[{interop,fail,1,[{file,"));
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, fail, [error])."),
+              "!error:{exception,boom,[{interop,fail,[error],[]}]}");
+    EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, fail, [error])."),
+              "{badrpc,{'EXIT',{boom,[{interop,fail,[error],[]}]}}}");
+    // A typed function's arguments its Codecs refuse: no clause matches.
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, scale, [x, [1]])."),
+              "!error:{exception,function_clause,[{interop,scale,[x,[1]],[]}]}");
+    co_return;
+  });
+}
+
+TEST_F(RpcTest, an_erpc_call_that_times_out_leaves_the_node_serving_and_no_late_reply) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test(two_workers, [&]() -> Task<> {
+    register_interop(self());
+    start_rpc_server();
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, wait, [], 200)."), "!error:{erpc,timeout}");
+    Pid waiter = co_await expect<Pid>();
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2])."), "3");
+    send(waiter, Atom("go"));
+    co_await expect<Atom>([](Atom m) { return m == Atom("finished"); });
+    // What the waiter's end sends follows the add's answer on the same connection: none of it
+    // reached the caller (its monitor was gone).
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [2, 2])."), "4");
+    EXPECT_EQ(x.eval("receive M -> M after 0 -> none end."), "none");
+    co_return;
+  });
+}
+
+TEST_F(RpcTest, spawn_runs_a_registered_function_and_an_unknown_one_exits_undef) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x");
+  ErlNode yn = erl("y");
+  ASSERT_TRUE(x.ready()) << x.log();
+  ASSERT_TRUE(yn.ready()) << yn.log();
+  run_test(two_workers, [&]() -> Task<> {
+    register_interop(self());
+    start_rpc_server();
+    EXPECT_EQ(x.eval("P = spawn(" + a + ", interop, notify, [self()]), node(P) =:= " + a +
+                     " andalso receive {notified, P} -> true after 5000 -> timeout end."),
+              "true")
+        << x.log();
+    for (std::string call :
+         {"(fun() -> {P1, R1} = spawn_monitor(N, interop, nope, [1]), "
+          "receive {'DOWN', R1, process, P1, W1} -> W1 after 5000 -> timeout end end)().",
+          "(fun() -> process_flag(trap_exit, true), P2 = spawn_link(N, interop, nope, []), "
+          "receive {'EXIT', P2, W2} -> W2 after 5000 -> timeout end end)()."}) {
+      auto on = [&](const std::string& node) {
+        std::string e = call;
+        e.replace(e.find("N,"), 1, node);
+        return x.eval(e);
+      };
+      std::string erlang = on(y);
+      EXPECT_TRUE(erlang.find("undef") != std::string::npos) << erlang;
+      EXPECT_EQ(on(a), erlang) << call << "\n" << x.log();
+    }
+    // erpc:cast and rpc:cast spawn erpc:execute_cast(M, F, Args), and nobody waits.
+    EXPECT_EQ(x.eval("erpc:cast(" + a +
+                     ", interop, notify, [self()]), "
+                     "receive {notified, _} -> ok after 5000 -> timeout end."),
+              "ok");
+    EXPECT_EQ(x.eval("rpc:cast(" + a +
+                     ", interop, notify, [self()]), "
+                     "receive {notified, _} -> ok after 5000 -> timeout end."),
+              "ok");
+    // A linked function that raises exit(boom) takes its link with it.
+    EXPECT_EQ(x.eval("P3 = spawn_link(" + a +
+                     ", interop, fail, [exit]), receive {'EXIT', P3, W3} -> W3 after 5000 -> "
+                     "timeout end."),
+              "boom");
+    co_return;
+  });
+}
+
+TEST_F(RpcTest, without_an_rpc_server_erpc_and_rpc_are_notsup) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test(two_workers, [&]() -> Task<> {
+    register_interop(self());
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2])."), "!error:{erpc,notsup}")
+        << x.log();
+    EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, add, [1, 2])."), "{badrpc,notsup}");
+    start_rpc_server();
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2])."), "3");
+    co_return;
+  });
+}
