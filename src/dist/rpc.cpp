@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "ambitious/process/detail/exit_exception.hpp"
 #include "ambitious/process/errors.hpp"
 #include "ambitious/process/link.hpp"
 #include "ambitious/process/names.hpp"
@@ -77,9 +78,15 @@ Task<Outcome> apply(Atom m, Atom f, std::vector<Term> args) {
     co_return Outcome{e.kind(), e.reason()};
   } catch (const BadArg&) {
     co_return Outcome{ExceptionClass::error, Term(atoms::badarg)};
+  } catch (const ambitious::detail::ProcessExit& e) {
+    // The process's exit/1 inside the function is Erlang's exit/1 there: an exception that
+    // execute_call catches like the others.
+    co_return Outcome{ExceptionClass::exit, e.reason.term()};
   } catch (const std::exception& e) {
     // As the process layer's {exception, What} for an exception that escapes a process body.
     co_return Outcome{ExceptionClass::error, ExitReason::exception(e.what()).term()};
+  } catch (...) {
+    co_return Outcome{ExceptionClass::error, ExitReason::exception("unknown exception").term()};
   }
 }
 
@@ -260,8 +267,9 @@ Task<> rpc_server() {
   for (;;) {
     std::optional<SpawnJob> job;
     std::optional<Term> request;
+    // A message of any other C++ type is dropped, as OTP's rex drops what it does not know.
     co_await receive([&](SpawnJob j) { job.emplace(std::move(j)); },
-                     [&](Term t) { request.emplace(std::move(t)); });
+                     [&](Term t) { request.emplace(std::move(t)); }, match_any([](auto) {}));
     if (job) {
       const auto& r = job->request;
       job->answer_with(spawn(spawned, r.module, r.function, r.args.list_elements()));

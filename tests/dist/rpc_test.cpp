@@ -8,6 +8,7 @@
 
 #include "../common.hpp"
 #include "ambitious/dist/node.hpp"
+#include "ambitious/process/errors.hpp"
 #include "ambitious/process/names.hpp"
 #include "ambitious/process/send.hpp"
 #include "ambitious/process/spawn.hpp"
@@ -89,8 +90,9 @@ const char* const erl_interop =
     "fail(throw) -> throw(boom).\n";
 
 // Registers interop:add/2, echo/1, fail/1 (raises boom of the class its argument names),
-// notify/1 (sends {notified, self()} to its argument), and wait/0 (tells `test` it started,
-// then returns `done` once it gets an atom).
+// notify/1 (sends {notified, self()} to its argument), wait/0 (sends `test` its pid, then
+// returns `done` once it gets an atom), and the typed scale/2 (an integer times a list of
+// integers) and ignore/1 (an integer, returns nothing).
 void register_interop(Pid test) {
   register_function(interop, Atom("add"), 2,
                     [](std::span<const Term> a) { return add(a[0], a[1]); });
@@ -98,6 +100,8 @@ void register_interop(Pid test) {
   register_function(interop, Atom("fail"), 1, [](std::span<const Term> a) -> Term {
     if (a[0] == Term(Atom("error"))) throw ErlangException::error(Term(Atom("boom")));
     if (a[0] == Term(Atom("exit"))) throw ErlangException::exit(Term(Atom("boom")));
+    if (a[0] == Term(Atom("process_exit"))) exit(ExitReason(Atom("boom")));
+    if (a[0] == Term(Atom("cpp"))) throw std::runtime_error("cpp boom");
     throw ErlangException::thrown(Term(Atom("boom")));
   });
   register_function(interop, Atom("notify"), 1, [](std::span<const Term> a) {
@@ -114,6 +118,7 @@ void register_interop(Pid test) {
     for (auto& x : v) x *= k;
     return v;
   });
+  register_typed_function(interop, Atom("ignore"), [](std::int64_t) {});
 }
 
 struct RpcTest : ::testing::Test {
@@ -121,8 +126,9 @@ struct RpcTest : ::testing::Test {
     if (!have_erl()) GTEST_SKIP() << "erlang-base is not installed";
   }
   void TearDown() override {
-    const std::pair<const char*, unsigned> registered[] = {
-        {"add", 2}, {"echo", 1}, {"fail", 1}, {"notify", 1}, {"wait", 0}, {"scale", 2}};
+    const std::pair<const char*, unsigned> registered[] = {{"add", 2},    {"echo", 1}, {"fail", 1},
+                                                           {"notify", 1}, {"wait", 0}, {"scale", 2},
+                                                           {"ignore", 1}};
     for (auto [f, arity] : registered) unregister_function(interop, Atom(f), arity);
   }
   std::uint16_t epmd = free_port();
@@ -154,6 +160,24 @@ struct RpcTest : ::testing::Test {
 };
 
 const std::string a = "'a@127.0.0.1'";
+
+// The registry alone (no node): what is registered is found by its MFA, until it is removed.
+TEST(RpcRegistry, a_function_is_found_by_module_function_and_arity_until_unregistered) {
+  const Atom m("rpc_registry_test");
+  register_function(m, Atom("f"), 1, [](std::span<const Term> a) { return a[0]; });
+  register_typed_function(m, Atom("g"), [](std::int64_t, std::int64_t) {});
+  EXPECT_TRUE(find_function(m, Atom("f"), 1));
+  EXPECT_FALSE(find_function(m, Atom("f"), 2));
+  EXPECT_TRUE(find_function(m, Atom("g"), 2));
+  EXPECT_TRUE(unregister_function(m, Atom("f"), 1));
+  EXPECT_FALSE(unregister_function(m, Atom("f"), 1));
+  EXPECT_FALSE(find_function(m, Atom("f"), 1));
+  EXPECT_TRUE(unregister_function(m, Atom("g"), 2));
+  EXPECT_THROW(register_function(m, Atom("h"), 0, RemoteFunction()), BadArg);
+  EXPECT_STREQ(ErlangException::error(Term::tuple(Atom("badmatch"), 1)).what(),
+               "error:{badmatch,1}");
+  EXPECT_STREQ(ErlangException::thrown(Term(Atom("x"))).what(), "throw:x");
+}
 const std::string y = "'y@127.0.0.1'";
 
 }  // namespace
@@ -179,6 +203,7 @@ TEST_F(RpcTest, erpc_and_rpc_call_a_registered_function_with_small_and_huge_inte
     EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2], 5000)."), "3");
     // The typed convenience: each argument through its Codec, the result through its own.
     EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, scale, [3, [1, 2, -3]])."), "[3,6,-9]");
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, ignore, [1])."), "ok");
     co_return;
   });
 }
@@ -262,6 +287,16 @@ TEST_F(RpcTest, a_function_that_raises_gives_the_erlang_caller_the_same_exceptio
               "!error:{exception,boom,[{interop,fail,[error],[]}]}");
     EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, fail, [error])."),
               "{badrpc,{'EXIT',{boom,[{interop,fail,[error],[]}]}}}");
+    // The process's exit/1 is Erlang's exit/1; a C++ exception is an error naming it.
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, fail, [process_exit])."),
+              "!exit:{exception,boom}");
+    EXPECT_EQ(x.eval("rpc:block_call(" + a + ", interop, fail, [process_exit])."),
+              "{badrpc,{'EXIT',boom}}");
+    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, fail, [cpp])."),
+              "!error:{exception,{exception,<<99,112,112,32,98,111,111,109>>},"
+              "[{interop,fail,[cpp],[]}]}");
+    // rex is still there after the exit inside block_call.
+    EXPECT_EQ(x.eval("rpc:block_call(" + a + ", interop, add, [1, 2])."), "3");
     // A typed function's arguments its Codecs refuse: no clause matches.
     EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, scale, [x, [1]])."),
               "!error:{exception,function_clause,[{interop,scale,[x,[1]],[]}]}");
@@ -333,6 +368,40 @@ TEST_F(RpcTest, spawn_runs_a_registered_function_and_an_unknown_one_exits_undef)
                      "timeout end."),
               "boom");
     co_return;
+  });
+}
+
+TEST_F(RpcTest, rex_answers_the_old_call_and_cast_protocol_and_rpc_timeouts_are_erlangs) {
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test(two_workers, [&]() -> Task<> {
+    register_interop(self());
+    start_rpc_server();
+    const std::string rex = "{rex, " + a + "}";
+    EXPECT_EQ(x.eval("gen_server:call(" + rex + ", {call, interop, add, [1, 2], group_leader()})."),
+              "3")
+        << x.log();
+    EXPECT_EQ(
+        x.eval("gen_server:call(" + rex + ", {block_call, interop, nope, [], group_leader()})."),
+        "{badrpc,{'EXIT',{undef,[{interop,nope,[],[]}]}}}");
+    EXPECT_EQ(x.eval(rex + " ! {self(), {call, interop, add, [2, 3], group_leader()}}, "
+                           "receive {rex, R} -> R after 5000 -> timeout end."),
+              "5");
+    EXPECT_EQ(x.eval("gen_server:cast(" + rex +
+                     ", {cast, interop, notify, [self()], group_leader()}), "
+                     "receive {notified, _} -> ok after 5000 -> timeout end."),
+              "ok");
+    // rpc:call's timeout is erpc's, rpc:block_call's a proxy's: {badrpc, timeout} either way.
+    EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, wait, [], 100)."), "{badrpc,timeout}");
+    send(co_await expect<Pid>(), Atom("go"));
+    co_await expect<Atom>([](Atom m) { return m == Atom("finished"); });
+    EXPECT_EQ(x.eval("rpc:block_call(" + a + ", interop, wait, [], 100)."), "{badrpc,timeout}");
+    send(co_await expect<Pid>(), Atom("go"));
+    co_await expect<Atom>([](Atom m) { return m == Atom("finished"); });
+    EXPECT_EQ(x.eval("rpc:block_call(" + a + ", interop, add, [1, 1])."), "2");
+    EXPECT_EQ(x.eval("receive M -> M after 0 -> none end."), "none");
   });
 }
 

@@ -19,7 +19,9 @@
 // that old callers reach with {call, ...} and {cast, ...}.
 //
 // A function fails as Erlang code does by throwing ErlangException (erlang:error/1, exit/1,
-// throw/1); any other exception escaping it is error:{exception, <<"what()">>}.
+// throw/1); the process's own exit(reason) is exit/1 too (erpc:call raises
+// exit:{exception, Reason}), BadArg is error:badarg, and any other exception escaping it is
+// error:{exception, <<"what()">>}.
 
 #include <concepts>
 #include <cstdint>
@@ -127,7 +129,10 @@ Term apply_typed(F& f, std::span<const Term> terms, std::index_sequence<I...>) {
       ...);
   if (!ok) no_matching_clause();
   using R = std::decay_t<decltype(f(std::move(*std::get<I>(decoded))...))>;
-  if constexpr (std::is_same_v<R, Term>)
+  if constexpr (std::is_void_v<R>) {
+    f(std::move(*std::get<I>(decoded))...);
+    return Term(atoms::ok);
+  } else if constexpr (std::is_same_v<R, Term>)
     return f(std::move(*std::get<I>(decoded))...);
   else
     return Codec<R>::to_term(f(std::move(*std::get<I>(decoded))...));
@@ -137,7 +142,8 @@ Term apply_typed(F& f, std::span<const Term> terms, std::index_sequence<I...>) {
 /// Registers `f`, a function of C++ values with Codecs (`[](std::int64_t a, std::int64_t b) {
 /// return a + b; }`), as `module:function/N`, N its number of parameters: each argument is
 /// decoded by its Codec (one that does not decode is error:function_clause, as an Erlang
-/// function no clause of which matches), the result encoded by its own.
+/// function no clause of which matches), the result encoded by its own (a void function
+/// returns `ok`).
 template <class F>
 void register_typed_function(Atom module, Atom function, F f) {
   using Sig = detail::Signature<std::decay_t<F>>;
