@@ -15,8 +15,9 @@
 // way; link and monitor are in place before it runs. An MFA nobody registered fails as Erlang's
 // undef does: `erpc:call` raises error:{exception, undef, [{M, F, Args, []}]} and `rpc:call`
 // returns {badrpc, {'EXIT', {undef, [{M, F, Args, []}]}}}. The rpc server is also `rex`, the
-// process rpc:block_call/4,5 calls ({block_call, M, F, Args, GroupLeader}, run in turn) and
-// that old callers reach with {call, ...} and {cast, ...}.
+// process rpc:block_call/4,5 calls ({block_call, M, F, Args, GroupLeader}: run in rex itself,
+// in turn, as OTP does, so a function that receives there takes from rex's mailbox) and that
+// old callers reach with {call, ...} and {cast, ...} (each run by a process of its own).
 //
 // A function fails as Erlang code does by throwing ErlangException (erlang:error/1, exit/1,
 // throw/1); the process's own exit(reason) is exit/1 too (erpc:call raises
