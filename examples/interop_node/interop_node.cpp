@@ -5,6 +5,8 @@
 //            {ping_me_reg, Name, Node};  {whoami, Pid};  {call_erlang, Name, Node, Request, Pid}
 //   counter  (a GenServer)      call get, call {add, N}, cast reset
 //   crasher  (a plain process)  crash -> exits boom;  {whoami, Pid}
+// and two C++ functions Erlang calls with erpc:call or rpc:call: interop:add(A, B) (integers of
+// any size) and interop:echo(T).
 //
 // Run it beside an Erlang node (epmd on its default port, or ERL_EPMD_PORT for both; with no epmd
 // answering, the node starts one of its own as erl does):
@@ -14,6 +16,8 @@
 //     Shell got {echo,[1,<<"two">>,#{3 => 4.0}]}
 //     2> gen_server:call({counter, 'cpp@127.0.0.1'}, {add, 5}).
 //     5
+//     3> erpc:call('cpp@127.0.0.1', interop, add, [1 bsl 64, 1]).
+//     18446744073709551617
 // Absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE and INTEROP_NET_TICKTIME. The node
 // registers with epmd only once the three processes exist (that is its readiness signal) and
 // prints "ready"; SIGTERM or SIGINT stops it in order (unregistered, connections closed), exit 0.
@@ -31,7 +35,9 @@
 
 #include <ambitious/behaviours/gen_server.hpp>
 #include <ambitious/behaviours/supervisor.hpp>
+#include <ambitious/core/integer.hpp>
 #include <ambitious/dist/node.hpp>
+#include <ambitious/dist/rpc.hpp>
 #include <ambitious/process/names.hpp>
 #include <ambitious/process/runtime.hpp>
 #include <ambitious/process/send.hpp>
@@ -197,6 +203,18 @@ int main(int argc, char** argv) {
          registered_process(Atom("crasher"), crasher)}};
     auto top = co_await supervisor::start_link(std::move(spec));
     if (!top) exit(top.error());
+
+    // The functions Erlang calls into (erpc:call, rpc:call): an MFA not registered here gives
+    // Erlang's undef. The rpc server (registered as rex) runs them, each in a process of its own.
+    const Atom interop("interop");
+    dist::register_function(interop, Atom("add"), 2, [](std::span<const Term> args) {
+      auto sum = integer_add(args[0], args[1]);
+      if (!sum) throw dist::ErlangException::error(Term(Atom("badarith")));  // as 1 + a does
+      return *sum;
+    });
+    dist::register_function(interop, Atom("echo"), 1,
+                            [](std::span<const Term> args) { return args[0]; });
+    dist::start_rpc_server();
 
     // Distribution last: registering with epmd tells the cluster the node is ready. Started
     // from this process (not the blocking pool), so that the node's net_kernel starts in this

@@ -23,6 +23,7 @@
 #include "epmd_async.hpp"
 #include "net_kernel.hpp"
 #include "running_node.hpp"
+#include "rpc_service.hpp"
 
 namespace ambitious::dist {
 
@@ -451,9 +452,56 @@ struct Node::Impl final : detail::ConnectionOwner {
       auto h = p.held.find(as->alias);
       if (h != p.held.end())
         rs::remote_alias_send(as->from, h->second.holder, as->alias, std::move(as->message));
+    } else if (auto* sr = std::get_if<control::SpawnRequest>(&m)) {
+      spawn_requested(c, std::move(*sr));
     }
     // UNLINK (peers without UNLINK_ID: we advertise it, OTP 25 uses it), GROUP_LEADER,
-    // NODE_LINK and the spawn operations are not served.
+    // NODE_LINK and SPAWN_REPLY (we send no SPAWN_REQUEST) are not served.
+  }
+
+  // SPAWN_REQUEST: the rpc server (rpc.hpp) spawns the process and answers on its thread; the
+  // answer comes back here, where the request's link and monitor (its ref: the request id) are
+  // recorded and made before the SPAWN_REPLY goes out on the new process's lane, and the
+  // process runs only after that (so its end, and whatever it sends, follow the reply).
+  void spawn_requested(Connection& c, control::SpawnRequest&& r) {
+    control::SpawnReply reply{r.request, r.from, 0, Term(), r.token};
+    std::weak_ptr<Connection> conn = c.shared_from_this();
+    detail::serve_spawn(std::move(r), [reply, conn](detail::SpawnAnswer a) {
+      hook.on_node([reply, conn, a = std::move(a)](Impl& i) mutable {
+        i.spawned(conn.lock(), std::move(reply), std::move(a));
+      });
+    });
+  }
+  void spawned(const std::shared_ptr<Connection>& c, control::SpawnReply reply,
+               detail::SpawnAnswer a) {
+    namespace rs = ambitious::detail;
+    auto it = c ? peers.find(c->peer()) : peers.end();
+    if (it == peers.end() || it->second.conn != c || !c->established()) {
+      // The requester's connection is gone: a linked process dies of it, as the link would.
+      if (a.process && a.link) a.process->abort(ExitReason(atoms::noconnection));
+      if (a.process) a.process->release();
+      return;
+    }
+    if (!a.process) {
+      reply.result = a.error;
+      c->send(reply);
+      return;
+    }
+    Peer& p = it->second;
+    const Pid pid = a.process->pid();
+    if (a.link) {
+      p.links.insert({pid, reply.to});
+      rs::remote_link(reply.to, pid);
+      reply.flags |= 1;
+    }
+    if (a.monitor) {
+      p.watched[{reply.to, reply.request}] = pid;
+      rs::remote_monitor(reply.to, pid, reply.request);
+      reply.flags |= 2;
+    }
+    reply.result = pid;
+    c->send(reply, pid);
+    a.process->release();
   }
 
   void shutdown() {

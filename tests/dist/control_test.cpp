@@ -140,3 +140,58 @@ TEST(Control, bad_control_tuples_are_refused) {
             WireErrc::malformed);
   EXPECT_EQ(code(Term::tuple(op::spawn_reply, r, a, -3, b)), WireErrc::malformed);
 }
+
+// SPAWN_REQUEST as OTP 25's erpc:call sends it (observed: the options are [monitor]; reply and
+// reply_tag stay on the requesting node), its _TT form, and what is malformed in one.
+TEST(Control, a_spawn_request_as_erpc_sends_it_decodes_with_its_args_from_the_payload) {
+  Ref id = Ref::make();
+  Term res = Term(Ref::make());
+  Term mfa = Term::tuple(atom("erpc"), atom("execute_call"), 4);
+  Term args = Term::list(res, atom("interop"), atom("add"), Term::list(1, 2));
+  auto m =
+      from_terms(Term::tuple(op::spawn_request, id, a, b, mfa, Term::list(atom("monitor"))), args);
+  ASSERT_TRUE(m);
+  auto* s = std::get_if<SpawnRequest>(&*m);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->request, id);
+  EXPECT_EQ(s->from, a);
+  EXPECT_EQ(s->group_leader, b);
+  EXPECT_EQ(s->module, Atom("erpc"));
+  EXPECT_EQ(s->function, Atom("execute_call"));
+  EXPECT_EQ(s->arity, 4u);
+  EXPECT_EQ(s->options, Term::list(atom("monitor")));
+  EXPECT_EQ(s->args, args);
+  EXPECT_FALSE(s->token);
+
+  auto tt = from_terms(
+      Term::tuple(op::spawn_request_tt, id, a, b, mfa, Term::list(atom("link")), token), args);
+  ASSERT_TRUE(tt);
+  auto* t = std::get_if<SpawnRequest>(&*tt);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->token, token);
+  EXPECT_EQ(t->options, Term::list(atom("link")));
+  EXPECT_EQ(t->args, args);
+
+  auto code = [](const Term& c, std::optional<Term> p) {
+    auto r = from_terms(c, p);
+    return r ? WireErrc{} : r.error().code;
+  };
+  // No args payload; options not a list; an arity that is no integer; a group leader that is
+  // no pid.
+  EXPECT_EQ(code(Term::tuple(op::spawn_request, id, a, b, mfa, Term::list()), std::nullopt),
+            WireErrc::malformed);
+  EXPECT_EQ(code(Term::tuple(op::spawn_request, id, a, b, mfa, atom("monitor")), args),
+            WireErrc::malformed);
+  EXPECT_EQ(code(Term::tuple(op::spawn_request, id, a, b,
+                             Term::tuple(atom("m"), atom("f"), atom("x")), Term::list()),
+                 args),
+            WireErrc::malformed);
+  EXPECT_EQ(code(Term::tuple(op::spawn_request, id, a, atom("gl"), mfa, Term::list()), args),
+            WireErrc::malformed);
+  // The reply: {31, ReqId, To, Flags, Result}, the flags 1 (linked) | 2 (monitored).
+  auto reply = to_terms(SpawnReply{id, a, 2, Term(b), std::nullopt}, default_flags);
+  EXPECT_EQ(reply.control, Term::tuple(op::spawn_reply, id, a, 2, b));
+  EXPECT_FALSE(reply.payload);
+  auto reply_tt = to_terms(SpawnReply{id, a, 0, atom("notsup"), token}, default_flags);
+  EXPECT_EQ(reply_tt.control, Term::tuple(op::spawn_reply_tt, id, a, 0, atom("notsup"), token));
+}

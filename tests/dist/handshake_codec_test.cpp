@@ -31,7 +31,7 @@ std::span<const std::uint8_t> body(const Bytes& frame) { return std::span(frame)
 TEST(HandshakeCodec, send_name_has_the_layout_of_the_otp_23_handshake) {
   SendName m{default_flags, 0x6b0ea3b8, "a@127.0.0.1"};
   Bytes frame = encode(m);
-  EXPECT_EQ(frame, hex("001a 4e 0000000c07df5fbc 6b0ea3b8 000b") + "a@127.0.0.1");
+  EXPECT_EQ(frame, hex("001a 4e 0000000d07df5fbc 6b0ea3b8 000b") + "a@127.0.0.1");
   auto back = decode_send_name(body(frame));
   ASSERT_TRUE(back) << to_string(back.error());
   EXPECT_EQ(*back, m);

@@ -205,6 +205,35 @@ TEST_F(InteropNodeTest, counter_answers_gen_server_calls_and_casts) {
   EXPECT_EQ(x.eval("gen_server:call(" + counter + ", get)."), "0");
 }
 
+TEST_F(InteropNodeTest, erpc_and_rpc_call_its_cpp_functions_and_an_unknown_one_is_undef) {
+  auto node = start_from_env();
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("erpc:call(" + cpp + ", interop, add, [40, 2])."), "42");
+  EXPECT_EQ(x.eval("erpc:call(" + cpp +
+                   ", interop, add, [1 bsl 64, -(1 bsl 70)]) =:= "
+                   "(1 bsl 64) - (1 bsl 70)."),
+            "true");
+  EXPECT_EQ(x.eval("rpc:call(" + cpp + ", interop, add, [(1 bsl 63) - 1, 1]) =:= 1 bsl 63."),
+            "true");
+  EXPECT_EQ(x.eval("T = {a, [1 | 2], #{<<\"k\">> => self()}, make_ref(), 1 bsl 100}, "
+                   "erpc:call(" +
+                   cpp + ", interop, echo, [T]) =:= T."),
+            "true");
+  EXPECT_EQ(x.eval("try erpc:call(" + cpp +
+                   ", interop, add, [1, a]) catch error:{exception, "
+                   "R, _} -> R end."),
+            "badarith");
+  EXPECT_EQ(x.eval("try erpc:call(" + cpp +
+                   ", interop, nope, [1]) catch error:{exception, "
+                   "Why, [{M, F, A, _}]} -> {Why, M, F, A} end."),
+            "{undef,interop,nope,[1]}");
+  EXPECT_EQ(x.eval("{badrpc, {'EXIT', {undef, [{interop, add, [1], _}]}}} = "
+                   "rpc:call(" +
+                   cpp + ", interop, add, [1]), ok."),
+            "ok");
+}
+
 TEST_F(InteropNodeTest, crasher_exits_boom_and_comes_back_under_its_name_with_a_new_pid) {
   auto node = start_from_env();
   ErlNode x = erl("x@127.0.0.1");

@@ -53,13 +53,15 @@ static_assert(mandatory_flags == 0x1070F94);
 /// What this node advertises: the mandatory bits one by one and MANDATORY_25_DIGEST (so that
 /// OTP 23/24 peers and OTP 27 peers are both content), monitors by pid and by name, UTF-8 I/O,
 /// small atom tags, SEND_SENDER, big seq-trace labels, exit reasons as payloads, UNLINK_ID,
-/// V4 node containers, aliases, and fragments (reassembled, see fragments.hpp). Hidden: no
-/// PUBLISHED (a published node would owe its peers the `global` protocol).
+/// V4 node containers, aliases, fragments (reassembled, see fragments.hpp), and SPAWN_REQUEST
+/// (served by the rpc server, rpc.hpp; without it OTP 25's erpc and rpc fail with notsup). Hidden:
+/// no PUBLISHED (a published node would owe its peers the `global` protocol).
 inline constexpr Flags default_flags =
     mandatory_flags | flag::mandatory_25_digest | flag::dist_monitor | flag::dist_monitor_name |
     flag::unicode_io | flag::small_atom_tags | flag::send_sender | flag::big_seqtrace_labels |
-    flag::exit_payload | flag::fragments | flag::unlink_id | flag::v4_nc | flag::alias;
-static_assert(default_flags == 0xC07DF5FBC);
+    flag::exit_payload | flag::fragments | flag::unlink_id | flag::v4_nc | flag::alias |
+    flag::spawn;
+static_assert(default_flags == 0xD07DF5FBC);
 
 /// The mandatory flags `peer` lacks (0 when none). A peer that sets MANDATORY_25_DIGEST has
 /// them all, as OTP 25 reads that bit.
