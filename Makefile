@@ -3,6 +3,7 @@
 #   make test   install what is missing, build Release, run every test
 #   make package-check   consumer projects against the installed package, g++ and clang 16 (CI)
 #   make bench  build the benchmarks and compare them with Erlang/OTP and CAF
+#   make bench-interop   an Erlang node's echo round trips to interop_node and to an Erlang node
 #   make test-clang   build with clang 16 (-O2) and run every test
 #   make asan / make tsan   the tests under the sanitizers
 #   make docs   check the docs' snippets and report kinds, build the API reference (Doxygen)
@@ -11,7 +12,7 @@ JOBS ?= $(shell nproc)
 CLANG_FORMAT ?= clang-format-16
 SOURCES = $(shell git ls-files '*.hpp' '*.cpp' 2>/dev/null)
 
-.PHONY: deps configure release run test test-clang package-check bench asan tsan fuzz docs format format-check clean
+.PHONY: deps configure release run test test-clang package-check bench bench-interop asan tsan fuzz docs format format-check clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -41,6 +42,11 @@ package-check: release
 
 bench: release
 	bash scripts/bench.sh
+
+# Builds only interop_node; RUNS=5 make bench-interop for more runs (bench/interop_echo/README.md).
+bench-interop: configure
+	cmake --build --preset release -j $(JOBS) --target interop_node
+	bash bench/interop_echo/run.sh -n $${RUNS:-3}
 
 asan: deps
 	cmake --preset asan >/dev/null
