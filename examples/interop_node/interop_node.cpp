@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
     if (!top) exit(top.error());
 
     // The functions Erlang calls into (erpc:call, rpc:call): an MFA not registered here gives
-    // Erlang's undef. The rpc server (registered as rex) runs them, each in a process of its own.
+    // Erlang's undef. The node's rpc server (rex) runs them, each in a process of its own.
     const Atom interop("interop");
     dist::register_function(interop, Atom("add"), 2, [](std::span<const Term> args) {
       auto sum = integer_add(args[0], args[1]);
@@ -214,7 +214,6 @@ int main(int argc, char** argv) {
     });
     dist::register_function(interop, Atom("echo"), 1,
                             [](std::span<const Term> args) { return args[0]; });
-    dist::start_rpc_server();
 
     // Distribution last: registering with epmd tells the cluster the node is ready. Started
     // from this process (not the blocking pool), so that the node's net_kernel starts in this

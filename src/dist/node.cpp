@@ -22,8 +22,8 @@
 #include "connection.hpp"
 #include "epmd_async.hpp"
 #include "net_kernel.hpp"
-#include "running_node.hpp"
 #include "rpc_service.hpp"
+#include "running_node.hpp"
 
 namespace ambitious::dist {
 
@@ -592,6 +592,7 @@ struct Node::Impl final : detail::ConnectionOwner {
         // Only an allocation failure, or a `net_kernel` the program registered itself: the
         // node then runs without one (is_auth calls go unanswered, as to a busy node).
       }
+      detail::start_rpc_server();
     }
   };
   static Hook hook;
@@ -656,7 +657,10 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
   ambitious::detail::install_default_remote_nodes(&Impl::hook);
   // Inside a process the runtime runs already: its net_kernel starts now (else with each
   // runtime that starts while the node runs, Hook::runtime_started).
-  if (in_process()) detail::start_net_kernel();
+  if (in_process()) {
+    detail::start_net_kernel();
+    detail::start_rpc_server();
+  }
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 

@@ -10,6 +10,7 @@
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/send.hpp"
 #include "net_kernel.hpp"
+#include "rpc_service.hpp"
 #include "running_node.hpp"
 
 namespace ambitious::dist {
@@ -39,6 +40,7 @@ Task<std::expected<void, NodeError>> start(NodeOptions options) {
   auto n = co_await job;
   if (!n) co_return std::unexpected(std::move(n.error()));
   detail::start_net_kernel();
+  detail::start_rpc_server();
   std::lock_guard lock(started_mutex);
   started = std::move(*n);
   co_return std::expected<void, NodeError>();

@@ -317,22 +317,29 @@ std::optional<RemoteFunction> find_function(Atom module, Atom function, unsigned
   return it->second;
 }
 
-Pid start_rpc_server() {
-  Pid pid = spawn_link(rpc_server);
-  try {
-    register_name(rex, pid);
-  } catch (...) {
-    unlink(pid);
-    exit(pid, atoms::kill);
-    throw;
-  }
-  // Set here rather than by the server itself, so that it serves once this returns.
-  std::lock_guard lock(server_mutex);
-  server = pid;
-  return pid;
-}
+Pid rpc_server_pid() noexcept { return current_server(); }
 
 namespace detail {
+
+void start_rpc_server() noexcept {
+  if (!current_server().is_null()) return;  // one runs in this runtime already
+  try {
+    Pid pid = spawn(rpc_server);
+    try {
+      register_name(rex, pid);
+    } catch (...) {
+      // The program registered a `rex` of its own: the node serves no rpc (notsup), as a
+      // node without a server.
+      exit(pid, atoms::kill);
+      return;
+    }
+    // Set here rather than by the server itself, so that it serves once this returns.
+    std::lock_guard lock(server_mutex);
+    server = pid;
+  } catch (...) {
+    // Only an allocation failure: the node then answers spawn requests with notsup.
+  }
+}
 
 HeldProcess::~HeldProcess() {
   if (!pid_.is_null()) abort(ExitReason(atoms::noconnection));

@@ -47,6 +47,10 @@ struct SpawnAnswer {
 /// Called once with the answer, on any thread.
 using SpawnDone = std::function<void(SpawnAnswer)>;
 
+/// Starts the rpc server in the calling process's runtime, registered as `rex`, unless one runs
+/// already (the node calls it where it starts net_kernel). Inside a process.
+void start_rpc_server() noexcept;
+
 /// Serves `request`: checks its options and arguments, hands it to the rpc server, and calls
 /// `done` once (at once with `notsup` when no rpc server runs). Any thread.
 void serve_spawn(control::SpawnRequest request, SpawnDone done);

@@ -147,7 +147,6 @@ TEST_F(RpcTest, erpc_and_rpc_call_a_registered_function_with_small_and_huge_inte
   ASSERT_TRUE(x.ready()) << x.log();
   run_test(two_workers, [&]() -> Task<> {
     register_interop(self());
-    start_rpc_server();
     EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2])."), "3") << x.log();
     EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [-5, 2])."), "-3");
     EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1 bsl 64, 1 bsl 64]) =:= 1 bsl 65."),
@@ -173,7 +172,6 @@ TEST_F(RpcTest, a_nested_term_comes_back_identical_through_erpc_and_rpc) {
   ASSERT_TRUE(x.ready()) << x.log();
   run_test(two_workers, [&]() -> Task<> {
     register_interop(self());
-    start_rpc_server();
     EXPECT_EQ(x.eval("T = {a, [1, 2.5, <<\"bin\">>, #{k => {self(), make_ref()}}], "
                      "[x | y], 'ü', <<1:3>>, 1 bsl 90}, ok."),
               "ok");
@@ -192,7 +190,6 @@ TEST_F(RpcTest, an_unregistered_function_is_undef_in_the_shapes_an_erlang_node_g
   ASSERT_TRUE(yn.ready()) << yn.log();
   run_test(two_workers, [&]() -> Task<> {
     register_interop(self());
-    start_rpc_server();
     for (std::string call :
          {"erpc:call(N, interop, nope, [1, {2}]).", "rpc:call(N, interop, nope, [1, {2}]).",
           "rpc:block_call(N, interop, nope, [1, {2}]).", "erpc:call(N, interop, add, [1]).",
@@ -224,7 +221,6 @@ TEST_F(RpcTest, a_function_that_raises_gives_the_erlang_caller_the_same_exceptio
   load_erl_interop(yn);
   run_test(two_workers, [&]() -> Task<> {
     register_interop(self());
-    start_rpc_server();
     // exit and throw carry no stack: exactly Erlang's.
     for (std::string call :
          {"erpc:call(N, interop, fail, [exit]).", "erpc:call(N, interop, fail, [throw]).",
@@ -269,7 +265,6 @@ TEST_F(RpcTest, an_erpc_call_that_times_out_leaves_the_node_serving_and_no_late_
   ASSERT_TRUE(x.ready()) << x.log();
   run_test(two_workers, [&]() -> Task<> {
     register_interop(self());
-    start_rpc_server();
     EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, wait, [], 200)."), "!error:{erpc,timeout}");
     Pid waiter = co_await expect<Pid>();
     EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2])."), "3");
@@ -292,7 +287,6 @@ TEST_F(RpcTest, spawn_runs_a_registered_function_and_an_unknown_one_exits_undef)
   ASSERT_TRUE(yn.ready()) << yn.log();
   run_test(two_workers, [&]() -> Task<> {
     register_interop(self());
-    start_rpc_server();
     EXPECT_EQ(x.eval("P = spawn(" + a + ", interop, notify, [self()]), node(P) =:= " + a +
                      " andalso receive {notified, P} -> true after 5000 -> timeout end."),
               "true")
@@ -336,7 +330,6 @@ TEST_F(RpcTest, rex_answers_the_old_call_and_cast_protocol_and_rpc_timeouts_are_
   ASSERT_TRUE(x.ready()) << x.log();
   run_test(two_workers, [&]() -> Task<> {
     register_interop(self());
-    start_rpc_server();
     const std::string rex = "{rex, " + a + "}";
     EXPECT_EQ(x.eval("gen_server:call(" + rex + ", {call, interop, add, [1, 2], group_leader()})."),
               "3")
@@ -363,17 +356,20 @@ TEST_F(RpcTest, rex_answers_the_old_call_and_cast_protocol_and_rpc_timeouts_are_
   });
 }
 
-TEST_F(RpcTest, without_an_rpc_server_erpc_and_rpc_are_notsup) {
+// The rpc server starts with net_kernel in a runtime: a node with no runtime running serves no
+// rpc, and says so as Erlang's notsup; the first runtime brings rex.
+TEST_F(RpcTest, a_node_without_a_runtime_answers_notsup_and_a_runtime_brings_the_rpc_server) {
   auto node = start();
   ASSERT_TRUE(node);
   ErlNode x = erl("x");
   ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2])."), "!error:{erpc,notsup}")
+      << x.log();
+  EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, add, [1, 2])."), "{badrpc,notsup}");
   run_test(two_workers, [&]() -> Task<> {
     register_interop(self());
-    EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2])."), "!error:{erpc,notsup}")
-        << x.log();
-    EXPECT_EQ(x.eval("rpc:call(" + a + ", interop, add, [1, 2])."), "{badrpc,notsup}");
-    start_rpc_server();
+    EXPECT_FALSE(rpc_server_pid().is_null());
+    EXPECT_EQ(whereis(Atom("rex")), std::optional<Pid>(rpc_server_pid()));
     EXPECT_EQ(x.eval("erpc:call(" + a + ", interop, add, [1, 2])."), "3");
     co_return;
   });

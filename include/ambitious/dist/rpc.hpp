@@ -5,7 +5,7 @@
 //
 //   dist::register_function(Atom("interop"), Atom("echo"), 1,
 //                           [](std::span<const Term> a) { return a[0]; });
-//   dist::start_rpc_server();       // inside the runtime: serves the node's rpc
+//   // the node's rpc server (`rex`, started with its net_kernel) runs it when called
 //
 // OTP 25's erpc:call (and rpc:call, built on it) sends SPAWN_REQUEST for
 // erpc:execute_call(Ref, M, F, Args) with the options [monitor]; the new process ends with the
@@ -162,11 +162,12 @@ bool unregister_function(Atom module, Atom function, unsigned arity);
 /// The function registered as `module:function/arity`, if any. Any thread.
 std::optional<RemoteFunction> find_function(Atom module, Atom function, unsigned arity);
 
-/// Starts the rpc server, linked to the caller, registered as `rex`, and returns its pid: from
-/// now on it serves the node's SPAWN_REQUESTs and rex's calls, until it is stopped. Throws
-/// BadArg when the name `rex` is taken. Inside a process (a supervisor's start function, say).
-/// While none runs, a peer's spawn request is answered with the error `notsup` (erpc:call
-/// raises error:{erpc, notsup}, rpc:call returns {badrpc, notsup}).
-Pid start_rpc_server();
+/// The rpc server's pid (the null pid when none runs). The node starts it, registered as `rex`,
+/// in the runtime where its net_kernel starts (as Erlang's kernel starts rex), and it serves the
+/// node's SPAWN_REQUESTs and rex's calls from then on. While none runs (a node without a
+/// runtime, or a program that registered a `rex` of its own), a peer's spawn request is
+/// answered with the error `notsup` (erpc:call raises error:{erpc, notsup}, rpc:call returns
+/// {badrpc, notsup}). Any thread.
+Pid rpc_server_pid() noexcept;
 
 }  // namespace ambitious::dist
