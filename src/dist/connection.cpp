@@ -1,6 +1,9 @@
 #include "connection.hpp"
 
 #include <type_traits>
+#include <utility>
+
+#include "ambitious/behaviours/logger.hpp"
 
 namespace ambitious::dist::detail {
 
@@ -42,6 +45,12 @@ std::uint64_t lane_key(const ControlMessage& m) {
       m);
 }
 
+// A frame that is a fragment (131, 69 or 70 after its length), not a whole packet.
+bool is_fragment(const std::vector<std::uint8_t>& f) {
+  return f.size() > 5 && f[4] == etf::version &&
+         (f[5] == packet_tag::fragment_header || f[5] == packet_tag::fragment_cont);
+}
+
 }  // namespace
 
 Connection::Connection(asio::any_io_executor ex, std::unique_ptr<Carrier> carrier,
@@ -69,6 +78,11 @@ void Connection::close(std::string why) {
   closed_ = true;
   close_reason_ = std::move(why);
   carrier_->close();
+  // What was not written is dropped (as OTP drops it with the connection).
+  lanes_.clear();
+  lane_of_.clear();
+  dropped_ += std::exchange(queued_bytes_, 0);
+  dropped_small_ += std::exchange(queued_small_, 0);
   setup_timer_.cancel();
   tick_timer_.cancel();
   wake_.cancel();
@@ -98,6 +112,9 @@ awaitable<void> Connection::run() {
   close(why);
   if (!finished_) {
     finished_ = true;
+    if (dropped_)
+      owner_.queue_changed(*this, -static_cast<std::int64_t>(std::exchange(dropped_, 0)),
+                           -static_cast<std::int64_t>(std::exchange(dropped_small_, 0)));
     owner_.closed(*this, close_reason_);
   }
 }
@@ -162,14 +179,14 @@ awaitable<std::string> Connection::read_loop() {
   for (;;) {
     for (;;) {
       auto frame = reader_.next();
-      if (!frame) co_return "bad frame from the peer: " + to_string(frame.error());
+      if (!frame) co_return refused("bad frame from the peer: ", frame.error());
       if (!*frame) break;
       if ((*frame)->bytes.empty()) {
         on_tick();
         continue;
       }
       auto m = decoder_.decode((*frame)->bytes, (*frame)->owner);
-      if (!m) co_return "bad packet from the peer: " + to_string(m.error());
+      if (!m) co_return refused("bad packet from the peer: ", m.error());
       if (*m) owner_.received(*this, std::move(**m));
       if (closed_) co_return close_reason_;
     }
@@ -183,16 +200,35 @@ awaitable<std::string> Connection::read_loop() {
   }
 }
 
+// Why the peer's bytes close the connection, logged once (a warning: the peer is broken or
+// hostile, or its messages exceed what this node accepts).
+std::string Connection::refused(const char* what, const WireError& e) const {
+  std::string why = what + to_string(e);
+  if (e.code == WireErrc::too_large)
+    why += " (limits: a packet of at most " + std::to_string(options_.limits.max_packet) +
+           " bytes, a fragmented message of at most " +
+           std::to_string(options_.limits.max_message) + " bytes, " +
+           std::to_string(options_.limits.max_sequences) + " fragmented messages at once)";
+  if (log_enabled(LogLevel::warning))
+    log(LogReport{
+        LogLevel::warning, "dist_connection_refused", Pid(),
+        "distribution connection to " + peer() + " (" + carrier_->remote() + ") closed: " + why});
+  return why;
+}
+
 bool Connection::send(const ControlMessage& m, std::optional<Pid> sender) {
   if (!established()) return false;
   std::vector<std::uint8_t> packet = encode_packet(m, flags_);
   const std::uint64_t key = sender ? sender_key(*sender) : lane_key(m);
+  const std::size_t before = queued_bytes_, before_small = queued_small_;
   if ((flags_ & flag::fragments) && packet.size() > options_.fragment_size + 4) {
     for (auto& f : encode_fragments(m, flags_, next_sequence_++, options_.fragment_size))
       queue(key, std::move(f));
   } else {
     queue(key, std::move(packet));
   }
+  owner_.queue_changed(*this, static_cast<std::int64_t>(queued_bytes_ - before),
+                       static_cast<std::int64_t>(queued_small_ - before_small));
   return true;
 }
 
@@ -202,6 +238,8 @@ void Connection::queue(std::uint64_t key, std::vector<std::uint8_t> frame) {
     lanes_.push_back(Lane{key, {}});
     it = lane_of_.emplace(key, std::prev(lanes_.end())).first;
   }
+  queued_bytes_ += frame.size();
+  if (!is_fragment(frame)) queued_small_ += frame.size();
   it->second->frames.push_back(std::move(frame));
   wake_.cancel();  // the writer, if it waits
 }
@@ -253,6 +291,11 @@ awaitable<void> Connection::write_loop() {
       }
     }
     for (auto& f : batch) buffers.emplace_back(f.data(), f.size());
+    std::size_t written = 0, small = 0;
+    for (auto& f : batch) {
+      written += f.size();
+      if (!is_fragment(f)) small += f.size();
+    }
     boost::system::error_code ec;
     co_await carrier_->write(buffers, ec);
     last_write_ = Clock::now();
@@ -261,6 +304,11 @@ awaitable<void> Connection::write_loop() {
       close("write failed: " + ec.message());
       co_return;
     }
+    if (closed_) co_return;  // the queue was dropped meanwhile
+    queued_bytes_ -= written;
+    queued_small_ -= small;
+    owner_.queue_changed(*this, -static_cast<std::int64_t>(written),
+                         -static_cast<std::int64_t>(small));
   }
 }
 

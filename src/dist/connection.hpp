@@ -39,6 +39,9 @@ struct ConnectionOptions {
   std::size_t fragment_size = 64 * 1024;
   /// The most bytes one write gathers.
   std::size_t max_batch = 256 * 1024;
+  /// From this many bytes queued and not yet written the connection is busy (OTP's busy
+  /// distribution port, dist_buf_busy_limit): its node suspends senders until it drains.
+  std::size_t busy_limit = 4 * 1024 * 1024;
 };
 
 class Connection;
@@ -59,6 +62,10 @@ class ConnectionOwner {
   virtual void received(Connection& c, ControlMessage&& m) = 0;
   /// The connection ended (its handshake failed, or it was lost or closed), once.
   virtual void closed(Connection& c, const std::string& why) = 0;
+  /// queued_bytes() changed by `delta`, of which `small` in whole packets (not fragments):
+  /// frames queued (> 0), or written to the carrier or dropped when the connection closed (< 0;
+  /// then queued_bytes() is 0, before closed()).
+  virtual void queue_changed(Connection&, std::int64_t /*delta*/, std::int64_t /*small*/) {}
 
  protected:
   ~ConnectionOwner() = default;
@@ -91,6 +98,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Flags flags() const noexcept { return flags_; }
   /// The peer's creation (after the handshake).
   std::uint32_t peer_creation() const noexcept { return peer_creation_; }
+  /// Bytes of frames queued and not yet written (what a slow reader makes us hold).
+  std::size_t queued_bytes() const noexcept { return queued_bytes_; }
+  /// True while queued_bytes() is at least options.busy_limit: senders should wait for sent().
+  bool busy() const noexcept { return queued_bytes_ >= options_.busy_limit; }
+  /// The limits and sizes it was made with.
+  const ConnectionOptions& options() const noexcept { return options_; }
   /// Ticks written so far (those answering the peer's included), for tests.
   std::uint64_t ticks_sent() const noexcept { return ticks_sent_; }
   /// Ticks read so far, for tests.
@@ -114,6 +127,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void queue(std::uint64_t key, std::vector<std::uint8_t> frame);
   void queue_tick();
   void on_tick();
+  std::string refused(const char* what, const WireError& e) const;
 
   asio::any_io_executor ex_;
   std::unique_ptr<Carrier> carrier_;
@@ -130,6 +144,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::list<Lane> lanes_;
   std::unordered_map<std::uint64_t, std::list<Lane>::iterator> lane_of_;
   std::uint64_t next_sequence_ = 1;
+  std::size_t queued_bytes_ = 0, queued_small_ = 0;  // all, and those of whole packets
+  std::size_t dropped_ = 0, dropped_small_ = 0;      // by close(), not yet told to the owner
   Clock::time_point last_read_, last_write_;
   std::uint64_t ticks_sent_ = 0, ticks_received_ = 0, writes_ = 0;
 };
