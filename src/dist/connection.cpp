@@ -45,10 +45,20 @@ std::uint64_t lane_key(const ControlMessage& m) {
       m);
 }
 
-// A frame that is a fragment (131, 69 or 70 after its length), not a whole packet.
-bool is_fragment(const std::vector<std::uint8_t>& f) {
-  return f.size() > 5 && f[4] == etf::version &&
-         (f[5] == packet_tag::fragment_header || f[5] == packet_tag::fragment_cont);
+// Appends the buffers of bytes [from, from + length) of `pieces` to `out`.
+void slice(std::span<const ::iovec> pieces, std::size_t from, std::size_t length,
+           std::vector<asio::const_buffer>& out) {
+  for (const ::iovec& v : pieces) {
+    if (length == 0) return;
+    if (from >= v.iov_len) {
+      from -= v.iov_len;
+      continue;
+    }
+    const std::size_t n = std::min(v.iov_len - from, length);
+    out.emplace_back(static_cast<const std::uint8_t*>(v.iov_base) + from, n);
+    from = 0;
+    length -= n;
+  }
 }
 
 }  // namespace
@@ -218,28 +228,32 @@ std::string Connection::refused(const char* what, const WireError& e) const {
 
 bool Connection::send(const ControlMessage& m, std::optional<Pid> sender) {
   if (!established()) return false;
-  std::vector<std::uint8_t> packet = encode_packet(m, flags_);
   const std::uint64_t key = sender ? sender_key(*sender) : lane_key(m);
   const std::size_t before = queued_bytes_, before_small = queued_small_;
-  if ((flags_ & flag::fragments) && packet.size() > options_.fragment_size + 4) {
-    for (auto& f : encode_fragments(m, flags_, next_sequence_++, options_.fragment_size))
-      queue(key, std::move(f));
+  std::optional<Fragments> parts;
+  if (flags_ & flag::fragments) parts = fragment(m, flags_, next_sequence_, options_.fragment_size);
+  if (parts) {
+    ++next_sequence_;
+    auto payload = std::make_shared<const etf::Segments>(std::move(parts->payload));
+    for (std::size_t i = 0; i < parts->heads.size(); ++i)
+      queue(key,
+            Frame{std::move(parts->heads[i]), payload, parts->from[i], parts->length[i], true});
   } else {
-    queue(key, std::move(packet));
+    queue(key, Frame{encode_packet(m, flags_)});
   }
   owner_.queue_changed(*this, static_cast<std::int64_t>(queued_bytes_ - before),
                        static_cast<std::int64_t>(queued_small_ - before_small));
   return true;
 }
 
-void Connection::queue(std::uint64_t key, std::vector<std::uint8_t> frame) {
+void Connection::queue(std::uint64_t key, Frame frame) {
   auto it = lane_of_.find(key);
   if (it == lane_of_.end()) {
     lanes_.push_back(Lane{key, {}});
     it = lane_of_.emplace(key, std::prev(lanes_.end())).first;
   }
   queued_bytes_ += frame.size();
-  if (!is_fragment(frame)) queued_small_ += frame.size();
+  if (!frame.fragment) queued_small_ += frame.size();
   it->second->frames.push_back(std::move(frame));
   wake_.cancel();  // the writer, if it waits
 }
@@ -258,7 +272,7 @@ void Connection::on_tick() {
 
 awaitable<void> Connection::write_loop() {
   static constexpr std::uint8_t tick[4] = {0, 0, 0, 0};
-  std::vector<std::vector<std::uint8_t>> batch;
+  std::vector<Frame> batch;
   std::vector<asio::const_buffer> buffers;
   while (!closed_) {
     if (lanes_.empty() && !tick_due_) {
@@ -290,11 +304,14 @@ awaitable<void> Connection::write_loop() {
         }
       }
     }
-    for (auto& f : batch) buffers.emplace_back(f.data(), f.size());
+    for (auto& f : batch) {
+      buffers.emplace_back(f.bytes.data(), f.bytes.size());
+      if (f.payload) slice(f.payload->iovecs(), f.from, f.length, buffers);
+    }
     std::size_t written = 0, small = 0;
     for (auto& f : batch) {
       written += f.size();
-      if (!is_fragment(f)) small += f.size();
+      if (!f.fragment) small += f.size();
     }
     boost::system::error_code ec;
     co_await carrier_->write(buffers, ec);

@@ -111,11 +111,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   using Clock = std::chrono::steady_clock;
+  // A frame to write: its own bytes, then (a fragment) a slice of a payload encoded in pieces,
+  // which the message's fragments share, so that no large binary is copied.
+  struct Frame {
+    std::vector<std::uint8_t> bytes;
+    std::shared_ptr<const etf::Segments> payload;
+    std::size_t from = 0, length = 0;
+    bool fragment = false;
+    std::size_t size() const noexcept { return bytes.size() + length; }
+  };
   // The frames of one sender waiting to be written: a sender's frames leave in order, and the
   // writer takes one frame per sender per turn.
   struct Lane {
     std::uint64_t key;
-    std::deque<std::vector<std::uint8_t>> frames;
+    std::deque<Frame> frames;
   };
 
   asio::awaitable<void> run();
@@ -124,7 +133,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> write_loop();
   asio::awaitable<void> tick_loop();
   asio::awaitable<std::string> write_now(const std::vector<std::uint8_t>& bytes);
-  void queue(std::uint64_t key, std::vector<std::uint8_t> frame);
+  void queue(std::uint64_t key, Frame frame);
   void queue_tick();
   void on_tick();
   std::string refused(const char* what, const WireError& e) const;
