@@ -91,6 +91,7 @@ void Connection::close(std::string why) {
   // What was not written is dropped (as OTP drops it with the connection).
   lanes_.clear();
   lane_of_.clear();
+  direct_.clear();
   dropped_ += std::exchange(queued_bytes_, 0);
   dropped_small_ += std::exchange(queued_small_, 0);
   setup_timer_.cancel();
@@ -230,16 +231,33 @@ bool Connection::send(const ControlMessage& m, std::optional<Pid> sender) {
   if (!established()) return false;
   const std::uint64_t key = sender ? sender_key(*sender) : lane_key(m);
   const std::size_t before = queued_bytes_, before_small = queued_small_;
+  ControlTerms t = to_terms(m, flags_);
   std::optional<Fragments> parts;
-  if (flags_ & flag::fragments) parts = fragment(m, flags_, next_sequence_, options_.fragment_size);
+  if ((flags_ & flag::fragments) && t.payload &&
+      etf::encoded_size(*t.payload) > options_.fragment_size + 1)
+    parts = fragment(t, next_sequence_, options_.fragment_size);
   if (parts) {
     ++next_sequence_;
     auto payload = std::make_shared<const etf::Segments>(std::move(parts->payload));
     for (std::size_t i = 0; i < parts->heads.size(); ++i)
       queue(key,
             Frame{std::move(parts->heads[i]), payload, parts->from[i], parts->length[i], true});
+  } else if (lane_of_.contains(key)) {
+    Frame f;
+    encode_packet_append(t, flags_, f.bytes);
+    queue(key, std::move(f));
   } else {
-    queue(key, Frame{encode_packet(m, flags_)});
+    if (direct_.empty() || direct_.back().size() >= direct_chunk) {
+      direct_.emplace_back();
+      if (!spare_.empty()) {
+        direct_.back().swap(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    const std::size_t n = encode_packet_append(t, flags_, direct_.back());
+    queued_bytes_ += n;
+    queued_small_ += n;
+    wake_.cancel();  // the writer, if it waits
   }
   owner_.queue_changed(*this, static_cast<std::int64_t>(queued_bytes_ - before),
                        static_cast<std::int64_t>(queued_small_ - before_small));
@@ -275,7 +293,7 @@ awaitable<void> Connection::write_loop() {
   std::vector<Frame> batch;
   std::vector<asio::const_buffer> buffers;
   while (!closed_) {
-    if (lanes_.empty() && !tick_due_) {
+    if (lanes_.empty() && direct_.empty() && !tick_due_) {
       boost::system::error_code ec;
       wake_.expires_at(Clock::time_point::max());
       co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -290,6 +308,21 @@ awaitable<void> Connection::write_loop() {
       buffers.emplace_back(tick, sizeof tick);
       bytes += sizeof tick;
     }
+    std::size_t written = 0, small = 0;
+    for (auto& chunk : writing_) {
+      chunk.clear();
+      if (spare_.size() < 16 && chunk.capacity() <= 2 * direct_chunk)
+        spare_.push_back(std::move(chunk));
+    }
+    writing_.clear();
+    while (!direct_.empty() && bytes < options_.max_batch) {
+      writing_.push_back(std::move(direct_.front()));
+      direct_.pop_front();
+      buffers.emplace_back(writing_.back().data(), writing_.back().size());
+      bytes += writing_.back().size();
+      written += writing_.back().size();
+    }
+    small = written;
     // One frame from each sender in turn, until the batch is full or nothing is left.
     while (!lanes_.empty() && bytes < options_.max_batch) {
       for (auto it = lanes_.begin(); it != lanes_.end() && bytes < options_.max_batch;) {
@@ -308,7 +341,6 @@ awaitable<void> Connection::write_loop() {
       buffers.emplace_back(f.bytes.data(), f.bytes.size());
       if (f.payload) slice(f.payload->iovecs(), f.from, f.length, buffers);
     }
-    std::size_t written = 0, small = 0;
     for (auto& f : batch) {
       written += f.size();
       if (!f.fragment) small += f.size();
@@ -343,7 +375,7 @@ awaitable<void> Connection::tick_loop() {
       co_return;
     }
     // As dist_util's send_tick: a tick when nothing was written during the last round.
-    if (writes_ == writes_before && lanes_.empty()) queue_tick();
+    if (writes_ == writes_before && lanes_.empty() && direct_.empty()) queue_tick();
     writes_before = writes_;
   }
 }

@@ -104,6 +104,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool busy() const noexcept { return queued_bytes_ >= options_.busy_limit; }
   /// The limits and sizes it was made with.
   const ConnectionOptions& options() const noexcept { return options_; }
+  /// The owner's own data about this connection (the node keeps its peer's flow here).
+  void* owner_data = nullptr;
   /// Ticks written so far (those answering the peer's included), for tests.
   std::uint64_t ticks_sent() const noexcept { return ticks_sent_; }
   /// Ticks read so far, for tests.
@@ -150,6 +152,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string close_reason_;
   Flags flags_ = 0;
   std::uint32_t peer_creation_ = 0;
+  // Whole packets of senders with no lane (nothing of theirs waits in one), in the order sent,
+  // in chunks of about direct_chunk bytes (many small messages each, reused): written before
+  // the lanes' frames of the same batch.
+  static constexpr std::size_t direct_chunk = 64 * 1024;
+  std::deque<std::vector<std::uint8_t>> direct_;
+  std::vector<std::vector<std::uint8_t>> writing_, spare_;
   std::list<Lane> lanes_;
   std::unordered_map<std::uint64_t, std::list<Lane>::iterator> lane_of_;
   std::uint64_t next_sequence_ = 1;

@@ -467,11 +467,12 @@ struct Node::Impl final : detail::ConnectionOwner {
 
   // The connection's queue grew or shrank: its peer's flow follows (senders wait on it).
   void queue_changed(Connection& c, std::int64_t delta, std::int64_t small) override {
-    Flow& f = hook.flow(Atom(c.peer()));
+    auto* f = static_cast<Flow*>(c.owner_data);
+    if (!f) c.owner_data = f = &hook.flow(Atom(c.peer()));
     if (delta >= 0)
-      charge(f, delta, small);
+      charge(*f, delta, small);
     else
-      discharge(f, -delta, -small);
+      discharge(*f, -delta, -small);
   }
 
   void report_down(const std::string& node, const std::string& why) {
@@ -618,6 +619,16 @@ struct Node::Impl final : detail::ConnectionOwner {
     std::unordered_map<std::uint32_t, std::unique_ptr<Flow>> flows;
 
     Flow& flow(Atom node) {
+      // Flows are never removed: the last one a thread used is still the one of its node.
+      thread_local std::optional<std::uint32_t> last_node;
+      thread_local Flow* last_flow = nullptr;
+      if (last_node == node.index()) return *last_flow;
+      Flow& f = find_flow(node);
+      last_node = node.index();
+      last_flow = &f;
+      return f;
+    }
+    Flow& find_flow(Atom node) {
       {
         std::shared_lock lock(flows_mutex);
         if (auto it = flows.find(node.index()); it != flows.end()) return *it->second;

@@ -205,12 +205,13 @@ std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::complete(
   return std::optional<ControlMessage>(std::move(*m));
 }
 
-std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
-  ControlTerms t = to_terms(m, flags);
+std::size_t encode_packet_append(const ControlTerms& t, Flags flags,
+                                 std::vector<std::uint8_t>& out) {
   const bool header = flags & (flag::fragments | flag::dist_hdr_atom_cache);
-  std::vector<std::uint8_t> out;
-  out.reserve(7 + etf::encoded_size(t.control) + (t.payload ? etf::encoded_size(*t.payload) : 0));
-  out.resize(4);
+  const std::size_t start = out.size();
+  out.reserve(start + 7 + etf::encoded_size(t.control) +
+              (t.payload ? etf::encoded_size(*t.payload) : 0));
+  out.resize(start + 4);
   if (header) {
     // OTP reads a distribution header, and only that, from a peer that negotiated FRAGMENTS
     // (or the atom cache): 131, 68, no atom cache refs, then the terms without their 131.
@@ -218,7 +219,7 @@ std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
     // no copy of the terms.
     out.insert(out.end(), {etf::version, packet_tag::dist_header});
     etf::encode_append(t.control, out);
-    out[6] = 0;  // where the control term's 131 went
+    out[start + 6] = 0;  // where the control term's 131 went
     if (t.payload) {
       const std::size_t at = out.size() - 1;
       const std::uint8_t last = out[at];
@@ -231,7 +232,18 @@ std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
     etf::encode_append(t.control, out);
     if (t.payload) etf::encode_append(*t.payload, out);
   }
-  detail::Writer(out).patch_u32(0, static_cast<std::uint32_t>(out.size() - 4));
+  const std::size_t n = out.size() - start;
+  const auto len = static_cast<std::uint32_t>(n - 4);
+  out[start] = static_cast<std::uint8_t>(len >> 24);
+  out[start + 1] = static_cast<std::uint8_t>(len >> 16);
+  out[start + 2] = static_cast<std::uint8_t>(len >> 8);
+  out[start + 3] = static_cast<std::uint8_t>(len);
+  return n;
+}
+
+std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
+  std::vector<std::uint8_t> out;
+  encode_packet_append(to_terms(m, flags), flags, out);
   return out;
 }
 
@@ -272,8 +284,12 @@ std::vector<std::vector<std::uint8_t>> encode_fragments(const ControlMessage& m,
 
 std::optional<Fragments> fragment(const ControlMessage& m, Flags flags, std::uint64_t sequence,
                                   std::size_t fragment_size) {
+  return fragment(to_terms(m, flags), sequence, fragment_size);
+}
+
+std::optional<Fragments> fragment(const ControlTerms& t, std::uint64_t sequence,
+                                  std::size_t fragment_size) {
   if (fragment_size == 0) fragment_size = 1;
-  ControlTerms t = to_terms(m, flags);
   if (!t.payload) return std::nullopt;
   // Sized first: a message that fits in one packet is encoded once, by encode_packet.
   const std::size_t payload_size = etf::encoded_size(*t.payload) - 1;  // without its 131

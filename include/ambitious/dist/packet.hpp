@@ -107,6 +107,10 @@ inline constexpr std::uint8_t tick_bytes[4] = {0, 0, 0, 0};
 /// a distribution header (131, 68, 0) when FRAGMENTS (or the atom cache) was negotiated, for
 /// OTP then reads nothing else; the pass-through form (112) otherwise.
 std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags);
+/// The packet of the terms `t` (to_terms() of a message), length first, appended to `out` as
+/// encode_packet() writes it; returns the bytes appended.
+std::size_t encode_packet_append(const ControlTerms& t, Flags flags,
+                                 std::vector<std::uint8_t>& out);
 /// `m` as fragments of at most `fragment_size` payload bytes each (131, 69 first, then
 /// 131, 70), each with its 4-byte length; for a peer that negotiated FRAGMENTS. `sequence` names
 /// the message among those the connection has in flight (OTP uses the sender's pid number).
@@ -127,6 +131,9 @@ struct Fragments {
 /// `m` as Fragments when its payload exceeds `fragment_size` bytes (FRAGMENTS negotiated);
 /// nothing when it fits in one packet (then encode_packet() writes it).
 std::optional<Fragments> fragment(const ControlMessage& m, Flags flags, std::uint64_t sequence,
+                                  std::size_t fragment_size);
+/// The same for the terms `t` of a message (to_terms()).
+std::optional<Fragments> fragment(const ControlTerms& t, std::uint64_t sequence,
                                   std::size_t fragment_size);
 
 }  // namespace ambitious::dist
