@@ -188,19 +188,10 @@ awaitable<std::string> Connection::handshake() {
 
 awaitable<std::string> Connection::read_loop() {
   for (;;) {
-    for (;;) {
-      auto frame = reader_.next();
-      if (!frame) co_return refused("bad frame from the peer: ", frame.error());
-      if (!*frame) break;
-      if ((*frame)->bytes.empty()) {
-        on_tick();
-        continue;
-      }
-      auto m = decoder_.decode((*frame)->bytes, (*frame)->owner);
-      if (!m) co_return refused("bad packet from the peer: ", m.error());
-      if (*m) owner_.received(*this, std::move(**m));
-      if (closed_) co_return close_reason_;
-    }
+    std::string why;
+    owner_.handle_read([&] { why = handle_frames(); });
+    if (!why.empty()) co_return why;
+    if (closed_) co_return close_reason_;
     boost::system::error_code ec;
     std::size_t n = co_await carrier_->read_some(reader_.space(), ec);
     if (closed_) co_return close_reason_;
@@ -208,6 +199,22 @@ awaitable<std::string> Connection::read_loop() {
     if (ec) co_return "read failed: " + ec.message();
     reader_.commit(n);
     last_read_ = Clock::now();
+  }
+}
+
+std::string Connection::handle_frames() {
+  for (;;) {
+    auto frame = reader_.next();
+    if (!frame) return refused("bad frame from the peer: ", frame.error());
+    if (!*frame) return {};
+    if ((*frame)->bytes.empty()) {
+      on_tick();
+      continue;
+    }
+    auto m = decoder_.decode((*frame)->bytes, (*frame)->owner);
+    if (!m) return refused("bad packet from the peer: ", m.error());
+    if (*m) owner_.received(*this, std::move(**m));
+    if (closed_) return close_reason_.empty() ? "closed" : close_reason_;
   }
 }
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -66,6 +67,9 @@ class ConnectionOwner {
   /// frames queued (> 0), or written to the carrier or dropped when the connection closed (< 0;
   /// then queued_bytes() is 0, before closed()).
   virtual void queue_changed(Connection&, std::int64_t /*delta*/, std::int64_t /*small*/) {}
+  /// Runs `handle`, which hands on (received()) the messages of one read, at once: the node
+  /// wraps it in one reader section of its runtime instead of one per message.
+  virtual void handle_read(const std::function<void()>& handle) { handle(); }
 
  protected:
   ~ConnectionOwner() = default;
@@ -132,6 +136,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> run();
   asio::awaitable<std::string> handshake();  // "" when established, else why it failed
   asio::awaitable<std::string> read_loop();
+  std::string handle_frames();  // "" when it needs more bytes, else why to close
   asio::awaitable<void> write_loop();
   asio::awaitable<void> tick_loop();
   asio::awaitable<std::string> write_now(const std::vector<std::uint8_t>& bytes);

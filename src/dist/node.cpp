@@ -465,6 +465,11 @@ struct Node::Impl final : detail::ConnectionOwner {
     lost(std::move(gone));
   }
 
+  // One read's messages go to the process layer in one reader section (not one per message).
+  void handle_read(const std::function<void()>& handle) override {
+    ambitious::detail::with_reader_section(handle);
+  }
+
   // The connection's queue grew or shrank: its peer's flow follows (senders wait on it).
   void queue_changed(Connection& c, std::int64_t delta, std::int64_t small) override {
     auto* f = static_cast<Flow*>(c.owner_data);
