@@ -17,6 +17,7 @@
 #include "ambitious/behaviours/dynamic_supervisor.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
 #include "ambitious/behaviours/supervisor.hpp"
+#include "dist/dist_bench.hpp"
 
 using namespace ambitious;
 using namespace std::chrono_literals;
@@ -415,7 +416,10 @@ int usage() {
                "workloads: skynet [leaves div] | pingpong [n] | ring [procs hops] |\n"
                "           spawn_idle [n] | fanin [producers per_producer] | call [n] |\n"
                "           restart [n] | dynsup_shutdown [n] | sup_restart_all [n] |\n"
-               "           timers [n] | idle [seconds]\n");
+               "           timers [n] | idle [seconds] |\n"
+               "           dist_pingpong [n] | dist_window [n window] |\n"
+               "           dist_fanin [producers per_producer] | dist_bulk [count bytes] |\n"
+               "           dist_hol [pings bulk_bytes]\n");
   return 2;
 }
 
@@ -426,6 +430,11 @@ int main(int argc, char** argv) {
   std::string workload = argv[1];
   std::vector<std::int64_t> a;
   RuntimeOptions options;
+  if (workload == bench::dist_peer_flag) {  // node B of a dist_ workload
+    for (int i = 2; i < argc; ++i)
+      if (std::strncmp(argv[i], "--workers=", 10) == 0) options.workers = std::atoi(argv[i] + 10);
+    return bench::dist_peer_main(argc - 2, argv + 2, options);
+  }
   for (int i = 2; i < argc; ++i) {
     if (std::strncmp(argv[i], "--workers=", 10) == 0)
       options.workers = std::atoi(argv[i] + 10);
@@ -457,6 +466,8 @@ int main(int argc, char** argv) {
     rc = run(options, run_idle, arg(a, 0, 10));
   else if (workload == "timers")
     rc = run(options, run_timers, arg(a, 0, 1000000));
+  else if (bench::is_dist_workload(workload))
+    return bench::dist_main(workload, a, options);
   else
     return usage();
   std::printf("# peak_rss_kb=%ld\n", proc_status_kb("VmHWM"));

@@ -7,14 +7,21 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 # Every anchor workload we implement (later stages add theirs here).
 WORKLOADS=${WORKLOADS:-"skynet pingpong ring spawn_idle call fanin restart"}
+# The distribution workloads: two nodes on 127.0.0.1 (compare.sh runs them only when named).
+DIST_WORKLOADS=${DIST_WORKLOADS:-"dist_pingpong dist_window dist_fanin dist_bulk dist_hol"}
 ANCHORS=${ANCHORS:-../shared/bench-anchors}
 BIN=build/release/bench/ambitious_bench
 [ -x "$BIN" ] || { echo "bench.sh: build first (make release)" >&2; exit 1; }
 if [ -x "$ANCHORS/compare.sh" ] || [ -f "$ANCHORS/compare.sh" ]; then
   bash "$ANCHORS/compare.sh" -n "$RUNS" -w "$WORKLOADS" -- "$PWD/$BIN"
+  if [ -n "$DIST_WORKLOADS" ]; then
+    echo
+    echo "# Distribution: two nodes on 127.0.0.1 beside two Erlang nodes"
+    bash "$ANCHORS/compare.sh" -n "$RUNS" -w "$DIST_WORKLOADS" -- "$PWD/$BIN"
+  fi
 else
   echo "bench.sh: $ANCHORS/compare.sh not found; running ours alone" >&2
-  for w in $WORKLOADS; do "$BIN" "$w"; done
+  for w in $WORKLOADS $DIST_WORKLOADS; do "$BIN" "$w"; done
 fi
 if [ -f bench/etf/run.sh ]; then
   echo

@@ -1,6 +1,9 @@
 #include "connection.hpp"
 
 #include <type_traits>
+#include <utility>
+
+#include "ambitious/behaviours/logger.hpp"
 
 namespace ambitious::dist::detail {
 
@@ -42,6 +45,22 @@ std::uint64_t lane_key(const ControlMessage& m) {
       m);
 }
 
+// Appends the buffers of bytes [from, from + length) of `pieces` to `out`.
+void slice(std::span<const ::iovec> pieces, std::size_t from, std::size_t length,
+           std::vector<asio::const_buffer>& out) {
+  for (const ::iovec& v : pieces) {
+    if (length == 0) return;
+    if (from >= v.iov_len) {
+      from -= v.iov_len;
+      continue;
+    }
+    const std::size_t n = std::min(v.iov_len - from, length);
+    out.emplace_back(static_cast<const std::uint8_t*>(v.iov_base) + from, n);
+    from = 0;
+    length -= n;
+  }
+}
+
 }  // namespace
 
 Connection::Connection(asio::any_io_executor ex, std::unique_ptr<Carrier> carrier,
@@ -69,6 +88,12 @@ void Connection::close(std::string why) {
   closed_ = true;
   close_reason_ = std::move(why);
   carrier_->close();
+  // What was not written is dropped (as OTP drops it with the connection).
+  lanes_.clear();
+  lane_of_.clear();
+  direct_.clear();
+  dropped_ += std::exchange(queued_bytes_, 0);
+  dropped_small_ += std::exchange(queued_small_, 0);
   setup_timer_.cancel();
   tick_timer_.cancel();
   wake_.cancel();
@@ -98,6 +123,9 @@ awaitable<void> Connection::run() {
   close(why);
   if (!finished_) {
     finished_ = true;
+    if (dropped_)
+      owner_.queue_changed(*this, -static_cast<std::int64_t>(std::exchange(dropped_, 0)),
+                           -static_cast<std::int64_t>(std::exchange(dropped_small_, 0)));
     owner_.closed(*this, close_reason_);
   }
 }
@@ -160,19 +188,10 @@ awaitable<std::string> Connection::handshake() {
 
 awaitable<std::string> Connection::read_loop() {
   for (;;) {
-    for (;;) {
-      auto frame = reader_.next();
-      if (!frame) co_return "bad frame from the peer: " + to_string(frame.error());
-      if (!*frame) break;
-      if ((*frame)->bytes.empty()) {
-        on_tick();
-        continue;
-      }
-      auto m = decoder_.decode((*frame)->bytes, (*frame)->owner);
-      if (!m) co_return "bad packet from the peer: " + to_string(m.error());
-      if (*m) owner_.received(*this, std::move(**m));
-      if (closed_) co_return close_reason_;
-    }
+    std::string why;
+    owner_.handle_read([&] { why = handle_frames(); });
+    if (!why.empty()) co_return why;
+    if (closed_) co_return close_reason_;
     boost::system::error_code ec;
     std::size_t n = co_await carrier_->read_some(reader_.space(), ec);
     if (closed_) co_return close_reason_;
@@ -183,25 +202,83 @@ awaitable<std::string> Connection::read_loop() {
   }
 }
 
+std::string Connection::handle_frames() {
+  for (;;) {
+    auto frame = reader_.next();
+    if (!frame) return refused("bad frame from the peer: ", frame.error());
+    if (!*frame) return {};
+    if ((*frame)->bytes.empty()) {
+      on_tick();
+      continue;
+    }
+    auto m = decoder_.decode((*frame)->bytes, (*frame)->owner);
+    if (!m) return refused("bad packet from the peer: ", m.error());
+    if (*m) owner_.received(*this, std::move(**m));
+    if (closed_) return close_reason_.empty() ? "closed" : close_reason_;
+  }
+}
+
+// Why the peer's bytes close the connection, logged once (a warning: the peer is broken or
+// hostile, or its messages exceed what this node accepts).
+std::string Connection::refused(const char* what, const WireError& e) const {
+  std::string why = what + to_string(e);
+  if (e.code == WireErrc::too_large)
+    why += " (limits: a packet of at most " + std::to_string(options_.limits.max_packet) +
+           " bytes, a fragmented message of at most " +
+           std::to_string(options_.limits.max_message) + " bytes, " +
+           std::to_string(options_.limits.max_sequences) + " fragmented messages at once)";
+  if (log_enabled(LogLevel::warning))
+    log(LogReport{
+        LogLevel::warning, "dist_connection_refused", Pid(),
+        "distribution connection to " + peer() + " (" + carrier_->remote() + ") closed: " + why});
+  return why;
+}
+
 bool Connection::send(const ControlMessage& m, std::optional<Pid> sender) {
   if (!established()) return false;
-  std::vector<std::uint8_t> packet = encode_packet(m, flags_);
   const std::uint64_t key = sender ? sender_key(*sender) : lane_key(m);
-  if ((flags_ & flag::fragments) && packet.size() > options_.fragment_size + 4) {
-    for (auto& f : encode_fragments(m, flags_, next_sequence_++, options_.fragment_size))
-      queue(key, std::move(f));
+  const std::size_t before = queued_bytes_, before_small = queued_small_;
+  ControlTerms t = to_terms(m, flags_);
+  std::optional<Fragments> parts;
+  if ((flags_ & flag::fragments) && t.payload &&
+      etf::encoded_size(*t.payload) > options_.fragment_size + 1)
+    parts = fragment(t, next_sequence_, options_.fragment_size);
+  if (parts) {
+    ++next_sequence_;
+    auto payload = std::make_shared<const etf::Segments>(std::move(parts->payload));
+    for (std::size_t i = 0; i < parts->heads.size(); ++i)
+      queue(key,
+            Frame{std::move(parts->heads[i]), payload, parts->from[i], parts->length[i], true});
+  } else if (lane_of_.contains(key)) {
+    Frame f;
+    encode_packet_append(t, flags_, f.bytes);
+    queue(key, std::move(f));
   } else {
-    queue(key, std::move(packet));
+    if (direct_.empty() || direct_.back().size() >= direct_chunk) {
+      direct_.emplace_back();
+      if (!spare_.empty()) {
+        direct_.back().swap(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    const std::size_t n = encode_packet_append(t, flags_, direct_.back());
+    queued_bytes_ += n;
+    queued_small_ += n;
+    wake_.cancel();  // the writer, if it waits
   }
+  owner_.queue_changed(*this, static_cast<std::int64_t>(queued_bytes_ - before),
+                       static_cast<std::int64_t>(queued_small_ - before_small));
   return true;
 }
 
-void Connection::queue(std::uint64_t key, std::vector<std::uint8_t> frame) {
+void Connection::queue(std::uint64_t key, Frame frame) {
   auto it = lane_of_.find(key);
   if (it == lane_of_.end()) {
     lanes_.push_back(Lane{key, {}});
     it = lane_of_.emplace(key, std::prev(lanes_.end())).first;
   }
+  queued_bytes_ += frame.size();
+  if (!frame.fragment) queued_small_ += frame.size();
   it->second->frames.push_back(std::move(frame));
   wake_.cancel();  // the writer, if it waits
 }
@@ -220,10 +297,10 @@ void Connection::on_tick() {
 
 awaitable<void> Connection::write_loop() {
   static constexpr std::uint8_t tick[4] = {0, 0, 0, 0};
-  std::vector<std::vector<std::uint8_t>> batch;
+  std::vector<Frame> batch;
   std::vector<asio::const_buffer> buffers;
   while (!closed_) {
-    if (lanes_.empty() && !tick_due_) {
+    if (lanes_.empty() && direct_.empty() && !tick_due_) {
       boost::system::error_code ec;
       wake_.expires_at(Clock::time_point::max());
       co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -238,6 +315,21 @@ awaitable<void> Connection::write_loop() {
       buffers.emplace_back(tick, sizeof tick);
       bytes += sizeof tick;
     }
+    std::size_t written = 0, small = 0;
+    for (auto& chunk : writing_) {
+      chunk.clear();
+      if (spare_.size() < 16 && chunk.capacity() <= 2 * direct_chunk)
+        spare_.push_back(std::move(chunk));
+    }
+    writing_.clear();
+    while (!direct_.empty() && bytes < options_.max_batch) {
+      writing_.push_back(std::move(direct_.front()));
+      direct_.pop_front();
+      buffers.emplace_back(writing_.back().data(), writing_.back().size());
+      bytes += writing_.back().size();
+      written += writing_.back().size();
+    }
+    small = written;
     // One frame from each sender in turn, until the batch is full or nothing is left.
     while (!lanes_.empty() && bytes < options_.max_batch) {
       for (auto it = lanes_.begin(); it != lanes_.end() && bytes < options_.max_batch;) {
@@ -252,7 +344,14 @@ awaitable<void> Connection::write_loop() {
         }
       }
     }
-    for (auto& f : batch) buffers.emplace_back(f.data(), f.size());
+    for (auto& f : batch) {
+      buffers.emplace_back(f.bytes.data(), f.bytes.size());
+      if (f.payload) slice(f.payload->iovecs(), f.from, f.length, buffers);
+    }
+    for (auto& f : batch) {
+      written += f.size();
+      if (!f.fragment) small += f.size();
+    }
     boost::system::error_code ec;
     co_await carrier_->write(buffers, ec);
     last_write_ = Clock::now();
@@ -261,6 +360,11 @@ awaitable<void> Connection::write_loop() {
       close("write failed: " + ec.message());
       co_return;
     }
+    if (closed_) co_return;  // the queue was dropped meanwhile
+    queued_bytes_ -= written;
+    queued_small_ -= small;
+    owner_.queue_changed(*this, -static_cast<std::int64_t>(written),
+                         -static_cast<std::int64_t>(small));
   }
 }
 
@@ -278,7 +382,7 @@ awaitable<void> Connection::tick_loop() {
       co_return;
     }
     // As dist_util's send_tick: a tick when nothing was written during the last round.
-    if (writes_ == writes_before && lanes_.empty()) queue_tick();
+    if (writes_ == writes_before && lanes_.empty() && direct_.empty()) queue_tick();
     writes_before = writes_;
   }
 }

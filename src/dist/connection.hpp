@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -39,6 +40,9 @@ struct ConnectionOptions {
   std::size_t fragment_size = 64 * 1024;
   /// The most bytes one write gathers.
   std::size_t max_batch = 256 * 1024;
+  /// From this many bytes queued and not yet written the connection is busy (OTP's busy
+  /// distribution port, dist_buf_busy_limit): its node suspends senders until it drains.
+  std::size_t busy_limit = 4 * 1024 * 1024;
 };
 
 class Connection;
@@ -59,6 +63,13 @@ class ConnectionOwner {
   virtual void received(Connection& c, ControlMessage&& m) = 0;
   /// The connection ended (its handshake failed, or it was lost or closed), once.
   virtual void closed(Connection& c, const std::string& why) = 0;
+  /// queued_bytes() changed by `delta`, of which `small` in whole packets (not fragments):
+  /// frames queued (> 0), or written to the carrier or dropped when the connection closed (< 0;
+  /// then queued_bytes() is 0, before closed()).
+  virtual void queue_changed(Connection&, std::int64_t /*delta*/, std::int64_t /*small*/) {}
+  /// Runs `handle`, which hands on (received()) the messages of one read, at once: the node
+  /// wraps it in one reader section of its runtime instead of one per message.
+  virtual void handle_read(const std::function<void()>& handle) { handle(); }
 
  protected:
   ~ConnectionOwner() = default;
@@ -91,6 +102,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Flags flags() const noexcept { return flags_; }
   /// The peer's creation (after the handshake).
   std::uint32_t peer_creation() const noexcept { return peer_creation_; }
+  /// Bytes of frames queued and not yet written (what a slow reader makes us hold).
+  std::size_t queued_bytes() const noexcept { return queued_bytes_; }
+  /// True while queued_bytes() is at least options.busy_limit: senders should wait for sent().
+  bool busy() const noexcept { return queued_bytes_ >= options_.busy_limit; }
+  /// The limits and sizes it was made with.
+  const ConnectionOptions& options() const noexcept { return options_; }
+  /// The owner's own data about this connection (the node keeps its peer's flow here).
+  void* owner_data = nullptr;
   /// Ticks written so far (those answering the peer's included), for tests.
   std::uint64_t ticks_sent() const noexcept { return ticks_sent_; }
   /// Ticks read so far, for tests.
@@ -98,22 +117,33 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   using Clock = std::chrono::steady_clock;
+  // A frame to write: its own bytes, then (a fragment) a slice of a payload encoded in pieces,
+  // which the message's fragments share, so that no large binary is copied.
+  struct Frame {
+    std::vector<std::uint8_t> bytes;
+    std::shared_ptr<const etf::Segments> payload;
+    std::size_t from = 0, length = 0;
+    bool fragment = false;
+    std::size_t size() const noexcept { return bytes.size() + length; }
+  };
   // The frames of one sender waiting to be written: a sender's frames leave in order, and the
   // writer takes one frame per sender per turn.
   struct Lane {
     std::uint64_t key;
-    std::deque<std::vector<std::uint8_t>> frames;
+    std::deque<Frame> frames;
   };
 
   asio::awaitable<void> run();
   asio::awaitable<std::string> handshake();  // "" when established, else why it failed
   asio::awaitable<std::string> read_loop();
+  std::string handle_frames();  // "" when it needs more bytes, else why to close
   asio::awaitable<void> write_loop();
   asio::awaitable<void> tick_loop();
   asio::awaitable<std::string> write_now(const std::vector<std::uint8_t>& bytes);
-  void queue(std::uint64_t key, std::vector<std::uint8_t> frame);
+  void queue(std::uint64_t key, Frame frame);
   void queue_tick();
   void on_tick();
+  std::string refused(const char* what, const WireError& e) const;
 
   asio::any_io_executor ex_;
   std::unique_ptr<Carrier> carrier_;
@@ -127,9 +157,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string close_reason_;
   Flags flags_ = 0;
   std::uint32_t peer_creation_ = 0;
+  // Whole packets of senders with no lane (nothing of theirs waits in one), in the order sent,
+  // in chunks of about direct_chunk bytes (many small messages each, reused): written before
+  // the lanes' frames of the same batch.
+  static constexpr std::size_t direct_chunk = 64 * 1024;
+  std::deque<std::vector<std::uint8_t>> direct_;
+  std::vector<std::vector<std::uint8_t>> writing_, spare_;
   std::list<Lane> lanes_;
   std::unordered_map<std::uint64_t, std::list<Lane>::iterator> lane_of_;
   std::uint64_t next_sequence_ = 1;
+  std::size_t queued_bytes_ = 0, queued_small_ = 0;  // all, and those of whole packets
+  std::size_t dropped_ = 0, dropped_small_ = 0;      // by close(), not yet told to the owner
   Clock::time_point last_read_, last_write_;
   std::uint64_t ticks_sent_ = 0, ticks_received_ = 0, writes_ = 0;
 };

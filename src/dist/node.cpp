@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -10,6 +12,7 @@
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "ambitious/core/node.hpp"
 #include "ambitious/dist/cookie.hpp"
@@ -45,6 +48,85 @@ Atom nodedown_reason(const std::string& why) {
   return Atom("connection_closed");
 }
 
+// The bytes on their way to one peer node, from any thread: what its processes' sends charged
+// and the connection has not written yet. A sender waits while it is above the busy limit.
+struct Flow {
+  std::atomic<std::int64_t> queued{0};
+  std::atomic<std::int64_t> small{0};  // the part of `queued` that small messages make
+};
+
+// A message up to this size waits only for the small messages ahead of it, not for the
+// fragments of large ones: a round trip is not held behind another process's bulk transfer
+// (both kinds stay bounded, each by the busy limit plus what one sender adds).
+constexpr std::int64_t small_message = 64 * 1024;
+
+// The senders waiting for a flow to drain (of static storage, as the hook).
+struct Busy {
+  std::atomic<std::int64_t> limit{std::int64_t{4} << 20};  // the node's busy limit
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::atomic<int> waiting{0};
+  std::uint64_t generation = 0;  // under `mutex`: each stop() releases every waiter
+
+  bool drained(const Flow& f, bool small) const noexcept {
+    const std::atomic<std::int64_t>& q = small ? f.small : f.queued;
+    return q.load(std::memory_order_relaxed) <= limit.load(std::memory_order_relaxed);
+  }
+  void release_all() {
+    std::lock_guard lock(mutex);
+    ++generation;
+    cv.notify_all();
+  }
+};
+Busy busy;
+
+void charge(Flow& f, std::int64_t bytes, std::int64_t small) noexcept {
+  f.queued.fetch_add(bytes, std::memory_order_relaxed);
+  if (small) f.small.fetch_add(small, std::memory_order_relaxed);
+}
+
+void discharge(Flow& f, std::int64_t bytes, std::int64_t small) noexcept {
+  f.queued.fetch_sub(bytes, std::memory_order_relaxed);
+  if (small) f.small.fetch_sub(small, std::memory_order_relaxed);
+  // seq_cst against the waiter's increment: either it sees the new figure under the mutex, or
+  // this sees it waiting and notifies under the mutex.
+  if (busy.waiting.load(std::memory_order_seq_cst) == 0 ||
+      !(busy.drained(f, true) || busy.drained(f, false)))
+    return;
+  std::lock_guard lock(busy.mutex);
+  busy.cv.notify_all();
+}
+
+// A message's estimated bytes, charged to its flow from the send until the connection has
+// queued it (which charges the exact bytes), or until it is dropped: released when destroyed.
+class Charge {
+ public:
+  Charge() = default;
+  Charge(Flow* f, std::int64_t bytes) noexcept
+      : flow_(f), bytes_(bytes), small_(bytes <= small_message ? bytes : 0) {
+    if (flow_) charge(*flow_, bytes_, small_);
+  }
+  Charge(Charge&& o) noexcept
+      : flow_(std::exchange(o.flow_, nullptr)), bytes_(o.bytes_), small_(o.small_) {}
+  Charge& operator=(Charge&& o) noexcept {
+    if (this != &o) {
+      release();
+      flow_ = std::exchange(o.flow_, nullptr);
+      bytes_ = o.bytes_;
+      small_ = o.small_;
+    }
+    return *this;
+  }
+  ~Charge() { release(); }
+  void release() noexcept {
+    if (flow_) discharge(*std::exchange(flow_, nullptr), bytes_, small_);
+  }
+
+ private:
+  Flow* flow_ = nullptr;
+  std::int64_t bytes_ = 0, small_ = 0;
+};
+
 }  // namespace
 
 // Coroutines and posted handlers hold a plain pointer to it: the Node owns it alone, and
@@ -55,6 +137,7 @@ struct Node::Impl final : detail::ConnectionOwner {
     ControlMessage message;
     std::optional<Pid> lane;      // the sender whose order it keeps (a by-name MONITOR_P_EXIT)
     std::optional<Pid> alias_to;  // an ALIAS_SEND's process, for a peer without ALIAS
+    Charge charge{};              // a process's message: its bytes until queued or dropped
   };
   // A monitor a local process holds on a process of the peer.
   struct Held {
@@ -107,6 +190,9 @@ struct Node::Impl final : detail::ConnectionOwner {
     detail::ConnectionOptions c;
     c.net_ticktime = options.net_ticktime;
     c.net_setuptime = options.net_setuptime;
+    c.busy_limit = options.busy_limit;
+    c.limits.max_packet = options.max_message_size;
+    c.limits.max_message = options.max_message_size;
     return c;
   }
   HandshakeSettings settings(std::string peer) const {
@@ -158,16 +244,19 @@ struct Node::Impl final : detail::ConnectionOwner {
 
   // --- what local processes send (the RemoteNodes calls, on this thread) ------------------
 
-  void out_send(Pid from, Pid to, Term m) {
+  void out_send(Pid from, Pid to, Term m, Charge charge) {
     std::optional<Pid> sender;
     if (!from.is_null()) sender = from;
-    route(node_of(to), {control::Send{sender, to, std::move(m), std::nullopt}});
+    route(node_of(to), {control::Send{sender, to, std::move(m), std::nullopt}, std::nullopt,
+                        std::nullopt, std::move(charge)});
   }
-  void out_send_named(Pid from, const RegisteredName& to, Term m) {
-    route(std::string(to.node.name()), {control::RegSend{from, to.name, std::move(m), {}}});
+  void out_send_named(Pid from, const RegisteredName& to, Term m, Charge charge) {
+    route(std::string(to.node.name()), {control::RegSend{from, to.name, std::move(m), {}},
+                                        std::nullopt, std::nullopt, std::move(charge)});
   }
-  void out_send_alias(Pid from, Pid to, const Ref& alias, Term m) {
-    route(node_of(to), {control::AliasSend{from, alias, std::move(m), {}}, std::nullopt, to});
+  void out_send_alias(Pid from, Pid to, const Ref& alias, Term m, Charge charge) {
+    route(node_of(to),
+          {control::AliasSend{from, alias, std::move(m), {}}, std::nullopt, to, std::move(charge)});
   }
   void out_link(Pid from, Pid to) {
     std::string node = node_of(to);
@@ -385,6 +474,21 @@ struct Node::Impl final : detail::ConnectionOwner {
     lost(std::move(gone));
   }
 
+  // One read's messages go to the process layer in one reader section (not one per message).
+  void handle_read(const std::function<void()>& handle) override {
+    ambitious::detail::with_reader_section(handle);
+  }
+
+  // The connection's queue grew or shrank: its peer's flow follows (senders wait on it).
+  void queue_changed(Connection& c, std::int64_t delta, std::int64_t small) override {
+    auto* f = static_cast<Flow*>(c.owner_data);
+    if (!f) c.owner_data = f = &hook.flow(Atom(c.peer()));
+    if (delta >= 0)
+      charge(*f, delta, small);
+    else
+      discharge(*f, -delta, -small);
+  }
+
   // A connection that was up is gone: net_kernel tells the subscribers (nodedown).
   void report_down(const Connection& c, const std::string& why) {
     detail::net_kernel_down(c.peer(), hidden(c), nodedown_reason(why));
@@ -467,8 +571,11 @@ struct Node::Impl final : detail::ConnectionOwner {
     control::SpawnReply reply{r.request, r.from, 0, Term(), r.token};
     std::weak_ptr<Connection> conn = c.shared_from_this();
     detail::serve_spawn(std::move(r), [reply, conn](detail::SpawnAnswer a) {
-      hook.on_node([reply, conn, a = std::move(a)](Impl& i) mutable {
-        i.spawned(conn.lock(), std::move(reply), std::move(a));
+      // Shared: the node's jobs are copyable functions, and the held process is not. Dropped
+      // with the job (the node stopping), the answer aborts its process with noconnection.
+      auto answer = std::make_shared<detail::SpawnAnswer>(std::move(a));
+      hook.on_node([reply, conn, answer](Impl& i) mutable {
+        i.spawned(conn.lock(), std::move(reply), std::move(*answer));
       });
     });
   }
@@ -523,31 +630,157 @@ struct Node::Impl final : detail::ConnectionOwner {
   }
 
   // The process layer's way to this node (installed as the default RemoteNodes while the node
-  // runs). Of static storage, so that a call that loaded it may still run after stop(): each
-  // call takes the shared lock only to post itself to the node's thread, where it runs in the
-  // order posted (one sender's calls come one after another, so they keep their order).
+  // runs). Of static storage, so that a call that loaded it may still run after stop(). Each
+  // call takes the shared lock only to queue itself for the node's thread, which runs the
+  // queue in order (one sender's calls come one after another, so they keep their order): one
+  // wake-up of that thread for all that is queued meanwhile, not one per message.
+  //
+  // Back-pressure (OTP's busy distribution port): a process whose message goes to a node with
+  // more than busy_limit bytes on their way (queued here, pending its connection, or in the
+  // connection's queue unwritten) waits, its worker thread blocked, until the connection has
+  // written enough; a slow reader therefore holds at most about busy_limit plus one message per
+  // sender. Signals (links, exits, monitors) are never held back, and neither is the node's
+  // own thread.
   struct Hook final : ambitious::detail::RemoteNodes {
+    // A call of a process, for the node's thread: a message (the three sends) or another call.
+    struct Job {
+      enum class Kind : std::uint8_t { send, send_named, send_alias, other };
+      Kind kind = Kind::other;
+      Pid from, to;
+      RegisteredName named{};
+      Ref alias{};
+      Term message;
+      Charge charge;
+      std::function<void(Impl&)> other;
+    };
+
     std::shared_mutex mutex;
     Impl* impl = nullptr;  // under `mutex`
+
+    // The queue for the node's thread (any thread).
+    std::mutex jobs_mutex;
+    std::vector<Job> jobs;      // under jobs_mutex
+    bool jobs_posted = false;   // under jobs_mutex: a drain is posted and has not taken them
+    std::vector<Job> draining;  // node's thread only
+
+    // Flows by node name (an atom's index), never removed: a flow outlives every charge.
+    std::shared_mutex flows_mutex;
+    std::unordered_map<std::uint32_t, std::unique_ptr<Flow>> flows;
+
+    Flow& flow(Atom node) {
+      // Flows are never removed: the last one a thread used is still the one of its node.
+      thread_local std::optional<std::uint32_t> last_node;
+      thread_local Flow* last_flow = nullptr;
+      if (last_node == node.index()) return *last_flow;
+      Flow& f = find_flow(node);
+      last_node = node.index();
+      last_flow = &f;
+      return f;
+    }
+    Flow& find_flow(Atom node) {
+      {
+        std::shared_lock lock(flows_mutex);
+        if (auto it = flows.find(node.index()); it != flows.end()) return *it->second;
+      }
+      std::unique_lock lock(flows_mutex);
+      auto& f = flows[node.index()];
+      if (!f) f = std::make_unique<Flow>();
+      return *f;
+    }
+
+    // Queues `j` (with the shared lock held): posts a drain only when none is pending.
+    void submit(Impl& i, Job&& j) {
+      {
+        std::lock_guard lock(jobs_mutex);
+        jobs.push_back(std::move(j));
+        if (jobs_posted) return;
+        jobs_posted = true;
+      }
+      asio::post(i.io, [&i] { hook.drain(i); });
+    }
+    // On the node's thread: runs what was queued, in order.
+    void drain(Impl& i) {
+      {
+        std::lock_guard lock(jobs_mutex);
+        draining.swap(jobs);
+        jobs_posted = false;
+      }
+      for (Job& j : draining) {
+        if (i.stopped) break;
+        switch (j.kind) {
+          case Job::Kind::send:
+            i.out_send(j.from, j.to, std::move(j.message), std::move(j.charge));
+            break;
+          case Job::Kind::send_named:
+            i.out_send_named(j.from, j.named, std::move(j.message), std::move(j.charge));
+            break;
+          case Job::Kind::send_alias:
+            i.out_send_alias(j.from, j.to, j.alias, std::move(j.message), std::move(j.charge));
+            break;
+          case Job::Kind::other:
+            j.other(i);
+            break;
+        }
+      }
+      draining.clear();
+    }
+
+    // A message to `node`: waits while its flow is busy (not on the node's thread), then
+    // queues `j` charged with the message's size.
+    void send_message(Atom node, Job&& j) noexcept {
+      const std::int64_t bytes = static_cast<std::int64_t>(etf::encoded_size(j.message)) + 32;
+      const bool small = bytes <= small_message;
+      Flow& f = flow(node);
+      for (;;) {
+        std::shared_lock lock(mutex);
+        if (!impl || impl->stopped) return;  // stopping: dropped, as a node going down drops it
+        if (busy.drained(f, small) || std::this_thread::get_id() == impl->thread.get_id()) {
+          j.charge = Charge(&f, bytes);
+          submit(*impl, std::move(j));
+          return;
+        }
+        lock.unlock();
+        std::unique_lock wait(busy.mutex);
+        const std::uint64_t g = busy.generation;
+        busy.waiting.fetch_add(1, std::memory_order_seq_cst);
+        // Re-checked under the mutex, which discharge() takes to notify: no wake-up is lost.
+        busy.cv.wait(wait, [&] { return busy.generation != g || busy.drained(f, small); });
+        busy.waiting.fetch_sub(1, std::memory_order_seq_cst);
+      }
+    }
 
     template <class F>
     void on_node(F&& f) noexcept {
       std::shared_lock lock(mutex);
       if (!impl || impl->stopped) return;  // stopping: dropped, as a node going down drops it
-      asio::post(impl->io, [i = impl, f = std::forward<F>(f)]() mutable {
-        if (!i->stopped) f(*i);
-      });
+      Job j;
+      j.other = std::forward<F>(f);
+      submit(*impl, std::move(j));
     }
     void send(Pid from, Pid to, Term m) noexcept override {
-      on_node([=, m = std::move(m)](Impl& i) mutable { i.out_send(from, to, std::move(m)); });
+      Job j;
+      j.kind = Job::Kind::send;
+      j.from = from;
+      j.to = to;
+      j.message = std::move(m);
+      send_message(to.node(), std::move(j));
     }
     void send_named(Pid from, const RegisteredName& to, Term m) noexcept override {
-      on_node([=, m = std::move(m)](Impl& i) mutable { i.out_send_named(from, to, std::move(m)); });
+      Job j;
+      j.kind = Job::Kind::send_named;
+      j.from = from;
+      j.named = to;
+      j.message = std::move(m);
+      send_message(to.node, std::move(j));
     }
     void send_alias(Pid from, Pid to, const Ref& alias, Term m) noexcept override {
-      on_node([=, m = std::move(m)](Impl& i) mutable {
-        i.out_send_alias(from, to, alias, std::move(m));
-      });
+      Job j;
+      j.kind = Job::Kind::send_alias;
+      j.from = from;
+      j.to = to;
+      j.alias = alias;
+      j.message = std::move(m);
+      send_message(to.node(), std::move(j));
     }
     void link(Pid from, Pid to) noexcept override {
       on_node([=](Impl& i) { i.out_link(from, to); });
@@ -650,6 +883,7 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
       impl->io, [raw = impl.get()]() -> awaitable<void> { co_await raw->accept_loop(); },
       asio::detached);
   impl->thread = std::thread([raw = impl.get()] { raw->io.run(); });
+  busy.limit = static_cast<std::int64_t>(impl->options.busy_limit);
   {
     std::unique_lock lock(Impl::hook.mutex);
     Impl::hook.impl = impl.get();
@@ -672,6 +906,7 @@ void Node::stop() {
     std::unique_lock lock(Impl::hook.mutex);
     Impl::hook.impl = nullptr;
   }
+  busy.release_all();  // senders waiting for a connection of this node give up
   // Connections close (their peers see the end of the stream); what is still in flight (an
   // epmd lookup) is abandoned with the io_context.
   asio::post(impl_->io, [impl = impl_.get()] {

@@ -1,6 +1,7 @@
 #include "ambitious/dist/packet.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "bytes.hpp"
 
@@ -122,14 +123,45 @@ std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::first_fra
   Assembly a;
   a.control = std::move(c->first);
   a.next_fragment = fragment - 1;
-  a.payload.reserve(1 + rest);
-  a.payload.push_back(etf::version);
-  a.payload.insert(a.payload.end(), bytes.begin() + static_cast<std::ptrdiff_t>(c->second),
-                   bytes.end());
-  pending_bytes_ += a.payload.size();
+  // Room for `fragment` fragments the size of this one (senders cut equal fragments), within
+  // what the limit leaves unreserved: a peer that announces more than it sends reserves no more
+  // than max_message in all.
+  const std::size_t budget = limits_.max_message > reserved_ ? limits_.max_message - reserved_ : 0;
+  std::size_t want = 1 + rest;
+  if (rest > 0 && fragment - 1 <= (budget - std::min(budget, want)) / rest)
+    want += rest * static_cast<std::size_t>(fragment - 1);
+  else
+    want = std::max(want, std::min(budget, std::size_t{1} << 20));
+  a.capacity = want;
+  a.buffer =
+      Term::binary_filled(a.capacity, [&](std::span<std::uint8_t> to) { a.data = to.data(); });
+  reserved_ += a.capacity;
+  a.data[0] = etf::version;
+  a.size = 1;
+  append(a, bytes.subspan(c->second));
+  pending_bytes_ += a.size;
   sequences_.emplace(sequence, std::move(a));
   if (fragment == 1) return complete(sequence);
   return std::optional<ControlMessage>();
+}
+
+// Appends `bytes` to `a`'s buffer, moving it to a larger one when they do not fit.
+void PacketDecoder::append(Assembly& a, std::span<const std::uint8_t> bytes) {
+  if (a.size + bytes.size() > a.capacity) {
+    std::size_t capacity =
+        std::max(a.size + bytes.size(), std::min(2 * a.capacity, limits_.max_message + 1));
+    std::uint8_t* data = nullptr;
+    Term bigger = Term::binary_filled(capacity, [&](std::span<std::uint8_t> to) {
+      data = to.data();
+      std::memcpy(data, a.data, a.size);
+    });
+    reserved_ += capacity - a.capacity;
+    a.buffer = std::move(bigger);
+    a.data = data;
+    a.capacity = capacity;
+  }
+  if (!bytes.empty()) std::memcpy(a.data + a.size, bytes.data(), bytes.size());
+  a.size += bytes.size();
 }
 
 std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::next_fragment(
@@ -143,7 +175,7 @@ std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::next_frag
   if (fragment == 0 || fragment != a.next_fragment) return fail(WireErrc::malformed, 10);
   std::size_t more = bytes.size() - header;
   if (pending_bytes_ + more > limits_.max_message) return fail(WireErrc::too_large, 10);
-  a.payload.insert(a.payload.end(), bytes.begin() + header, bytes.end());
+  append(a, bytes.subspan(header));
   pending_bytes_ += more;
   a.next_fragment = fragment - 1;
   if (fragment == 1) return complete(sequence);
@@ -154,34 +186,32 @@ std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::complete(
     std::uint64_t sequence) {
   auto node = sequences_.extract(sequence);
   Assembly& a = node.mapped();
-  pending_bytes_ -= a.payload.size();
+  pending_bytes_ -= a.size;
+  reserved_ -= a.capacity;
   std::optional<Term> payload;
-  if (a.payload.size() > 1) {
-    std::expected<Term, etf::DecodeError> t;
-    if (a.payload.size() >= limits_.decode.share_from) {
-      // Large: into a binary of its own, so that the payload's large binaries share it.
-      Term buffer = Term::binary_filled(a.payload.size(), [&](std::span<std::uint8_t> to) {
-        std::copy(a.payload.begin(), a.payload.end(), to.begin());
-      });
-      a.payload = {};
-      t = etf::decode_shared(buffer, limits_.decode);
-    } else {
-      t = etf::decode(a.payload, limits_.decode);
-    }
+  if (a.size > 1) {
+    // The room after the payload is zeroed, so that a term that claims more bytes than came
+    // reads zeros (and is refused below) rather than bytes never written.
+    std::memset(a.data + a.size, 0, a.capacity - a.size);
+    auto t = etf::decode_prefix_shared(a.buffer, 0, limits_.decode);
     if (!t) return bad_term(0, t.error());
-    payload = std::move(*t);
+    if (t->second > a.size)
+      return bad_term(0, etf::DecodeError{etf::DecodeErrc::truncated, a.size});
+    if (t->second != a.size) return fail(WireErrc::trailing_bytes, t->second);
+    payload = std::move(t->first);
   }
   auto m = message(a.control, payload, 0);
   if (!m) return std::unexpected(m.error());
   return std::optional<ControlMessage>(std::move(*m));
 }
 
-std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
-  ControlTerms t = to_terms(m, flags);
+std::size_t encode_packet_append(const ControlTerms& t, Flags flags,
+                                 std::vector<std::uint8_t>& out) {
   const bool header = flags & (flag::fragments | flag::dist_hdr_atom_cache);
-  std::vector<std::uint8_t> out;
-  out.reserve(7 + etf::encoded_size(t.control) + (t.payload ? etf::encoded_size(*t.payload) : 0));
-  out.resize(4);
+  const std::size_t start = out.size();
+  out.reserve(start + 7 + etf::encoded_size(t.control) +
+              (t.payload ? etf::encoded_size(*t.payload) : 0));
+  out.resize(start + 4);
   if (header) {
     // OTP reads a distribution header, and only that, from a peer that negotiated FRAGMENTS
     // (or the atom cache): 131, 68, no atom cache refs, then the terms without their 131.
@@ -189,7 +219,7 @@ std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
     // no copy of the terms.
     out.insert(out.end(), {etf::version, packet_tag::dist_header});
     etf::encode_append(t.control, out);
-    out[6] = 0;  // where the control term's 131 went
+    out[start + 6] = 0;  // where the control term's 131 went
     if (t.payload) {
       const std::size_t at = out.size() - 1;
       const std::uint8_t last = out[at];
@@ -202,7 +232,18 @@ std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
     etf::encode_append(t.control, out);
     if (t.payload) etf::encode_append(*t.payload, out);
   }
-  detail::Writer(out).patch_u32(0, static_cast<std::uint32_t>(out.size() - 4));
+  const std::size_t n = out.size() - start;
+  const auto len = static_cast<std::uint32_t>(n - 4);
+  out[start] = static_cast<std::uint8_t>(len >> 24);
+  out[start + 1] = static_cast<std::uint8_t>(len >> 16);
+  out[start + 2] = static_cast<std::uint8_t>(len >> 8);
+  out[start + 3] = static_cast<std::uint8_t>(len);
+  return n;
+}
+
+std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
+  std::vector<std::uint8_t> out;
+  encode_packet_append(to_terms(m, flags), flags, out);
   return out;
 }
 
@@ -237,6 +278,47 @@ std::vector<std::vector<std::uint8_t>> encode_fragments(const ControlMessage& m,
                       std::min(fragment_size, p.size() - std::min(from, p.size()))));
     w.patch_u32(0, static_cast<std::uint32_t>(f.size() - 4));
     out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::optional<Fragments> fragment(const ControlMessage& m, Flags flags, std::uint64_t sequence,
+                                  std::size_t fragment_size) {
+  return fragment(to_terms(m, flags), sequence, fragment_size);
+}
+
+std::optional<Fragments> fragment(const ControlTerms& t, std::uint64_t sequence,
+                                  std::size_t fragment_size) {
+  if (fragment_size == 0) fragment_size = 1;
+  if (!t.payload) return std::nullopt;
+  // Sized first: a message that fits in one packet is encoded once, by encode_packet.
+  const std::size_t payload_size = etf::encoded_size(*t.payload) - 1;  // without its 131
+  if (payload_size <= fragment_size) return std::nullopt;
+  Fragments out;
+  out.payload = etf::encode_segments(*t.payload);
+  std::vector<std::uint8_t> control = etf::encode(t.control);
+  const std::size_t count = (payload_size + fragment_size - 1) / fragment_size;
+  out.heads.reserve(count);
+  out.from.reserve(count);
+  out.length.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t from = i * fragment_size;
+    const std::size_t length = std::min(fragment_size, payload_size - from);
+    std::vector<std::uint8_t> head;
+    detail::Writer w(head);
+    w.u32(0);
+    w.u8(etf::version);
+    w.u8(i == 0 ? packet_tag::fragment_header : packet_tag::fragment_cont);
+    w.u64(sequence);
+    w.u64(count - i);
+    if (i == 0) {
+      w.u8(0);                                                     // no atom cache refs
+      w.bytes(std::span<const std::uint8_t>(control).subspan(1));  // without its 131
+    }
+    w.patch_u32(0, static_cast<std::uint32_t>(head.size() - 4 + length));
+    out.heads.push_back(std::move(head));
+    out.from.push_back(1 + from);  // past the payload's 131
+    out.length.push_back(length);
   }
   return out;
 }

@@ -343,6 +343,16 @@ Delivery remote_alias_send(Pid from, Pid owner, const Ref& alias, Term message) 
   return post_signal(owner, static_cast<Signal*>(owned.release()));
 }
 
+void with_reader_section(void (*f)(void*), void* ctx) {
+  if (Worker::current() || Scheduler::reading()) return f(ctx);
+  bool ran = false;
+  {
+    std::lock_guard gate(foreign_gate());
+    if (RuntimeState* rt = runtime()) ran = rt->scheduler.run_as_reader([&] { f(ctx); });
+  }
+  if (!ran) f(ctx);  // no runtime, or it stops: what f delivers finds none and is dropped
+}
+
 }  // namespace ambitious::detail
 
 namespace ambitious {

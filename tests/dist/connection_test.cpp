@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "../patience.hpp"
+#include "ambitious/behaviours/logger.hpp"
 
 // Two connections talking over loopback TCP on one io_context, which the test runs until the
 // state it waits for holds (at most `patience`).
@@ -23,12 +24,45 @@ struct Recorder final : ConnectionOwner {
   bool up = false;
   std::optional<std::string> down;
   std::vector<ControlMessage> got;
+  std::int64_t queued = 0, queued_small = 0;  // the sum of queue_changed's deltas
   Admission admit(Connection&, const handshake_action::Admit&) override { return answer; }
   bool confirm_alive(Connection&) override { return true; }
   void replace_old(Connection&) override {}
   void established(Connection&) override { up = true; }
   void received(Connection&, ControlMessage&& m) override { got.push_back(std::move(m)); }
   void closed(Connection&, const std::string& why) override { down = why; }
+  void queue_changed(Connection&, std::int64_t delta, std::int64_t small) override {
+    queued += delta;
+    queued_small += small;
+  }
+};
+
+// A carrier whose reads wait while it is stalled: a peer that does not read.
+struct Stalling final : Carrier {
+  Stalling(asio::any_io_executor ex, std::unique_ptr<Carrier> c)
+      : inner(std::move(c)), release(std::make_shared<asio::steady_timer>(ex)) {}
+  asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> into,
+                                         boost::system::error_code& ec) override {
+    while (*stalled) {
+      boost::system::error_code ignored;
+      release->expires_at(asio::steady_timer::time_point::max());
+      co_await release->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    co_return co_await inner->read_some(into, ec);
+  }
+  asio::awaitable<void> write(std::span<const asio::const_buffer> b,
+                              boost::system::error_code& ec) override {
+    co_await inner->write(b, ec);
+  }
+  void close() noexcept override {
+    *stalled = false;
+    release->cancel();
+    inner->close();
+  }
+  std::string remote() const override { return inner->remote(); }
+  std::unique_ptr<Carrier> inner;
+  std::shared_ptr<bool> stalled = std::make_shared<bool>(false);
+  std::shared_ptr<asio::steady_timer> release;
 };
 
 // A carrier that stops writing (and pretends it wrote) once muted: a peer gone silent.
@@ -68,6 +102,8 @@ struct Pair : ::testing::Test {
   ConnectionOptions options;
   std::shared_ptr<bool> a_muted;
   std::shared_ptr<std::optional<std::vector<std::uint8_t>>> a_corrupt;
+  std::shared_ptr<bool> b_stalled;
+  std::shared_ptr<asio::steady_timer> b_release;
 
   HandshakeSettings settings(std::string me, std::string cookie, std::string peer = "") {
     return HandshakeSettings{std::move(me), 7, default_flags, Cookie(std::move(cookie)),
@@ -84,9 +120,13 @@ struct Pair : ::testing::Test {
     a = std::make_shared<Connection>(
         io.get_executor(), std::move(muting), Handshake::Role::initiator,
         settings("a@127.0.0.1", a_cookie, "b@127.0.0.1"), 1111, options, a_events);
-    b = std::make_shared<Connection>(
-        io.get_executor(), std::make_unique<TcpCarrier>(std::move(server)),
-        Handshake::Role::acceptor, settings("b@127.0.0.1", b_cookie), 2222, options, b_events);
+    auto stalling = std::make_unique<Stalling>(io.get_executor(),
+                                               std::make_unique<TcpCarrier>(std::move(server)));
+    b_stalled = stalling->stalled;
+    b_release = stalling->release;
+    b = std::make_shared<Connection>(io.get_executor(), std::move(stalling),
+                                     Handshake::Role::acceptor, settings("b@127.0.0.1", b_cookie),
+                                     2222, options, b_events);
     a->start();
     b->start();
   }
@@ -191,4 +231,95 @@ TEST_F(Pair, a_bad_packet_closes_the_connection_with_its_error) {
   ASSERT_TRUE(until([&] { return b_events.down.has_value(); }));
   EXPECT_EQ(*b_events.down, "bad packet from the peer: unknown message at byte 1");
   EXPECT_TRUE(b_events.got.empty());
+}
+
+TEST_F(Pair, a_peer_that_does_not_read_makes_the_connection_busy_until_it_reads_again) {
+  options.busy_limit = 256 * 1024;
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  *b_stalled = true;
+  // Far more than the sockets' buffers hold: the rest stays queued in A, and A knows it.
+  const int count = 4000;
+  Term chunk = Term::binary(std::string(10'000, 'x'));
+  for (int i = 0; i < count; ++i)
+    ASSERT_TRUE(a->send(control::Send{local(1), local(2), Term::tuple(i, chunk), std::nullopt}));
+  EXPECT_TRUE(a->busy());
+  // What the writer could not hand to the socket stays counted: the owner's view (the sum of
+  // queue_changed) always equals the connection's own.
+  ASSERT_TRUE(until([&] { return a_events.queued < static_cast<std::int64_t>(count) * 10'000; }));
+  EXPECT_TRUE(a->busy());
+  EXPECT_EQ(a_events.queued, static_cast<std::int64_t>(a->queued_bytes()));
+  EXPECT_EQ(a_events.queued_small, a_events.queued);  // no fragments: all whole packets
+  // B took at most what its read in progress when it stalled got.
+  EXPECT_LT(b_events.got.size(), static_cast<std::size_t>(count) / 10);
+  // B reads again: everything arrives, in order, and A's queue drains to nothing.
+  *b_stalled = false;
+  b_release->cancel();
+  ASSERT_TRUE(until([&] { return b_events.got.size() == count && a->queued_bytes() == 0; }));
+  EXPECT_FALSE(a->busy());
+  EXPECT_EQ(a_events.queued, 0);
+  EXPECT_EQ(a_events.queued_small, 0);
+  for (int i = 0; i < count; ++i)
+    ASSERT_EQ(std::get<control::Send>(b_events.got[static_cast<std::size_t>(i)]).message[0],
+              Term(i));
+}
+
+TEST_F(Pair, what_a_closed_connection_had_queued_is_released_to_its_owner) {
+  options.fragment_size = 1000;
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  *b_stalled = true;
+  Term big = Term::binary(std::string(2'000'000, 'y'));
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(a->send(control::Send{local(1), local(2), big, std::nullopt}));
+  EXPECT_GT(a_events.queued, 0);
+  EXPECT_LT(a_events.queued_small, a_events.queued);  // fragments are not small
+  a->close("done");
+  ASSERT_TRUE(until([&] { return a_events.down.has_value(); }));
+  EXPECT_EQ(a->queued_bytes(), 0u);
+  EXPECT_EQ(a_events.queued, 0);
+  EXPECT_EQ(a_events.queued_small, 0);
+}
+
+struct Logged {
+  std::shared_ptr<std::vector<std::string>> lines = std::make_shared<std::vector<std::string>>();
+  Logged() {
+    set_logger([l = lines](const LogReport& r) { l->push_back(r.text); });
+  }
+  ~Logged() { set_logger(nullptr); }
+};
+
+TEST_F(Pair, a_frame_above_the_maximum_message_size_closes_the_connection_with_a_log_line) {
+  Logged logged;
+  options.limits.max_packet = 4096;
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  ASSERT_TRUE(a->send(
+      control::Send{local(1), local(2), Term::binary(std::string(8000, 'z')), std::nullopt}));
+  ASSERT_TRUE(until([&] { return b_events.down.has_value(); }));
+  EXPECT_NE(b_events.down->find("bad frame from the peer: too large"), std::string::npos)
+      << *b_events.down;
+  EXPECT_NE(b_events.down->find("a packet of at most 4096 bytes"), std::string::npos)
+      << *b_events.down;
+  EXPECT_TRUE(b_events.got.empty());
+  ASSERT_EQ(logged.lines->size(), 1u);
+  EXPECT_NE((*logged.lines)[0].find("a@127.0.0.1"), std::string::npos) << (*logged.lines)[0];
+  EXPECT_NE((*logged.lines)[0].find("too large"), std::string::npos) << (*logged.lines)[0];
+}
+
+TEST_F(Pair, a_fragmented_message_above_the_maximum_message_size_closes_the_connection) {
+  Logged logged;
+  options.fragment_size = 1000;
+  options.limits.max_message = 4096;
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  ASSERT_TRUE(a->send(
+      control::Send{local(1), local(2), Term::binary(std::string(8000, 'z')), std::nullopt}));
+  ASSERT_TRUE(until([&] { return b_events.down.has_value(); }));
+  EXPECT_NE(b_events.down->find("bad packet from the peer: too large"), std::string::npos)
+      << *b_events.down;
+  EXPECT_NE(b_events.down->find("a fragmented message of at most 4096 bytes"), std::string::npos)
+      << *b_events.down;
+  EXPECT_TRUE(b_events.got.empty());
+  EXPECT_EQ(logged.lines->size(), 1u);
 }

@@ -13,6 +13,7 @@
 // lost connection fires every link and monitor over it with `noconnection`.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -51,6 +52,12 @@ struct NodeOptions {
   std::chrono::milliseconds net_setuptime = std::chrono::seconds(7);
   /// The flags advertised.
   Flags flags = default_flags;
+  /// The largest message a peer may send (a frame, or a message reassembled from fragments):
+  /// a larger one closes that connection, with a log line.
+  std::size_t max_message_size = std::size_t{64} << 20;
+  /// Bytes on their way to one node (not yet written to its connection) from which a process
+  /// sending to it waits until they drain (OTP's busy distribution port).
+  std::size_t busy_limit = std::size_t{4} << 20;
 };
 
 /// Why a node could not start.

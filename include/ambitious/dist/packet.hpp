@@ -74,11 +74,16 @@ class PacketDecoder {
   std::size_t pending_sequences() const noexcept { return sequences_.size(); }
 
  private:
+  // A message being reassembled straight into a binary (sized from its first fragment), whose
+  // large binaries the decoded payload then shares: one copy of the bytes, not three.
   struct Assembly {
     Term control;
-    std::uint64_t next_fragment = 0;    // the FragmentId the next continuation must carry
-    std::vector<std::uint8_t> payload;  // 131, then the payload's bytes so far
+    std::uint64_t next_fragment = 0;  // the FragmentId the next continuation must carry
+    Term buffer;                      // a binary: 131, then the payload's bytes so far
+    std::uint8_t* data = nullptr;     // buffer's bytes (written only while it is ours alone)
+    std::size_t size = 0, capacity = 0;
   };
+  void append(Assembly& a, std::span<const std::uint8_t> bytes);
 
   std::expected<std::optional<ControlMessage>, WireError> whole(std::span<std::uint8_t> bytes,
                                                                 std::size_t at, bool versioned,
@@ -92,6 +97,7 @@ class PacketDecoder {
   PacketLimits limits_;
   std::map<std::uint64_t, Assembly> sequences_;
   std::size_t pending_bytes_ = 0;
+  std::size_t reserved_ = 0;  // the capacities of the assemblies' buffers, all together
 };
 
 /// The tick: a packet of length 0.
@@ -101,11 +107,33 @@ inline constexpr std::uint8_t tick_bytes[4] = {0, 0, 0, 0};
 /// a distribution header (131, 68, 0) when FRAGMENTS (or the atom cache) was negotiated, for
 /// OTP then reads nothing else; the pass-through form (112) otherwise.
 std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags);
+/// The packet of the terms `t` (to_terms() of a message), length first, appended to `out` as
+/// encode_packet() writes it; returns the bytes appended.
+std::size_t encode_packet_append(const ControlTerms& t, Flags flags,
+                                 std::vector<std::uint8_t>& out);
 /// `m` as fragments of at most `fragment_size` payload bytes each (131, 69 first, then
 /// 131, 70), each with its 4-byte length; for a peer that negotiated FRAGMENTS. `sequence` names
 /// the message among those the connection has in flight (OTP uses the sender's pid number).
 std::vector<std::vector<std::uint8_t>> encode_fragments(const ControlMessage& m, Flags flags,
                                                         std::uint64_t sequence,
                                                         std::size_t fragment_size);
+
+/// `m` as encode_fragments() cuts it, with the payload's large binaries referenced instead of
+/// copied: fragment i is heads[i] (its length, header and, in the first, the control term)
+/// followed by the payload bytes [from[i], from[i] + length[i]) of the pieces of `payload`
+/// (whose version byte, at 0, is never part of a fragment). What a connection writes with one
+/// gather write per batch.
+struct Fragments {
+  std::vector<std::vector<std::uint8_t>> heads;  ///< each fragment's own bytes
+  std::vector<std::size_t> from, length;         ///< each fragment's slice of `payload`
+  etf::Segments payload;                         ///< the payload term's encoding, in pieces
+};
+/// `m` as Fragments when its payload exceeds `fragment_size` bytes (FRAGMENTS negotiated);
+/// nothing when it fits in one packet (then encode_packet() writes it).
+std::optional<Fragments> fragment(const ControlMessage& m, Flags flags, std::uint64_t sequence,
+                                  std::size_t fragment_size);
+/// The same for the terms `t` of a message (to_terms()).
+std::optional<Fragments> fragment(const ControlTerms& t, std::uint64_t sequence,
+                                  std::size_t fragment_size);
 
 }  // namespace ambitious::dist

@@ -16,6 +16,7 @@
 // how a nodedown reaches links and monitors (remote_nodes.hpp says which calls a nodedown makes).
 
 #include <cstdint>
+#include <type_traits>
 
 #include "ambitious/core/atom.hpp"
 #include "ambitious/core/pid.hpp"
@@ -66,5 +67,18 @@ Delivery remote_down(Pid from, Pid to, const Ref& ref, ExitReason reason);
 /// processes made over that connection: an alias is such a monitor's ref). Queued only while
 /// `alias` is an active monitor of `owner`; dropped otherwise, as a deactivated alias is.
 Delivery remote_alias_send(Pid from, Pid owner, const Ref& alias, Term message);
+
+/// Runs `f(ctx)` on a thread that is not a worker as one reader section of the running runtime:
+/// the deliveries and entry points above that `f` calls take the direct path, where each call
+/// alone would take the foreign threads' gate in turn. For a connection's thread: one turn for
+/// all the messages of one read. Without a runtime (or while it stops), `f` runs as it is.
+void with_reader_section(void (*f)(void*), void* ctx);
+/// with_reader_section for a callable.
+template <class F>
+void with_reader_section(F&& f) {
+  using P = std::remove_reference_t<F>*;
+  with_reader_section([](void* c) { (*static_cast<P>(c))(); },
+                      const_cast<void*>(static_cast<const void*>(&f)));
+}
 
 }  // namespace ambitious::detail
