@@ -85,6 +85,7 @@ const Atom pong_from_cpp("pong_from_cpp");
 
 // Calls {Name, Node} and sends the outcome to `to`: a process of its own, so that echo keeps
 // answering meanwhile and a failed call ends only this process.
+// [snippet call_erlang]
 Task<> call_erlang(RegisteredName server, Term request, Pid to) {
   auto reply = co_await gen_server::try_call(ServerRef<AnyServer>(server), std::move(request));
   if (reply)
@@ -92,7 +93,9 @@ Task<> call_erlang(RegisteredName server, Term request, Pid to) {
   else
     send(to, Term::tuple(Atom("call_failed"), reply.error().term()));
 }
+// [snippet call_erlang]
 
+// [snippet echo]
 Task<> echo() {
   for (;;) {
     Term m = co_await receive<Term>();
@@ -112,6 +115,7 @@ Task<> echo() {
     }  // anything else is dropped, as an Erlang receive loop with a catch-all would
   }
 }
+// [snippet echo]
 
 Task<> crasher() {
   for (;;) {
@@ -206,6 +210,7 @@ int main(int argc, char** argv) {
 
     // The functions Erlang calls into (erpc:call, rpc:call): an MFA not registered here gives
     // Erlang's undef. The node's rpc server (rex) runs them, each in a process of its own.
+    // [snippet rpc]
     const Atom interop("interop");
     dist::register_function(interop, Atom("add"), 2, [](std::span<const Term> args) {
       auto sum = integer_add(args[0], args[1]);
@@ -214,10 +219,12 @@ int main(int argc, char** argv) {
     });
     dist::register_function(interop, Atom("echo"), 1,
                             [](std::span<const Term> args) { return args[0]; });
+    // [snippet rpc]
 
     // Distribution last: registering with epmd tells the cluster the node is ready. Started
     // from this process (not the blocking pool), so that the node's net_kernel starts in this
     // runtime; the few milliseconds of epmd registration are start-up's only work.
+    // [snippet start]
     auto node = dist::Node::start(*options);
     if (!node) {
       std::fprintf(stderr, "interop_node: distribution did not start: %s\n",
@@ -226,6 +233,7 @@ int main(int argc, char** argv) {
     }
     std::printf("interop_node %s ready (port %u)\n", (*node)->name().c_str(), (*node)->port());
     std::fflush(stdout);
+    // [snippet start]
 
     // Detached: it ends with the program (a signal that came before it started is pending).
     std::thread([root = self(), signals = stop_signals] {

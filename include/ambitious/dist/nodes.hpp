@@ -137,13 +137,17 @@ namespace ambitious {
 /// `{nodeup, Node}` / `{nodeup, Node, Info}`.
 template <>
 struct Codec<dist::NodeUp> {
+  /// The message of `v`.
   static Term to_term(const dist::NodeUp& v);
+  /// `t` as a NodeUp, or why it is not one.
   static std::expected<dist::NodeUp, CodecError> from_term(const Term& t);
 };
 /// `{nodedown, Node}` / `{nodedown, Node, Info}`.
 template <>
 struct Codec<dist::NodeDown> {
+  /// The message of `v`.
   static Term to_term(const dist::NodeDown& v);
+  /// `t` as a NodeDown, or why it is not one.
   static std::expected<dist::NodeDown, CodecError> from_term(const Term& t);
 };
 

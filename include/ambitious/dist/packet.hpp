@@ -125,8 +125,9 @@ std::vector<std::vector<std::uint8_t>> encode_fragments(const ControlMessage& m,
 /// gather write per batch.
 struct Fragments {
   std::vector<std::vector<std::uint8_t>> heads;  ///< each fragment's own bytes
-  std::vector<std::size_t> from, length;         ///< each fragment's slice of `payload`
-  etf::Segments payload;                         ///< the payload term's encoding, in pieces
+  std::vector<std::size_t> from;    ///< where each fragment's slice of `payload` starts
+  std::vector<std::size_t> length;  ///< each fragment's slice's length
+  etf::Segments payload;            ///< the payload term's encoding, in pieces
 };
 /// `m` as Fragments when its payload exceeds `fragment_size` bytes (FRAGMENTS negotiated);
 /// nothing when it fits in one packet (then encode_packet() writes it).

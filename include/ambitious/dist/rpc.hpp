@@ -101,6 +101,7 @@ void register_function(Atom module, Atom function, unsigned arity, F f) {
       }));
 }
 
+/// \cond
 namespace detail {
 template <class F>
 struct Signature : Signature<decltype(&F::operator())> {};
@@ -139,6 +140,7 @@ Term apply_typed(F& f, std::span<const Term> terms, std::index_sequence<I...>) {
     return Codec<R>::to_term(f(std::move(*std::get<I>(decoded))...));
 }
 }  // namespace detail
+/// \endcond
 
 /// Registers `f`, a function of C++ values with Codecs (`[](std::int64_t a, std::int64_t b) {
 /// return a + b; }`), as `module:function/N`, N its number of parameters: each argument is
