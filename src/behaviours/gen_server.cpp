@@ -148,6 +148,15 @@ void reply_type_mismatch(std::string_view waited, std::string_view sent) {
                               ", not a " + std::string(sent));
 }
 
+void send_plain_reply(const From& from, Term reply) {
+  send(from.pid, Term::tuple(Term(from.tag), std::move(reply)));
+}
+
+void reply_without_codec(std::string_view type) {
+  throw std::invalid_argument("gen_server::reply: " + std::string(type) +
+                              " has no Codec, and the caller is of another node");
+}
+
 void exit_call_failed(const ExitReason& reason, const ServerTarget& server) {
   exit(ExitReason(Term::tuple(
       reason.term(), Term::tuple(atoms::gen_server, atoms::call, Term::list(server.describe())))));

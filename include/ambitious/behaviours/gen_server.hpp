@@ -42,7 +42,7 @@
 #include <chrono>
 #include <expected>
 #include <optional>
-#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -71,6 +71,10 @@ using StartResult = std::expected<ServerRef<S>, ExitReason>;
 namespace detail {
 template <class S, class... A>
 Task<StartResult<S>> start_server(bool link, StartOptions options, A... args);
+/// A cast to a server of another node: `{'$gen_cast', Msg}` (src/behaviours/gen_server_call.cpp).
+void cast_remote(const ServerTarget& server, Term msg);
+/// The BadArg of a cast to another node of a type without a Codec.
+[[noreturn]] void throw_cast_no_codec(std::string_view msg, const ServerTarget& server);
 /// gen_server::stop for any server type (src/behaviours/gen_server.cpp).
 Task<std::expected<void, ExitReason>> stop_server(ServerTarget server, ExitReason reason,
                                                   Timeout timeout);
@@ -209,17 +213,10 @@ template <class S, class Msg>
 void cast(const ServerRef<S>& server, Msg msg) {
   if constexpr (detail::check_cast<S, Msg>()) {
     if (server.remote()) {
-      if constexpr (Encodable<Msg>) {
-        Term message = Term::tuple(atoms::gen_cast, Codec<Msg>::to_term(msg));
-        if (const RegisteredName* name = server.registered_name())
-          send(*name, std::move(message));
-        else
-          send(*server.pid(), std::move(message));
-      } else {
-        throw BadArg("gen_server::cast: " + std::string(detail::type_name<Msg>()) +
-                     " needs a Codec to be sent to " + server.describe().to_string() +
-                     ", a server of another node");
-      }
+      if constexpr (Encodable<Msg>)
+        detail::cast_remote(server.target(), Codec<Msg>::to_term(msg));
+      else
+        detail::throw_cast_no_codec(detail::type_name<Msg>(), server.target());
     } else if (std::optional<Pid> pid = server.resolve()) {
       detail::deliver(*pid, detail::make_message<detail::CastOf<S, Msg>>(std::move(msg)));
     }

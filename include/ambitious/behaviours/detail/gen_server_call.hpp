@@ -3,17 +3,19 @@
 // awaitable a call is.
 
 #include <coroutine>
+#include <cstdint>
 #include <expected>
 #include <optional>
-#include <tuple>
+#include <string_view>
 #include <utility>
 
 #include "ambitious/behaviours/detail/gen_server_protocol.hpp"
 #include "ambitious/behaviours/server_ref.hpp"
+#include "ambitious/process/detail/receive_awaiter.hpp"
+#include "ambitious/process/detail/receive_core.hpp"
 #include "ambitious/process/errors.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/process.hpp"
-#include "ambitious/process/receive.hpp"
 #include "ambitious/process/send.hpp"
 #include "ambitious/process/timeout.hpp"
 
@@ -37,38 +39,74 @@ constexpr bool check_cast() {
 /// `{Reason, {gen_server, call, [Server]}}` (src/behaviours/gen_server.cpp).
 [[noreturn]] void exit_call_failed(const ExitReason& reason, const ServerTarget& server);
 
-/// What a call's receive gives: the reply or the error, and whether the server's Down ended it
-/// (then the monitor is gone already).
+/// The reply to a call of reply type R: how the call's receive recognizes it, and how it
+/// decodes one from another node (no decoding when R has no Codec).
 template <class R>
-struct CallOutcome {
-  std::expected<R, ExitReason> result;
-  bool down = false;
+const Ref& reply_tag(const Message& m) noexcept {
+  return value_of<CallReply<R>>(m).tag;
+}
+template <class R>
+Message* decode_reply(const Term& t, const Ref& tag) {
+  std::expected<CallReply<R>, CodecError> r = Codec<CallReply<R>>::from_term(t);
+  if (!r || r->tag != tag) return nullptr;  // the Term stays queued
+  return make_message<CallReply<R>>(std::move(*r));
+}
+struct ReplyKind {
+  const MessageType* type;                      ///< message_type<CallReply<R>>
+  const Ref& (*tag)(const Message&) noexcept;   ///< the tag of a message of that type
+  Message* (*decode)(const Term&, const Ref&);  ///< from a Term, if it is the reply; or null
 };
+template <class R>
+constexpr Message* (*reply_decoder())(const Term&, const Ref&) {
+  if constexpr (decodes_from_term<CallReply<R>>)
+    return &decode_reply<R>;
+  else
+    return nullptr;
+}
+template <class R>
+inline constexpr ReplyKind reply_kind{message_type<CallReply<R>>, &reply_tag<R>,
+                                      reply_decoder<R>()};
 
-template <class R>
-struct ReplyTagged {
-  Ref tag;
-  bool operator()(const CallReply<R>& r) const noexcept { return r.tag == tag; }
-};
-template <class R>
-struct TakeReply {
-  CallOutcome<R> operator()(CallReply<R>&& r) const { return {std::move(r.value)}; }
-};
-struct DownOf {
-  Ref ref;
-  bool operator()(const Down& d) const noexcept { return d.ref == ref; }
-};
-template <class R>
-struct TakeDown {
-  CallOutcome<R> operator()(Down&& d) const {
-    return {std::expected<R, ExitReason>(std::unexpect, std::move(d.reason)), true};
-  }
-};
-template <class R>
-struct CallTimedOut {
-  CallOutcome<R> operator()() const {
-    return {std::expected<R, ExitReason>(std::unexpect, atoms::timeout)};
-  }
+/// All of a call that does not depend on its types, compiled once
+/// (src/behaviours/gen_server_call.cpp): resolving the server, the self check, the monitor,
+/// sending, the receive of the reply, the server's Down or the timeout, and the error. The
+/// template around it (CallAwaiter) keeps only the typed request message and the reply value,
+/// so each (server, request) costs the compiler little where it is awaited.
+class CallBase {
+ public:
+  void await_suspend(std::coroutine_handle<> h) noexcept { receive_suspend(receive_, h); }
+
+ protected:
+  CallBase(const ReplyKind& reply, Timeout timeout) noexcept
+      : reply_(&reply), timeout_ms_(timeout.milliseconds()) {}
+
+  /// Monitors the local server `server`, delivers it `request` (a CallOf message whose From is
+  /// `from`, filled in here: the caller and the monitor's ref) and looks for the reply. The call
+  /// is over already (no such server, the caller itself: error_) and `request` destroyed, or
+  /// it waits. Returns await_ready's answer.
+  bool call_local(const ServerTarget& server, Message* request, From& from);
+  /// A call to a server of another node, as OTP's gen:do_call makes it: MONITOR_P on the pid
+  /// or the name, `{'$gen_call', {Self, [alias | Mref]}, Request}`; the reply `{[alias | Mref],
+  /// Reply}` comes by ALIAS_SEND to the monitor's ref (CallReply's Codec reads it).
+  bool call_remote(const ServerTarget& server, Term request);
+  /// The BadArg of a call to another node whose request or reply type has no Codec.
+  [[noreturn]] static void throw_no_codec(std::string_view request, std::string_view reply,
+                                          const ServerTarget& server);
+  /// After the receive: the reply's CallReply message, or null and error_ says why.
+  MessagePtr finish();
+
+  ExitReason error_ = atoms::noproc;
+
+ private:
+  bool wait();
+  static int match(const void* self, Message& m);
+
+  const ReplyKind* reply_;
+  std::uint64_t timeout_ms_;
+  Ref mref_;
+  std::optional<Atom> remote_node_;  // the server's node, for a call to another node
+  bool waiting_ = false;             // the request is sent: receive_ is the reply's receive
+  ReceiveRequest receive_{};
 };
 
 /// gen_server:call as an awaitable (OTP's gen:do_call): monitor the server, send the request
@@ -76,95 +114,47 @@ struct CallTimedOut {
 /// not a coroutine: it lives in the caller's frame, so a call allocates only its messages.
 /// `ExitOnError`: call (the caller exits on failure) rather than try_call.
 template <class S, class Req, bool ExitOnError>
-class CallAwaiter {
+class CallAwaiter : public CallBase {
  public:
   using R = reply_t<S, Req>;
-  using Result = std::expected<R, ExitReason>;
 
   CallAwaiter(ServerRef<S> server, Req request, Timeout timeout)
-      : server_(std::move(server)), request_(std::move(request)), timeout_(timeout) {}
+      : CallBase(reply_kind<R>, timeout),
+        server_(std::move(server)),
+        request_(std::move(request)) {}
 
   bool await_ready() {
-    if (server_.remote()) return call_remote();
-    std::optional<Pid> pid = server_.resolve();
-    if (!pid) return fail(atoms::noproc);
-    if (*pid == self()) return fail(atoms::calling_self);
-    Ref mref = monitor(*pid);
-    deliver(*pid,
-            make_message<CallOf<S, Req>>(From{self(), mref, &type_name<R>}, std::move(request_)));
-    wait_for(mref);
-    return receive_->await_ready();
+    if (server_.remote()) return remote();
+    Message* m =
+        make_message<CallOf<S, Req>>(From{Pid(), Ref(), &type_name<R>}, std::move(request_));
+    return call_local(server_.target(), m, value_of<CallOf<S, Req>>(*m).from);
   }
-  void await_suspend(std::coroutine_handle<> h) noexcept { receive_->await_suspend(h); }
   auto await_resume() {
-    if (receive_) {
-      CallOutcome<R> outcome = receive_->await_resume();
-      // Without the Down, the monitor is still there: removing it also turns a late reply away
-      // (the reply travels to the monitor as an alias).
-      if (!outcome.down) demonitor(mref_, Flush::yes);
-      result_ = std::move(outcome.result);
-      // OTP's gen:do_call: a monitor that says noconnection is the node going down.
-      if (remote_node_ && !result_ && result_.error().is(atoms::noconnection))
-        result_ = Result(std::unexpect, Term::tuple(atoms::nodedown, *remote_node_));
-    }
+    MessagePtr reply = finish();
     if constexpr (ExitOnError) {
-      if (!result_) exit_call_failed(result_.error(), server_.target());
-      return std::move(*result_);
+      if (!reply.get()) exit_call_failed(error_, server_.target());
+      return R(std::move(value_of<CallReply<R>>(*reply.get()).value));
     } else {
-      return std::move(result_);
+      using Result = std::expected<R, ExitReason>;
+      if (!reply.get()) return Result(std::unexpect, std::move(error_));
+      return Result(std::move(value_of<CallReply<R>>(*reply.get()).value));
     }
   }
 
  private:
-  using ReplyClause = Clause<CallReply<R>, ReplyTagged<R>, TakeReply<R>>;
-  using DownClause = Clause<Down, DownOf, TakeDown<R>>;
-
-  bool fail(Atom reason) {
-    result_ = Result(std::unexpect, reason);
-    return true;
-  }
-  void wait_for(const Ref& mref) {
-    receive_.emplace(
-        std::tuple<ReplyClause, DownClause>(ReplyClause{{mref}, {}}, DownClause{{mref}, {}}),
-        AfterClause<CallTimedOut<R>>{timeout_, {}});
-    mref_ = mref;
-    std::move(*receive_).since(mref);
-  }
-
-  /// A call to a server of another node, as OTP's gen:do_call makes it: MONITOR_P on the pid or
-  /// the name, `{'$gen_call', {Self, [alias | Mref]}, Request}`, and the reply `{[alias | Mref],
-  /// Reply}` comes by ALIAS_SEND to the monitor's ref (CallReply's Codec reads it).
-  bool call_remote() {
+  // Out of line: a call to another node is rare, and its encoding is no code for the caller's
+  // coroutine to carry.
+  [[gnu::noinline]] bool remote() {
     if constexpr (!Encodable<Req> || !Encodable<R>) {
-      throw BadArg("gen_server::call: " + std::string(type_name<Req>()) + " and its reply " +
-                   std::string(type_name<R>()) + " need a Codec to be sent to " +
-                   server_.describe().to_string() + ", a server of another node");
+      throw_no_codec(type_name<Req>(), type_name<R>(), server_.target());
     } else {
       // The request becomes a term before the monitor: a Codec that throws leaves nothing.
-      Term request = Codec<Req>::to_term(request_);
-      const RegisteredName* name = server_.registered_name();
-      Pid pid = name ? Pid() : *server_.pid();
-      remote_node_ = name ? name->node : pid.node();
-      Ref mref = name ? monitor(*name) : monitor(pid);
-      Term message = Term::tuple(atoms::gen_call,
-                                 Term::tuple(self(), Term::cons(Term(atoms::alias), Term(mref))),
-                                 std::move(request));
-      if (name)
-        send(*name, std::move(message));
-      else
-        send(pid, std::move(message));
-      wait_for(mref);
-      return receive_->await_ready();
+      return call_remote(server_.target(), Codec<Req>::to_term(request_));
     }
   }
 
   ServerRef<S> server_;
   Req request_;
-  Timeout timeout_;
-  Ref mref_;
-  std::optional<Atom> remote_node_;  // the server's node, for a call to another node
-  Result result_{std::unexpect, atoms::noproc};
-  std::optional<ReceiveAwaiter<AfterClause<CallTimedOut<R>>, ReplyClause, DownClause>> receive_;
 };
 
 /// What gen_server::call and try_call return: a call to make, once, when awaited. Awaiting it

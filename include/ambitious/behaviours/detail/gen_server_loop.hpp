@@ -281,44 +281,12 @@ Task<ExitReason> terminate_later(S& s, const ExitReason& reason) {
   co_return reason;
 }
 
-/// The server loop (OTP's gen_server:loop): a pending continue first, else the next message.
-/// A crash in any callback becomes the exit reason, after terminate, as OTP's try_dispatch.
-template <class S>
-Task<> serve(S& s, LoopControl control, Pid parent) {
-  std::string_view last = "none";
-  for (;;) {
-    std::optional<ExitReason> crash;
-    try {
-      if (control.next) {
-        auto next = std::move(control.next);
-        control = co_await next->run();
-      } else {
-        // The message lives until its handler is done: a handler may hold its From.
-        MessagePtr m = co_await receive_next(control.timeout);
-        Pending pending = dispatch(s, m, parent, control, last);
-        if (pending) control = co_await std::move(pending);
-      }
-    } catch (...) {
-      crash = exit_reason_of(std::current_exception());
-    }
-    if (crash || control.stop) {
-      ExitReason reason = crash ? std::move(*crash) : std::move(control.reason);
-      std::unique_ptr<HeldReply> held = crash ? nullptr : std::move(control.held);
-      // Only a coroutine terminate costs a coroutine frame.
-      ExitReason end = reason;
-      if constexpr (terminate_awaits<S>)
-        end = co_await terminate_later(s, reason);
-      else
-        end = terminate_now(s, reason);
-      if (end == reason) report_server_terminated(type_name<S>(), reason, last);
-      if (held) held->send();
-      exit(std::move(end));
-    }
-  }
-}
-
-/// The body of a server process: take the name, build S, run init(), tell the starter, serve.
-/// A linked starter is the server's parent; an unlinked server is its own parent, as in OTP.
+/// The body of a server process: take the name, build S, run init(), tell the starter, then
+/// the server loop (OTP's gen_server:loop): a pending continue first, else the next message. A
+/// crash in any callback becomes the exit reason, after terminate, as OTP's try_dispatch. A
+/// linked starter is the server's parent; an unlinked server is its own parent, as in OTP.
+/// One coroutine for the whole life of the server: one frame, and one coroutine per server
+/// type for the compiler to build (the loop was a second one).
 template <class S, class... A>
 Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerName> name,
                       A... args) {
@@ -347,7 +315,39 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
   }
   if (init.control.stop) fail_server_init(starter, tag, init.control.reason);
   ack_server_started(starter, tag);
-  co_await serve(*server, std::move(init.control), linked ? starter : self());
+
+  S& s = *server;
+  LoopControl control = std::move(init.control);
+  const Pid parent = linked ? starter : self();
+  std::string_view last = "none";
+  for (;;) {
+    try {
+      if (control.next) {
+        auto next = std::move(control.next);
+        control = co_await next->run();
+      } else {
+        // The message lives until its handler is done: a handler may hold its From.
+        MessagePtr m = co_await receive_next(control.timeout);
+        Pending pending = dispatch(s, m, parent, control, last);
+        if (pending) control = co_await std::move(pending);
+      }
+    } catch (...) {
+      crash = exit_reason_of(std::current_exception());
+    }
+    if (crash || control.stop) {
+      ExitReason reason = crash ? std::move(*crash) : std::move(control.reason);
+      std::unique_ptr<HeldReply> held = crash ? nullptr : std::move(control.held);
+      // Only a coroutine terminate costs a coroutine frame.
+      ExitReason end = reason;
+      if constexpr (terminate_awaits<S>)
+        end = co_await terminate_later(s, reason);
+      else
+        end = terminate_now(s, reason);
+      if (end == reason) report_server_terminated(type_name<S>(), reason, last);
+      if (held) held->send();
+      exit(std::move(end));
+    }
+  }
 }
 
 template <class S, class... A>

@@ -226,6 +226,13 @@ constexpr bool check_server() {
 /// `waited` (src/behaviours/gen_server.cpp).
 [[noreturn]] void reply_type_mismatch(std::string_view waited, std::string_view sent);
 
+/// Sends `{Tag, Reply}` to a caller of another node that tagged its call with a plain ref
+/// (src/behaviours/gen_server.cpp).
+void send_plain_reply(const From& from, Term reply);
+/// Throws the std::invalid_argument of a reply of type `type`, without a Codec, to a caller of
+/// another node.
+[[noreturn]] void reply_without_codec(std::string_view type);
+
 /// Sends `value` as the reply to `from`. The caller waits for one type of reply: a string-like
 /// value goes as std::string when that is what it waits for; another type than the one it waits
 /// for would never be taken, so it is refused (std::invalid_argument) instead of lost.
@@ -241,13 +248,11 @@ void send_reply(const From& from, R&& value) {
   if (from.reply_type && from.reply_type != &type_name<V>)
     reply_type_mismatch(from.reply_type(), type_name<V>());
   if (from.plain_tag) {  // a caller of another node without an alias: {Tag, Reply} to its pid
-    if constexpr (Encodable<V>) {
-      send(from.pid, Term::tuple(Term(from.tag), Codec<V>::to_term(value)));
-      return;
-    } else {
-      throw std::invalid_argument("gen_server::reply: " + std::string(type_name<V>()) +
-                                  " has no Codec, and the caller is of another node");
-    }
+    if constexpr (Encodable<V>)
+      send_plain_reply(from, Codec<V>::to_term(value));
+    else
+      reply_without_codec(type_name<V>());
+    return;
   }
   send_to_alias(from.pid, from.tag,
                 make_message<CallReply<V>>(CallReply<V>{from.tag, std::forward<R>(value)}));
