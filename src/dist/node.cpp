@@ -506,6 +506,11 @@ struct Node::Impl final : detail::ConnectionOwner {
   void received(Connection& c, ControlMessage&& m) override {
     namespace rs = ambitious::detail;
     auto local = [](Pid p) { return p.node_index == nodes::local; };
+    // A pid of this node's name but another creation: made before this node (re)started, so
+    // no such process exists. A link or monitor of it is noproc at once, as OTP answers it.
+    auto earlier_incarnation = [this](Pid p) {
+      return p.node_index != nodes::local && p.node().name() == full_name;
+    };
     auto it = peers.find(c.peer());
     if (it == peers.end() || it->second.conn.get() != &c) return;
     Peer& p = it->second;
@@ -514,13 +519,20 @@ struct Node::Impl final : detail::ConnectionOwner {
     } else if (auto* r = std::get_if<control::RegSend>(&m)) {
       deliver_term(r->to, std::move(r->message));  // net_kernel's calls too (net_kernel.cpp)
     } else if (auto* l = std::get_if<control::Link>(&m)) {
-      if (!local(l->to)) return;
+      if (!local(l->to)) {
+        if (earlier_incarnation(l->to))
+          c.send(control::Exit{l->to, l->from, Term(atoms::noproc), {}}, l->to);
+        return;
+      }
       p.links.insert({l->to, l->from});
       rs::remote_link(l->from, l->to);
     } else if (auto* u = std::get_if<control::UnlinkId>(&m)) {
       // Acknowledged by the process layer in every case (a missing ack leaves OTP's link
       // 'unlinking' for good); to a pid of no local process, here.
-      if (!local(u->to)) return;
+      if (!local(u->to)) {
+        if (earlier_incarnation(u->to)) c.send(control::UnlinkIdAck{u->id, u->to, u->from}, u->to);
+        return;
+      }
       p.links.erase({u->to, u->from});
       rs::remote_unlink(u->from, u->to, u->id);
     } else if (auto* a = std::get_if<control::UnlinkIdAck>(&m)) {
@@ -533,7 +545,11 @@ struct Node::Impl final : detail::ConnectionOwner {
       if (local(e2->to)) rs::remote_exit2(e2->from, e2->to, ExitReason(std::move(e2->reason)));
     } else if (auto* mp = std::get_if<control::MonitorP>(&m)) {
       if (const Pid* to = std::get_if<Pid>(&mp->to)) {
-        if (!local(*to)) return;
+        if (!local(*to)) {
+          if (earlier_incarnation(*to))
+            c.send(control::MonitorPExit{*to, mp->from, mp->ref, Term(atoms::noproc)}, *to);
+          return;
+        }
         p.watched[{mp->from, mp->ref}] = *to;
         rs::remote_monitor(mp->from, *to, mp->ref);
       } else {

@@ -388,14 +388,10 @@ TEST_F(TwoNodesTest, after_a_restart_under_the_same_name_the_next_send_connects_
   });
 }
 
-// Disabled: a library bug. OTP 25 answers a monitor and a link of a pid of an old creation of a
-// connected node with noproc (checked with two erl nodes: monitor gives DOWN noproc, link gives
-// EXIT noproc). Between ambitious nodes neither comes: no Down, no Exit, within patience; nor
-// does erl's monitor of the restarted interop node's old echo pid get a DOWN. The receiving
-// node drops them: Node's received() (src/dist/node.cpp) returns without an answer on a LINK or
-// MONITOR_P whose target pid is not local, and a pid of this node's name with another creation
-// has a node index other than nodes::local. It should answer EXIT / MONITOR_P_EXIT noproc.
-TEST_F(TwoNodesTest, DISABLED_a_monitor_and_a_link_of_a_pid_of_the_dead_incarnation_are_noproc) {
+// OTP 25 answers a monitor and a link of a pid of an old creation of a connected node with
+// noproc (checked with two erl nodes: monitor gives DOWN noproc, link gives EXIT noproc): the
+// restarted node knows no such process.
+TEST_F(TwoNodesTest, a_monitor_and_a_link_of_a_pid_of_the_dead_incarnation_are_noproc) {
   run_test([&]() -> Task<> {
     Pid old_echo = co_await whoami(echo);
     co_await restart_the_peer(*this, old_echo);
