@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <map>
@@ -13,6 +14,9 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "ambitious/core/node.hpp"
 #include "ambitious/dist/cookie.hpp"
@@ -159,7 +163,7 @@ struct Node::Impl final : detail::ConnectionOwner {
   };
 
   Impl(NodeOptions o, NodeName n, Cookie c)
-      : options(std::move(o)), me(std::move(n)), cookie(std::move(c)), acceptor(io) {}
+      : options(std::move(o)), me(std::move(n)), cookie(std::move(c)), acceptor(io), jobs_due(io) {}
 
   NodeOptions options;
   NodeName me;
@@ -172,6 +176,13 @@ struct Node::Impl final : detail::ConnectionOwner {
   std::uint32_t creation = 0;
   std::uint16_t port = 0;
   std::uint16_t epmd_port = 0;
+  // The hook's wake-up of this thread for its queued jobs (Hook::submit): an eventfd the
+  // reactor watches, written by the sender with no lock held. asio::post instead interrupts
+  // the reactor while it holds the scheduler's mutex, so this thread woke only to block on
+  // that mutex and needed a second wake-up (two futex calls and an epoll_ctl per hand-off).
+  asio::posix::stream_descriptor jobs_due;
+  int jobs_fd = -1;              // jobs_due's, for the senders (set before they see this node)
+  std::uint64_t jobs_count = 0;  // what a read of jobs_due takes (the count of wake-ups)
   std::thread thread;
   std::atomic<bool> stopped{false};
   std::mt19937 random{std::random_device{}()};
@@ -204,6 +215,19 @@ struct Node::Impl final : detail::ConnectionOwner {
 
   // A connection is visible only when both sides publish themselves (OTP's hidden nodes).
   static bool hidden(const Connection& c) { return !(c.flags() & flag::published); }
+
+  // Runs the hook's jobs each time a sender signals jobs_due (this thread only). A read, not a
+  // wait: asio re-arms a wait with an epoll_ctl each time, and an eventfd left unread stays
+  // readable (a busy loop), while a read is tried at once when the reactor saw the eventfd
+  // readable, and else waits for its next edge (a write before it is re-armed is not lost).
+  void wait_jobs() {
+    jobs_due.async_read_some(asio::buffer(&jobs_count, sizeof jobs_count),
+                             [this](const boost::system::error_code& ec, std::size_t) {
+                               if (ec) return;
+                               hook.drain(*this);  // drops the jobs once stopped
+                               wait_jobs();
+                             });
+  }
 
   void publish() {
     std::vector<detail::ConnectedPeer> now;
@@ -712,7 +736,10 @@ struct Node::Impl final : detail::ConnectionOwner {
         if (jobs_posted) return;
         jobs_posted = true;
       }
-      asio::post(i.io, [&i] { hook.drain(i); });
+      // Outside jobs_mutex: the node's thread, woken, takes it at once. The fd lives as long
+      // as `i`, which the caller's shared lock keeps.
+      const std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(i.jobs_fd, &one, sizeof one);
     }
     // On the node's thread: runs what was queued, in order.
     void drain(Impl& i) {
@@ -871,6 +898,12 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
   } catch (const std::exception& e) {
     return fail(NodeErrc::epmd_failed, e.what());
   }
+  const int jobs_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (jobs_fd < 0)
+    return fail(NodeErrc::listen_failed, std::string("eventfd: ") + std::strerror(errno));
+  impl->jobs_due.assign(jobs_fd);
+  impl->jobs_fd = jobs_fd;
+  impl->wait_jobs();
   // Listen first: registering is what tells peers we are ready.
   boost::system::error_code ec;
   auto address = asio::ip::make_address(impl->options.listen_address, ec);
@@ -930,6 +963,16 @@ void Node::stop() {
     impl->io.stop();
   });
   impl_->thread.join();
+  std::vector<Impl::Hook::Job> dropped;
+  {
+    // What was queued after the thread's last drain is dropped (its charges released, outside
+    // the lock: a dropped spawn answer ends its process), and the next node's first job
+    // signals its thread again.
+    std::lock_guard lock(Impl::hook.jobs_mutex);
+    dropped.swap(Impl::hook.jobs);
+    Impl::hook.jobs_posted = false;
+  }
+  dropped.clear();
   detail::stop_net_kernel();  // after the thread's last nodedowns, which it may still deliver
   impl_->registration.reset();
   nodes::set_local(NodeId{});
