@@ -247,6 +247,25 @@ std::vector<std::uint8_t> encode_packet(const ControlMessage& m, Flags flags) {
   return out;
 }
 
+namespace {
+
+// The head of fragment `i` of `count` (its length still 0, patched by the caller): the first
+// carries the control term, given without its version byte.
+void write_fragment_head(detail::Writer& w, std::size_t i, std::size_t count,
+                         std::uint64_t sequence, std::span<const std::uint8_t> control) {
+  w.u32(0);
+  w.u8(etf::version);
+  w.u8(i == 0 ? packet_tag::fragment_header : packet_tag::fragment_cont);
+  w.u64(sequence);
+  w.u64(count - i);
+  if (i == 0) {
+    w.u8(0);  // no atom cache refs
+    w.bytes(control);
+  }
+}
+
+}  // namespace
+
 std::vector<std::vector<std::uint8_t>> encode_fragments(const ControlMessage& m, Flags flags,
                                                         std::uint64_t sequence,
                                                         std::size_t fragment_size) {
@@ -264,15 +283,7 @@ std::vector<std::vector<std::uint8_t>> encode_fragments(const ControlMessage& m,
   for (std::size_t i = 0; i < count; ++i) {
     std::vector<std::uint8_t> f;
     detail::Writer w(f);
-    w.u32(0);
-    w.u8(etf::version);
-    w.u8(i == 0 ? packet_tag::fragment_header : packet_tag::fragment_cont);
-    w.u64(sequence);
-    w.u64(count - i);
-    if (i == 0) {
-      w.u8(0);  // no atom cache refs
-      w.bytes(c);
-    }
+    write_fragment_head(w, i, count, sequence, c);
     std::size_t from = i * fragment_size;
     w.bytes(p.subspan(std::min(from, p.size()),
                       std::min(fragment_size, p.size() - std::min(from, p.size()))));
@@ -306,15 +317,8 @@ std::optional<Fragments> fragment(const ControlTerms& t, std::uint64_t sequence,
     const std::size_t length = std::min(fragment_size, payload_size - from);
     std::vector<std::uint8_t> head;
     detail::Writer w(head);
-    w.u32(0);
-    w.u8(etf::version);
-    w.u8(i == 0 ? packet_tag::fragment_header : packet_tag::fragment_cont);
-    w.u64(sequence);
-    w.u64(count - i);
-    if (i == 0) {
-      w.u8(0);                                                     // no atom cache refs
-      w.bytes(std::span<const std::uint8_t>(control).subspan(1));  // without its 131
-    }
+    write_fragment_head(w, i, count, sequence,
+                        std::span<const std::uint8_t>(control).subspan(1));  // without its 131
     w.patch_u32(0, static_cast<std::uint32_t>(head.size() - 4 + length));
     out.heads.push_back(std::move(head));
     out.from.push_back(1 + from);  // past the payload's 131
