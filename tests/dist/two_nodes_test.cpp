@@ -12,6 +12,7 @@
 #include <csignal>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,9 @@
 #include "ambitious/dist/node.hpp"
 #include "ambitious/dist/nodes.hpp"
 #include "ambitious/process/link.hpp"
+#include "ambitious/process/monitor.hpp"
 #include "ambitious/process/names.hpp"
+#include "ambitious/process/receive.hpp"
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/send.hpp"
 #include "ambitious/process/spawn.hpp"
@@ -113,16 +116,28 @@ struct TwoNodesTest : ::testing::Test {
   std::unique_ptr<InteropNode> peer;
 };
 
-// The pid of the interop node's process `name` (its answer to {whoami, Pid}), one not in `dead`
-// (a restarted process takes its name again only once it runs).
+// The pid of the interop node's process `name` (its answer to {whoami, Pid}), one not in `dead`.
+// A restarted process takes its name again only once it runs, and a message sent to a name nobody
+// holds is dropped: so each question goes behind a monitor of the name on the one connection, and
+// the monitor's noproc says the question was lost and must be asked again.
 Task<Pid> whoami(Atom name, std::vector<Pid> dead = {}) {
+  const RegisteredName at{name, cpp};
   for (;;) {
-    send(RegisteredName{name, cpp}, Term::tuple(Atom("whoami"), self()));
-    Term t = co_await expect<Term>([name](const Term& m) {
+    Ref watch = monitor(at);
+    send(at, Term::tuple(Atom("whoami"), self()));
+    // The clauses built outside the co_await: g++ 12 destroys a capturing lambda's captures
+    // twice when the lambda is a temporary of a co_await's full-expression (README).
+    auto is_iam = [name](const Term& m) {
       return m.is_tuple() && m.size() == 3 && m[0] == Term(Atom("iam")) && m[1] == Term(name);
-    });
-    Pid p = t[2].as_pid();
-    if (std::find(dead.begin(), dead.end(), p) == dead.end()) co_return p;
+    };
+    auto is_watch = [watch](const Down& d) { return d.ref == watch; };
+    auto question = receive(
+        match<Term>(is_iam, [](Term m) { return std::optional<Pid>(m[2].as_pid()); }),
+        match<Down>(is_watch, [](Down) { return std::optional<Pid>(); }),
+        after(patience, []() -> std::optional<Pid> { give_up("no answer to whoami came"); }));
+    std::optional<Pid> answer = co_await std::move(question);
+    demonitor(watch, Flush::yes);
+    if (answer && std::find(dead.begin(), dead.end(), *answer) == dead.end()) co_return *answer;
   }
 }
 
