@@ -21,6 +21,7 @@
 #include "ambitious/process/receive.hpp"
 #include "ambitious/process/runtime.hpp"
 #include "erl_node.hpp"
+#include "interop_child.hpp"
 
 using namespace ambitious;
 using namespace ambitious::dist;
@@ -79,8 +80,9 @@ struct TlsTest : ::testing::Test {
     char pattern[] = "/tmp/ambitious-tls-XXXXXX";
     if (!::mkdtemp(pattern)) return;
     c.dir = pattern;
-    c.made = run_script(c.cluster().string() + " a@127.0.0.1 x@127.0.0.1 w@127.0.0.1") &&
-             run_script(c.other_ca().string() + " x@127.0.0.1");
+    c.made =
+        run_script(c.cluster().string() + " a@127.0.0.1 x@127.0.0.1 w@127.0.0.1 cpp@127.0.0.1") &&
+        run_script(c.other_ca().string() + " x@127.0.0.1");
     // The expired one is signed by the cluster's CA: the copy of it is what the script reuses.
     std::error_code ec;
     fs::create_directories(c.expired(), ec);
@@ -119,6 +121,10 @@ struct TlsTest : ::testing::Test {
   // `dir` (none when empty) and verifying its peers against the cluster's CA, as an
   // ssl_dist_optfile says it.
   ErlNode erl(const std::string& name, const fs::path& dir, const std::string& cert_node) {
+    return ErlNode(erl_options(name, dir, cert_node));
+  }
+  ErlOptions erl_options(const std::string& name, const fs::path& dir,
+                         const std::string& cert_node) {
     const std::string ca = (certs().cluster() / "ca.pem").string();
     std::string own;
     if (!cert_node.empty())
@@ -128,10 +134,10 @@ struct TlsTest : ::testing::Test {
     const fs::path conf = certs().dir / (name + "-" + std::to_string(epmd) + ".conf");
     std::ofstream(conf) << "[{server, [" << common << ", {fail_if_no_peer_cert, true}]},\n"
                         << " {client, [" << common << "]}].\n";
-    return ErlNode({.name = name,
-                    .cookie = cookie,
-                    .epmd_port = epmd,
-                    .args = {"-proto_dist", "inet_tls", "-ssl_dist_optfile", conf.string()}});
+    return ErlOptions{.name = name,
+                      .cookie = cookie,
+                      .epmd_port = epmd,
+                      .args = {"-proto_dist", "inet_tls", "-ssl_dist_optfile", conf.string()}};
   }
 };
 
@@ -270,4 +276,42 @@ TEST_F(TlsTest, a_node_whose_tls_files_do_not_load_does_not_start_and_says_which
   o.tls->ca_file = (certs().cluster() / "ca.pem").string();
   n = Node::start(o);
   EXPECT_TRUE(n) << n.error().detail;
+}
+
+// The contract's TLS section: given a CA, a certificate and a key, examples/interop_node serves
+// every part of the contract over TLS distribution; an Erlang node on plain TCP cannot reach it.
+TEST_F(TlsTest, the_interop_node_serves_the_contract_over_tls_distribution) {
+  const fs::path c = certs().cluster();
+  InteropNode cpp({}, {{"INTEROP_NODE_NAME", "cpp@127.0.0.1"},
+                       {"INTEROP_COOKIE", cookie},
+                       {"ERL_EPMD_PORT", std::to_string(epmd)},
+                       {"INTEROP_TLS_CA", (c / "ca.pem").string()},
+                       {"INTEROP_TLS_CERT", (c / "cpp@127.0.0.1.pem").string()},
+                       {"INTEROP_TLS_KEY", (c / "cpp@127.0.0.1-key.pem").string()}});
+  ASSERT_TRUE(cpp.ready()) << cpp.log();
+  ErlNode x = erl("x@127.0.0.1", c, "x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  const std::string at = "'cpp@127.0.0.1'";
+  // echo, counter, rpc and crasher, each once.
+  EXPECT_EQ(x.eval("{echo, " + at +
+                   "} ! {self(), [1, <<\"two\">>, #{3 => 4.0}]}, "
+                   "receive {echo, T} -> T after 20000 -> none end."),
+            "[1,<<116,119,111>>,#{3 => 4.0}]");
+  EXPECT_EQ(x.eval("gen_server:call({counter, " + at + "}, {add, 5})."), "5");
+  EXPECT_EQ(x.eval("erpc:call(" + at + ", interop, add, [1 bsl 64, 1])."), "18446744073709551617");
+  EXPECT_EQ(x.eval("process_flag(trap_exit, true), {crasher, " + at +
+                   "} ! {whoami, self()}, C = receive {iam, crasher, P} -> P after 20000 -> none "
+                   "end, link(C), M = monitor(process, C), C ! crash, "
+                   "[receive {'DOWN', M, process, C, R} -> R after 20000 -> none end, "
+                   "receive {'EXIT', C, R2} -> R2 after 20000 -> none end]."),
+            "[boom,boom]");
+  EXPECT_EQ(x.eval("{ok, Info} = net_kernel:nodes_info(), "
+                   "[element(4, A) || {_, I} <- Info, {address, A} <- I]."),
+            "[tls]");
+  // A node without TLS distribution: refused (its plain handshake is not a TLS hello).
+  ErlOptions plain = erl_options("y@127.0.0.1", c, "y@127.0.0.1");
+  plain.args.clear();
+  ErlNode y(plain);
+  ASSERT_TRUE(y.ready()) << y.log();
+  EXPECT_EQ(y.eval("net_adm:ping(" + at + ")."), "pang");
 }
