@@ -186,6 +186,7 @@ std::expected<dist::NodeOptions, std::string> parse(int argc, char** argv) {
                              *ticktime + "'");
     options.net_ticktime = std::chrono::seconds(seconds);
   }
+  // [snippet tls]
   if (tls_ca || tls_cert || tls_key) {
     if (!tls_ca || !tls_cert || !tls_key)
       return std::unexpected(
@@ -193,6 +194,7 @@ std::expected<dist::NodeOptions, std::string> parse(int argc, char** argv) {
     options.tls =
         dist::TlsOptions{.ca_file = *tls_ca, .cert_file = *tls_cert, .key_file = *tls_key};
   }
+  // [snippet tls]
   return options;
 }
 
