@@ -20,6 +20,7 @@
 #include "ambitious/process/names.hpp"
 #include "ambitious/process/receive.hpp"
 #include "ambitious/process/runtime.hpp"
+#include "ambitious/process/send.hpp"
 #include "erl_node.hpp"
 #include "interop_child.hpp"
 
@@ -314,4 +315,26 @@ TEST_F(TlsTest, the_interop_node_serves_the_contract_over_tls_distribution) {
   ErlNode y(plain);
   ASSERT_TRUE(y.ready()) << y.log();
   EXPECT_EQ(y.eval("net_adm:ping(" + at + ")."), "pang");
+}
+
+// Two ambitious nodes over TLS (this one and the interop node): both verify, both are named.
+TEST_F(TlsTest, two_ambitious_nodes_talk_over_tls) {
+  const fs::path c = certs().cluster();
+  auto node = start();  // its embedded epmd serves the interop node too
+  ASSERT_TRUE(node);
+  InteropNode cpp({}, {{"INTEROP_NODE_NAME", "cpp@127.0.0.1"},
+                       {"INTEROP_COOKIE", cookie},
+                       {"ERL_EPMD_PORT", std::to_string(epmd)},
+                       {"INTEROP_TLS_CA", (c / "ca.pem").string()},
+                       {"INTEROP_TLS_CERT", (c / "cpp@127.0.0.1.pem").string()},
+                       {"INTEROP_TLS_KEY", (c / "cpp@127.0.0.1-key.pem").string()}});
+  ASSERT_TRUE(cpp.ready()) << cpp.log();
+  Node* n = node.get();
+  run_test([&]() -> Task<> {
+    const Atom cpp_node("cpp@127.0.0.1");
+    send(RegisteredName{Atom("echo"), cpp_node}, Term::tuple(self(), Atom("over_tls")));
+    Term t = co_await expect<Term>();
+    EXPECT_EQ(t, Term::tuple(Atom("echo"), Atom("over_tls")));
+    EXPECT_EQ(n->connected(), std::vector<std::string>{"cpp@127.0.0.1"});
+  });
 }
