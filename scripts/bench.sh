@@ -23,6 +23,11 @@ else
   echo "bench.sh: $ANCHORS/compare.sh not found; running ours alone" >&2
   for w in $WORKLOADS $DIST_WORKLOADS; do "$BIN" "$w"; done
 fi
+if [ -n "$DIST_WORKLOADS" ] && [ -f "$ANCHORS/erlang/dist_anchors.erl" ]; then
+  echo
+  echo "# TLS distribution beside Erlang's inet_tls distribution"
+  bash bench/dist/tls_compare.sh -n "$RUNS" -w "$DIST_WORKLOADS"
+fi
 if [ -f bench/etf/run.sh ]; then
   echo
   echo "# ETF codec beside Erlang's term_to_binary/binary_to_term"

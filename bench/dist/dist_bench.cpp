@@ -5,6 +5,10 @@
 // shapes as there: {From, I}, {echo, I}, {n, I}, {data, Bin}). Both nodes use the epmd that A
 // embeds on a private port; the child dies with A (PR_SET_PDEATHSIG), and A gives up after
 // `deadline`, so that nothing outlives the bench.
+//
+// One invocation runs the workload over each carrier, TCP first and then TLS distribution
+// (certificates made by scripts/cluster-certs.sh in a private directory), printing `bench=dist_X`
+// and `bench=dist_X_tls`; AMBITIOUS_DIST_CARRIERS="tcp" (or "tls") runs only those.
 
 #include "dist_bench.hpp"
 
@@ -21,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -218,8 +223,12 @@ struct ambitious::Codec<ab::Quit> {
 namespace ambitious::bench {
 namespace {
 
+// The carrier of the run under way: "" for TCP, "_tls" (appended to each figure's name).
+std::string carrier_suffix;
+
 void result(const char* name, double value, const char* unit) {
-  std::printf("bench=%s impl=ambitious value=%.1f unit=%s\n", name, value, unit);
+  std::printf("bench=%s%s impl=ambitious value=%.1f unit=%s\n", name, carrier_suffix.c_str(), value,
+              unit);
   std::fflush(stdout);
 }
 
@@ -474,11 +483,17 @@ std::string random_cookie() {
   return c;
 }
 
-std::unique_ptr<dist::Node> start_node(Atom name, const std::string& cookie, std::uint16_t epmd) {
+// `certs`: a directory of cluster-certs.sh's files for TLS distribution; empty: TCP.
+std::unique_ptr<dist::Node> start_node(Atom name, const std::string& cookie, std::uint16_t epmd,
+                                       const std::string& certs) {
   dist::NodeOptions o;
   o.name = std::string(name.name());
   o.cookie = cookie;
   o.epmd_port = epmd;
+  if (!certs.empty())
+    o.tls = dist::TlsOptions{.ca_file = certs + "/ca.pem",
+                             .cert_file = certs + "/" + o.name + ".pem",
+                             .key_file = certs + "/" + o.name + "-key.pem"};
   auto node = dist::Node::start(std::move(o));
   if (!node) fail(("the node did not start: " + node.error().detail).c_str());
   return std::move(*node);
@@ -491,13 +506,56 @@ bool is_dist_workload(std::string_view w) {
          w == "dist_hol";
 }
 
+namespace {
+
+// A fresh directory with a CA and the certificates of nodes A and B; removed by the caller.
+std::string make_certs() {
+  char pattern[] = "/tmp/ambitious-bench-certs-XXXXXX";
+  if (!::mkdtemp(pattern)) fail("no directory for the TLS certificates");
+  std::string dir = pattern;
+  std::string command = std::string(CLUSTER_CERTS_SCRIPT) + " " + dir + " " +
+                        std::string(a_name.name()) + " " + std::string(b_name.name()) +
+                        " >/dev/null 2>&1";
+  if (std::system(command.c_str()) != 0)
+    fail("scripts/cluster-certs.sh failed (is gnutls-bin installed?)");
+  return dir;
+}
+
+int run_over(std::string_view workload, const std::vector<std::int64_t>& args,
+             RuntimeOptions options, const std::string& certs);
+
+}  // namespace
+
 int dist_main(std::string_view workload, const std::vector<std::int64_t>& args,
               RuntimeOptions options) {
   // SIGALRM ends A (and B with it, through its parent-death signal) if a workload hangs.
   ::alarm(static_cast<unsigned>(std::chrono::seconds(deadline).count()));
+  const char* only = std::getenv("AMBITIOUS_DIST_CARRIERS");
+  const std::string carriers = only ? only : "tcp tls";
+  int rc = 0;
+  if (carriers.find("tcp") != std::string::npos) {
+    carrier_suffix.clear();
+    rc = run_over(workload, args, options, "");
+  }
+  if (rc == 0 && carriers.find("tls") != std::string::npos) {
+    ::alarm(static_cast<unsigned>(std::chrono::seconds(deadline).count()));  // a fresh deadline
+    const std::string certs = make_certs();
+    carrier_suffix = "_tls";
+    rc = run_over(workload, args, options, certs);
+    std::error_code ignored;
+    std::filesystem::remove_all(certs, ignored);
+  }
+  std::printf("# peak_rss_kb=%ld\n", peak_rss_kb());
+  return rc;
+}
+
+namespace {
+
+int run_over(std::string_view workload, const std::vector<std::int64_t>& args,
+             RuntimeOptions options, const std::string& certs) {
   const std::uint16_t epmd = free_port();
   const std::string cookie = random_cookie();
-  auto node = start_node(a_name, cookie, epmd);  // no epmd answers there: it embeds one
+  auto node = start_node(a_name, cookie, epmd, certs);  // no epmd answers there: it embeds one
   std::string epmd_s = std::to_string(epmd),
               workers = "--workers=" + std::to_string(options.workers);
   std::string flag(dist_peer_flag), a(a_name.name());
@@ -507,6 +565,7 @@ int dist_main(std::string_view workload, const std::vector<std::int64_t>& args,
                           const_cast<char*>(cookie.c_str()),
                           a.data(),
                           workers.data(),
+                          const_cast<char*>(certs.empty() ? "tcp" : certs.c_str()),
                           nullptr};
   std::fflush(stdout);
   pid_t child = ::fork();
@@ -515,9 +574,10 @@ int dist_main(std::string_view workload, const std::vector<std::int64_t>& args,
     ::execv("/proc/self/exe", argv.data());
     std::_Exit(127);
   }
-  std::printf("# dist %s: node A %s, node B %s (pid %d), embedded epmd on port %u\n",
-              std::string(workload).c_str(), std::string(a_name.name()).c_str(),
-              std::string(b_name.name()).c_str(), static_cast<int>(child), epmd);
+  std::printf("# dist %s over %s: node A %s, node B %s (pid %d), embedded epmd on port %u\n",
+              std::string(workload).c_str(), certs.empty() ? "TCP" : "TLS",
+              std::string(a_name.name()).c_str(), std::string(b_name.name()).c_str(),
+              static_cast<int>(child), epmd);
   int rc = run(options, root, std::string(workload), args);
   // B ends on Quit; a B that does not within a few seconds is killed.
   int status = 0;
@@ -531,16 +591,21 @@ int dist_main(std::string_view workload, const std::vector<std::int64_t>& args,
     ::waitpid(child, &status, 0);
   }
   node->stop();
-  std::printf("# peak_rss_kb=%ld\n", peak_rss_kb());
   return rc;
 }
 
+}  // namespace
+
 int dist_peer_main(int argc, char** argv, RuntimeOptions options) {
-  // argv: epmd port, cookie, node A's name.
+  // argv: epmd port, cookie, node A's name, then the workers flag and "tcp" or the certificates.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() == 1 || argc < 3) return 1;  // A is gone already, or called by hand
   auto epmd = static_cast<std::uint16_t>(std::atoi(argv[0]));
-  auto node = start_node(b_name, argv[1], epmd);
+  std::string certs;
+  for (int i = 3; i < argc; ++i)
+    if (!std::string_view(argv[i]).starts_with("--") && std::string_view(argv[i]) != "tcp")
+      certs = argv[i];
+  auto node = start_node(b_name, argv[1], epmd, certs);
   int rc = run(options, peer_root, Atom(argv[2]));
   node->stop();
   return rc;

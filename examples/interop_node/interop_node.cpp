@@ -18,7 +18,10 @@
 //     5
 //     3> erpc:call('cpp@127.0.0.1', interop, add, [1 bsl 64, 1]).
 //     18446744073709551617
-// Absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE and INTEROP_NET_TICKTIME. The node
+// With --tls-ca, --tls-cert and --tls-key (PEM files, e.g. from scripts/cluster-certs.sh) it speaks
+// TLS distribution, as an Erlang node with -proto_dist inet_tls and an ssl_dist_optfile does.
+// Absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE, INTEROP_NET_TICKTIME and
+// INTEROP_TLS_CA, INTEROP_TLS_CERT, INTEROP_TLS_KEY. The node
 // registers with epmd only once the three processes exist (that is its readiness signal) and
 // prints "ready"; SIGTERM or SIGINT stops it in order (unregistered, connections closed), exit 0.
 
@@ -142,7 +145,10 @@ ChildSpec registered_process(Atom name, Task<> (*body)()) {
 // ---- start-up: flags, else the environment ----------------------------------------------------
 const char* const usage =
     "usage: interop_node --name NAME --cookie COOKIE [--ticktime SECONDS]\n"
-    "  absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE, INTEROP_NET_TICKTIME\n"
+    "                    [--tls-ca CA.pem --tls-cert CERT.pem --tls-key KEY.pem]\n"
+    "  absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE, INTEROP_NET_TICKTIME,\n"
+    "  INTEROP_TLS_CA, INTEROP_TLS_CERT, INTEROP_TLS_KEY (all three TLS files: TLS distribution,\n"
+    "  as erl -proto_dist inet_tls; none: TCP)\n"
     "  (no cookie at all: AMBITIOUS_COOKIE, else ~/.erlang.cookie);\n"
     "  epmd is found on ERL_EPMD_PORT (default 4369)\n";
 
@@ -152,12 +158,16 @@ std::expected<dist::NodeOptions, std::string> parse(int argc, char** argv) {
     return v ? std::optional<std::string>(v) : std::nullopt;
   };
   std::optional<std::string> name = env("INTEROP_NODE_NAME"), cookie = env("INTEROP_COOKIE"),
-                             ticktime = env("INTEROP_NET_TICKTIME");
+                             ticktime = env("INTEROP_NET_TICKTIME"), tls_ca = env("INTEROP_TLS_CA"),
+                             tls_cert = env("INTEROP_TLS_CERT"), tls_key = env("INTEROP_TLS_KEY");
   for (int i = 1; i < argc; i += 2) {
     std::string_view flag = argv[i];
     std::optional<std::string>* value = flag == "--name"       ? &name
                                         : flag == "--cookie"   ? &cookie
                                         : flag == "--ticktime" ? &ticktime
+                                        : flag == "--tls-ca"   ? &tls_ca
+                                        : flag == "--tls-cert" ? &tls_cert
+                                        : flag == "--tls-key"  ? &tls_key
                                                                : nullptr;
     if (!value) return std::unexpected("unknown flag " + std::string(flag));
     if (i + 1 == argc) return std::unexpected(std::string(flag) + " needs a value");
@@ -176,6 +186,15 @@ std::expected<dist::NodeOptions, std::string> parse(int argc, char** argv) {
                              *ticktime + "'");
     options.net_ticktime = std::chrono::seconds(seconds);
   }
+  // [snippet tls]
+  if (tls_ca || tls_cert || tls_key) {
+    if (!tls_ca || !tls_cert || !tls_key)
+      return std::unexpected(
+          std::string("TLS needs all three of the CA, the certificate and the key"));
+    options.tls =
+        dist::TlsOptions{.ca_file = *tls_ca, .cert_file = *tls_cert, .key_file = *tls_key};
+  }
+  // [snippet tls]
   return options;
 }
 

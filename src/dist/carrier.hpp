@@ -1,13 +1,15 @@
 #pragma once
-// Private: Carrier, what moves a connection's bytes (TCP now; TLS and QUIC later, behind the
-// same interface), and the TCP carrier on Boost.Asio. A carrier knows nothing of frames: the
-// Connection above it reads into its FrameReader's buffer and writes batches of frames.
+// Private: Carrier, what moves a connection's bytes (TCP, TLS; QUIC later, behind the same
+// interface), and the TCP carrier on Boost.Asio (the TLS one: tls_carrier.hpp). A carrier knows
+// nothing of frames: the Connection above it reads into its FrameReader's buffer and writes batches
+// of frames.
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "asio_support.hpp"
 
@@ -18,6 +20,15 @@ namespace ambitious::dist::detail {
 class Carrier {
  public:
   virtual ~Carrier() = default;
+  /// Sets up what must come before the distribution handshake (TLS: its own handshake, the
+  /// peer's certificate verified); the empty string, or why it failed. TCP has nothing to do.
+  virtual asio::awaitable<std::string> open() { co_return std::string(); }
+  /// Whether the peer proved it is `node` (TLS: its certificate names it); the empty string,
+  /// or why not. Asked once the peer's node name is known. TCP proves nothing and allows all.
+  virtual std::string check_peer_name(std::string_view /*node*/) const { return {}; }
+  /// The bytes of a handshake frame's length: 2 on TCP. Erlang's TLS distribution frames its
+  /// handshake with 4 (seen on the wire from OTP 25's inet_tls), so the TLS carrier says 4.
+  virtual std::size_t handshake_length_size() const noexcept { return 2; }
   /// Reads at least one byte into `into` and returns how many; on failure sets `ec` (eof when
   /// the peer closed the stream) and returns 0.
   virtual asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> into,

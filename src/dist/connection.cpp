@@ -132,8 +132,21 @@ awaitable<void> Connection::run() {
 
 awaitable<std::string> Connection::write_now(const std::vector<std::uint8_t>& bytes) {
   boost::system::error_code ec;
-  asio::const_buffer b(bytes.data(), bytes.size());
-  co_await carrier_->write(std::span(&b, 1), ec);
+  // The handshake's frames come with 2-byte lengths; a carrier that frames them with 4 gets
+  // each length widened (two zero bytes before it).
+  static constexpr std::uint8_t widen[2] = {0, 0};
+  std::vector<asio::const_buffer> b;
+  if (!established_ && carrier_->handshake_length_size() == 4) {
+    for (std::size_t at = 0; at + 2 <= bytes.size();) {
+      const std::size_t frame = 2 + (std::size_t{bytes[at]} << 8 | bytes[at + 1]);
+      b.emplace_back(widen, 2);
+      b.emplace_back(bytes.data() + at, std::min(frame, bytes.size() - at));
+      at += frame;
+    }
+  } else {
+    b.emplace_back(bytes.data(), bytes.size());
+  }
+  co_await carrier_->write(std::span(b), ec);
   if (closed_) co_return close_reason_;
   if (ec) co_return "write failed: " + ec.message();
   co_return std::string();
@@ -144,6 +157,19 @@ awaitable<std::string> Connection::handshake() {
   auto add = [&](std::vector<HandshakeAction> actions) {
     for (auto& a : actions) todo.push_back(std::move(a));
   };
+  // The carrier's own set-up first (TLS: its handshake and the peer's chain verified), under
+  // the same net_setuptime; the dialed peer must be the node its certificate names.
+  if (std::string err = co_await carrier_->open(); !err.empty()) {
+    if (closed_) co_return close_reason_;
+    co_return refused_peer(err);
+  }
+  if (closed_) co_return close_reason_;
+  const std::size_t length_size = carrier_->handshake_length_size();
+  if (length_size != 2) reader_.reframe(length_size, handshake::max_frame_body);
+  if (handshake_.role() == Handshake::Role::initiator)
+    if (std::string err = carrier_->check_peer_name(handshake_.peer()); !err.empty())
+      co_return refused_peer("refused: " + err);
+  std::string refusal;  // the acceptor's own reason to refuse the name the peer gave
   add(handshake_.start());
   for (;;) {
     while (!todo.empty()) {
@@ -153,7 +179,9 @@ awaitable<std::string> Connection::handshake() {
         std::string err = co_await write_now(s->bytes);
         if (!err.empty()) co_return err;
       } else if (auto* admit = std::get_if<handshake_action::Admit>(&a)) {
-        add(handshake_.admit(owner_.admit(*this, *admit)));
+        refusal = carrier_->check_peer_name(admit->peer);
+        add(handshake_.admit(refusal.empty() ? owner_.admit(*this, *admit)
+                                             : Admission::not_allowed));
       } else if (std::holds_alternative<handshake_action::ConfirmAlive>(a)) {
         add(handshake_.confirm_alive(owner_.confirm_alive(*this)));
       } else if (std::holds_alternative<handshake_action::ReplaceOld>(a)) {
@@ -166,8 +194,14 @@ awaitable<std::string> Connection::handshake() {
         reader_.reframe(4, options_.limits.max_packet);
         co_return std::string();
       } else if (auto* failed = std::get_if<handshake_action::Failed>(&a)) {
-        co_return "handshake failed: " + std::string(to_string(failed->reason)) +
-            (failed->detail.empty() ? "" : " (" + failed->detail + ")");
+        if (!refusal.empty()) co_return refused_peer("refused: " + refusal);
+        std::string why = "handshake failed: " + std::string(to_string(failed->reason)) +
+                          (failed->detail.empty() ? "" : " (" + failed->detail + ")");
+        // nok, not_allowed and alive-then-false settle simultaneous and repeated connects:
+        // the ordinary way two nodes agree on one connection, not a peer to warn about.
+        const bool settled = failed->reason == HandshakeFailure::refused ||
+                             failed->reason == HandshakeFailure::not_admitted;
+        co_return settled ? why : refused_peer(why);
       }
     }
     if (closed_) co_return close_reason_;
@@ -231,6 +265,21 @@ std::string Connection::refused(const char* what, const WireError& e) const {
     log(LogReport{
         LogLevel::warning, "dist_connection_refused", Pid(),
         "distribution connection to " + peer() + " (" + carrier_->remote() + ") closed: " + why});
+  return why;
+}
+
+// A peer refused during the set-up (its certificate, its cookie's digest, its name or flags),
+// logged once: a warning, since the peer is misconfigured or hostile. `why` never holds a
+// secret (no cookie, no digest, no key).
+std::string Connection::refused_peer(std::string why) const {
+  if (log_enabled(LogLevel::warning)) {
+    const bool dialed = handshake_.role() == Handshake::Role::initiator;
+    const std::string& who = handshake_.peer();  // empty until an acceptor hears the name
+    log(LogReport{LogLevel::warning, "dist_handshake_refused", Pid(),
+                  std::string("distribution connection ") + (dialed ? "to " : "from ") +
+                      (who.empty() ? "" : who + " ") + "(" + carrier_->remote() +
+                      ") refused: " + why});
+  }
   return why;
 }
 

@@ -143,6 +143,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void queue(std::uint64_t key, Frame frame);
   void queue_tick();
   void on_tick();
+  std::string refused_peer(std::string why) const;
   std::string refused(const char* what, const WireError& e) const;
 
   asio::any_io_executor ex_;

@@ -31,6 +31,7 @@
 #include "net_kernel.hpp"
 #include "rpc_service.hpp"
 #include "running_node.hpp"
+#include "tls_carrier.hpp"
 
 namespace ambitious::dist {
 
@@ -176,6 +177,7 @@ struct Node::Impl final : detail::ConnectionOwner {
   std::uint32_t creation = 0;
   std::uint16_t port = 0;
   std::uint16_t epmd_port = 0;
+  std::shared_ptr<const detail::TlsCredentials> tls;  // set: every connection is TLS
   // The hook's wake-up of this thread for its queued jobs (Hook::submit): an eventfd the
   // reactor watches, written by the sender with no lock held. asio::post instead interrupts
   // the reactor while it holds the scheduler's mutex, so this thread woke only to block on
@@ -206,6 +208,17 @@ struct Node::Impl final : detail::ConnectionOwner {
     c.limits.max_message = options.max_message_size;
     return c;
   }
+  // The carrier of a new connection: TLS when the node has credentials (the initiator is the
+  // TLS client), else plain TCP.
+  std::unique_ptr<detail::Carrier> carrier(tcp::socket socket, Handshake::Role role) const {
+    if (!tls) return std::make_unique<detail::TcpCarrier>(std::move(socket));
+    return std::make_unique<detail::TlsCarrier>(std::move(socket),
+                                                role == Handshake::Role::initiator
+                                                    ? detail::TlsCarrier::Role::client
+                                                    : detail::TlsCarrier::Role::server,
+                                                tls);
+  }
+
   HandshakeSettings settings(std::string peer) const {
     HandshakeSettings s{full_name, creation, options.flags, cookie, std::move(peer)};
     std::lock_guard lock(mutex);
@@ -390,7 +403,7 @@ struct Node::Impl final : detail::ConnectionOwner {
       co_return;
     }
     auto c = std::make_shared<Connection>(
-        io.get_executor(), std::make_unique<detail::TcpCarrier>(std::move(socket)),
+        io.get_executor(), carrier(std::move(socket), Handshake::Role::initiator),
         Handshake::Role::initiator, settings(node), random(), connection_options(), *this);
     it->second.conn = c;
     c->start();
@@ -415,7 +428,7 @@ struct Node::Impl final : detail::ConnectionOwner {
       if (stopped || !acceptor.is_open()) co_return;
       if (ec) continue;
       auto c = std::make_shared<Connection>(
-          io.get_executor(), std::make_unique<detail::TcpCarrier>(std::move(socket)),
+          io.get_executor(), carrier(std::move(socket), Handshake::Role::acceptor),
           Handshake::Role::acceptor, settings(""), random(), connection_options(), *this);
       c->start();
     }
@@ -897,6 +910,11 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
     impl->epmd_port = impl->options.epmd_port ? *impl->options.epmd_port : epmd::configured_port();
   } catch (const std::exception& e) {
     return fail(NodeErrc::epmd_failed, e.what());
+  }
+  if (impl->options.tls) {
+    auto credentials = detail::TlsCredentials::load(*impl->options.tls);
+    if (!credentials) return fail(NodeErrc::tls_failed, credentials.error());
+    impl->tls = std::move(*credentials);
   }
   const int jobs_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (jobs_fd < 0)

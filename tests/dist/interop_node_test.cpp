@@ -22,6 +22,7 @@
 #include "ambitious/dist/flags.hpp"
 #include "ambitious/dist/handshake_codec.hpp"
 #include "erl_node.hpp"
+#include "interop_child.hpp"
 
 using namespace ambitious;
 using namespace ambitious::dist;
@@ -34,35 +35,6 @@ namespace {
 const char* const cookie = "interop_cookie";
 const char* const cpp_name = "cpp@127.0.0.1";
 const std::string cpp = "'cpp@127.0.0.1'";
-
-// The interop node's binary, started with `args` and `env` on top of this process's
-// environment; ready() once it has printed that it registered with epmd.
-class InteropNode {
- public:
-  InteropNode(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env)
-      : child_(argv(std::move(args)), std::move(env)) {
-    for (;;) {
-      auto line = child_.read_line(patience);
-      if (!line) break;
-      if (line->starts_with("interop_node ") && line->find(" ready (port ") != std::string::npos) {
-        port_ = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(' ') + 1)));
-        break;
-      }
-    }
-  }
-  bool ready() const noexcept { return port_ != 0; }
-  std::uint16_t port() const noexcept { return port_; }
-  ChildProcess& process() noexcept { return child_; }
-  const std::string& log() const noexcept { return child_.log(); }
-
- private:
-  static std::vector<std::string> argv(std::vector<std::string> args) {
-    args.insert(args.begin(), INTEROP_NODE_BINARY);
-    return args;
-  }
-  ChildProcess child_;
-  std::uint16_t port_ = 0;
-};
 
 struct InteropNodeTest : ::testing::Test {
   void SetUp() override {

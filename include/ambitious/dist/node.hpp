@@ -27,6 +27,7 @@
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/dist/flags.hpp"
+#include "ambitious/dist/tls.hpp"
 
 namespace ambitious::dist {
 
@@ -58,6 +59,9 @@ struct NodeOptions {
   /// Bytes on their way to one node (not yet written to its connection) from which a process
   /// sending to it waits until they drain (OTP's busy distribution port).
   std::size_t busy_limit = std::size_t{4} << 20;
+  /// TLS distribution (tls.hpp): every connection, both ways, over TLS 1.3 with mutual
+  /// verification, as Erlang's `-proto_dist inet_tls`; absent: plain TCP.
+  std::optional<TlsOptions> tls;
 };
 
 /// Why a node could not start.
@@ -67,6 +71,7 @@ enum class NodeErrc : std::uint8_t {
   listen_failed,    ///< the listening socket could not be opened
   epmd_failed,      ///< registering with epmd failed (the name is taken, for one)
   already_started,  ///< another Node runs in this program
+  tls_failed,       ///< the TLS files (CA, certificate, key) could not be loaded
 };
 
 /// A failed start: what, and the details.
