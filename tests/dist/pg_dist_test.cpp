@@ -1,0 +1,229 @@
+#include "ambitious/naming/pg.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "../common.hpp"
+#include "ambitious/dist/node.hpp"
+#include "ambitious/dist/nodes.hpp"
+#include "ambitious/process/send.hpp"
+#include "ambitious/process/spawn.hpp"
+#include "erl_node.hpp"
+
+// pg across nodes against real Erlang nodes (erlang-base) running OTP's own pg: this node's
+// scope and an Erlang node's scope of the same name exchange their groups (pg.erl's discover,
+// sync, join and leave) although this node connects as hidden; joins and leaves show both ways,
+// a dead node's members go, and monitors hear of remote changes.
+
+using namespace ambitious;
+using namespace ambitious::dist;
+using namespace ambitious::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* const cookie = "ambitious_cookie";
+const Atom x_node("x@127.0.0.1");
+const Term group_g(Atom("g"));
+const Term group_h(Atom("h"));
+
+struct PgDistTest : ::testing::Test {
+  void SetUp() override {
+    if (!have_erl()) GTEST_SKIP() << "erlang-base is not installed";
+    NodeOptions o;
+    o.name = "a@127.0.0.1";
+    o.cookie = cookie;
+    o.epmd_port = epmd;
+    auto n = Node::start(o);
+    ASSERT_TRUE(n) << "the node did not start: " << n.error().detail;
+    node = std::move(*n);
+  }
+  std::uint16_t epmd = free_port();
+  std::unique_ptr<Node> node;
+
+  // An Erlang node running the default pg scope, as kernel starts it.
+  ErlNode erl(std::string name = "x@127.0.0.1") {
+    return ErlNode({.name = std::move(name),
+                    .cookie = cookie,
+                    .epmd_port = epmd,
+                    .args = {"-kernel", "start_pg", "true"}});
+  }
+};
+
+// Evaluates `expr` on `n` from inside a process, off the worker.
+Task<std::string> eval(ErlNode& n, std::string expr) {
+  auto job = blocking([&n, expr] { return n.eval(expr); });
+  co_return co_await job;
+}
+
+// The next notification of monitor `ref`, of `event` in `group`.
+Task<pg::Notification> expect_change(const Ref& ref, pg::Notification::Event event,
+                                     const Term& group) {
+  co_return co_await expect<pg::Notification>([&](const pg::Notification& n) {
+    return n.ref == ref && n.event == event && n.group == group;
+  });
+}
+
+// Erlang: the members of group G once it has some (pg:monitor, then its first join): the
+// proof that the node's scope has what the other side joined.
+const char* const await_fun =
+    "Await = fun(G) -> {R, Ms} = pg:monitor(G),"
+    "  Got = case Ms of [] -> receive {R, join, G, M} -> M after 10000 -> timeout end;"
+    "    _ -> Ms end,"
+    "  pg:demonitor(R), Got end, ok.";
+
+// This node's scope and x's meet: x has a member P1 in g (bound on x) before, this node the
+// test's process in h; the nodes connect (this side dials), and each side proves it has the
+// other's member. Returns the scope monitor made before, whose first join (P1) was taken.
+Task<pg::ScopeMonitor> meet(ErlNode& x) {
+  if (co_await eval(x, "P1 = spawn(fun() -> receive stop -> ok end end), pg:join(g, P1).") != "ok")
+    give_up("no join on x");
+  if (co_await eval(x, await_fun) != "ok") give_up("no Await on x");
+  auto scope = co_await pg::start_link();
+  if (!scope) give_up("no scope");
+  pg::ScopeMonitor mon = co_await pg::monitor_scope();
+  co_await pg::join(group_h, self());
+  if (!co_await connect(x_node)) give_up("no connection to x");
+  // x's member came in x's sync.
+  pg::Notification j = co_await expect_change(mon.ref, pg::Notification::join, group_g);
+  EXPECT_EQ(j.pids.size(), 1u);
+  for (Pid p : j.pids) EXPECT_EQ(p.node(), x_node);
+  EXPECT_EQ(pg::get_members(group_g), j.pids);
+  EXPECT_TRUE(pg::get_local_members(group_g).empty());
+  EXPECT_EQ(pg::which_local_groups(), std::vector<Term>{group_h});
+  // Ours came in our sync: x sends it a message, so it is this process.
+  EXPECT_EQ(co_await eval(x, "[H] = Await(h), H ! {hello, node()}, node(H)."), "'a@127.0.0.1'");
+  Term hello = co_await expect<Term>([](const Term& t) { return t.is_tuple() && t.size() == 2; });
+  EXPECT_EQ(hello, Term::tuple(Atom("hello"), x_node));
+  co_return mon;
+}
+
+}  // namespace
+
+TEST_F(PgDistTest, members_joined_before_the_nodes_met_show_on_both_sides) {
+  ErlNode x = erl();
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> { (void)co_await meet(x); });
+}
+
+TEST_F(PgDistTest, joins_after_the_nodes_met_show_on_both_sides) {
+  ErlNode x = erl();
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    pg::ScopeMonitor scope = co_await meet(x);
+    pg::GroupMonitor g = co_await pg::monitor(group_g);
+    // Erlang joins: the scope monitor and the group monitor hear of it.
+    EXPECT_EQ(co_await eval(x, "P2 = spawn(fun() -> receive stop -> ok end end), pg:join(g, P2)."),
+              "ok");
+    pg::Notification j = co_await expect_change(scope.ref, pg::Notification::join, group_g);
+    pg::Notification jg = co_await expect_change(g.ref, pg::Notification::join, group_g);
+    EXPECT_EQ(j.pids, jg.pids);
+    if (j.pids.size() != 1) give_up("not one pid");
+    EXPECT_EQ(j.pids[0].node(), x_node);
+    EXPECT_EQ(pg::get_members(group_g).size(), 2u);
+    // We join g: Erlang's monitor of g hears of it, and its table has the three members.
+    EXPECT_EQ(co_await eval(x, "{RG, _} = pg:monitor(g), ok."), "ok");
+    co_await pg::join(group_g, self());
+    EXPECT_EQ(co_await eval(x, "receive {RG, join, g, [Q]} -> node(Q) after 10000 -> timeout end."),
+              "'a@127.0.0.1'");
+    EXPECT_EQ(co_await eval(x,
+                            "{lists:sort([node(M) || M <- pg:get_members(g)]),"
+                            " length(pg:get_local_members(g))}."),
+              "{['a@127.0.0.1','x@127.0.0.1','x@127.0.0.1'],2}");
+    EXPECT_EQ(pg::get_members(group_g).size(), 3u);
+    EXPECT_EQ(pg::get_local_members(group_g), std::vector<Pid>{self()});
+  });
+}
+
+TEST_F(PgDistTest, leaves_show_on_both_sides_and_a_dead_erlang_member_leaves_here) {
+  ErlNode x = erl();
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    pg::ScopeMonitor scope = co_await meet(x);
+    std::vector<Pid> p1 = pg::get_members(group_g);
+    // Erlang leaves.
+    EXPECT_EQ(co_await eval(x, "pg:leave(g, P1)."), "ok");
+    pg::Notification l = co_await expect_change(scope.ref, pg::Notification::leave, group_g);
+    EXPECT_EQ(l.pids, p1);
+    EXPECT_TRUE(pg::get_members(group_g).empty());
+    EXPECT_TRUE(pg::which_groups() == std::vector<Term>{group_h});
+    // We leave: Erlang's monitor of h hears of it.
+    EXPECT_EQ(co_await eval(x, "{RH, [_]} = pg:monitor(h), ok."), "ok");
+    EXPECT_EQ(co_await pg::leave(group_h, self()), pg::Left::ok);
+    EXPECT_EQ(co_await eval(x,
+                            "receive {RH, leave, h, [L]} -> {node(L), pg:get_members(h)}"
+                            " after 10000 -> timeout end."),
+              "{'a@127.0.0.1',[]}");
+    // An Erlang member that dies leaves here (x's scope tells us).
+    EXPECT_EQ(co_await eval(x, "P3 = spawn(fun() -> receive stop -> ok end end), pg:join(g, P3)."),
+              "ok");
+    pg::Notification j = co_await expect_change(scope.ref, pg::Notification::join, group_g);
+    EXPECT_EQ(co_await eval(x, "exit(P3, kill)."), "true");
+    l = co_await expect_change(scope.ref, pg::Notification::leave, group_g);
+    EXPECT_EQ(l.pids, j.pids);
+    EXPECT_TRUE(pg::get_members(group_g).empty());
+  });
+}
+
+// The members of a node that goes away leave, whichever way it goes.
+class PgNodeGone : public PgDistTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(PgNodeGone, the_members_of_an_erlang_node_that_goes_down_leave_here) {
+  const bool kill9 = GetParam();
+  ErlNode x = erl();
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    pg::ScopeMonitor scope = co_await meet(x);
+    EXPECT_EQ(co_await eval(x,
+                            "P2 = spawn(fun() -> receive stop -> ok end end),"
+                            " pg:join([k], [P2, P2])."),
+              "ok");
+    pg::Notification j =
+        co_await expect_change(scope.ref, pg::Notification::join, Term::list(Atom("k")));
+    EXPECT_EQ(j.pids.size(), 2u);
+    if (kill9)
+      ::kill(x.process().pid(), SIGKILL);
+    else
+      x.process().write("erlang:halt().\n");
+    // Both of x's groups empty out, each with one leave of all its x members.
+    std::vector<Term> gone;
+    for (int i = 0; i < 2; ++i) {
+      pg::Notification l = co_await expect<pg::Notification>([&](const pg::Notification& n) {
+        return n.ref == scope.ref && n.event == pg::Notification::leave;
+      });
+      for (Pid p : l.pids) EXPECT_EQ(p.node(), x_node);
+      gone.push_back(l.group);
+    }
+    std::sort(gone.begin(), gone.end());
+    EXPECT_EQ(gone, (std::vector<Term>{group_g, Term::list(Atom("k"))}));
+    EXPECT_EQ(pg::which_groups(), std::vector<Term>{group_h});
+    EXPECT_EQ(pg::get_members(group_h), std::vector<Pid>{self()});
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(KillOrHalt, PgNodeGone, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "kill_9" : "halt"; });
+
+TEST_F(PgDistTest, an_erlang_node_that_dials_this_hidden_node_finds_its_scope_too) {
+  ErlNode x = erl();
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    auto started = co_await pg::start_link();
+    if (!started) give_up("no scope");
+    pg::GroupMonitor g = co_await pg::monitor(group_g);
+    co_await pg::join(group_h, self());
+    EXPECT_EQ(co_await eval(x, await_fun), "ok");
+    // x dials: the connection is hidden, so x's pg never hears a nodeup; ours discovers it.
+    EXPECT_EQ(co_await eval(x, "{net_kernel:connect_node('a@127.0.0.1'), nodes(), nodes(hidden)}."),
+              "{true,[],['a@127.0.0.1']}");
+    EXPECT_EQ(co_await eval(x, "[H] = Await(h), node(H)."), "'a@127.0.0.1'");
+    EXPECT_EQ(co_await eval(x, "P1 = spawn(fun() -> receive stop -> ok end end), pg:join(g, P1)."),
+              "ok");
+    pg::Notification j = co_await expect_change(g.ref, pg::Notification::join, group_g);
+    if (j.pids.size() != 1) give_up("not one pid");
+    EXPECT_EQ(j.pids[0].node(), x_node);
+  });
+}
