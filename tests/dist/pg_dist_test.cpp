@@ -11,12 +11,14 @@
 #include "ambitious/dist/nodes.hpp"
 #include "ambitious/process/send.hpp"
 #include "ambitious/process/spawn.hpp"
+#include "child_process.hpp"
 #include "erl_node.hpp"
 
 // pg across nodes against real Erlang nodes (erlang-base) running OTP's own pg: this node's
 // scope and an Erlang node's scope of the same name exchange their groups (pg.erl's discover,
 // sync, join and leave) although this node connects as hidden; joins and leaves show both ways,
-// a dead node's members go, and monitors hear of remote changes.
+// a dead node's members go, and monitors hear of remote changes. Then the interop node's pg
+// section of ../shared/protocols/erlang-dist-contract.md, driven from Erlang.
 
 using namespace ambitious;
 using namespace ambitious::dist;
@@ -226,4 +228,67 @@ TEST_F(PgDistTest, an_erlang_node_that_dials_this_hidden_node_finds_its_scope_to
     if (j.pids.size() != 1) give_up("not one pid");
     EXPECT_EQ(j.pids[0].node(), x_node);
   });
+}
+
+namespace {
+
+// Erlang: asks echo for its view of `interop` until it is Want (each answer a message), until
+// the monotonic millisecond Until; then {last, Members}.
+const char* const ask_fun =
+    "Ask = fun A(Want, Until) ->"
+    "  {echo, 'cpp@127.0.0.1'} ! {pg_members, interop, self()},"
+    "  receive {pg_members, interop, Ms} ->"
+    "    case Ms =:= Want of true -> true;"
+    "      false -> case erlang:monotonic_time(millisecond) > Until of true -> {last, Ms};"
+    "        false -> A(Want, Until) end end"
+    "  after 10000 -> no_answer end end,"
+    " Soon = fun() -> erlang:monotonic_time(millisecond) + 10000 end, ok.";
+
+}  // namespace
+
+// The contract's pg section: the interop node runs the default scope, echo is in `interop`
+// (again after a restart), and echo tells its view of a group, sorted, as Erlang changes it.
+TEST_F(PgDistTest, interop_node_echo_is_in_interop_and_tells_its_view_of_the_group) {
+  ChildProcess cpp({INTEROP_NODE_BINARY, "--name", "cpp@127.0.0.1", "--cookie", cookie},
+                   {{"ERL_EPMD_PORT", std::to_string(epmd)}});
+  bool ready = false;
+  while (auto line = cpp.read_line(patience))
+    if ((ready = line->find(" ready (port ") != std::string::npos)) break;
+  ASSERT_TRUE(ready) << cpp.log();
+  ErlNode x = erl();
+  ASSERT_TRUE(x.ready()) << x.log();
+  ASSERT_EQ(x.eval(ask_fun), "ok");
+  ASSERT_EQ(x.eval("net_kernel:connect_node('cpp@127.0.0.1')."), "true");
+  // Erlang's scope has echo, from the interop node's sync; and it is echo.
+  ASSERT_EQ(x.eval("{RI, M0} = pg:monitor(interop), Echo0 = case M0 of [E] -> E;"
+                   " [] -> receive {RI, join, interop, [E]} -> E after 10000 -> timeout end end,"
+                   " {echo, 'cpp@127.0.0.1'} ! {whoami, self()},"
+                   " R0 = receive {iam, echo, W} -> W =:= Echo0 after 10000 -> timeout end,"
+                   " pg:demonitor(RI), R0."),
+            "true");
+  EXPECT_EQ(x.eval("Ask([Echo0], Soon())."), "true");
+  // An Erlang member joins, then leaves: echo's view follows, sorted as lists:sort sorts.
+  EXPECT_EQ(x.eval("Me = self(), pg:join(interop, Me)."), "ok");
+  EXPECT_EQ(x.eval("Ask(lists:sort([Echo0, Me]), Soon())."), "true");
+  EXPECT_EQ(x.eval("lists:sort(pg:get_members(interop)) =:= lists:sort([Echo0, Me])."), "true");
+  EXPECT_EQ(x.eval("pg:leave(interop, Me)."), "ok");
+  EXPECT_EQ(x.eval("Ask([Echo0], Soon())."), "true");
+  // An Erlang member that dies leaves echo's view.
+  EXPECT_EQ(x.eval("Q = spawn(fun() -> receive stop -> ok end end), pg:join(interop, [Q, Q])."),
+            "ok");
+  EXPECT_EQ(x.eval("Ask(lists:sort([Echo0, Q, Q]), Soon())."), "true");
+  EXPECT_EQ(x.eval("exit(Q, kill)."), "true");
+  EXPECT_EQ(x.eval("Ask([Echo0], Soon())."), "true");
+  // echo killed: it leaves, and its restart joins again.
+  EXPECT_EQ(x.eval("{RK, [Echo0]} = pg:monitor(interop), exit(Echo0, kill),"
+                   " receive {RK, leave, interop, [Echo0]} -> ok"
+                   " after 10000 -> timeout end."),
+            "ok");
+  EXPECT_EQ(x.eval("Echo1 = receive {RK, join, interop, [E1]} -> E1 after 10000 -> timeout end,"
+                   " is_pid(Echo1) andalso Echo1 =/= Echo0."),
+            "true");
+  EXPECT_EQ(x.eval("{echo, 'cpp@127.0.0.1'} ! {whoami, self()},"
+                   " receive {iam, echo, W1} -> W1 =:= Echo1 after 10000 -> timeout end."),
+            "true");
+  EXPECT_EQ(x.eval("Ask([Echo1], Soon())."), "true");
 }
