@@ -29,7 +29,7 @@
 //     4> net_kernel:connect_node('cpp@127.0.0.1').
 //     true
 //     5> pg:get_members(interop).   % a moment later, once the scopes have exchanged groups
-//     [<12345.98.0>]
+//     [<8617.4.0>]
 
 #include <signal.h>
 
@@ -148,6 +148,7 @@ Task<> crasher() {
 // A supervised plain process registered as `name` by its start, before the supervisor goes on
 // (as proc_lib:start_link with {local, Name}): once the supervisor is up, the name exists.
 // With a `group`, the process joins it in the default pg scope too, at each start.
+// [snippet pg_join]
 ChildSpec registered_process(Atom name, Task<> (*body)(), std::optional<Term> group = {}) {
   ChildSpec spec;
   spec.id = name;
@@ -159,6 +160,7 @@ ChildSpec registered_process(Atom name, Task<> (*body)(), std::optional<Term> gr
   });
   return spec;
 }
+// [snippet pg_join]
 
 // ---- start-up: flags, else the environment ----------------------------------------------------
 const char* const usage =

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -244,17 +246,66 @@ const char* const ask_fun =
     "  after 10000 -> no_answer end end,"
     " Soon = fun() -> erlang:monotonic_time(millisecond) + 10000 end, ok.";
 
+// The interop node's binary on the test's epmd, once it says it is ready.
+std::unique_ptr<ChildProcess> start_interop_node(std::uint16_t epmd) {
+  auto cpp = std::make_unique<ChildProcess>(
+      std::vector<std::string>{INTEROP_NODE_BINARY, "--name", "cpp@127.0.0.1", "--cookie", cookie},
+      std::vector<std::pair<std::string, std::string>>{{"ERL_EPMD_PORT", std::to_string(epmd)}});
+  bool ready = false;
+  while (auto line = cpp->read_line(patience))
+    if ((ready = line->find(" ready (port ") != std::string::npos)) break;
+  EXPECT_TRUE(ready) << cpp->log();
+  return ready ? std::move(cpp) : nullptr;
+}
+
 }  // namespace
+
+// Two ambitious nodes: both connect as hidden, so neither would hear of the other through
+// visible-only node events; each scope discovers on every nodeup.
+TEST_F(PgDistTest, the_scopes_of_two_ambitious_nodes_find_each_other_over_a_hidden_connection) {
+  auto cpp = start_interop_node(epmd);
+  ASSERT_TRUE(cpp);
+  const Atom cpp_node("cpp@127.0.0.1");
+  const Term interop(Atom("interop"));
+  run_test([&]() -> Task<> {
+    auto started = co_await pg::start_link();
+    if (!started) give_up("no scope");
+    co_await pg::join(interop, self());
+    pg::GroupMonitor g = co_await pg::monitor(interop);
+    if (!co_await connect(cpp_node)) give_up("no connection to cpp");
+    // The interop node's echo came in its sync.
+    pg::Notification j = co_await expect_change(g.ref, pg::Notification::join, interop);
+    if (j.pids.size() != 1) give_up("not one pid");
+    const Pid echo = j.pids[0];
+    EXPECT_EQ(echo.node(), cpp_node);
+    // Our member came in our sync: echo's view is both (asked again until it is; each answer
+    // is a message, and echo, a member, exists).
+    std::vector<Term> both{Term(echo), Term(self())};
+    std::sort(both.begin(), both.end());
+    const Term want = Term::list_from(std::span<Term>(both));
+    const auto until = std::chrono::steady_clock::now() + patience;
+    Term seen;
+    while (seen != want && std::chrono::steady_clock::now() < until) {
+      send(echo, Term::tuple(Atom("pg_members"), interop, self()));
+      Term answer = co_await expect<Term>([](const Term& t) {
+        return t.is_tuple() && t.size() == 3 && t[0] == Term(Atom("pg_members"));
+      });
+      seen = answer[2];
+    }
+    EXPECT_EQ(seen, want);
+    // The interop node killed: echo leaves here.
+    ::kill(cpp->pid(), SIGKILL);
+    pg::Notification l = co_await expect_change(g.ref, pg::Notification::leave, interop);
+    EXPECT_EQ(l.pids, std::vector<Pid>{echo});
+    EXPECT_EQ(pg::get_members(interop), std::vector<Pid>{self()});
+  });
+}
 
 // The contract's pg section: the interop node runs the default scope, echo is in `interop`
 // (again after a restart), and echo tells its view of a group, sorted, as Erlang changes it.
 TEST_F(PgDistTest, interop_node_echo_is_in_interop_and_tells_its_view_of_the_group) {
-  ChildProcess cpp({INTEROP_NODE_BINARY, "--name", "cpp@127.0.0.1", "--cookie", cookie},
-                   {{"ERL_EPMD_PORT", std::to_string(epmd)}});
-  bool ready = false;
-  while (auto line = cpp.read_line(patience))
-    if ((ready = line->find(" ready (port ") != std::string::npos)) break;
-  ASSERT_TRUE(ready) << cpp.log();
+  auto cpp = start_interop_node(epmd);
+  ASSERT_TRUE(cpp);
   ErlNode x = erl();
   ASSERT_TRUE(x.ready()) << x.log();
   ASSERT_EQ(x.eval(ask_fun), "ok");
