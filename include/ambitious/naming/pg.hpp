@@ -40,9 +40,9 @@
 // keeps the exchange going both ways. So our scope discovers on every nodeup of any type
 // (detail::watch_nodes, which the dist layer fills): Erlang-to-ambitious and ambitious-to-
 // ambitious scopes find each other whichever side connects. What remains as in OTP with
-// hidden nodes: an Erlang scope that restarts while the connection stays up does not discover
-// us again (its init asks nodes() only), so our members are missing there until the nodes
-// reconnect; our own scope, restarted, rediscovers every connected node.
+// hidden nodes: an Erlang scope that starts (or restarts) while the connection is already up
+// does not discover us (its init asks nodes() only), so the two scopes do not meet until the
+// nodes connect again; our own scope, (re)started, discovers every connected node.
 
 #include <map>
 #include <span>
