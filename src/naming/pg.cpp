@@ -235,8 +235,8 @@ class Scope : public GenServer<Scope> {
       }
       notify(Notification::leave, group, {d.pid});
     }
-    std::vector<Term> group_list(groups.begin(), groups.end());
-    broadcast(Term::tuple(leave_atom, self(), d.pid, Term::list_from(std::span<Term>(group_list))));
+    broadcast(
+        Term::tuple(leave_atom, self(), d.pid, Term::list_from(std::span<const Term>(groups))));
     return noreply();
   }
 
@@ -247,7 +247,7 @@ class Scope : public GenServer<Scope> {
     return noreply();
   }
 
-  // The protocol's messages from peer scopes (the table at the top of this file). Anything
+  // The protocol's messages from peer scopes (the table above JoinRequest). Anything
   // else, or a message of the wrong shape, is dropped: a peer never crashes the scope.
   Action handle_info(Term m) {
     if (!m.is_tuple() || m.size() < 2) return noreply();
