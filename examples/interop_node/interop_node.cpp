@@ -1,8 +1,11 @@
 // interop_node: an ambitious node that Erlang code talks to as if it were an Erlang node (the
 // contract is ../shared/protocols/erlang-dist-contract.md). Three registered processes under a
-// one_for_one supervisor, written with the library's ordinary API:
+// one_for_one supervisor, written with the library's ordinary API, beside OTP's default pg
+// scope (the scope process `pg`, which Erlang nodes' pg scopes exchange their groups with):
 //   echo     (a plain process)  {Pid, Term} -> Pid ! {echo, Term};  {ping_me, Pid};
-//            {ping_me_reg, Name, Node};  {whoami, Pid};  {call_erlang, Name, Node, Request, Pid}
+//            {ping_me_reg, Name, Node};  {whoami, Pid};  {call_erlang, Name, Node, Request, Pid};
+//            {pg_members, Group, Pid} -> Pid ! {pg_members, Group, SortedMembers};
+//            a member of the pg group `interop` (joined again by each restart)
 //   counter  (a GenServer)      call get, call {add, N}, cast reset
 //   crasher  (a plain process)  crash -> exits boom;  {whoami, Pid}
 // and two C++ functions Erlang calls with erpc:call or rpc:call: interop:add(A, B) (integers of
@@ -21,17 +24,25 @@
 // With --tls-ca, --tls-cert and --tls-key (PEM files, e.g. from scripts/cluster-certs.sh) it speaks
 // TLS distribution, as an Erlang node with -proto_dist inet_tls and an ssl_dist_optfile does.
 // Absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE, INTEROP_NET_TICKTIME and
-// INTEROP_TLS_CA, INTEROP_TLS_CERT, INTEROP_TLS_KEY. The node
-// registers with epmd only once the three processes exist (that is its readiness signal) and
-// prints "ready"; SIGTERM or SIGINT stops it in order (unregistered, connections closed), exit 0.
+// INTEROP_TLS_CA, INTEROP_TLS_CERT, INTEROP_TLS_KEY. The node registers with epmd only once the
+// pg scope and the three processes exist (that is its readiness signal) and prints "ready";
+// SIGTERM or SIGINT stops it in order (unregistered, connections closed), exit 0. An Erlang
+// node's pg scope and this one find each other as soon as the two nodes connect, whichever side
+// connects (see include/ambitious/naming/pg.hpp):
+//     4> net_kernel:connect_node('cpp@127.0.0.1').
+//     true
+//     5> pg:get_members(interop).   % a moment later, once the scopes have exchanged groups
+//     [<8617.4.0>]
 
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/describe.hpp>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,6 +52,7 @@
 #include <ambitious/core/integer.hpp>
 #include <ambitious/dist/node.hpp>
 #include <ambitious/dist/rpc.hpp>
+#include <ambitious/naming/pg.hpp>
 #include <ambitious/process/names.hpp>
 #include <ambitious/process/runtime.hpp>
 #include <ambitious/process/send.hpp>
@@ -113,6 +125,13 @@ Task<> echo() {
       send(to, Term::tuple(Atom("iam"), Atom("echo"), self()));
     } else if (m.match(Atom("call_erlang"), &name, &node, &term, &to)) {
       spawn(call_erlang, RegisteredName{name, node}, term, to);
+    } else if (m.match(Atom("pg_members"), &term, &to)) {
+      // This node's view of the group in the default scope, members of every node, sorted in
+      // Erlang's term order (as lists:sort sorts them).
+      std::vector<Term> members;
+      for (Pid p : pg::get_members(term)) members.emplace_back(p);
+      std::sort(members.begin(), members.end(), [](const Term& a, const Term& b) { return a < b; });
+      send(to, Term::tuple(Atom("pg_members"), term, Term::list_from(std::span<Term>(members))));
     } else if (m.match(&to, &term)) {
       send(to, Term::tuple(Atom("echo"), term));
     }  // anything else is dropped, as an Erlang receive loop with a catch-all would
@@ -131,16 +150,20 @@ Task<> crasher() {
 
 // A supervised plain process registered as `name` by its start, before the supervisor goes on
 // (as proc_lib:start_link with {local, Name}): once the supervisor is up, the name exists.
-ChildSpec registered_process(Atom name, Task<> (*body)()) {
+// With a `group`, the process joins it in the default pg scope too, at each start.
+// [snippet pg_join]
+ChildSpec registered_process(Atom name, Task<> (*body)(), std::optional<Term> group = {}) {
   ChildSpec spec;
   spec.id = name;
-  spec.start = ChildStart([name, body]() -> Task<StartChildResult> {
+  spec.start = ChildStart([name, body, group]() -> Task<StartChildResult> {
     Pid pid = spawn_link(body);
     register_name(name, pid);
+    if (group) co_await pg::join(*group, pid);
     co_return pid;
   });
   return spec;
 }
+// [snippet pg_join]
 
 // ---- start-up: flags, else the environment ----------------------------------------------------
 const char* const usage =
@@ -218,10 +241,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   return run([&]() -> Task<> {
-    // Generous intensity: Erlang clients crash these processes on purpose, often.
+    // Generous intensity: Erlang clients crash these processes on purpose, often. The pg
+    // scope first: echo joins its group as it starts.
     SupervisorSpec spec{
         {Strategy::one_for_one, 100, std::chrono::seconds(1)},
-        {registered_process(Atom("echo"), echo),
+        {pg::child_spec(), registered_process(Atom("echo"), echo, Term(Atom("interop"))),
          server_child<Counter>(Atom("counter"), StartOptions{.name = Atom("counter")}),
          registered_process(Atom("crasher"), crasher)}};
     auto top = co_await supervisor::start_link(std::move(spec));

@@ -8,6 +8,7 @@
 
 #include "ambitious/core/node.hpp"
 #include "ambitious/process/detail/alias.hpp"
+#include "ambitious/process/detail/node_watch.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/names.hpp"
 #include "ambitious/process/process.hpp"
@@ -130,6 +131,8 @@ class Kernel {
 
   void on(const NodeEvent& e) {
     if (!e.up) fire_node_monitors(e.node);
+    // The process layer's watchers (pg's scopes) hear of every node, hidden ones too.
+    ambitious::detail::node_changed(e.node, e.up);
     for (const Subscription& s : subscriptions_) {
       using T = NodeMonitorOptions::Types;
       const T types = s.options.node_type.value_or(T::visible);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "ambitious/process/detail/remote_nodes.hpp"
 #include "ambitious/process/exit_reason.hpp"
@@ -24,6 +25,14 @@ struct NameTable {
   std::unordered_map<Atom, Pid> by_name;
 };
 
+/// The watchers of node life and the nodes connected now (node_watch.hpp). Any thread, under
+/// its lock.
+struct NodeWatch {
+  std::mutex mutex;
+  std::vector<Pid> watchers;
+  std::vector<Atom> up;
+};
+
 struct RuntimeState {
   RuntimeState(unsigned workers, unsigned blocking_threads)
       : scheduler(workers),
@@ -33,6 +42,7 @@ struct RuntimeState {
   Scheduler scheduler;
   ProcessTable table;
   NameTable names;
+  NodeWatch node_watch;
   /// The way to other nodes, once distribution started (see install_remote_nodes).
   std::atomic<RemoteNodes*> remote{nullptr};
   std::unique_ptr<BlockingPool> pool;  // reset first at teardown: its jobs refer to processes

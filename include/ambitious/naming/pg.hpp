@@ -18,8 +18,31 @@
 // times and is then a member that many times (it leaves once per leave); a member that ends
 // leaves all its groups. join and leave are calls to the scope's process (which monitors the
 // members and tells the monitors); reads are direct reads of the scope's table from the caller.
-// Only local processes may join (BadArg otherwise, as OTP's {nolocal, Pid}). The distribution
-// stage will add remote members to get_members() while get_local_members() stays local.
+// Only local processes may join (BadArg otherwise, as OTP's {nolocal, Pid}).
+//
+// Across nodes a scope is the same-named scope process on each node, as in OTP 25's pg.erl, and
+// speaks its protocol, so that C++ and BEAM processes share groups. A scope sends
+// `{discover, Self}` to `{Scope, Node}` for each node connected when it starts and each node that
+// comes up later; a scope that gets a discover answers with its local members
+// (gen_server:cast `{sync, Self, [{Group, Pids}]}`), monitors the peer scope and discovers it in
+// turn; joins and leaves go to every peer scope as plain messages (`{join, Self, Group, Pids}`,
+// `{leave, Self, Pids, Groups}`, one leave with all its groups for a member that ends). The
+// peer's members leave when its scope ends or its node goes down (the monitor fires with
+// `noconnection`). get_members() and which_groups() then cover every node, get_local_members()
+// and which_local_groups() this node only, and the monitors hear of remote joins and leaves too.
+// The views are eventually consistent, as OTP's: a join on another node shows here a moment
+// later (wait for the monitor's notification, not for a time).
+//
+// Hidden nodes (found by experiment with OTP 25, and in pg.erl): Erlang's pg discovers only the
+// nodes that nodes() lists and net_kernel:monitor_nodes(true) reports, the visible ones. An
+// ambitious node connects as hidden (the connection is then hidden on both sides), so an
+// Erlang scope never discovers it first; but it answers a discover from any node, and then
+// keeps the exchange going both ways. So our scope discovers on every nodeup of any type
+// (detail::watch_nodes, which the dist layer fills): Erlang-to-ambitious and ambitious-to-
+// ambitious scopes find each other whichever side connects. What remains as in OTP with
+// hidden nodes: an Erlang scope that starts (or restarts) while the connection is already up
+// does not discover us (its init asks nodes() only), so the two scopes do not meet until the
+// nodes connect again; our own scope, (re)started, discovers every connected node.
 
 #include <map>
 #include <span>
