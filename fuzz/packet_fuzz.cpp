@@ -1,5 +1,6 @@
 // libFuzzer: a connection's byte stream, read in chunks of any size through FrameReader and
-// decoded packet by packet with PacketDecoder (fragments reassembled within small limits),
+// decoded packet by packet with PacketDecoder (fragments reassembled within small limits, the
+// continuations read straight into their reassembly as a connection reads them),
 // never crashes; every message it yields encodes, as one packet and as fragments, to bytes that
 // decode to the same message.
 #include <cstddef>
@@ -47,6 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.max_sequences = 4;
   PacketDecoder decoder(limits);
   FrameReader reader(4, 32 * 1024, 1024, 2048);
+  // As a connection reads: continuation fragments go straight into their reassembly.
+  reader.set_placer([&](std::span<const std::uint8_t> head,
+                        std::size_t length) { return decoder.place(head, length); },
+                    PacketDecoder::fragment_head);
   while (!stream.empty()) {
     auto room = reader.space();
     if (room.empty()) __builtin_trap();
@@ -59,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (!frame) return 0;  // the connection closes
       if (!*frame) break;
       if ((*frame)->bytes.empty()) continue;  // a tick
-      auto m = decoder.decode((*frame)->bytes, (*frame)->owner);
+      auto m = (*frame)->placed ? decoder.decode_placed((*frame)->bytes, (*frame)->placed)
+                                : decoder.decode((*frame)->bytes, (*frame)->owner);
       if (!m) return 0;
       if (*m) check_round_trip(**m);
       if (decoder.pending_bytes() > limits.max_message) __builtin_trap();

@@ -75,7 +75,12 @@ Connection::Connection(asio::any_io_executor ex, std::unique_ptr<Carrier> carrie
       decoder_(options_.limits),
       setup_timer_(ex),
       tick_timer_(ex),
-      wake_(ex, Clock::time_point::max()) {}
+      wake_(ex, Clock::time_point::max()) {
+  // Continuation fragments are read straight to the end of their message's reassembly.
+  reader_.set_placer([this](std::span<const std::uint8_t> head,
+                            std::size_t length) { return decoder_.place(head, length); },
+                     PacketDecoder::fragment_head);
+}
 
 void Connection::start() {
   asio::co_spawn(
@@ -245,7 +250,8 @@ std::string Connection::handle_frames() {
       on_tick();
       continue;
     }
-    auto m = decoder_.decode((*frame)->bytes, (*frame)->owner);
+    auto m = (*frame)->placed ? decoder_.decode_placed((*frame)->bytes, (*frame)->placed)
+                              : decoder_.decode((*frame)->bytes, (*frame)->owner);
     if (!m) return refused("bad packet from the peer: ", m.error());
     if (*m) owner_.received(*this, std::move(**m));
     if (closed_) return close_reason_.empty() ? "closed" : close_reason_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "bytes.hpp"
 
@@ -66,6 +67,7 @@ std::expected<ControlMessage, WireError> message(const Term& control,
 
 std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::decode(
     std::span<std::uint8_t> bytes, const Term* owner) {
+  placing_.reset();
   if (bytes.empty()) return fail(WireErrc::malformed, 0);
   if (bytes[0] == packet_tag::pass_through) return whole(bytes, 1, true, owner);
   if (bytes[0] != etf::version) return fail(WireErrc::unknown_message, 0);
@@ -78,10 +80,37 @@ std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::decode(
     case packet_tag::fragment_header:
       return first_fragment(bytes);
     case packet_tag::fragment_cont:
-      return next_fragment(bytes);
+      return next_fragment(bytes, 0);
     default:
       return fail(WireErrc::unknown_message, 1);
   }
+}
+
+std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::decode_placed(
+    std::span<std::uint8_t> bytes, std::size_t placed) {
+  if (bytes.size() != fragment_head || bytes[0] != etf::version ||
+      bytes[1] != packet_tag::fragment_cont || !placing_ || placing_->bytes != placed ||
+      placing_->sequence != be64(&bytes[2]) || placing_->fragment != be64(&bytes[10]))
+    throw std::logic_error("PacketDecoder::decode_placed: not the packet place() placed");
+  return next_fragment(bytes, placed);
+}
+
+std::span<std::uint8_t> PacketDecoder::place(std::span<const std::uint8_t> head,
+                                             std::size_t length) {
+  placing_.reset();
+  if (head.size() < fragment_head || length <= fragment_head || head[0] != etf::version ||
+      head[1] != packet_tag::fragment_cont)
+    return {};
+  const std::uint64_t sequence = be64(&head[2]), fragment = be64(&head[10]);
+  auto it = sequences_.find(sequence);
+  if (it == sequences_.end()) return {};
+  Assembly& a = it->second;
+  const std::size_t more = length - fragment_head;
+  if (fragment == 0 || fragment != a.next_fragment || pending_bytes_ + more > limits_.max_message)
+    return {};
+  reserve(a, more);
+  placing_ = Placing{sequence, fragment, more};
+  return {a.data + a.size, more};
 }
 
 std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::whole(
@@ -147,9 +176,16 @@ std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::first_fra
 
 // Appends `bytes` to `a`'s buffer, moving it to a larger one when they do not fit.
 void PacketDecoder::append(Assembly& a, std::span<const std::uint8_t> bytes) {
-  if (a.size + bytes.size() > a.capacity) {
+  reserve(a, bytes.size());
+  if (!bytes.empty()) std::memcpy(a.data + a.size, bytes.data(), bytes.size());
+  a.size += bytes.size();
+}
+
+// Makes room for `more` bytes after `a`'s, moving them to a larger buffer when they do not fit.
+void PacketDecoder::reserve(Assembly& a, std::size_t more) {
+  if (a.size + more > a.capacity) {
     std::size_t capacity =
-        std::max(a.size + bytes.size(), std::min(2 * a.capacity, limits_.max_message + 1));
+        std::max(a.size + more, std::min(2 * a.capacity, limits_.max_message + 1));
     std::uint8_t* data = nullptr;
     Term bigger = Term::binary_filled(capacity, [&](std::span<std::uint8_t> to) {
       data = to.data();
@@ -160,22 +196,24 @@ void PacketDecoder::append(Assembly& a, std::span<const std::uint8_t> bytes) {
     a.data = data;
     a.capacity = capacity;
   }
-  if (!bytes.empty()) std::memcpy(a.data + a.size, bytes.data(), bytes.size());
-  a.size += bytes.size();
 }
 
 std::expected<std::optional<ControlMessage>, WireError> PacketDecoder::next_fragment(
-    std::span<std::uint8_t> bytes) {
-  constexpr std::size_t header = 2 + 8 + 8;
+    std::span<std::uint8_t> bytes, std::size_t placed) {
+  constexpr std::size_t header = fragment_head;
+  placing_.reset();
   if (bytes.size() < header) return fail(WireErrc::malformed, bytes.size());
   std::uint64_t sequence = be64(&bytes[2]), fragment = be64(&bytes[10]);
   auto it = sequences_.find(sequence);
   if (it == sequences_.end()) return fail(WireErrc::malformed, 2);  // no first fragment
   Assembly& a = it->second;
   if (fragment == 0 || fragment != a.next_fragment) return fail(WireErrc::malformed, 10);
-  std::size_t more = bytes.size() - header;
+  std::size_t more = bytes.size() - header + placed;
   if (pending_bytes_ + more > limits_.max_message) return fail(WireErrc::too_large, 10);
-  append(a, bytes.subspan(header));
+  if (placed)
+    a.size += placed;  // place() made the room, the frame reader wrote the bytes there
+  else
+    append(a, bytes.subspan(header));
   pending_bytes_ += more;
   a.next_fragment = fragment - 1;
   if (fragment == 1) return complete(sequence);

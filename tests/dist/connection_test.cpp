@@ -188,6 +188,30 @@ TEST_F(Pair, a_large_message_goes_in_fragments_and_other_senders_overtake_it) {
   EXPECT_EQ(std::get<control::Send>(b_events.got[2]).message, atom("after_big"));
 }
 
+TEST_F(Pair, large_messages_in_fragments_of_the_default_size_arrive_byte_exact) {
+  // Fragments of 64 KiB: the reader puts each continuation straight into its reassembly.
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  std::vector<Term> sent;
+  for (std::size_t size : {std::size_t{1} << 20, std::size_t{(2 << 20) + 3}}) {
+    sent.push_back(Term::binary_filled(size, [size](std::span<std::uint8_t> b) {
+      auto x = static_cast<std::uint32_t>(size);
+      for (std::uint8_t& c : b) {
+        x = x * 1664525u + 1013904223u;
+        c = static_cast<std::uint8_t>(x >> 24);
+      }
+    }));
+    ASSERT_TRUE(a->send(control::Send{local(1), local(9), sent.back(), std::nullopt}));
+  }
+  ASSERT_TRUE(a->send(control::Send{local(2), local(9), atom("small"), std::nullopt}));
+  ASSERT_TRUE(until([&] { return b_events.got.size() == 3; }));
+  std::vector<Term> big;
+  for (const auto& m : b_events.got)
+    if (std::get<control::Send>(m).message != Term(atom("small")))
+      big.push_back(std::get<control::Send>(m).message);
+  EXPECT_EQ(big, sent);  // one sender's messages in order, every byte as sent
+}
+
 TEST_F(Pair, ticks_keep_a_quiet_connection_up) {
   options.net_ticktime = 200ms;
   connect();

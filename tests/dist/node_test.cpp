@@ -162,6 +162,34 @@ TEST_F(NodeTest, the_node_sends_to_a_registered_name_on_erl) {
   EXPECT_EQ(x.eval("receive {big, B} -> byte_size(B) after 10000 -> none end."), "300000");
 }
 
+TEST_F(NodeTest, large_binaries_cross_from_erl_and_back_byte_exact_in_fragments) {
+  // 3 MiB each way: OTP's fragments read straight into their reassembly here, ours written
+  // from the binary's own bytes, both compared byte for byte with what the other side made.
+  auto node = start();
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  Node* n = node.get();
+  constexpr std::size_t size = 251 * 12532;  // about 3 MiB: 0..250 over and over
+  Term ours = Term::binary_filled(size, [](std::span<std::uint8_t> b) {
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(i % 251);
+  });
+  run_test([&]() -> Task<> {
+    register_name(Atom("bulk"), self());
+    x.process().write(
+        "B = binary:copy(list_to_binary(lists:seq(0, 250)), 12532), "
+        "{bulk, 'a@127.0.0.1'} ! {self(), B}, "
+        "receive {back, B2, Ours} -> {B2 =:= B, Ours =:= B, byte_size(Ours)} "
+        "after 20000 -> no_reply end.\n");
+    Term got = co_await expect<Term>();
+    if (!got.is_tuple() || got.size() != 2 || !got[0].is_pid() || !got[1].is_binary())
+      give_up("bulk got " + got.to_string().substr(0, 200));
+    EXPECT_EQ(got[1], ours);
+    EXPECT_TRUE(n->send(self(), got[0].as_pid(), Term::tuple(Atom("back"), got[1], ours)));
+  });
+  EXPECT_EQ(next_result(x), "{true,true,3145532}") << x.log();
+}
+
 TEST_F(NodeTest, ticks_keep_a_quiet_connection_up_and_a_halted_peer_is_a_nodedown) {
   auto node = start(4s);
   ASSERT_TRUE(node);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 #include "ambitious/dist/frame_reader.hpp"
 
 using namespace ambitious;
@@ -288,5 +291,138 @@ TEST(Packet, a_large_payload_shares_the_frame_it_came_in) {
     EXPECT_GE(msg.bytes().data(), owner.data());
     EXPECT_LT(msg.bytes().data(), owner.data() + owner.size());
     got = std::move(**r);
+  }
+}
+
+namespace {
+
+// Feeds `stream` (frames with their lengths) through a FrameReader whose placer is `d`, as a
+// connection reads, in reads of at most `chunk` bytes; returns the messages, or the error.
+std::expected<std::vector<ControlMessage>, WireError> read_placed(PacketDecoder& d,
+                                                                  const Bytes& stream,
+                                                                  std::size_t chunk,
+                                                                  std::size_t* placed = nullptr) {
+  FrameReader reader(4, 1 << 24, 1024, 4096);
+  reader.set_placer(
+      [&](std::span<const std::uint8_t> head, std::size_t length) { return d.place(head, length); },
+      PacketDecoder::fragment_head);
+  std::vector<ControlMessage> out;
+  std::size_t at = 0;
+  while (at < stream.size()) {
+    auto room = reader.space();
+    std::size_t n = std::min({room.size(), chunk, stream.size() - at});
+    std::copy_n(stream.begin() + static_cast<std::ptrdiff_t>(at), n, room.begin());
+    at += n;
+    reader.commit(n);
+    for (;;) {
+      auto f = reader.next();
+      if (!f) return std::unexpected(f.error());
+      if (!*f) break;
+      if (placed) *placed += (*f)->placed;
+      auto r = (*f)->placed ? d.decode_placed((*f)->bytes, (*f)->placed)
+                            : d.decode((*f)->bytes, (*f)->owner);
+      if (!r) return std::unexpected(r.error());
+      if (*r) out.push_back(std::move(**r));
+    }
+  }
+  return out;
+}
+
+Bytes joined(std::initializer_list<const std::vector<Bytes>*> lists, bool interleave) {
+  Bytes out;
+  std::size_t longest = 0;
+  for (auto* l : lists) longest = std::max(longest, l->size());
+  if (interleave) {
+    for (std::size_t i = 0; i < longest; ++i)
+      for (auto* l : lists)
+        if (i < l->size()) out.insert(out.end(), (*l)[i].begin(), (*l)[i].end());
+  } else {
+    for (auto* l : lists)
+      for (const Bytes& f : *l) out.insert(out.end(), f.begin(), f.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Packet, fragments_read_straight_into_their_reassembly_arrive_byte_exact) {
+  std::string content(300'000, '\0');
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 + i / 251);
+  Term bin = Term::binary(content);
+  ControlMessage m1 = Send{local(1), local(2), Term::tuple(atom("data"), bin), std::nullopt};
+  ControlMessage m2 =
+      RegSend{local(3), Atom("sink"), Term::binary(std::string(90'000, 'b')), std::nullopt};
+  ControlMessage small = Send{local(4), local(5), atom("ping"), std::nullopt};
+  auto f1 = encode_fragments(m1, default_flags, 1, 4096);
+  auto f2 = encode_fragments(m2, default_flags, 2, 5000);
+  std::vector<Bytes> f3{encode_packet(small, default_flags)};
+  for (bool interleave : {false, true}) {
+    Bytes stream = joined({&f1, &f3, &f2, &f3}, interleave);
+    for (std::size_t chunk : {std::size_t{7}, std::size_t{4096}, std::size_t{1} << 20}) {
+      PacketDecoder d;
+      std::size_t placed = 0;
+      auto got = read_placed(d, stream, chunk, &placed);
+      ASSERT_TRUE(got) << to_string(got.error());
+      ASSERT_EQ(got->size(), 4u);
+      std::size_t ones = 0, twos = 0;
+      for (const ControlMessage& m : *got) {
+        if (m == m1) {
+          ++ones;
+          // The binary is the payload's bytes exactly, shared with the reassembly.
+          const Term& t = std::get<Send>(m).message;
+          EXPECT_EQ(t[1].bytes().size(), content.size());
+          EXPECT_TRUE(
+              std::equal(content.begin(), content.end(), t[1].bytes().begin(),
+                         [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; }));
+        } else if (m == m2) {
+          ++twos;
+        } else {
+          EXPECT_TRUE(m == small);
+        }
+      }
+      EXPECT_EQ(ones, 1u);
+      EXPECT_EQ(twos, 1u);
+      // Every continuation fragment but the short last ones went to its place: none copied.
+      EXPECT_GT(placed, 300'000u + 90'000u - 4 * 5000u) << chunk;
+      EXPECT_EQ(d.pending_bytes(), 0u);
+      EXPECT_EQ(d.pending_sequences(), 0u);
+    }
+  }
+}
+
+TEST(Packet, fragments_the_decoder_cannot_place_are_refused_as_before) {
+  ControlMessage m = Send{local(1), local(2), Term::binary(std::string(30'000, 'z')), std::nullopt};
+  auto f = encode_fragments(m, default_flags, 9, 2000);
+  ASSERT_EQ(f.size(), 16u);  // 30005 payload bytes
+  auto code = [](PacketDecoder& d, std::initializer_list<Bytes> frames) {
+    Bytes s;
+    for (const Bytes& b : frames) s.insert(s.end(), b.begin(), b.end());
+    auto r = read_placed(d, s, 1 << 20);
+    return r ? WireErrc{} : r.error().code;
+  };
+  {
+    PacketDecoder d;  // a continuation without its first fragment
+    EXPECT_EQ(code(d, {f[1]}), WireErrc::malformed);
+  }
+  {
+    PacketDecoder d;  // a fragment skipped
+    EXPECT_EQ(code(d, {f[0], f[1], f[3]}), WireErrc::malformed);
+  }
+  {
+    PacketLimits small;
+    small.max_message = 5000;
+    PacketDecoder d(small);  // more than the limit holds: nothing is placed beyond it
+    EXPECT_EQ(code(d, {f[0], f[1], f[2]}), WireErrc::too_large);
+    EXPECT_LE(d.pending_bytes(), 5000u);
+  }
+  {
+    PacketDecoder d;  // a placed fragment must come back to decode_placed() as it was placed
+    Bytes head(f[1].begin() + 4, f[1].begin() + 4 + PacketDecoder::fragment_head);
+    EXPECT_TRUE(d.place(head, f[1].size() - 4).empty());  // no first fragment yet
+    Bytes first = without_length(f[0]);
+    ASSERT_TRUE(d.decode(first));
+    auto room = d.place(head, f[1].size() - 4);
+    EXPECT_EQ(room.size(), f[1].size() - 4 - PacketDecoder::fragment_head);
+    EXPECT_THROW(d.decode_placed(head, room.size() + 1), std::logic_error);
   }
 }

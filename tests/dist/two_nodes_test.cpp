@@ -250,6 +250,28 @@ TEST_F(TwoNodesTest, echo_returns_a_range_of_terms_equal_by_name_and_by_pid) {
   });
 }
 
+TEST_F(TwoNodesTest, large_binaries_echo_byte_exact_in_fragments_both_ways) {
+  // Sent as gather-written fragments of the binary's own bytes, read on both sides straight
+  // into their reassembly: the sizes around one fragment, and several fragments long.
+  run_test([&]() -> Task<> {
+    Pid e = co_await whoami(echo);
+    for (std::size_t size :
+         {std::size_t{64 * 1024 - 40}, std::size_t{64 * 1024 + 1}, std::size_t{1} << 20,
+          std::size_t{(3 << 20) + 17}, std::size_t{8} << 20}) {
+      Term big = Term::binary_filled(size, [size](std::span<std::uint8_t> b) {
+        auto x = static_cast<std::uint32_t>(size);
+        for (std::uint8_t& c : b) {
+          x = x * 1664525u + 1013904223u;
+          c = static_cast<std::uint8_t>(x >> 24);
+        }
+      });
+      Term sent = Term::tuple(Atom("data"), big, size);
+      EXPECT_EQ(co_await echoed(Term(e), sent), sent) << size;
+      EXPECT_EQ(co_await echoed(Term(echo), Atom("small")), Term(Atom("small")));
+    }
+  });
+}
+
 TEST_F(TwoNodesTest, echo_sends_to_our_registered_name_and_to_our_pid) {
   run_test([&]() -> Task<> {
     register_name(Atom("shell"), self());

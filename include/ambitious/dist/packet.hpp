@@ -67,6 +67,21 @@ class PacketDecoder {
   /// close: the stream cannot be trusted after it).
   std::expected<std::optional<ControlMessage>, WireError> decode(std::span<std::uint8_t> bytes,
                                                                  const Term* owner = nullptr);
+  /// Decodes a continuation fragment whose head (`bytes`, fragment_head bytes) place() was
+  /// given and whose other `placed` bytes were written to the room place() returned, as
+  /// decode() does the whole packet (without copying those bytes again).
+  std::expected<std::optional<ControlMessage>, WireError> decode_placed(
+      std::span<std::uint8_t> bytes, std::size_t placed);
+
+  /// The bytes of a continuation fragment's head (131, 70, SequenceId, FragmentId).
+  static constexpr std::size_t fragment_head = 2 + 8 + 8;
+  /// Where the rest of a packet of `length` bytes that starts with `head` (fragment_head bytes)
+  /// may be written: the room at the end of its message's reassembly, when the packet is the
+  /// continuation fragment that message expects next and fits the limits; nothing otherwise
+  /// (the packet is then decoded whole by decode(), which refuses it if it is bad). The room
+  /// stays valid until the next call of any member; the packet must then go to decode_placed().
+  /// A FrameReader::Placer.
+  std::span<std::uint8_t> place(std::span<const std::uint8_t> head, std::size_t length);
 
   /// Bytes held by fragments waiting for the rest of their message.
   std::size_t pending_bytes() const noexcept { return pending_bytes_; }
@@ -84,6 +99,7 @@ class PacketDecoder {
     std::size_t size = 0, capacity = 0;
   };
   void append(Assembly& a, std::span<const std::uint8_t> bytes);
+  void reserve(Assembly& a, std::size_t more);
 
   std::expected<std::optional<ControlMessage>, WireError> whole(std::span<std::uint8_t> bytes,
                                                                 std::size_t at, bool versioned,
@@ -91,13 +107,19 @@ class PacketDecoder {
   std::expected<std::optional<ControlMessage>, WireError> first_fragment(
       std::span<std::uint8_t> bytes);
   std::expected<std::optional<ControlMessage>, WireError> next_fragment(
-      std::span<std::uint8_t> bytes);
+      std::span<std::uint8_t> bytes, std::size_t placed);
   std::expected<std::optional<ControlMessage>, WireError> complete(std::uint64_t sequence);
 
   PacketLimits limits_;
   std::map<std::uint64_t, Assembly> sequences_;
   std::size_t pending_bytes_ = 0;
   std::size_t reserved_ = 0;  // the capacities of the assemblies' buffers, all together
+  // What place() last gave room for, until decode_placed() takes it.
+  struct Placing {
+    std::uint64_t sequence = 0, fragment = 0;
+    std::size_t bytes = 0;
+  };
+  std::optional<Placing> placing_;
 };
 
 /// The tick: a packet of length 0.
