@@ -676,6 +676,12 @@ void QuicConnection::flush() {
     }
     if (n == 0) break;  // nothing more now (congestion window, pacing, or all sent)
     ++packets;
+    // To the path ngtcp2 chose (the peer's address, unless it moved and the move validated).
+    if (udp::endpoint to; ps.path.remote.addrlen > 0 && ps.path.remote.addrlen <= to.capacity()) {
+      std::memcpy(to.data(), ps.path.remote.addr, ps.path.remote.addrlen);
+      to.resize(ps.path.remote.addrlen);
+      remote_ = to;
+    }
     if (!endpoint_->send({packet.data(), static_cast<std::size_t>(n)}, remote_)) break;
   }
   if (!conn_) return;
