@@ -343,6 +343,16 @@ void QuicConnection::receive(std::span<std::uint8_t> datagram, const udp::endpoi
   in_ngtcp2_ = true;
   int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, datagram.data(), datagram.size(), now());
   in_ngtcp2_ = false;
+  if (rv != 0 && rv != NGTCP2_ERR_CRYPTO && server_ && first_datagram_) {
+    // The datagram that made the connection was not a QUIC handshake (noise, a scan: a real
+    // client's Initial decrypts, and what TLS then refuses is answered and reported): dropped
+    // without a word and without a report.
+    reported_ = true;
+    closed_handler_ = nullptr;
+    release();
+    return;
+  }
+  first_datagram_ = false;
   if (rv != 0) {
     failed(rv);
     return;

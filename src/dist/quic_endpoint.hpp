@@ -209,6 +209,7 @@ class QuicConnection : public std::enable_shared_from_this<QuicConnection> {
   bool pending_report_ = false;  // handshake done (server) or confirmed (client): hand it out
   bool reported_ = false;        // handed out (or its failure reported)
   bool closed_ = false;
+  bool first_datagram_ = true;  // a server's connection before its first datagram was read
   bool flush_posted_ = false;
   bool in_ngtcp2_ = false;  // inside read_pkt/handle_expiry: close() waits until it returns
 };

@@ -291,6 +291,50 @@ TEST_F(QuicEndpointTest, a_reader_that_does_not_consume_stalls_the_writer) {
   ASSERT_TRUE(run_until([&] { return written && received == total; })) << received;
 }
 
+TEST_F(QuicEndpointTest, a_peer_may_open_only_as_many_streams_as_allowed) {
+  QuicOptions o = options(certs().cluster(), a_node);
+  o.max_streams = 4;
+  serve(std::move(o));
+  auto client = endpoint(options(certs().cluster(), b_node));
+  Dial d = dial(*client, a_node);
+  ASSERT_TRUE(d.ok()) << d.error();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(d.connection()->open_stream().has_value()) << i;
+  auto fifth = d.connection()->open_stream();
+  ASSERT_FALSE(fifth.has_value());
+  EXPECT_EQ(fifth.error(), "the peer allows no more streams");
+}
+
+TEST_F(QuicEndpointTest, garbage_datagrams_are_dropped_without_state_and_service_goes_on) {
+  serve(options(certs().cluster(), a_node));
+  udp::socket noise(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::uint64_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::uint8_t>(seed >> 56);
+  };
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<std::uint8_t> junk(1 + (i * 37) % 1500);
+    for (auto& b : junk) b = next();
+    // Some look like QUIC v1 long headers (Initial, version 1), the rest are noise.
+    if (i % 3 == 0 && junk.size() > 8) {
+      junk[0] = 0xc0;
+      junk[1] = 0, junk[2] = 0, junk[3] = 0, junk[4] = 1;
+      junk[5] = 8;
+    }
+    noise.send_to(asio::buffer(junk), server->local());
+  }
+  // The real client's packets come after the noise on the same socket: once it is accepted,
+  // the noise has been read, and none of it made a connection that lasts.
+  auto client = endpoint(options(certs().cluster(), b_node));
+  Dial d = dial(*client, a_node);
+  ASSERT_TRUE(d.ok()) << d.error();
+  ASSERT_TRUE(run_until([&] { return !accepted.empty(); }));
+  EXPECT_EQ(server->connections(), 1u);
+  // Not even a refusal to report: nothing in the noise was a peer.
+  EXPECT_TRUE(refusals.empty()) << refusals[0];
+  EXPECT_TRUE(accepted[0]->is_open());
+}
+
 // A refusal: the dial fails, with `dialer_says` in its reason, and the server reports a refusal
 // (its own check, or the client's alert) unless the client is the one refusing.
 void expect_refused(const Dial& d, const std::string& dialer_says) {
