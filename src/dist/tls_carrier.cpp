@@ -1,17 +1,11 @@
 #include "tls_carrier.hpp"
 
-#include <gnutls/x509.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cerrno>
-#include <vector>
 
-namespace ambitious::dist {
-
-std::string node_uri(std::string_view node) { return "erlang-node:" + std::string(node); }
-
-}  // namespace ambitious::dist
+#include "certificate_names.hpp"
 
 namespace ambitious::dist::detail {
 
@@ -140,32 +134,7 @@ std::string TlsCarrier::check_peer_name(std::string_view node) const {
   unsigned count = 0;
   const gnutls_datum_t* chain = gnutls_certificate_get_peers(session_, &count);
   if (!chain || count == 0) return "the peer presented no certificate";
-  gnutls_x509_crt_t leaf = nullptr;
-  if (gnutls_x509_crt_init(&leaf) < 0) return "the peer's certificate could not be read";
-  std::string why;
-  if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
-    why = "the peer's certificate could not be read";
-  } else {
-    const std::string wanted = node_uri(node);
-    bool found = false;
-    std::vector<char> name(256);
-    for (unsigned i = 0; !found; ++i) {
-      std::size_t size = name.size();
-      int type = gnutls_x509_crt_get_subject_alt_name(leaf, i, name.data(), &size, nullptr);
-      if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) {
-        name.resize(size + 1);
-        --i;  // the same one again, with room
-        continue;
-      }
-      if (type < 0) break;  // GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE: no more names
-      found = type == GNUTLS_SAN_URI && std::string_view(name.data(), size) == wanted;
-    }
-    if (!found)
-      why = "the peer's certificate does not name " + std::string(node) + " (no SAN URI:" + wanted +
-            ")";
-  }
-  gnutls_x509_crt_deinit(leaf);
-  return why;
+  return check_certificate_names(std::span(chain[0].data, chain[0].size), node);  // the leaf
 }
 
 asio::awaitable<std::size_t> TlsCarrier::read_some(std::span<std::uint8_t> into,
