@@ -1,7 +1,6 @@
 #include "quic_endpoint.hpp"
 
 #include <gnutls/crypto.h>
-#include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <sys/socket.h>
 
@@ -9,6 +8,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+
+#include "certificate_names.hpp"
 
 namespace ambitious::dist::detail {
 
@@ -73,36 +74,6 @@ std::string verify_text(unsigned status) {
 std::string alert_text(std::uint64_t alert) {
   const char* name = gnutls_alert_get_name(static_cast<gnutls_alert_description_t>(alert));
   return name ? std::string(name) : "alert " + std::to_string(alert);
-}
-
-// Whether the DER certificate `der` names `node` (SAN URI:erlang-node:<node>); why not.
-std::string certificate_names(const gnutls_datum_t& der, std::string_view node) {
-  gnutls_x509_crt_t leaf = nullptr;
-  if (gnutls_x509_crt_init(&leaf) < 0) return "the peer's certificate could not be read";
-  std::string why;
-  if (gnutls_x509_crt_import(leaf, &der, GNUTLS_X509_FMT_DER) < 0) {
-    why = "the peer's certificate could not be read";
-  } else {
-    const std::string wanted = node_uri(node);
-    bool found = false;
-    std::vector<char> name(256);
-    for (unsigned i = 0; !found;) {
-      std::size_t size = name.size();
-      int type = gnutls_x509_crt_get_subject_alt_name(leaf, i, name.data(), &size, nullptr);
-      if (type == GNUTLS_E_SHORT_MEMORY_BUFFER && size < 65536) {
-        name.resize(size + 1);
-        continue;  // the same one again, with room
-      }
-      if (type < 0) break;  // no more names
-      found = type == GNUTLS_SAN_URI && std::string_view(name.data(), size) == wanted;
-      ++i;
-    }
-    if (!found)
-      why = "the peer's certificate does not name " + std::string(node) + " (no SAN URI:" + wanted +
-            ")";
-  }
-  gnutls_x509_crt_deinit(leaf);
-  return why;
 }
 
 // Why the peer closed, from its CONNECTION_CLOSE.
@@ -493,7 +464,7 @@ std::string QuicConnection::check_peer_name(std::string_view node) const {
   unsigned count = 0;
   const gnutls_datum_t* chain = gnutls_certificate_get_peers(session_, &count);
   if (!chain || count == 0) return "the peer presented no certificate";
-  return certificate_names(chain[0], node);
+  return check_certificate_names({chain[0].data, chain[0].size}, node);
 }
 
 QuicConnection::Stream& QuicConnection::stream(QuicStreamId id) {
