@@ -6,7 +6,8 @@ set -eu
 case "${1:-build}" in
   build)
     pkgs="g++ cmake make ninja-build libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libmimalloc-dev zlib1g-dev nettle-dev libgnutls28-dev gnutls-bin clang-format-16 clang-16
+          libmimalloc-dev zlib1g-dev nettle-dev libgnutls28-dev gnutls-bin
+          libngtcp2-dev libngtcp2-crypto-gnutls-dev clang-format-16 clang-16
           libclang-rt-16-dev erlang-base erlang-ssl" ;;
   docs) pkgs="doxygen" ;;
   *) echo "usage: install-deps.sh [build|docs]" >&2; exit 2 ;;
