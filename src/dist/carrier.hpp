@@ -16,7 +16,7 @@
 namespace ambitious::dist::detail {
 
 /// A byte stream to a peer. Owner only: its members run on the connection's executor, at most
-/// one read and one write outstanding at a time.
+/// one read and one write outstanding at a time; try_write alone may come from another thread.
 class Carrier {
  public:
   virtual ~Carrier() = default;
@@ -36,6 +36,14 @@ class Carrier {
   /// Writes every byte of `buffers`, in one gather write where the transport allows.
   virtual asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
                                       boost::system::error_code& ec) = 0;
+  /// Writes what the transport takes of `buffers` at once, without waiting, and returns how
+  /// many bytes (0 when it would block, or does not write this way); sets `ec` when the stream
+  /// failed. Any thread, but never while a write() is outstanding, nor concurrently with
+  /// close() (the connection's write lock orders the three).
+  virtual std::size_t try_write(std::span<const asio::const_buffer> /*buffers*/,
+                                boost::system::error_code& /*ec*/) {
+    return 0;
+  }
   /// Ends the stream: what is pending completes with an error. Idempotent.
   virtual void close() noexcept = 0;
   /// The peer's address, for error texts.
@@ -50,6 +58,8 @@ class TcpCarrier final : public Carrier {
                                          boost::system::error_code& ec) override;
   asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
                               boost::system::error_code& ec) override;
+  std::size_t try_write(std::span<const asio::const_buffer> buffers,
+                        boost::system::error_code& ec) override;
   void close() noexcept override;
   std::string remote() const override;
 

@@ -89,8 +89,10 @@ void Connection::start() {
 }
 
 void Connection::close(std::string why) {
+  std::lock_guard lock(write_mutex_);
   if (closed_) return;
   closed_ = true;
+  flush_pending_ = false;
   close_reason_ = std::move(why);
   carrier_->close();
   // What was not written is dropped (as OTP drops it with the connection).
@@ -116,7 +118,8 @@ awaitable<void> Connection::run() {
   std::string why = co_await handshake();
   if (why.empty()) {
     setup_timer_.cancel();
-    last_read_ = last_write_ = Clock::now();
+    last_read_ = Clock::now();
+    set_last_write();
     owner_.established(*this);
     auto self = shared_from_this();
     asio::co_spawn(
@@ -128,9 +131,14 @@ awaitable<void> Connection::run() {
   close(why);
   if (!finished_) {
     finished_ = true;
-    if (dropped_)
-      owner_.queue_changed(*this, -static_cast<std::int64_t>(std::exchange(dropped_, 0)),
-                           -static_cast<std::int64_t>(std::exchange(dropped_small_, 0)));
+    {
+      // Under the lock: an offer() that queued just before close() has told the owner (under
+      // the lock) already, so the owner's figures never go below zero.
+      std::lock_guard lock(write_mutex_);
+      if (dropped_)
+        owner_.queue_changed(*this, -static_cast<std::int64_t>(std::exchange(dropped_, 0)),
+                             -static_cast<std::int64_t>(std::exchange(dropped_small_, 0)));
+    }
     owner_.closed(*this, close_reason_);
   }
 }
@@ -292,12 +300,13 @@ std::string Connection::refused_peer(std::string why) const {
 bool Connection::send(const ControlMessage& m, std::optional<Pid> sender) {
   if (!established()) return false;
   const std::uint64_t key = sender ? sender_key(*sender) : lane_key(m);
-  const std::size_t before = queued_bytes_, before_small = queued_small_;
   ControlTerms t = to_terms(m, flags_);
+  const bool fragmented = (flags_ & flag::fragments) && t.payload &&
+                          etf::encoded_size(*t.payload) > options_.fragment_size + 1;
+  std::lock_guard lock(write_mutex_);
+  const std::size_t before = queued_bytes_, before_small = queued_small_;
   std::optional<Fragments> parts;
-  if ((flags_ & flag::fragments) && t.payload &&
-      etf::encoded_size(*t.payload) > options_.fragment_size + 1)
-    parts = fragment(t, next_sequence_, options_.fragment_size);
+  if (fragmented) parts = fragment(t, next_sequence_, options_.fragment_size);
   if (parts) {
     ++next_sequence_;
     auto payload = std::make_shared<const etf::Segments>(std::move(parts->payload));
@@ -326,6 +335,119 @@ bool Connection::send(const ControlMessage& m, std::optional<Pid> sender) {
   return true;
 }
 
+Connection::Offer Connection::offer(const ControlMessage& m, bool later) {
+  // Encoded before the lock, into this thread's buffer: the lock is held only to write or
+  // queue. flags_ is set before the handshake ends, and the caller got this connection from
+  // its owner after that, through a lock.
+  thread_local std::vector<std::uint8_t> packet;
+  ControlTerms t = to_terms(m, flags_);
+  if (t.payload && etf::encoded_size(*t.payload) > options_.fragment_size + 1)
+    return Offer::refused;  // fragments (or one large packet): send() decides
+  packet.clear();
+  const std::size_t n = encode_packet_append(t, flags_, packet);
+  const std::uint64_t key = lane_key(m);
+  std::lock_guard lock(write_mutex_);
+  if (closed_ || !established_ || lane_of_.contains(key)) return Offer::refused;
+  const bool idle = direct_.empty() && lanes_.empty() && !writing_now_;
+  if (idle && later) {
+    // Nothing else writes these bytes: the caller's flush() does, with what follows them.
+    queue_direct(std::span(packet.data(), n));
+    flush_pending_ = true;
+    flusher_ = std::this_thread::get_id();
+    return Offer::flush;
+  }
+  if (idle) {
+    // Nothing waits and nothing is being written: these bytes are next on the stream.
+    boost::system::error_code ec;
+    asio::const_buffer b(packet.data(), n);
+    const std::size_t w = carrier_->try_write(std::span(&b, 1), ec);
+    if (ec) return Offer::refused;  // the writer meets the same failure and closes
+    if (w) {
+      set_last_write();
+      writes_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (w == n) return Offer::written;
+    // The rest waits for the writer, which nothing else wakes.
+    queue_direct(std::span(packet.data() + w, n - w));
+    wake_writer_later();
+    return Offer::queued;
+  }
+  // Behind what waits: the writer writes it, or has been woken to (whoever queued the first
+  // bytes woke it), or writes now and looks again afterwards, or a flush() is due.
+  queue_direct(std::span(packet.data(), n));
+  // The flush due is another thread's, whose run may go on for long, or it has a whole batch
+  // to write already: written now, from here.
+  if (flush_pending_ &&
+      (flusher_ != std::this_thread::get_id() || queued_small_ >= options_.max_batch))
+    flush_locked();
+  return Offer::queued;
+}
+
+void Connection::flush() {
+  std::lock_guard lock(write_mutex_);
+  if (flush_pending_) flush_locked();
+}
+
+void Connection::flush_locked() {
+  flush_pending_ = false;
+  // Closed: dropped. Being written, or lanes queued (whose sender woke the writer): the
+  // writer takes direct_ first in its next batch.
+  if (closed_ || writing_now_ || !lanes_.empty() || direct_.empty()) return;
+  thread_local std::vector<asio::const_buffer> buffers;
+  buffers.clear();
+  for (const auto& chunk : direct_) buffers.emplace_back(chunk.data(), chunk.size());
+  boost::system::error_code ec;
+  std::size_t w = carrier_->try_write(buffers, ec);
+  if (w) {
+    set_last_write();
+    writes_.fetch_add(1, std::memory_order_relaxed);
+    queued_bytes_ -= w;
+    queued_small_ -= w;
+    owner_.queue_changed(*this, -static_cast<std::int64_t>(w), -static_cast<std::int64_t>(w));
+  }
+  while (w && !direct_.empty()) {
+    std::vector<std::uint8_t>& chunk = direct_.front();
+    if (w < chunk.size()) {
+      chunk.erase(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(w));
+      break;
+    }
+    w -= chunk.size();
+    chunk.clear();
+    if (spare_.size() < 16 && chunk.capacity() <= 2 * direct_chunk)
+      spare_.push_back(std::move(chunk));
+    direct_.pop_front();
+  }
+  // What the carrier did not take (or a failure, which the writer meets and closes with).
+  if (!direct_.empty()) wake_writer_later();
+}
+
+void Connection::queue_direct(std::span<const std::uint8_t> b) {
+  if (direct_.empty() || direct_.back().size() >= direct_chunk) {
+    direct_.emplace_back();
+    if (!spare_.empty()) {
+      direct_.back().swap(spare_.back());
+      spare_.pop_back();
+    }
+  }
+  direct_.back().insert(direct_.back().end(), b.begin(), b.end());
+  queued_bytes_ += b.size();
+  queued_small_ += b.size();
+  owner_.queue_changed(*this, static_cast<std::int64_t>(b.size()),
+                       static_cast<std::int64_t>(b.size()));
+}
+
+void Connection::wake_writer_later() {
+  // The timer is the executor's: cancelled there, on a later turn (the writer looks at the
+  // queue before each wait, so a wake-up that finds it writing is not needed).
+  asio::post(ex_, [w = weak_from_this()] {
+    if (auto self = w.lock()) self->wake_.cancel();
+  });
+}
+
+void Connection::set_last_write() noexcept {
+  last_write_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
 void Connection::queue(std::uint64_t key, Frame frame) {
   auto it = lane_of_.find(key);
   if (it == lane_of_.end()) {
@@ -347,85 +469,102 @@ void Connection::on_tick() {
   ++ticks_received_;
   // Answer it (as erl_interface does), so that a peer with a shorter net_ticktime than ours
   // still reads something often enough; OTP itself does not answer.
-  if (Clock::now() - last_write_ >= tick_answer_gap) queue_tick();
+  const Clock::time_point last(Clock::duration(last_write_.load(std::memory_order_relaxed)));
+  if (Clock::now() - last >= tick_answer_gap) queue_tick();
 }
 
 awaitable<void> Connection::write_loop() {
   static constexpr std::uint8_t tick[4] = {0, 0, 0, 0};
   std::vector<Frame> batch;
   std::vector<asio::const_buffer> buffers;
-  while (!closed_) {
-    if (lanes_.empty() && direct_.empty() && !tick_due_) {
+  for (;;) {
+    batch.clear();
+    buffers.clear();
+    std::size_t written = 0, small = 0;
+    bool idle = false;
+    {
+      std::lock_guard lock(write_mutex_);
+      if (closed_) co_return;
+      for (auto& chunk : writing_) {
+        chunk.clear();
+        if (spare_.size() < 16 && chunk.capacity() <= 2 * direct_chunk)
+          spare_.push_back(std::move(chunk));
+      }
+      writing_.clear();
+      idle = lanes_.empty() && direct_.empty() && !tick_due_;
+      if (!idle) {
+        std::size_t bytes = 0;
+        if (tick_due_) {
+          tick_due_ = false;
+          ++ticks_sent_;
+          buffers.emplace_back(tick, sizeof tick);
+          bytes += sizeof tick;
+        }
+        while (!direct_.empty() && bytes < options_.max_batch) {
+          writing_.push_back(std::move(direct_.front()));
+          direct_.pop_front();
+          buffers.emplace_back(writing_.back().data(), writing_.back().size());
+          bytes += writing_.back().size();
+          written += writing_.back().size();
+        }
+        small = written;
+        // One frame from each sender in turn, until the batch is full or nothing is left.
+        while (!lanes_.empty() && bytes < options_.max_batch) {
+          for (auto it = lanes_.begin(); it != lanes_.end() && bytes < options_.max_batch;) {
+            bytes += it->frames.front().size();
+            batch.push_back(std::move(it->frames.front()));
+            it->frames.pop_front();
+            if (it->frames.empty()) {
+              lane_of_.erase(it->key);
+              it = lanes_.erase(it);
+            } else {
+              ++it;
+            }
+          }
+        }
+        for (auto& f : batch) {
+          buffers.emplace_back(f.bytes.data(), f.bytes.size());
+          if (f.payload) slice(f.payload->iovecs(), f.from, f.length, buffers);
+          written += f.size();
+          if (!f.fragment) small += f.size();
+        }
+        // offer() queues behind this write from now on, instead of writing itself.
+        writing_now_ = true;
+      }
+    }
+    if (idle) {
+      // Looked at and waited for on one turn of the executor: a wake-up (a cancel) comes on a
+      // later one, so it finds this wait.
       boost::system::error_code ec;
       wake_.expires_at(Clock::time_point::max());
       co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
       continue;
     }
-    batch.clear();
-    buffers.clear();
-    std::size_t bytes = 0;
-    if (tick_due_) {
-      tick_due_ = false;
-      ++ticks_sent_;
-      buffers.emplace_back(tick, sizeof tick);
-      bytes += sizeof tick;
-    }
-    std::size_t written = 0, small = 0;
-    for (auto& chunk : writing_) {
-      chunk.clear();
-      if (spare_.size() < 16 && chunk.capacity() <= 2 * direct_chunk)
-        spare_.push_back(std::move(chunk));
-    }
-    writing_.clear();
-    while (!direct_.empty() && bytes < options_.max_batch) {
-      writing_.push_back(std::move(direct_.front()));
-      direct_.pop_front();
-      buffers.emplace_back(writing_.back().data(), writing_.back().size());
-      bytes += writing_.back().size();
-      written += writing_.back().size();
-    }
-    small = written;
-    // One frame from each sender in turn, until the batch is full or nothing is left.
-    while (!lanes_.empty() && bytes < options_.max_batch) {
-      for (auto it = lanes_.begin(); it != lanes_.end() && bytes < options_.max_batch;) {
-        bytes += it->frames.front().size();
-        batch.push_back(std::move(it->frames.front()));
-        it->frames.pop_front();
-        if (it->frames.empty()) {
-          lane_of_.erase(it->key);
-          it = lanes_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    }
-    for (auto& f : batch) {
-      buffers.emplace_back(f.bytes.data(), f.bytes.size());
-      if (f.payload) slice(f.payload->iovecs(), f.from, f.length, buffers);
-    }
-    for (auto& f : batch) {
-      written += f.size();
-      if (!f.fragment) small += f.size();
-    }
     boost::system::error_code ec;
     co_await carrier_->write(buffers, ec);
-    last_write_ = Clock::now();
-    ++writes_;
+    set_last_write();
+    writes_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(write_mutex_);
+      writing_now_ = false;
+      if (closed_) co_return;  // the queue was dropped meanwhile
+      if (!ec) {
+        queued_bytes_ -= written;
+        queued_small_ -= small;
+        owner_.queue_changed(*this, -static_cast<std::int64_t>(written),
+                             -static_cast<std::int64_t>(small));
+      }
+    }
     if (ec) {
       close("write failed: " + ec.message());
       co_return;
     }
-    if (closed_) co_return;  // the queue was dropped meanwhile
-    queued_bytes_ -= written;
-    queued_small_ -= small;
-    owner_.queue_changed(*this, -static_cast<std::int64_t>(written),
-                         -static_cast<std::int64_t>(small));
   }
 }
 
 awaitable<void> Connection::tick_loop() {
   const auto round = std::max(options_.net_ticktime / 4, std::chrono::milliseconds(1));
-  std::uint64_t writes_before = writes_;
+  std::uint64_t writes_before = writes_.load(std::memory_order_relaxed);
   while (!closed_) {
     boost::system::error_code ec;
     tick_timer_.expires_after(round);
@@ -437,8 +576,14 @@ awaitable<void> Connection::tick_loop() {
       co_return;
     }
     // As dist_util's send_tick: a tick when nothing was written during the last round.
-    if (writes_ == writes_before && lanes_.empty() && direct_.empty()) queue_tick();
-    writes_before = writes_;
+    const std::uint64_t writes = writes_.load(std::memory_order_relaxed);
+    bool empty = false;
+    {
+      std::lock_guard lock(write_mutex_);
+      empty = lanes_.empty() && direct_.empty();
+    }
+    if (writes == writes_before && empty) queue_tick();
+    writes_before = writes;
   }
 }
 

@@ -6,16 +6,24 @@
 // large message as fragments when FRAGMENTS was negotiated, one fragment per turn of its
 // sender, so other senders' traffic interleaves; ticks as dist_util does and answers the
 // peer's ticks; drops a peer silent for a whole net_ticktime. Everything runs on one executor
-// (the node's I/O thread): every member is owner only, called on that executor.
+// (the node's I/O thread): every member is owner only, called on that executor, except
+// offer() and flush(), which any thread may call (a sending process's worker writes a small
+// message itself, with no wake-up of the I/O thread, when nothing waits before it): the write
+// side (the queue, the writer's state, close) is under a mutex, which also orders those
+// threads' writes with the writer's and with close.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -89,6 +97,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// sender; a MONITOR_P_EXIT by name names none) queued before; false once the connection is
   /// closed. Only once established.
   bool send(const ControlMessage& m, std::optional<Pid> sender = std::nullopt);
+  /// What offer() did with a message.
+  enum class Offer {
+    written,  // written to the carrier, whole
+    queued,   // queued for the writer (what the carrier did not take, or behind what waits)
+    flush,    // queued, and the caller calls flush() soon: nothing else writes it meanwhile
+    refused,  // left to the caller: send() it on the executor (nothing was done)
+  };
+  /// Any thread: a small `m` from the calling thread, without the executor. When nothing is
+  /// queued or being written it is written at once (one non-blocking write; the writer takes
+  /// what the carrier did not), or with `later` queued for the caller's flush(), so that what
+  /// the caller offers until then goes in the same write; else it is queued behind what waits,
+  /// without waking the writer (which writes, or is woken already, or a flush() is due).
+  /// Refused when the connection is closed or not established, when `m` needs fragments, or
+  /// when its sender has frames in a lane. The caller keeps its sender's order: it offers only
+  /// when nothing of that sender is on its way to send() meanwhile.
+  Offer offer(const ControlMessage& m, bool later = false);
+  /// Any thread: writes what offer() queued for it (Offer::flush), at once where it can (the
+  /// writer takes the rest).
+  void flush();
   /// Closes the connection; the owner hears closed(why) once the reader has stopped.
   void close(std::string why);
 
@@ -103,9 +130,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// The peer's creation (after the handshake).
   std::uint32_t peer_creation() const noexcept { return peer_creation_; }
   /// Bytes of frames queued and not yet written (what a slow reader makes us hold).
-  std::size_t queued_bytes() const noexcept { return queued_bytes_; }
+  std::size_t queued_bytes() const noexcept {
+    std::lock_guard lock(write_mutex_);
+    return queued_bytes_;
+  }
   /// True while queued_bytes() is at least options.busy_limit: senders should wait for sent().
-  bool busy() const noexcept { return queued_bytes_ >= options_.busy_limit; }
+  bool busy() const noexcept { return queued_bytes() >= options_.busy_limit; }
   /// The limits and sizes it was made with.
   const ConnectionOptions& options() const noexcept { return options_; }
   /// The owner's own data about this connection (the node keeps its peer's flow here).
@@ -140,7 +170,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> write_loop();
   asio::awaitable<void> tick_loop();
   asio::awaitable<std::string> write_now(const std::vector<std::uint8_t>& bytes);
-  void queue(std::uint64_t key, Frame frame);
+  void queue(std::uint64_t key, Frame frame);          // under write_mutex_
+  void queue_direct(std::span<const std::uint8_t> b);  // under write_mutex_
+  void flush_locked();                                 // under write_mutex_
+  void wake_writer_later();                            // any thread
+  void set_last_write() noexcept;
   void queue_tick();
   void on_tick();
   std::string refused_peer(std::string why) const;
@@ -154,7 +188,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameReader reader_;
   PacketDecoder decoder_;
   asio::steady_timer setup_timer_, tick_timer_, wake_;
-  bool established_ = false, closed_ = false, finished_ = false, tick_due_ = false;
+  bool established_ = false, finished_ = false, tick_due_ = false;
+  // The write side: the queue (direct_, spare_, writing_, lanes_, lane_of_, next_sequence_,
+  // the byte counts), closed_ and writing_now_ change under write_mutex_ (closed_ only on the
+  // executor, which may read it without the lock), and offer()'s write and the carrier's
+  // close() happen under it, so that offer() never writes into a closed descriptor or between
+  // the bytes of the writer's write.
+  mutable std::mutex write_mutex_;
+  bool closed_ = false;
+  bool writing_now_ = false;    // the writer's write is outstanding
+  bool flush_pending_ = false;  // offer() queued into an idle queue: a flush() is due
+  std::thread::id flusher_;     // the thread whose flush() is due
   std::string close_reason_;
   Flags flags_ = 0;
   std::uint32_t peer_creation_ = 0;
@@ -169,8 +213,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t next_sequence_ = 1;
   std::size_t queued_bytes_ = 0, queued_small_ = 0;  // all, and those of whole packets
   std::size_t dropped_ = 0, dropped_small_ = 0;      // by close(), not yet told to the owner
-  Clock::time_point last_read_, last_write_;
-  std::uint64_t ticks_sent_ = 0, ticks_received_ = 0, writes_ = 0;
+  Clock::time_point last_read_;
+  // Written by offer() too (any thread): the time of the last write, and the count of writes.
+  std::atomic<Clock::rep> last_write_{0};
+  std::atomic<std::uint64_t> writes_{0};
+  std::uint64_t ticks_sent_ = 0, ticks_received_ = 0;
 };
 
 }  // namespace ambitious::dist::detail

@@ -26,6 +26,7 @@
 #include "ambitious/process/detail/remote_signals.hpp"
 #include "ambitious/process/process.hpp"
 #include "ambitious/process/send.hpp"
+#include "ambitious/runtime/scheduler.hpp"
 #include "connection.hpp"
 #include "epmd_async.hpp"
 #include "net_kernel.hpp"
@@ -58,6 +59,9 @@ Atom nodedown_reason(const std::string& why) {
 struct Flow {
   std::atomic<std::int64_t> queued{0};
   std::atomic<std::int64_t> small{0};  // the part of `queued` that small messages make
+  // The established connection to the node, for the senders' direct writes (Hook::offer):
+  // under the hook's jobs_mutex, set and cleared on the node's thread.
+  std::shared_ptr<Connection> connection;
 };
 
 // A message up to this size waits only for the small messages ahead of it, not for the
@@ -468,6 +472,7 @@ struct Node::Impl final : detail::ConnectionOwner {
     Peer& p = peers[c.peer()];
     if (p.conn && p.conn.get() != &c) {
       auto old = std::move(p.conn);
+      unpublish(*old);
       old->close("replaced by a new connection from the peer");
       Peer gone;
       gone.links = std::move(p.links);
@@ -492,13 +497,29 @@ struct Node::Impl final : detail::ConnectionOwner {
     p.attempt = 0;
     for (auto& o : p.pending) write(c, o);
     p.pending.clear();
+    // Senders may write to it from their own threads now (what was pending is queued first).
+    auto* f = &hook.flow(Atom(c.peer()));
+    c.owner_data = f;
+    {
+      std::lock_guard lock(hook.jobs_mutex);
+      f->connection = p.conn;
+    }
     auto waiters = std::move(p.waiters);
     publish();
     detail::net_kernel_up(c.peer(), hidden(c));
     for (auto& w : waiters) w(true);
   }
 
+  // Senders write to `c` no more from their threads (this thread only).
+  static void unpublish(Connection& c) {
+    auto* f = static_cast<Flow*>(c.owner_data);
+    if (!f) return;
+    std::lock_guard lock(hook.jobs_mutex);
+    if (f->connection.get() == &c) f->connection.reset();
+  }
+
   void closed(Connection& c, const std::string& why) override {
+    unpublish(c);
     auto it = peers.find(c.peer());
     if (it == peers.end() || it->second.conn.get() != &c) return;  // replaced, or never ours
     const bool was_up = c.flags() != 0;
@@ -676,7 +697,10 @@ struct Node::Impl final : detail::ConnectionOwner {
       p.waiters.clear();
       if (p.conn && p.conn->established())
         detail::net_kernel_down(name, hidden(*p.conn), Atom("disconnect"));
-      if (p.conn) p.conn->close("the node stopped");
+      if (p.conn) {
+        unpublish(*p.conn);
+        p.conn->close("the node stopped");
+      }
       lost(std::move(p));
     }
     work.reset();
@@ -686,7 +710,11 @@ struct Node::Impl final : detail::ConnectionOwner {
   // runs). Of static storage, so that a call that loaded it may still run after stop(). Each
   // call takes the shared lock only to queue itself for the node's thread, which runs the
   // queue in order (one sender's calls come one after another, so they keep their order): one
-  // wake-up of that thread for all that is queued meanwhile, not one per message.
+  // wake-up of that thread for all that is queued meanwhile, not one per message. A small
+  // message skips that thread when no job waits or runs (offer()): the sender's worker queues
+  // it in the established connection itself and writes what its run queued when the run ends
+  // (Worker::defer), as BEAM's port task writes a dist entry's queue after the process; so a
+  // round trip wakes no thread but the two readers.
   //
   // Back-pressure (OTP's busy distribution port): a process whose message goes to a node with
   // more than busy_limit bytes on their way (queued here, pending its connection, or in the
@@ -712,9 +740,10 @@ struct Node::Impl final : detail::ConnectionOwner {
 
     // The queue for the node's thread (any thread).
     std::mutex jobs_mutex;
-    std::vector<Job> jobs;      // under jobs_mutex
-    bool jobs_posted = false;   // under jobs_mutex: a drain is posted and has not taken them
-    std::vector<Job> draining;  // node's thread only
+    std::vector<Job> jobs;       // under jobs_mutex
+    bool jobs_posted = false;    // under jobs_mutex: a drain is posted and has not taken them
+    std::vector<Job> draining;   // node's thread only
+    bool drain_running = false;  // under jobs_mutex: the node's thread runs jobs it took
 
     // Flows by node name (an atom's index), never removed: a flow outlives every charge.
     std::shared_mutex flows_mutex;
@@ -760,6 +789,7 @@ struct Node::Impl final : detail::ConnectionOwner {
         std::lock_guard lock(jobs_mutex);
         draining.swap(jobs);
         jobs_posted = false;
+        drain_running = true;
       }
       for (Job& j : draining) {
         if (i.stopped) break;
@@ -779,6 +809,71 @@ struct Node::Impl final : detail::ConnectionOwner {
         }
       }
       draining.clear();
+      // Only now: the jobs' messages are in their connections' queues (offer() sees them).
+      std::lock_guard lock(jobs_mutex);
+      drain_running = false;
+    }
+
+    // A connection's flush due after a worker's run (Worker::defer, which runs it on the
+    // worker or on the watchdog's thread). Weak, and locked only under the hook's lock while a
+    // node runs: a connection outlives its node's io_context in no one's hands (its last
+    // holders are the node and the io_context).
+    static void flush_offers(void* connection) noexcept {
+      std::unique_ptr<std::weak_ptr<Connection>> w(
+          static_cast<std::weak_ptr<Connection>*>(connection));
+      std::shared_lock lock(hook.mutex);
+      if (!hook.impl) return;
+      if (auto c = w->lock()) c->flush();
+    }
+
+    // A process's small message written (or queued) by its own thread, without waking the
+    // node's: only when no job waits or runs, so that everything the process sent before is in
+    // the connection already (offer() queues behind it then) or written, and its order holds.
+    // False (and `j` whole) when the message goes through the node's thread instead.
+    bool offer(Flow& f, Job& j) {
+      std::shared_ptr<Connection> c;
+      {
+        std::lock_guard lock(jobs_mutex);
+        if (jobs_posted || drain_running || !f.connection) return false;
+        c = f.connection;
+      }
+      std::optional<Pid> sender;
+      if (!j.from.is_null()) sender = j.from;
+      ControlMessage m;
+      switch (j.kind) {
+        case Job::Kind::send:
+          m = control::Send{sender, j.to, std::move(j.message), std::nullopt};
+          break;
+        case Job::Kind::send_named:
+          m = control::RegSend{j.from, j.named.name, std::move(j.message), {}};
+          break;
+        case Job::Kind::send_alias:
+          if (!(c->flags() & flag::alias)) return false;  // the node's thread rewrites it
+          m = control::AliasSend{j.from, j.alias, std::move(j.message), {}};
+          break;
+        case Job::Kind::other:
+          return false;
+      }
+      // On a worker, what the process offers goes out in one write when its run ends.
+      ambitious::detail::Worker* worker = ambitious::detail::Worker::current();
+      const Connection::Offer done = c->offer(m, worker != nullptr);
+      if (done == Connection::Offer::flush) {
+        // Only the first message of a run into an idle queue says so: one flush per run.
+        try {
+          auto note = std::make_unique<std::weak_ptr<Connection>>(c);
+          worker->defer(&flush_offers, note.get());
+          note.release();  // flush_offers owns it
+        } catch (...) {
+          c->flush();  // no memory for the note: written now
+        }
+      }
+      if (done != Connection::Offer::refused) return true;
+      std::visit(
+          [&](auto& x) {
+            if constexpr (requires { x.message; }) j.message = std::move(x.message);
+          },
+          m);
+      return false;
     }
 
     // A message to `node`: waits while its flow is busy (not on the node's thread), then
@@ -791,11 +886,14 @@ struct Node::Impl final : detail::ConnectionOwner {
         std::shared_lock lock(mutex);
         if (!impl || impl->stopped) return;  // stopping: dropped, as a node going down drops it
         if (busy.drained(f, small) || std::this_thread::get_id() == impl->thread.get_id()) {
+          if (small && offer(f, j)) return;
           j.charge = Charge(&f, bytes);
           submit(*impl, std::move(j));
           return;
         }
         lock.unlock();
+        // What this worker's run holds back counts in the flow too: out first.
+        if (auto* w = ambitious::detail::Worker::current()) w->run_deferred();
         std::unique_lock wait(busy.mutex);
         const std::uint64_t g = busy.generation;
         busy.waiting.fetch_add(1, std::memory_order_seq_cst);

@@ -3,6 +3,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <vector>
 
 namespace ambitious::dist::detail {
 
@@ -47,6 +53,27 @@ asio::awaitable<void> TcpCarrier::write(std::span<const asio::const_buffer> buff
   // async_write gathers the buffers into writev calls (at most 16 buffers per call).
   co_await asio::async_write(socket_, buffers, TransferAll{},
                              asio::redirect_error(asio::use_awaitable, ec));
+}
+
+std::size_t TcpCarrier::try_write(std::span<const asio::const_buffer> buffers,
+                                  boost::system::error_code& ec) {
+  // A raw sendmsg with MSG_DONTWAIT, not the socket's write_some: it touches none of the Asio
+  // socket's state (which the executor's operations own), only the descriptor, which the
+  // caller's lock keeps open.
+  thread_local std::vector<::iovec> iov;
+  iov.clear();
+  for (const auto& b : buffers) iov.push_back(::iovec{const_cast<void*>(b.data()), b.size()});
+  ::msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = std::min<std::size_t>(iov.size(), IOV_MAX);
+  for (;;) {
+    const ::ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      ec = boost::system::error_code(errno, boost::system::system_category());
+    return 0;
+  }
 }
 
 void TcpCarrier::close() noexcept {

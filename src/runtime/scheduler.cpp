@@ -160,6 +160,24 @@ void Worker::park() {
   if (s.watchdog_asleep_.load(std::memory_order_seq_cst)) s.wake_watchdog();
 }
 
+void Worker::defer(void (*fn)(void*) noexcept, void* arg) {
+  std::lock_guard lock(deferred_mutex_);
+  deferred_.push_back({fn, arg});
+  has_deferred_.store(true, std::memory_order_relaxed);
+}
+
+void Worker::run_deferred() noexcept {
+  // Taken out first, under the lock: each runs once, on whichever thread took it, and may
+  // defer again (for after the next run).
+  std::vector<Deferred> due;
+  {
+    std::lock_guard lock(deferred_mutex_);
+    due.swap(deferred_);
+    has_deferred_.store(false, std::memory_order_relaxed);
+  }
+  for (const Deferred& d : due) d.fn(d.arg);
+}
+
 void Worker::notify() noexcept {
   std::lock_guard lock(park_mutex_);
   notified_ = true;
@@ -178,6 +196,7 @@ void Worker::loop() {
       continue;
     }
     r->run();
+    if (has_deferred_.load(std::memory_order_relaxed)) run_deferred();
     q.announce(index_);
     std::uint64_t tick = tick_.load(std::memory_order_relaxed) + 1;
     tick_.store(tick, std::memory_order_relaxed);
@@ -201,7 +220,10 @@ Scheduler::Scheduler(unsigned workers, bool watchdog)
 Scheduler::~Scheduler() {
   stop();
   join();
-  for (auto& w : workers_) w->reclaim(true);
+  for (auto& w : workers_) {
+    w->run_deferred();  // what a run deferred as the workers stopped
+    w->reclaim(true);
+  }
 }
 
 void Scheduler::start() {
@@ -253,6 +275,7 @@ void Scheduler::collect(std::deque<Runnable*>& ready) {
 
 void Scheduler::after_step() noexcept {
   Worker& w = *workers_[0];
+  if (w.has_deferred_.load(std::memory_order_relaxed)) w.run_deferred();
   quiescence_.announce(0);
   w.timers_.advance(now_ms());
   w.reclaim(false);
@@ -307,12 +330,15 @@ void Scheduler::watch() {
     if (!stuck.empty()) {
       // And its due timers fire from here: the worker looks at its wheel only between runs.
       // (A parked worker's tick stands still too: its wheel has nothing due, or it is waking.)
-      // Firing delivers to processes, so this thread reads them as a worker would.
+      // Firing delivers to processes, so this thread reads them as a worker would. What its
+      // run deferred runs from here too (a blocked process's output goes out).
       lock.unlock();
       run_as_reader([&] {
         std::uint64_t now = now_ms();
         for (Worker* w : stuck) w->timers_.rescue(now, rescue_limit);
       });
+      for (Worker* w : stuck)
+        if (w->has_deferred_.load(std::memory_order_relaxed)) w->run_deferred();
       lock.lock();
     }
   }

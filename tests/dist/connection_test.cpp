@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "../patience.hpp"
 #include "ambitious/behaviours/logger.hpp"
@@ -18,8 +22,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Records what a connection tells its node; admits every peer.
+// Records what a connection tells its node; admits every peer. Under `mutex` (offer() tells
+// queue_changed from the sender's thread); the tests that run the io_context on another thread
+// read it under the mutex too.
 struct Recorder final : ConnectionOwner {
+  std::mutex mutex;
   Admission answer = Admission::ok;
   bool up = false;
   std::optional<std::string> down;
@@ -28,12 +35,27 @@ struct Recorder final : ConnectionOwner {
   Admission admit(Connection&, const handshake_action::Admit&) override { return answer; }
   bool confirm_alive(Connection&) override { return true; }
   void replace_old(Connection&) override {}
-  void established(Connection&) override { up = true; }
-  void received(Connection&, ControlMessage&& m) override { got.push_back(std::move(m)); }
-  void closed(Connection&, const std::string& why) override { down = why; }
+  void established(Connection&) override {
+    std::lock_guard lock(mutex);
+    up = true;
+  }
+  void received(Connection&, ControlMessage&& m) override {
+    std::lock_guard lock(mutex);
+    got.push_back(std::move(m));
+  }
+  void closed(Connection&, const std::string& why) override {
+    std::lock_guard lock(mutex);
+    down = why;
+  }
   void queue_changed(Connection&, std::int64_t delta, std::int64_t small) override {
+    std::lock_guard lock(mutex);
     queued += delta;
     queued_small += small;
+  }
+  template <class F>
+  auto locked(F&& f) {
+    std::lock_guard lock(mutex);
+    return f();
   }
 };
 
@@ -53,6 +75,10 @@ struct Stalling final : Carrier {
   asio::awaitable<void> write(std::span<const asio::const_buffer> b,
                               boost::system::error_code& ec) override {
     co_await inner->write(b, ec);
+  }
+  std::size_t try_write(std::span<const asio::const_buffer> b,
+                        boost::system::error_code& ec) override {
+    return inner->try_write(b, ec);
   }
   void close() noexcept override {
     *stalled = false;
@@ -83,6 +109,11 @@ struct Muting final : Carrier {
       co_return;
     }
     co_await inner->write(b, ec);
+  }
+  // Muted or corrupting, it leaves the bytes to write() (which drops or corrupts them).
+  std::size_t try_write(std::span<const asio::const_buffer> b,
+                        boost::system::error_code& ec) override {
+    return *muted || *corrupt ? 0 : inner->try_write(b, ec);
   }
   void close() noexcept override { inner->close(); }
   std::string remote() const override { return inner->remote(); }
@@ -140,7 +171,28 @@ struct Pair : ::testing::Test {
     }
     return true;
   }
+  // Waits (the io_context running on another thread) until `done` holds, read under `r`'s
+  // mutex; false when patience ran out first.
+  static bool until_locked(Recorder& r, const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + ambitious::test::patience;
+    while (!r.locked(done)) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(1ms);  // polling a state, not waiting for luck
+    }
+    return true;
+  }
 };
+
+// Each sender's messages as B got them: sender id -> the integers, in the order read.
+std::map<std::uint32_t, std::vector<std::int64_t>> by_sender(
+    const std::vector<ControlMessage>& got) {
+  std::map<std::uint32_t, std::vector<std::int64_t>> out;
+  for (const auto& m : got) {
+    const auto& s = std::get<control::Send>(m);
+    out[s.from->id].push_back(s.message[0].as_int64());
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -210,6 +262,148 @@ TEST_F(Pair, large_messages_in_fragments_of_the_default_size_arrive_byte_exact) 
     if (std::get<control::Send>(m).message != Term(atom("small")))
       big.push_back(std::get<control::Send>(m).message);
   EXPECT_EQ(big, sent);  // one sender's messages in order, every byte as sent
+}
+
+TEST_F(Pair, offered_messages_leave_at_once_or_behind_what_waits_and_keep_each_senders_order) {
+  options.fragment_size = 1000;
+  options.max_batch = 4000;
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  Term big = Term::binary(std::string(20'000, 'x'));
+  std::map<std::uint32_t, std::vector<std::int64_t>> sent;
+  std::int64_t next = 0;
+  // A small message: offered, or (refused: its sender has fragments queued) sent as the node
+  // would send it, through send().
+  int written = 0;
+  auto small = [&](std::uint32_t from) {
+    ControlMessage m = control::Send{local(from), local(9), Term::tuple(next), std::nullopt};
+    sent[from].push_back(next++);
+    const Connection::Offer o = a->offer(m);
+    written += o == Connection::Offer::written;
+    return o != Connection::Offer::refused || a->send(m);
+  };
+  for (int round = 0; round < 30; ++round) {
+    ASSERT_TRUE(small(1));
+    if (round % 2 == 0) {
+      // Fragments: the big one waits in sender 1's lane, and 1's next small one behind it.
+      sent[1].push_back(next++);
+      ASSERT_TRUE(a->send(control::Send{local(1), local(9), Term::tuple(next - 1, big), {}}));
+      EXPECT_EQ(a->offer(control::Send{local(1), local(9), Term::tuple(0), {}}),
+                Connection::Offer::refused);
+    }
+    ASSERT_TRUE(small(2));
+    ASSERT_TRUE(small(1));
+    if (round % 3 == 0) {
+      // Everything written and read: the next round starts with nothing queued.
+      const std::size_t all = sent[1].size() + sent[2].size();
+      ASSERT_TRUE(until([&] { return b_events.got.size() == all && a->queued_bytes() == 0; }));
+    }
+  }
+  ASSERT_TRUE(until([&] { return b_events.got.size() == sent[1].size() + sent[2].size(); }));
+  EXPECT_GT(written, 0);  // the first of a round after a drain goes at once
+  EXPECT_EQ(by_sender(b_events.got), sent);
+  ASSERT_TRUE(until([&] { return a->queued_bytes() == 0; }));
+  EXPECT_EQ(a_events.queued, 0);
+  EXPECT_EQ(a_events.queued_small, 0);
+}
+
+// Senders on threads of their own offer while the io_context runs on another: what the
+// socket does not take (B stalls) waits for the writer, which offer() wakes; B gets every
+// message once, in each sender's order, and the owner's figures come back to zero.
+TEST_F(Pair, senders_on_other_threads_offering_to_a_stalled_peer_lose_and_double_nothing) {
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  *b_stalled = true;
+  auto guard = asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  constexpr int senders = 4, each = 6000;
+  const Term pad = Term::binary(std::string(1000, 'p'));
+  std::vector<std::thread> threads;
+  std::atomic<int> refused{0};
+  for (int t = 1; t <= senders; ++t)
+    threads.emplace_back([&, t] {
+      // Even senders offer as a worker does: runs of 16, flushed at the end of each run.
+      const bool runs = t % 2 == 0;
+      bool flush_due = false;
+      for (std::int64_t i = 0; i < each; ++i) {
+        const auto o = a->offer(control::Send{local(static_cast<std::uint32_t>(t)), local(9),
+                                              Term::tuple(i, pad), std::nullopt},
+                                runs);
+        refused += o == Connection::Offer::refused;
+        flush_due = flush_due || o == Connection::Offer::flush;
+        if (i % 16 == 15 && std::exchange(flush_due, false)) a->flush();
+      }
+      if (flush_due) a->flush();
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(refused.load(), 0);
+  // About 24 MB: far more than the sockets hold, so part of it waits in A's queue.
+  EXPECT_GT(a->queued_bytes(), 0u);
+  asio::post(io, [&] {
+    *b_stalled = false;
+    b_release->cancel();
+  });
+  ASSERT_TRUE(until_locked(b_events, [&] { return b_events.got.size() == senders * each; }));
+  ASSERT_TRUE(until_locked(a_events, [&] { return a_events.queued == 0; }));
+  EXPECT_EQ(a->queued_bytes(), 0u);
+  guard.reset();
+  asio::post(io, [&] {
+    a->close("done");
+    b->close("done");
+  });
+  runner.join();
+  auto got = by_sender(b_events.got);
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(senders));
+  std::vector<std::int64_t> all(each);
+  for (std::int64_t i = 0; i < each; ++i) all[static_cast<std::size_t>(i)] = i;
+  for (auto& [from, xs] : got) EXPECT_EQ(xs, all) << "sender " << from;
+  EXPECT_EQ(a_events.queued_small, 0);
+}
+
+// Senders offer while the connection closes under them: each one's messages that B got are a
+// prefix of what it offered, in order, once each, and after the close (which refuses every
+// later offer) the owner's figures come back to zero: nothing is counted twice or lost.
+TEST_F(Pair, senders_offering_while_the_connection_closes_keep_order_and_exact_accounting) {
+  connect();
+  ASSERT_TRUE(until([&] { return a_events.up && b_events.up; }));
+  auto guard = asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  constexpr int senders = 4;
+  std::vector<std::thread> threads;
+  std::vector<std::int64_t> offered(senders + 1, 0);
+  for (int t = 1; t <= senders; ++t)
+    threads.emplace_back([&, t] {
+      // Even senders offer as a worker does: runs of 16, flushed at the end of each run.
+      const bool runs = t % 2 == 0;
+      bool flush_due = false;
+      for (std::int64_t i = 0; i < 1'000'000; ++i) {
+        const auto o = a->offer(control::Send{local(static_cast<std::uint32_t>(t)), local(9),
+                                              Term::tuple(i), std::nullopt},
+                                runs);
+        if (o == Connection::Offer::refused) break;
+        flush_due = flush_due || o == Connection::Offer::flush;
+        offered[static_cast<std::size_t>(t)] = i + 1;
+        if (i % 16 == 15 && std::exchange(flush_due, false)) a->flush();
+      }
+      if (flush_due) a->flush();
+    });
+  ASSERT_TRUE(until_locked(b_events, [&] { return b_events.got.size() >= 2000; }));
+  asio::post(io, [&] { a->close("closed under the senders"); });
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(until_locked(a_events, [&] { return a_events.down.has_value(); }));
+  ASSERT_TRUE(until_locked(b_events, [&] { return b_events.down.has_value(); }));
+  guard.reset();
+  runner.join();
+  EXPECT_EQ(*a_events.down, "closed under the senders");
+  EXPECT_EQ(a->offer(control::Send{local(1), local(9), Term::tuple(0), std::nullopt}),
+            Connection::Offer::refused);
+  for (auto& [from, xs] : by_sender(b_events.got)) {
+    ASSERT_LE(xs.size(), static_cast<std::size_t>(offered[from]));
+    for (std::size_t i = 0; i < xs.size(); ++i) ASSERT_EQ(xs[i], static_cast<std::int64_t>(i));
+  }
+  EXPECT_EQ(a_events.queued, 0);
+  EXPECT_EQ(a_events.queued_small, 0);
+  EXPECT_EQ(a->queued_bytes(), 0u);
 }
 
 TEST_F(Pair, ticks_keep_a_quiet_connection_up) {

@@ -229,6 +229,61 @@ TEST(Scheduler, the_watchdog_moves_a_busy_workers_lifo_slot_to_another_worker) {
   EXPECT_NE(ran_on.load(), busy.load());
 }
 
+// What a run defers runs once, on its worker, after the run and before the next one.
+struct Deferred {
+  std::atomic<int> runs{0};
+  std::atomic<bool> on_worker{false};
+  std::atomic<bool> after_the_run{false};
+  std::atomic<bool> run_over{false};
+  Counter* done = nullptr;
+  static void run(void* self) noexcept {
+    auto* d = static_cast<Deferred*>(self);
+    d->on_worker = Worker::current() != nullptr;
+    d->after_the_run = d->run_over.load();
+    d->runs.fetch_add(1);
+    d->done->add();
+  }
+};
+
+TEST(Scheduler, what_a_run_defers_runs_once_on_its_worker_when_the_run_ends) {
+  Counter done;
+  Deferred d;
+  d.done = &done;
+  Job first([&] {
+    Worker::current()->defer(&Deferred::run, &d);
+    d.run_over = true;  // the last thing the run does
+  });
+  Scheduler s(2);
+  ASSERT_TRUE(run_until(s, first, done, 1));
+  s.stop();
+  s.join();
+  EXPECT_EQ(d.runs.load(), 1);
+  EXPECT_TRUE(d.on_worker.load());
+  EXPECT_TRUE(d.after_the_run.load());
+}
+
+TEST(Scheduler, the_watchdog_runs_what_a_blocked_run_deferred) {
+  // The run defers, then waits for the deferred function itself: only the watchdog's thread
+  // can run it.
+  Counter done;
+  Deferred d;
+  d.done = &done;
+  std::atomic<bool> ran_while_blocked{false};
+  Job first([&] {
+    Worker::current()->defer(&Deferred::run, &d);
+    ran_while_blocked = done.wait_for(1);
+    d.run_over = true;
+  });
+  Scheduler s(2);
+  ASSERT_TRUE(run_until(s, first, done, 1));
+  ASSERT_TRUE(eventually([&] { return d.run_over.load(); }));
+  s.stop();
+  s.join();
+  EXPECT_TRUE(ran_while_blocked.load());
+  EXPECT_EQ(d.runs.load(), 1);
+  EXPECT_FALSE(d.on_worker.load());
+}
+
 TEST(Scheduler, a_full_ring_overflows_to_the_global_queue_and_nothing_is_lost) {
   constexpr int n = 3 * LocalQueue::capacity;
   std::vector<Job> jobs(n);

@@ -58,6 +58,14 @@ class Worker {
   void retire(void* object, void (*free)(void*) noexcept);
   unsigned index() const noexcept { return index_; }
   Scheduler& scheduler() noexcept { return scheduler_; }
+  /// Owner: runs `fn(arg)` once, when the current run ends, before the next one (in the order
+  /// deferred): the output a run produced goes out in one piece after it, as BEAM runs a port's
+  /// output task after the process that filled the port's queue. A run that keeps the worker
+  /// long (a process blocked in a call) does not hold it back: the watchdog runs it from its
+  /// own thread then, so `fn` must be safe on any thread.
+  void defer(void (*fn)(void*) noexcept, void* arg);
+  /// Any thread: runs what was deferred and has not run yet (before the owner blocks, say).
+  void run_deferred() noexcept;
 
  private:
   friend class Scheduler;
@@ -81,6 +89,13 @@ class Worker {
   std::atomic<std::uint64_t> tick_{0};  // runs so far; written by the owner, read by the watchdog
   TimerWheel timers_;
   std::deque<Retired> retired_;  // in epoch order
+  struct Deferred {
+    void (*fn)(void*) noexcept;
+    void* arg;
+  };
+  std::mutex deferred_mutex_;       // the owner and the watchdog run deferred_
+  std::vector<Deferred> deferred_;  // under deferred_mutex_
+  std::atomic<bool> has_deferred_{false};
   std::mutex park_mutex_;
   std::condition_variable park_cv_;
   bool notified_ = false;  // guarded by park_mutex_
