@@ -13,6 +13,12 @@ ServerTarget::ServerTarget(const ServerName& name) {
     target_ = std::get<1>(name);
 }
 
+ServerTarget::ServerTarget(const ServerTarget& other) = default;
+ServerTarget::ServerTarget(ServerTarget&& other) noexcept = default;
+ServerTarget& ServerTarget::operator=(const ServerTarget& other) = default;
+ServerTarget& ServerTarget::operator=(ServerTarget&& other) noexcept = default;
+ServerTarget::~ServerTarget() = default;
+
 std::optional<Pid> ServerTarget::resolve_name() const {
   if (auto* a = std::get_if<Atom>(&target_)) return whereis(*a);
   if (auto* r = std::get_if<RegisteredName>(&target_)) {
