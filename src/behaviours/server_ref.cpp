@@ -13,6 +13,20 @@ ServerTarget::ServerTarget(const ServerName& name) {
     target_ = std::get<1>(name);
 }
 
+// A pid, the common case, is copied as it is, without the variant's visitation (half of the
+// instructions of a defaulted move: a call copies and moves its ServerRef).
+ServerTarget::ServerTarget(const ServerTarget& other)
+    : target_(other.target_.index() == 0
+                  ? decltype(target_)(std::in_place_index<0>, *std::get_if<0>(&other.target_))
+                  : other.target_) {}
+ServerTarget::ServerTarget(ServerTarget&& other) noexcept
+    : target_(other.target_.index() == 0
+                  ? decltype(target_)(std::in_place_index<0>, *std::get_if<0>(&other.target_))
+                  : std::move(other.target_)) {}
+ServerTarget& ServerTarget::operator=(const ServerTarget& other) = default;
+ServerTarget& ServerTarget::operator=(ServerTarget&& other) noexcept = default;
+ServerTarget::~ServerTarget() = default;
+
 std::optional<Pid> ServerTarget::resolve_name() const {
   if (auto* a = std::get_if<Atom>(&target_)) return whereis(*a);
   if (auto* r = std::get_if<RegisteredName>(&target_)) {

@@ -820,6 +820,31 @@ TEST(Supervisor, a_server_child_with_start_options_takes_its_name_again_when_res
   EXPECT_EQ(named_second, second);
 }
 
+/// A server type with a start_link of its own, which counts its calls: server_child must start
+/// it through that one, not through GenServer's.
+struct OwnStart : GenServer<OwnStart> {
+  struct Starts {};
+  using calls = Types<Starts>;
+  static inline int own_starts = 0;  // the runtime has one worker
+  static Task<StartResult<OwnStart>> start_link(std::string name) {
+    ++own_starts;
+    return GenServer<OwnStart>::start_link(StartOptions{.name = Atom(name)});
+  }
+  CallResult<int> handle_call(Starts, const From&) { return reply(own_starts); }
+};
+
+TEST(Supervisor, a_server_child_whose_type_declares_start_link_is_started_by_it) {
+  int starts = 0;
+  run_test([&]() -> Task<> {
+    SupervisorSpec spec{{}, {server_child<OwnStart>(id("own"), std::string("own_start"))}};
+    auto sup = co_await start_sup(std::move(spec));
+    ServerRef<OwnStart> server(Atom("own_start"));
+    starts = co_await gen_server::call(server, OwnStart::Starts{});
+    co_await gen_server::stop(sup);
+  });
+  EXPECT_EQ(starts, 1);
+}
+
 // --- child management ---------------------------------------------------------------------------
 
 TEST(Supervisor, which_children_lists_the_last_started_first_as_otp_does) {

@@ -92,7 +92,8 @@ class ChildStart {
         }) {}
 
   /// A start `f` that returns a task owning all it needs (a call to a coroutine function, not
-  /// a coroutine lambda): called as it is, with no frame of run_owned around it.
+  /// a coroutine lambda, or a function that returns such a task): called as it is, with no
+  /// frame of run_owned around it.
   template <class F>
   ChildStart(detail::SelfContained, F f)
       : fn_([f = std::move(f)](std::span<const Term>) { return f(); }) {}
@@ -123,6 +124,16 @@ struct ChildSpec {
 };
 
 namespace detail {
+/// Whether S declares a start_link of its own (server_child then starts S through it). A
+/// start_link template of S's could take the probe: only GenServer's returns void.
+template <class S>
+constexpr bool own_start_link = !requires {
+  { S::start_link(InheritedStartLink{}) } -> std::same_as<void>;
+};
+/// GenServer<S>::start_link's spawn and the wait for init, without the coroutine that turns
+/// the pid into a ServerRef<S> (gen_server_loop.hpp).
+template <class S, class... A>
+Task<StartChildResult> spawn_server(bool link, const StartOptions& options, A... args);
 template <class S, class... A>
 Task<StartChildResult> start_server_child(A... args) {
   auto started = co_await S::start_link(std::move(args)...);
@@ -140,9 +151,15 @@ template <class S, class... A>
 ChildSpec server_child(Term id, A... args) {
   ChildSpec spec;
   spec.id = std::move(id);
-  // start_server_child copies the arguments into its own frame.
-  spec.start = ChildStart(detail::SelfContained{},
-                          [args...] { return detail::start_server_child<S>(args...); });
+  // Each start spawns the server from copies of the arguments. A server started by
+  // GenServer<S>::start_link costs no coroutine but its own process.
+  if constexpr (detail::own_start_link<S>)
+    spec.start = ChildStart(detail::SelfContained{},
+                            [args...] { return detail::start_server_child<S>(args...); });
+  else
+    spec.start = ChildStart(detail::SelfContained{}, [args...] {
+      return detail::spawn_server<S, A...>(true, StartOptions{}, args...);
+    });
   return spec;
 }
 
@@ -153,9 +170,14 @@ template <class S, class... A>
 ChildSpec server_child(Term id, StartOptions options, A... args) {
   ChildSpec spec;
   spec.id = std::move(id);
-  spec.start = ChildStart(detail::SelfContained{}, [options, args...] {
-    return detail::start_server_child<S>(options, args...);
-  });
+  if constexpr (detail::own_start_link<S>)
+    spec.start = ChildStart(detail::SelfContained{}, [options, args...] {
+      return detail::start_server_child<S>(options, args...);
+    });
+  else
+    spec.start = ChildStart(detail::SelfContained{}, [options, args...] {
+      return detail::spawn_server<S, A...>(true, options, args...);
+    });
   return spec;
 }
 

@@ -119,6 +119,10 @@ class GenServer {
     return detail::start_server<S>(true, std::move(options), std::move(args)...);
   }
 
+  /// Not a start: lets server_child see that S declares no start_link of its own (one of S's
+  /// hides this overload), so that it may start S with no coroutine of start_link's.
+  static void start_link(detail::InheritedStartLink) noexcept {}
+
   /// Default: no message for the timeout a result asked for is not expected; keep going.
   Action handle_timeout() { return noreply(); }
 

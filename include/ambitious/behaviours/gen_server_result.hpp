@@ -57,7 +57,9 @@ struct LoopControl {
 /// A pending handle_continue(X), with X and the server bound.
 struct Continuation {
   virtual ~Continuation() = default;
-  virtual Task<LoopControl> run() = 0;
+  /// Runs handle_continue: a plain one sets `control` and returns no task; a coroutine one
+  /// returns the task that gives the control, for the loop to await.
+  virtual Task<LoopControl> run(LoopControl& control) = 0;
 };
 
 [[gnu::always_inline]] inline LoopControl::~LoopControl() = default;
@@ -97,17 +99,26 @@ class InitResult {
 
 namespace detail {
 
+/// The control a coroutine handler's Action gives, once it is done.
+template <class A>
+Task<LoopControl> action_after(Task<A> handler) {
+  co_return Action(co_await std::move(handler)).control;
+}
+
 template <class S, class X>
 struct ContinueWith final : Continuation {
   S* server;
   X value;
   ContinueWith(S* s, X x) : server(s), value(std::move(x)) {}
-  Task<LoopControl> run() override {
-    using Ret = decltype(server->handle_continue(std::move(value)));
-    if constexpr (is_task<Ret>::value)
-      co_return Action(co_await server->handle_continue(std::move(value))).control;
-    else
-      co_return Action(server->handle_continue(std::move(value))).control;
+  // Not a coroutine: a plain handle_continue costs no coroutine frame, nor a coroutine for the
+  // compiler to build per (S, X).
+  Task<LoopControl> run(LoopControl& control) override {
+    if constexpr (is_task<decltype(server->handle_continue(std::move(value)))>::value) {
+      return action_after(server->handle_continue(std::move(value)));
+    } else {
+      control = Action(server->handle_continue(std::move(value))).control;
+      return {};
+    }
   }
 };
 
@@ -131,7 +142,7 @@ class ResultBuilder {
     static_assert(
         requires(S& s) { s.handle_continue(std::move(x)); },
         "then(x): the server has no handle_continue taking this type");
-    control_.next = std::make_unique<ContinueWith<S, X>>(server_, std::move(x));
+    control_.next.reset(new ContinueWith<S, X>(server_, std::move(x)));
     return std::move(*this);
   }
 

@@ -42,6 +42,13 @@ class ServerTarget {
       : target_(std::move(via)) {}
   ServerTarget(const RegisteredName& name) noexcept : target_(name) {}  // NOLINT
   ServerTarget(const ServerName& name);                                 // NOLINT
+  // Out of line (src/behaviours/server_ref.cpp): the variant's copy, move and destruction are
+  // compiled once, not in every file that passes a ServerRef around.
+  ServerTarget(const ServerTarget& other);
+  ServerTarget(ServerTarget&& other) noexcept;
+  ServerTarget& operator=(const ServerTarget& other);
+  ServerTarget& operator=(ServerTarget&& other) noexcept;
+  ~ServerTarget();
 
   /// The pid behind the name now, if any (a pid as it is). A pid needs no lookup.
   std::optional<Pid> resolve() const {

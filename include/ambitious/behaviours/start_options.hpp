@@ -14,4 +14,10 @@ struct StartOptions {
   Timeout timeout = infinity;      ///< init must finish in time, else the server is killed
 };
 
+namespace detail {
+/// The argument of the start_link overload that GenServer<S> declares for server_child to find:
+/// a server type that declares a start_link of its own hides it.
+struct InheritedStartLink {};
+}  // namespace detail
+
 }  // namespace ambitious

@@ -56,16 +56,20 @@ struct ReplyKind {
   const Ref& (*tag)(const Message&) noexcept;   ///< the tag of a message of that type
   Message* (*decode)(const Term&, const Ref&);  ///< from a Term, if it is the reply; or null
 };
-template <class R>
+/// The decoder of a reply of type R from another node, for a call with a Req: none unless both
+/// have a Codec. A request without one never leaves the node, so its reply always comes as a
+/// CallReply<R> message, never as a term: a program whose calls are all local compiles no
+/// reply decoder (each costs the compiler R's Codec::from_term).
+template <class Req, class R>
 constexpr Message* (*reply_decoder())(const Term&, const Ref&) {
-  if constexpr (decodes_from_term<CallReply<R>>)
+  if constexpr (Encodable<Req> && decodes_from_term<CallReply<R>>)
     return &decode_reply<R>;
   else
     return nullptr;
 }
-template <class R>
+template <class Req, class R>
 inline constexpr ReplyKind reply_kind{message_type<CallReply<R>>, &reply_tag<R>,
-                                      reply_decoder<R>()};
+                                      reply_decoder<Req, R>()};
 
 /// All of a call that does not depend on its types, compiled once
 /// (src/behaviours/gen_server_call.cpp): resolving the server, the self check, the monitor,
@@ -119,7 +123,7 @@ class CallAwaiter : public CallBase {
   using R = reply_t<S, Req>;
 
   CallAwaiter(ServerRef<S> server, Req request, Timeout timeout)
-      : CallBase(reply_kind<R>, timeout),
+      : CallBase(reply_kind<Req, R>, timeout),
         server_(std::move(server)),
         request_(std::move(request)) {}
 

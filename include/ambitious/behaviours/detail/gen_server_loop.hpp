@@ -64,7 +64,7 @@ template <class R>
 LoopControl finish_call(CallResult<R>&& r, const From& from) {
   if (r.reply) {
     if (r.control.stop)
-      r.control.held = std::make_unique<HeldReplyOf<R>>(from, std::move(*r.reply));
+      r.control.held.reset(new HeldReplyOf<R>(from, std::move(*r.reply)));
     else
       send_reply(from, std::move(*r.reply));
   }
@@ -79,10 +79,6 @@ using Pending = Task<LoopControl>;
 template <class R>
 Pending reply_after(Task<CallResult<R>> handler, const From& from) {
   co_return finish_call(co_await std::move(handler), from);
-}
-template <class A>
-Pending action_after(Task<A> handler) {
-  co_return Action(co_await std::move(handler)).control;
 }
 /// Runs `f`, a callback returning Action or Task<Action>.
 template <class F>
@@ -323,8 +319,9 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
   for (;;) {
     try {
       if (control.next) {
-        auto next = std::move(control.next);
-        control = co_await next->run();
+        auto next = std::move(control.next);  // lives until its handler is done
+        Pending pending = next->run(control);
+        if (pending) control = co_await std::move(pending);
       } else {
         // The message lives until its handler is done: a handler may hold its From.
         MessagePtr m = co_await receive_next(control.timeout);
@@ -350,13 +347,23 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
   }
 }
 
+/// Spawns the process of a server S built from `args` (linked to the caller or not) and
+/// returns the caller's wait for its init, which does not depend on S: the one coroutine of a
+/// server's start that is compiled per server type is the server process itself. The process
+/// is spawned at once, by this call, not when the task is first awaited.
 template <class S, class... A>
-Task<StartResult<S>> start_server(bool link, StartOptions options, A... args) {
+Task<std::expected<Pid, ExitReason>> spawn_server(bool link, const StartOptions& options,
+                                                  A... args) {
   Ref tag = make_ref();
   // One call of server_process (its frame keeps copies of the arguments), linked or not.
   Pid pid = spawn_task(server_process<S, A...>(self(), link, tag, options.name, std::move(args)...),
                        link ? SpawnLink::link : SpawnLink::none, nullptr);
-  auto started = co_await await_server_start(pid, link, tag, options.timeout);
+  return await_server_start(pid, link, tag, options.timeout);
+}
+
+template <class S, class... A>
+Task<StartResult<S>> start_server(bool link, StartOptions options, A... args) {
+  auto started = co_await spawn_server<S, A...>(link, options, std::move(args)...);
   if (!started) co_return std::unexpected(std::move(started.error()));
   co_return ServerRef<S>(*started);
 }
