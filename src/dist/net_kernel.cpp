@@ -67,9 +67,54 @@ struct SlotGuard {
 
 Term type_term(bool hidden) { return Term(Atom(hidden ? "hidden" : "visible")); }
 
+// NodeMonitorOptions as the runtime keeps them (NodeSubscription::options): node_type in the
+// low two bits (0: absent, else Types + 1), nodedown_reason in bit 2.
+std::uint8_t encode(const NodeMonitorOptions& o) {
+  std::uint8_t bits = o.node_type ? static_cast<std::uint8_t>(*o.node_type) + 1 : 0;
+  return o.nodedown_reason ? bits | 4 : bits;
+}
+NodeMonitorOptions decode(std::uint8_t bits) {
+  NodeMonitorOptions o;
+  if ((bits & 3) != 0) o.node_type = static_cast<NodeMonitorOptions::Types>((bits & 3) - 1);
+  o.nodedown_reason = (bits & 4) != 0;
+  return o;
+}
+
+// Tells the monitor_nodes subscribers, which the runtime keeps (they outlive net_kernel).
+void report(Atom node, bool up, bool hidden, Atom reason) {
+  for (const auto& s : ambitious::detail::node_subscriptions()) {
+    const NodeMonitorOptions options = decode(s.options);
+    using T = NodeMonitorOptions::Types;
+    const T types = options.node_type.value_or(T::visible);
+    if (types != T::all && (types == T::hidden) != hidden) continue;
+    const Atom tag = up ? nodeup_atom : nodedown_atom;
+    if (!options.with_info()) {
+      send(s.who, Term::tuple(tag, node));
+      continue;
+    }
+    std::vector<Term> info;
+    if (!up && options.nodedown_reason)
+      info.push_back(Term::tuple(Atom("nodedown_reason"), reason));
+    if (options.node_type) info.push_back(Term::tuple(Atom("node_type"), type_term(hidden)));
+    send(s.who, Term::tuple(tag, node, Term::list_from(std::span<Term>(info))));
+  }
+}
+
 class Kernel {
  public:
+  explicit Kernel(Atom me) : me_(me) {}
+
   bool stopping = false;
+
+  // Distribution stops: the peers still up go down (the node's thread reported them already,
+  // unless their reports were lost), then this node, all for net_kernel_terminated as OTP.
+  void stop() {
+    stopping = true;
+    const Atom reason("net_kernel_terminated");
+    auto left = up_;
+    for (const auto& [node, hidden] : left) on(NodeEvent{node, false, hidden, reason});
+    report(me_, false, false, reason);
+  }
 
   // A message from another node: the `{is_auth, Node}` call of net_adm:ping is answered
   // `yes` (the handshake proved the cookie already); anything else is dropped, as OTP's
@@ -116,38 +161,16 @@ class Kernel {
       on(ConnectOutcome{node, false});
   }
 
-  void on(const MonitorNodesRequest& r) {
-    if (r.on) {
-      subscriptions_.push_back({r.who, r.options});
-      watch(r.who);
-      return;
-    }
-    std::erase_if(subscriptions_, [&](const Subscription& s) {
-      if (s.who != r.who || !(s.options == r.options)) return false;
-      unwatch(r.who);
-      return true;
-    });
-  }
-
   void on(const NodeEvent& e) {
-    if (!e.up) fire_node_monitors(e.node);
+    if (e.up) {
+      up_[e.node] = e.hidden;
+    } else {
+      up_.erase(e.node);
+      fire_node_monitors(e.node);
+    }
     // The process layer's watchers (pg's scopes) hear of every node, hidden ones too.
     ambitious::detail::node_changed(e.node, e.up);
-    for (const Subscription& s : subscriptions_) {
-      using T = NodeMonitorOptions::Types;
-      const T types = s.options.node_type.value_or(T::visible);
-      if (types != T::all && (types == T::hidden) != e.hidden) continue;
-      const Atom tag = e.up ? nodeup_atom : nodedown_atom;
-      if (!s.options.with_info()) {
-        send(s.who, Term::tuple(tag, e.node));
-        continue;
-      }
-      std::vector<Term> info;
-      if (!e.up && s.options.nodedown_reason)
-        info.push_back(Term::tuple(Atom("nodedown_reason"), e.reason));
-      if (s.options.node_type) info.push_back(Term::tuple(Atom("node_type"), type_term(e.hidden)));
-      send(s.who, Term::tuple(tag, e.node, Term::list_from(std::span<Term>(info))));
-    }
+    report(e.node, e.up, e.hidden, e.reason);
   }
 
   void on(const ConnectOutcome& o) {
@@ -163,14 +186,9 @@ class Kernel {
       std::erase(it->second, d.pid);
       it = it->second.empty() ? node_monitors_.erase(it) : std::next(it);
     }
-    std::erase_if(subscriptions_, [&](const Subscription& s) { return s.who == d.pid; });
   }
 
  private:
-  struct Subscription {
-    Pid who;
-    NodeMonitorOptions options;
-  };
   struct Watch {
     Ref ref;
     std::size_t uses = 0;
@@ -207,27 +225,32 @@ class Kernel {
   }
 
   std::map<Atom, std::vector<Pid>> node_monitors_;  // monitor_node: a pid once per call
-  std::vector<Subscription> subscriptions_;         // monitor_nodes, in the order made
+  std::map<Atom, bool> up_;                         // the peers up now: hidden or not
+  Atom me_;                                         // this node, as it was at start
   std::unordered_map<Pid, Watch> watched_;
   std::map<Atom, bool> dialing_;
 };
 
-Task<> kernel_body() {
+Task<> kernel_body(Atom me) {
   SlotGuard guard{self()};
-  Kernel k;
+  Kernel k(me);
   while (!k.stopping) {
-    co_await receive([&](MonitorNodeRequest r) { k.on(r); },
-                     [&](MonitorNodesRequest r) { k.on(r); }, [&](NodeEvent e) { k.on(e); },
+    co_await receive([&](MonitorNodeRequest r) { k.on(r); }, [&](NodeEvent e) { k.on(e); },
                      [&](ConnectOutcome o) { k.on(o); }, [&](Down d) { k.on(d); },
-                     [&](StopKernel) { k.stopping = true; }, [&](Term m) { k.on(m); });
+                     [&](StopKernel) { k.stop(); }, [&](Term m) { k.on(m); });
   }
 }
 
 }  // namespace
 
-void start_net_kernel() {
-  Pid pid = spawn(kernel_body);
+void start_net_kernel(bool report_up) {
+  // This node's name now: the kernel may first run after a quick stop cleared it.
+  const Atom me = nodes::get(nodes::local).name;
+  Pid pid = spawn([me] { return kernel_body(me); });
   register_name(net_kernel_name, pid);
+  // This node is up (a visible node, even a hidden one, as OTP reports it at start), before
+  // the slot is set: the kernel's reports of peers, which need the slot, come after this.
+  if (report_up) report(me, true, false, Atom());
   std::lock_guard lock(slot_mutex);
   slot = pid;
 }
@@ -247,6 +270,13 @@ void stop_net_kernel() noexcept {
 }
 
 Pid net_kernel_pid() noexcept { return current(); }
+
+void subscribe_nodes(bool on, const NodeMonitorOptions& options) {
+  if (on)
+    ambitious::detail::subscribe_nodes(encode(options));
+  else
+    ambitious::detail::unsubscribe_nodes(encode(options));
+}
 
 void net_kernel_up(const std::string& node, bool hidden) noexcept {
   post_to_kernel(NodeEvent{Atom(node), true, hidden, Atom()});

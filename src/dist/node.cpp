@@ -696,7 +696,7 @@ struct Node::Impl final : detail::ConnectionOwner {
       for (auto& w : p.waiters) w(false);
       p.waiters.clear();
       if (p.conn && p.conn->established())
-        detail::net_kernel_down(name, hidden(*p.conn), Atom("disconnect"));
+        detail::net_kernel_down(name, hidden(*p.conn), Atom("net_kernel_terminated"));
       if (p.conn) {
         unpublish(*p.conn);
         p.conn->close("the node stopped");

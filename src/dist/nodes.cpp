@@ -39,7 +39,7 @@ Task<std::expected<void, NodeError>> start(NodeOptions options) {
   auto job = blocking([o = std::move(options)]() mutable { return Node::start(std::move(o)); });
   auto n = co_await job;
   if (!n) co_return std::unexpected(std::move(n.error()));
-  detail::start_net_kernel();
+  detail::start_net_kernel(/*report_up=*/true);
   detail::start_rpc_server();
   std::lock_guard lock(started_mutex);
   started = std::move(*n);
@@ -78,9 +78,7 @@ void monitor_node(Atom node, bool on) {
 
 bool monitor_nodes(bool on, NodeMonitorOptions options) {
   ambitious::detail::check_in_process("dist::monitor_nodes");
-  Pid kernel = detail::net_kernel_pid();
-  if (kernel.is_null()) return false;
-  send(kernel, detail::MonitorNodesRequest{self(), on, options});
+  detail::subscribe_nodes(on, options);
   return true;
 }
 

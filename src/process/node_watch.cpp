@@ -37,4 +37,29 @@ void node_changed(Atom node, bool up) {
   for (Pid p : to) send(p, NodeChange{node, up});
 }
 
+void subscribe_nodes(std::uint8_t options) {
+  check_in_process("subscribe_nodes");
+  NodeWatch& w = runtime()->node_watch;
+  std::lock_guard lock(w.mutex);
+  w.subscriptions.push_back({self(), options});
+}
+
+void unsubscribe_nodes(std::uint8_t options) {
+  check_in_process("unsubscribe_nodes");
+  NodeWatch& w = runtime()->node_watch;
+  const Pid me = self();
+  std::lock_guard lock(w.mutex);
+  std::erase_if(w.subscriptions,
+                [&](const NodeSubscription& s) { return s.who == me && s.options == options; });
+}
+
+std::vector<NodeSubscription> node_subscriptions() {
+  check_in_process("node_subscriptions");
+  NodeWatch& w = runtime()->node_watch;
+  std::lock_guard lock(w.mutex);
+  // As watchers: ended subscribers are dropped when read (nodes change seldom).
+  std::erase_if(w.subscriptions, [](const NodeSubscription& s) { return !alive(s.who); });
+  return w.subscriptions;
+}
+
 }  // namespace ambitious::detail

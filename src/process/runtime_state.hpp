@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ambitious/process/detail/node_watch.hpp"
 #include "ambitious/process/detail/remote_nodes.hpp"
 #include "ambitious/process/exit_reason.hpp"
 #include "ambitious/runtime/blocking_pool.hpp"
@@ -25,12 +26,14 @@ struct NameTable {
   std::unordered_map<Atom, Pid> by_name;
 };
 
-/// The watchers of node life and the nodes connected now (node_watch.hpp). Any thread, under
+/// The watchers of node life, the nodes connected now and the monitor_nodes subscriptions
+/// (node_watch.hpp). Any thread, under
 /// its lock.
 struct NodeWatch {
   std::mutex mutex;
   std::vector<Pid> watchers;
   std::vector<Atom> up;
+  std::vector<NodeSubscription> subscriptions;  // dist::monitor_nodes', in the order made
 };
 
 struct RuntimeState {

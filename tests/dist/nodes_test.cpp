@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "../common.hpp"
+#include "ambitious/dist/epmd_server.hpp"
+#include "ambitious/process/detail/node_watch.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/names.hpp"
 #include "ambitious/process/runtime.hpp"
@@ -140,7 +142,6 @@ TEST_F(NodesTest, monitor_node_of_a_node_that_cannot_be_reached_fires_at_once) {
 TEST_F(NodesTest, monitor_node_when_not_distributed_is_badarg_as_notalive) {
   run_test([]() -> Task<> {
     EXPECT_THROW(monitor_node(x_node, true), BadArg);
-    EXPECT_FALSE(monitor_nodes(true));
     EXPECT_FALSE(co_await connect(x_node));
   });
 }
@@ -192,6 +193,57 @@ TEST_F(NodesTest, monitor_nodes_false_ends_the_subscriptions_with_the_same_optio
     ambitious::send(self(), Term(Atom("mark")));
     Term next = co_await expect<Term>([](const Term&) { return true; });
     EXPECT_EQ(next, Term(Atom("mark")));
+  });
+}
+
+// OTP 25: net_kernel:monitor_nodes(true, [{node_type, all}, nodedown_reason]) before
+// net_kernel:start gets {nodeup, Self, [{node_type, visible}]}, the peers' nodeups, and at
+// net_kernel:stop() each peer's nodedown then its own, all for net_kernel_terminated; the
+// subscription holds for the next start.
+TEST_F(NodesTest, monitor_nodes_without_distribution_hears_it_start_and_stop) {
+  // An epmd of the test's own, which outlives the node's stop (x stays registered with it).
+  auto epmd_server = epmd::Server::start({.address = "127.0.0.1", .port = epmd});
+  ASSERT_TRUE(epmd_server) << epmd_server.error().detail;
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    NodeMonitorOptions all;
+    all.node_type = NodeMonitorOptions::Types::all;
+    all.nodedown_reason = true;
+    EXPECT_TRUE(monitor_nodes(true, all));
+    EXPECT_TRUE(monitor_nodes(true));  // visible nodes only: this node, not the hidden peer
+    EXPECT_TRUE(ambitious::detail::watch_nodes().empty());
+    auto info = [](const char* type, const char* reason = nullptr) {
+      Term kind = Term::tuple(Atom("node_type"), Atom(type));
+      if (!reason) return Term::list(kind);
+      return Term::list(Term::tuple(Atom("nodedown_reason"), Atom(reason)), kind);
+    };
+    auto next = []() { return expect<Term>([](const Term&) { return true; }); };
+    if (!co_await dist::start(options())) give_up("distribution did not start");
+    EXPECT_EQ(co_await next(), Term::tuple(Atom("nodeup"), a_node, info("visible")));
+    EXPECT_EQ(co_await next(), Term::tuple(Atom("nodeup"), a_node));
+    EXPECT_TRUE(co_await connect(x_node));
+    EXPECT_EQ(co_await next(), Term::tuple(Atom("nodeup"), x_node, info("hidden")));
+    co_await expect<ambitious::detail::NodeChange>(
+        [](const ambitious::detail::NodeChange& c) { return c.node == x_node && c.up; });
+    EXPECT_TRUE(co_await dist::stop());
+    const char* why = "net_kernel_terminated";
+    EXPECT_EQ(co_await next(), Term::tuple(Atom("nodedown"), x_node, info("hidden", why)));
+    EXPECT_EQ(co_await next(), Term::tuple(Atom("nodedown"), a_node, info("visible", why)));
+    EXPECT_EQ(co_await next(), Term::tuple(Atom("nodedown"), a_node));
+    // The process layer's node watch forgets the peer too: no node stays up in it.
+    co_await expect<ambitious::detail::NodeChange>(
+        [](const ambitious::detail::NodeChange& c) { return c.node == x_node && !c.up; });
+    EXPECT_TRUE(ambitious::detail::watch_nodes().empty());
+    auto again = co_await dist::start(options());
+    if (!again) give_up("distribution did not start again: " + again.error().detail);
+    EXPECT_EQ(co_await next(), Term::tuple(Atom("nodeup"), a_node, info("visible")));
+    EXPECT_EQ(co_await next(), Term::tuple(Atom("nodeup"), a_node));
+    EXPECT_TRUE(monitor_nodes(false, all));
+    EXPECT_TRUE(monitor_nodes(false));
+    EXPECT_TRUE(co_await dist::stop());
+    ambitious::send(self(), Term(Atom("mark")));
+    EXPECT_EQ(co_await next(), Term(Atom("mark"))) << "monitor_nodes(false) ended both";
   });
 }
 

@@ -13,9 +13,11 @@
 //
 // The messages are Terms in the mailbox, OTP's shape, so `receive<Term>()` takes them; NodeUp and
 // NodeDown decode them (their Codecs), so `receive<NodeDown>()` takes them too. The
-// subscriptions are kept by the node's `net_kernel` process (src/dist/net_kernel.cpp), which
-// monitors each subscriber and forgets it when it ends; so monitor_node and monitor_nodes need a
-// running node (dist::start, or a Node started before run()).
+// monitor_node's monitors are kept by the node's `net_kernel` process (src/dist/net_kernel.cpp),
+// which monitors each caller and forgets it when it ends; so monitor_node needs a running node
+// (dist::start, or a Node started before run()). monitor_nodes' subscriptions are kept by the
+// runtime, as OTP's: they hold without distribution and across dist::start and dist::stop, which
+// report this node itself up, and at stop each peer then this node down (net_kernel_terminated).
 //
 // Starting and stopping. Two ways, both with a `net_kernel` process in the runtime:
 //   - before run(), for the whole program (erl -name):
@@ -114,9 +116,10 @@ void monitor_node(Atom node, bool on);
 
 /// net_kernel:monitor_nodes/1,2. `on`: one more subscription to `{nodeup, Node}` and
 /// `{nodedown, Node}` for every peer `options` selects (Info forms with options); `!on` ends
-/// every subscription of the caller with the same options. Ended with the process. False when
-/// this node is not distributed (subscriptions live in its net_kernel process). Inside a
-/// process.
+/// every subscription of the caller with the same options. Ended with the process. True: the
+/// runtime keeps the subscription, distributed or not; distribution starting reports this node
+/// up (`{node_type, visible}`), stopping reports each peer and then this node down
+/// (`net_kernel_terminated`), as OTP. Inside a process.
 bool monitor_nodes(bool on, NodeMonitorOptions options = {});
 
 /// erlang:set_cookie/2: the handshakes with `node`, as initiator and acceptor, prove and check

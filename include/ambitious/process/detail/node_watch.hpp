@@ -9,10 +9,16 @@
 //
 // Without distribution nothing is reported and watch_nodes() returns no node; a watcher that
 // subscribed before the node started hears of the connections made after.
+//
+// The runtime also keeps dist::monitor_nodes' subscriptions (NodeSubscription), so that they
+// outlive distribution starting and stopping, as OTP's do; the dist layer's net_kernel reads them
+// for each report.
 
+#include <cstdint>
 #include <vector>
 
 #include "ambitious/core/atom.hpp"
+#include "ambitious/core/pid.hpp"
 
 namespace ambitious::detail {
 
@@ -31,5 +37,20 @@ std::vector<Atom> watch_nodes();
 /// NodeChange to every live watcher, in the order of the reports. Inside a process of the
 /// runtime (the dist layer's net_kernel), one report at a time.
 void node_changed(Atom node, bool up);
+
+/// One monitor_nodes subscription: `who`, with `options` (the dist layer's encoding of its
+/// NodeMonitorOptions; opaque here).
+struct NodeSubscription {
+  Pid who;
+  std::uint8_t options = 0;
+};
+
+/// Adds one subscription of the calling process with `options`. Inside a process.
+void subscribe_nodes(std::uint8_t options);
+/// Ends every subscription of the calling process with `options`. Inside a process.
+void unsubscribe_nodes(std::uint8_t options);
+/// The subscriptions of live processes, in the order made (those of processes that ended are
+/// dropped here). Inside a process.
+std::vector<NodeSubscription> node_subscriptions();
 
 }  // namespace ambitious::detail
