@@ -69,7 +69,9 @@ struct ErlOptions {
 class ErlNode {
  public:
   explicit ErlNode(const ErlOptions& o) : child_(argv(o), {{"ERL_EPMD_PORT", port(o)}}) {
-    ready_ = read_result(patience).value_or("") == "ready";
+    // A BEAM's start (kernel, distribution, epmd registration) took over 20 s once on a
+    // machine loaded by a sanitizer build beside the tests: the bound of the start is wider.
+    ready_ = read_result(3 * patience).value_or("") == "ready";
   }
 
   /// True once the node printed that it is up (distribution started, registered with epmd).
