@@ -23,6 +23,11 @@ constexpr std::uint32_t chunk_count = Atom::max_atoms / chunk_size;
 
 // Outside the table (constant-initialized, no guard to check) for name(), the hot reader.
 constinit std::array<std::atomic<std::string_view*>, chunk_count> chunks{};
+// How many atoms name() may read: an entry is written before this count covers it (release).
+// A predefined atom is a constant any thread may name with no other synchronisation, even
+// while another thread is still building the table: its chunk may already be published while
+// its entry is not yet written, so name() checks the count, not only the chunk.
+constinit std::atomic<std::uint32_t> named{0};
 
 struct Table {
   std::mutex mutex;  // guards `index`, `size` growth and the arena
@@ -53,6 +58,7 @@ struct Table {
     chunk.load(std::memory_order_relaxed)[i & (chunk_size - 1)] = stored;
     index.emplace(stored, i);
     size.store(i + 1, std::memory_order_release);
+    named.store(i + 1, std::memory_order_release);
     return i;
   }
 };
@@ -119,9 +125,9 @@ std::uint32_t Atom::count() noexcept { return table().size.load(std::memory_orde
 
 std::string_view Atom::name() const noexcept {
   auto* chunk = chunks[index_ >> chunk_bits].load(std::memory_order_acquire);
-  if (!chunk) [[unlikely]] {
-    // Only a predefined atom (a constant) can be named before the table exists: making the
-    // table makes them.
+  if (!chunk || index_ >= named.load(std::memory_order_acquire)) [[unlikely]] {
+    // Only a predefined atom (a constant) can be named before its entry is written: table()
+    // returns once the table (with every predefined atom) is made, by this thread or another.
     table();
     chunk = chunks[index_ >> chunk_bits].load(std::memory_order_acquire);
   }
