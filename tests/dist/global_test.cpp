@@ -1,0 +1,317 @@
+#include "ambitious/naming/global.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../common.hpp"
+#include "ambitious/behaviours/gen_server.hpp"
+#include "ambitious/dist/node.hpp"
+#include "ambitious/dist/nodes.hpp"
+#include "ambitious/naming/via.hpp"
+#include "ambitious/process/monitor.hpp"
+#include "ambitious/process/spawn.hpp"
+#include "child_process.hpp"
+#include "erl_node.hpp"
+#include "global_node.hpp"
+
+// Global names across ambitious nodes: this test's node (a@127.0.0.1) and child nodes
+// (global_node.cpp) driven by lines on their stdin, so that the test reaches them while a
+// connection is cut. As OTP's global_SUITE: names seen everywhere, one winner among concurrent
+// registrations, names released when their process ends or their node goes down, and a
+// partition that heals with a name on each side.
+
+using namespace ambitious;
+using namespace ambitious::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* const cookie = "global_cookie";
+
+// A child node and its lines: answers to commands, and the holders' `got` and `down` events.
+class Child {
+ public:
+  Child(std::string name, std::uint16_t epmd)
+      : name_(name), proc_({GLOBAL_NODE_BINARY, name, std::to_string(epmd), cookie}) {
+    auto line = next("global_node ready");
+    ready_ = line.has_value();
+  }
+  bool ready() const { return ready_; }
+  Atom node() const { return Atom(name_); }
+  ChildProcess& process() { return proc_; }
+
+  // Sends `command` and returns the first line starting with `answer` (other lines are kept
+  // as events); empty when none comes within patience.
+  std::optional<std::string> ask(const std::string& command, const std::string& answer) {
+    proc_.write(command + "\n");
+    return next(answer);
+  }
+  // The first line (kept or new) starting with `prefix`.
+  std::optional<std::string> next(const std::string& prefix) {
+    for (auto it = kept_.begin(); it != kept_.end(); ++it)
+      if (it->starts_with(prefix)) {
+        std::string l = *it;
+        kept_.erase(it);
+        return l;
+      }
+    for (;;) {
+      auto line = proc_.read_line(patience);
+      if (!line) return std::nullopt;
+      if (line->starts_with(prefix)) return line;
+      kept_.push_back(*line);
+    }
+  }
+
+ private:
+  std::string name_;
+  ChildProcess proc_;
+  std::vector<std::string> kept_;
+  bool ready_ = false;
+};
+
+// The same off the worker, from a test process.
+Task<std::string> ask(Child& c, std::string command, std::string answer) {
+  auto line = co_await blocking([&] { return c.ask(command, answer); });
+  if (!line) give_up("no answer to: " + command);
+  co_return *line;
+}
+Task<std::string> next(Child& c, std::string prefix) {
+  auto line = co_await blocking([&] { return c.next(prefix); });
+  if (!line) give_up("no line: " + prefix);
+  co_return *line;
+}
+
+// The last word of a line.
+std::string last(const std::string& line) { return line.substr(line.rfind(' ') + 1); }
+
+// Waits (bounded) until this node's table shows `name` held by `pid` (text), or by nobody.
+Task<bool> await_here(const Term& name, const std::string& pid) {
+  for (int i = 0; i < 2000; ++i) {
+    auto p = global::whereis_name(name);
+    if ((p ? pid_text(*p) : std::string("undefined")) == pid) co_return true;
+    co_await sleep(10ms);
+  }
+  co_return false;
+}
+
+// A holder on this node: tells `owner` what it gets.
+Pid local_holder(Pid owner) {
+  return spawn([owner]() -> Task<> {
+    for (;;) send(owner, co_await receive<Term>());
+  });
+}
+
+struct GlobalTest : ::testing::Test {
+  void SetUp() override {
+    dist::NodeOptions o;
+    o.name = "a@127.0.0.1";
+    o.cookie = cookie;
+    o.epmd_port = epmd;
+    auto n = dist::Node::start(o);
+    ASSERT_TRUE(n) << "the node did not start: " << n.error().detail;
+    node = std::move(*n);
+    global::register_resolver(Atom("keep_larger"), keep_larger);
+  }
+  std::unique_ptr<Child> child(const std::string& name) {
+    auto c = std::make_unique<Child>(name, epmd);
+    EXPECT_TRUE(c->ready()) << c->process().log();
+    return c;
+  }
+  std::uint16_t epmd = free_port();
+  std::unique_ptr<dist::Node> node;
+};
+
+// Connects this node to `c` and waits until the name servers have met.
+Task<> join(Child& c) {
+  if (!co_await dist::connect(c.node())) give_up("connect failed");
+  co_await global::sync();
+}
+
+TEST_F(GlobalTest, a_name_registered_on_one_node_is_seen_on_every_node_and_is_unique) {
+  auto b = child("b@127.0.0.1");
+  auto c = child("c@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    co_await join(*b);
+    co_await join(*c);
+    EXPECT_EQ(co_await ask(*b, "connect c@127.0.0.1", "connected"), "connected c@127.0.0.1 true");
+    std::string yes = co_await ask(*b, "register n1", "registered n1");
+    EXPECT_TRUE(yes.starts_with("registered n1 yes ")) << yes;
+    std::string hb = last(yes);
+    EXPECT_TRUE(co_await await_here(Atom("n1"), hb));
+    EXPECT_EQ(co_await ask(*c, "await n1 " + hb, "awaited"), "awaited n1 ok");
+    // A second registration, from anywhere, gets no.
+    EXPECT_TRUE((co_await ask(*c, "register n1", "registered n1")).starts_with("registered n1 no"));
+    Pid mine = local_holder(self());
+    EXPECT_FALSE(co_await global::register_name(Atom("n1"), mine));
+    EXPECT_EQ(pid_text(*global::whereis_name(Atom("n1"))), hb);
+    // Unregistered from here, gone everywhere.
+    co_await global::unregister_name(Atom("n1"));
+    EXPECT_FALSE(global::whereis_name(Atom("n1")));
+    EXPECT_EQ(co_await ask(*b, "await n1 undefined", "awaited"), "awaited n1 ok");
+    EXPECT_TRUE(co_await global::register_name(Atom("n1"), mine));
+    EXPECT_EQ(co_await ask(*c, "await n1 " + pid_text(mine), "awaited"), "awaited n1 ok");
+    exit(mine, atoms::kill);
+  });
+}
+
+TEST_F(GlobalTest, concurrent_registrations_of_one_name_from_two_nodes_have_one_winner) {
+  auto b = child("b@127.0.0.1");
+  auto c = child("c@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    co_await join(*b);
+    co_await join(*c);
+    co_await ask(*b, "connect c@127.0.0.1", "connected");
+    for (int round = 0; round < 5; ++round) {
+      std::string name = "race" + std::to_string(round);
+      b->process().write("register " + name + "\n");
+      c->process().write("register " + name + "\n");
+      std::string rb = co_await next(*b, "registered " + name);
+      std::string rc = co_await next(*c, "registered " + name);
+      bool b_won = rb.find(" yes ") != std::string::npos;
+      bool c_won = rc.find(" yes ") != std::string::npos;
+      EXPECT_NE(b_won, c_won) << rb << " / " << rc;
+      std::string winner = last(b_won ? rb : rc);
+      EXPECT_TRUE(co_await await_here(Atom(name), winner));
+      EXPECT_EQ(co_await ask(*b, "await " + name + " " + winner, "awaited"),
+                "awaited " + name + " ok");
+      EXPECT_EQ(co_await ask(*c, "await " + name + " " + winner, "awaited"),
+                "awaited " + name + " ok");
+    }
+  });
+}
+
+TEST_F(GlobalTest, a_name_is_released_everywhere_when_its_process_ends) {
+  auto b = child("b@127.0.0.1");
+  auto c = child("c@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    co_await join(*b);
+    co_await join(*c);
+    co_await ask(*b, "connect c@127.0.0.1", "connected");
+    std::string hb = last(co_await ask(*b, "register n2", "registered n2"));
+    EXPECT_TRUE(co_await await_here(Atom("n2"), hb));
+    EXPECT_EQ(co_await ask(*c, "await n2 " + hb, "awaited"), "awaited n2 ok");
+    exit(*global::whereis_name(Atom("n2")), atoms::kill);
+    EXPECT_TRUE(co_await await_here(Atom("n2"), "undefined"));
+    EXPECT_EQ(co_await ask(*c, "await n2 undefined", "awaited"), "awaited n2 ok");
+    // And a holder of this node, with two names.
+    Pid mine = local_holder(self());
+    EXPECT_TRUE(co_await global::register_name(Atom("n3"), mine));
+    EXPECT_TRUE(co_await global::register_name(Atom("n4"), mine));
+    EXPECT_EQ(co_await ask(*b, "await n4 " + pid_text(mine), "awaited"), "awaited n4 ok");
+    exit(mine, atoms::kill);
+    EXPECT_EQ(co_await ask(*b, "await n3 undefined", "awaited"), "awaited n3 ok");
+    EXPECT_EQ(co_await ask(*c, "await n4 undefined", "awaited"), "awaited n4 ok");
+  });
+}
+
+TEST_F(GlobalTest, a_name_is_released_when_its_node_goes_down) {
+  auto b = child("b@127.0.0.1");
+  auto c = child("c@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    co_await join(*b);
+    co_await join(*c);
+    co_await ask(*b, "connect c@127.0.0.1", "connected");
+    std::string hc = last(co_await ask(*c, "register n5", "registered n5"));
+    EXPECT_TRUE(co_await await_here(Atom("n5"), hc));
+    EXPECT_EQ(co_await ask(*b, "await n5 " + hc, "awaited"), "awaited n5 ok");
+    c->process().signal(SIGKILL);
+    EXPECT_TRUE(co_await await_here(Atom("n5"), "undefined"));
+    EXPECT_EQ(co_await ask(*b, "await n5 undefined", "awaited"), "awaited n5 ok");
+  });
+}
+
+TEST_F(GlobalTest, send_to_a_global_name_reaches_its_holder_and_exits_badarg_without_one) {
+  auto b = child("b@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    co_await join(*b);
+    std::string hb = last(co_await ask(*b, "register n6", "registered n6"));
+    EXPECT_TRUE(co_await await_here(Atom("n6"), hb));
+    Pid to = global::send(Atom("n6"), Term::tuple(Atom("hello"), 1));
+    EXPECT_EQ(pid_text(to), hb);
+    EXPECT_EQ(co_await next(*b, "got " + hb), "got " + hb + " {hello,1}");
+    // Through the via name too.
+    send(global::via(Atom("n6")), Term(Atom("again")));
+    EXPECT_EQ(co_await next(*b, "got " + hb), "got " + hb + " again");
+    auto [pid, mref] = spawn_monitor([]() -> Task<> {
+      global::send(Atom("nobody"), Term(Atom("msg")));
+      co_return;
+    });
+    Down d = co_await expect_down(mref);
+    EXPECT_EQ(d.reason.term(),
+              Term::tuple(atoms::badarg, Term::tuple(Atom("nobody"), Atom("msg"))));
+  });
+}
+
+// The partition: cut from this side, a name registered on each side, then healed. Each side
+// holds a probe name first: its loss on the other side proves that side's name server saw the
+// cut (so that nothing it sends dials the other again before the heal).
+Task<std::pair<Pid, std::string>> partition_and_register(dist::Node& node, Child& b,
+                                                         const std::string& name,
+                                                         const std::string& method) {
+  co_await join(b);
+  Pid probe = local_holder(self());
+  EXPECT_TRUE(co_await global::register_name(Atom("probe_a"), probe));
+  std::string probe_b = last(co_await ask(b, "register probe_b", "registered probe_b"));
+  EXPECT_TRUE(co_await await_here(Atom("probe_b"), probe_b));
+  EXPECT_EQ(co_await ask(b, "await probe_a " + pid_text(probe), "awaited"), "awaited probe_a ok");
+  EXPECT_TRUE(node.disconnect("b@127.0.0.1"));
+  EXPECT_TRUE(co_await await_here(Atom("probe_b"), "undefined"));
+  EXPECT_EQ(co_await ask(b, "await probe_a undefined", "awaited"), "awaited probe_a ok");
+  Pid mine = local_holder(self());
+  EXPECT_TRUE(co_await global::register_name(Atom(name), mine, Atom(method)));
+  std::string theirs = co_await ask(b, "register " + name + " " + method, "registered " + name);
+  EXPECT_TRUE(theirs.starts_with("registered " + name + " yes ")) << theirs;
+  if (!co_await dist::connect(b.node())) give_up("reconnect failed");
+  co_await global::sync();
+  exit(probe, atoms::kill);
+  co_return std::pair{mine, last(theirs)};
+}
+
+TEST_F(GlobalTest, a_name_conflict_after_a_partition_heals_keeps_one_and_kills_the_other) {
+  auto b = child("b@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    auto [mine, theirs] = co_await partition_and_register(*node, *b, "n7", "random_exit_name");
+    // The smaller pid (node a's) stays; the other is killed, as random_exit_name does.
+    EXPECT_EQ(co_await next(*b, "down " + theirs), "down " + theirs + " killed");
+    EXPECT_TRUE(co_await await_here(Atom("n7"), pid_text(mine)));
+    EXPECT_EQ(co_await ask(*b, "await n7 " + pid_text(mine), "awaited"), "awaited n7 ok");
+    exit(mine, atoms::kill);
+  });
+}
+
+TEST_F(GlobalTest, a_custom_resolver_settles_a_name_conflict_after_a_partition_heals) {
+  auto b = child("b@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    auto [mine, theirs] = co_await partition_and_register(*node, *b, "n8", "keep_larger");
+    // keep_larger keeps b's holder and tells ours.
+    Term lost = co_await expect<Term>(
+        [](const Term& m) { return m.is_tuple() && m[0] == Term(Atom("lost")); });
+    EXPECT_EQ(lost, Term::tuple(Atom("lost"), Atom("n8")));
+    EXPECT_TRUE(co_await await_here(Atom("n8"), theirs));
+    EXPECT_EQ(co_await ask(*b, "await n8 " + theirs, "awaited"), "awaited n8 ok");
+    EXPECT_TRUE(alive(mine));
+    exit(mine, atoms::kill);
+  });
+}
+
+TEST(GlobalLocalTest, names_work_on_a_node_without_distribution) {
+  run_test([]() -> Task<> {
+    Pid p = local_holder(self());
+    EXPECT_TRUE(co_await global::register_name(Atom("solo"), p));
+    EXPECT_FALSE(co_await global::register_name(Atom("solo"), self()));
+    EXPECT_EQ(global::whereis_name(Atom("solo")), p);
+    EXPECT_EQ(global::registered_names(), std::vector<Term>{Term(Atom("solo"))});
+    co_await global::sync();
+    Ref r = monitor(p);
+    exit(p, atoms::kill);
+    co_await expect_down(r);
+    EXPECT_TRUE(co_await await_here(Atom("solo"), "undefined"));
+  });
+}
+
+}  // namespace
