@@ -77,13 +77,13 @@ class Child {
 // The same off the worker, from a test process.
 Task<std::string> ask(Child& c, std::string command, std::string answer) {
   auto line = co_await blocking([&] { return c.ask(command, answer); });
-  if (!line) give_up("no answer to: " + command);
-  co_return *line;
+  if (!line) ADD_FAILURE() << "no answer to: " << command << "\n" << c.process().log();
+  co_return line.value_or("");
 }
 Task<std::string> next(Child& c, std::string prefix) {
   auto line = co_await blocking([&] { return c.next(prefix); });
-  if (!line) give_up("no line: " + prefix);
-  co_return *line;
+  if (!line) ADD_FAILURE() << "no line: " << prefix << "\n" << c.process().log();
+  co_return line.value_or("");
 }
 
 // The last word of a line.
@@ -128,7 +128,8 @@ struct GlobalTest : ::testing::Test {
 
 // Connects this node to `c` and waits until the name servers have met.
 Task<> join(Child& c) {
-  if (!co_await dist::connect(c.node())) give_up("connect failed");
+  bool up = co_await dist::connect(c.node());
+  EXPECT_TRUE(up) << "could not connect to " << c.node().name() << ": " << c.process().log();
   co_await global::sync();
 }
 
@@ -266,7 +267,7 @@ Task<std::pair<Pid, std::string>> partition_and_register(dist::Node& node, Child
   EXPECT_TRUE(co_await global::register_name(Atom(name), mine, Atom(method)));
   std::string theirs = co_await ask(b, "register " + name + " " + method, "registered " + name);
   EXPECT_TRUE(theirs.starts_with("registered " + name + " yes ")) << theirs;
-  if (!co_await dist::connect(b.node())) give_up("reconnect failed");
+  EXPECT_TRUE(co_await dist::connect(b.node())) << "could not connect again";
   co_await global::sync();
   exit(probe, atoms::kill);
   co_return std::pair{mine, last(theirs)};
