@@ -232,7 +232,9 @@ TEST_F(GlobalTest, send_to_a_global_name_reaches_its_holder_and_exits_badarg_wit
     co_await join(*b);
     std::string hb = last(co_await ask(*b, "register n6", "registered n6"));
     EXPECT_TRUE(co_await await_here(Atom("n6"), hb));
-    Pid to = global::send(Atom("n6"), Term::tuple(Atom("hello"), 1));
+    // [snippet send]
+    Pid to = global::send(Atom("n6"), Term::tuple(Atom("hello"), 1));  // the holder, on b
+    // [snippet send]
     EXPECT_EQ(pid_text(to), hb);
     EXPECT_EQ(co_await next(*b, "got " + hb), "got " + hb + " {hello,1}");
     // Through the via name too.
@@ -303,7 +305,12 @@ TEST_F(GlobalTest, a_custom_resolver_settles_a_name_conflict_after_a_partition_h
 TEST(GlobalLocalTest, names_work_on_a_node_without_distribution) {
   run_test([]() -> Task<> {
     Pid p = local_holder(self());
-    EXPECT_TRUE(co_await global::register_name(Atom("solo"), p));
+    // [snippet register]
+    bool yes = co_await global::register_name(Atom("solo"), p);      // OTP's yes: true
+    std::optional<Pid> holder = global::whereis_name(Atom("solo"));  // a read of this node's table
+    // [snippet register]
+    EXPECT_TRUE(yes);
+    EXPECT_EQ(holder, p);
     EXPECT_FALSE(co_await global::register_name(Atom("solo"), self()));
     EXPECT_EQ(global::whereis_name(Atom("solo")), p);
     EXPECT_EQ(global::registered_names(), std::vector<Term>{Term(Atom("solo"))});
