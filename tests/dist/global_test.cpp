@@ -99,6 +99,11 @@ Task<bool> await_here(const Term& name, const std::string& pid) {
   co_return false;
 }
 
+// Waits (bounded) until `c`'s table shows `name` held by `pid` (text), or by nobody.
+Task<bool> await_there(Child& c, std::string name, std::string pid) {
+  co_return co_await ask(c, "await " + name + " " + pid, "awaited") == "awaited " + name + " ok";
+}
+
 // A holder on this node: tells `owner` what it gets.
 Pid local_holder(Pid owner) {
   return spawn([owner]() -> Task<> {
@@ -133,18 +138,23 @@ Task<> join(Child& c) {
   co_await global::sync();
 }
 
+// This node, b and c, each connected to the others, their name servers met.
+Task<> mesh(Child& b, Child& c) {
+  co_await join(b);
+  co_await join(c);
+  EXPECT_EQ(co_await ask(b, "connect c@127.0.0.1", "connected"), "connected c@127.0.0.1 true");
+}
+
 TEST_F(GlobalTest, a_name_registered_on_one_node_is_seen_on_every_node_and_is_unique) {
   auto b = child("b@127.0.0.1");
   auto c = child("c@127.0.0.1");
   run_test(two_workers, [&]() -> Task<> {
-    co_await join(*b);
-    co_await join(*c);
-    EXPECT_EQ(co_await ask(*b, "connect c@127.0.0.1", "connected"), "connected c@127.0.0.1 true");
+    co_await mesh(*b, *c);
     std::string yes = co_await ask(*b, "register n1", "registered n1");
     EXPECT_TRUE(yes.starts_with("registered n1 yes ")) << yes;
     std::string hb = last(yes);
     EXPECT_TRUE(co_await await_here(Atom("n1"), hb));
-    EXPECT_EQ(co_await ask(*c, "await n1 " + hb, "awaited"), "awaited n1 ok");
+    EXPECT_TRUE(co_await await_there(*c, "n1", hb));
     // A second registration, from anywhere, gets no.
     EXPECT_TRUE((co_await ask(*c, "register n1", "registered n1")).starts_with("registered n1 no"));
     Pid mine = local_holder(self());
@@ -153,9 +163,9 @@ TEST_F(GlobalTest, a_name_registered_on_one_node_is_seen_on_every_node_and_is_un
     // Unregistered from here, gone everywhere.
     co_await global::unregister_name(Atom("n1"));
     EXPECT_FALSE(global::whereis_name(Atom("n1")));
-    EXPECT_EQ(co_await ask(*b, "await n1 undefined", "awaited"), "awaited n1 ok");
+    EXPECT_TRUE(co_await await_there(*b, "n1", "undefined"));
     EXPECT_TRUE(co_await global::register_name(Atom("n1"), mine));
-    EXPECT_EQ(co_await ask(*c, "await n1 " + pid_text(mine), "awaited"), "awaited n1 ok");
+    EXPECT_TRUE(co_await await_there(*c, "n1", pid_text(mine)));
     exit(mine, atoms::kill);
   });
 }
@@ -164,9 +174,7 @@ TEST_F(GlobalTest, concurrent_registrations_of_one_name_from_two_nodes_have_one_
   auto b = child("b@127.0.0.1");
   auto c = child("c@127.0.0.1");
   run_test(two_workers, [&]() -> Task<> {
-    co_await join(*b);
-    co_await join(*c);
-    co_await ask(*b, "connect c@127.0.0.1", "connected");
+    co_await mesh(*b, *c);
     for (int round = 0; round < 5; ++round) {
       std::string name = "race" + std::to_string(round);
       b->process().write("register " + name + "\n");
@@ -178,10 +186,8 @@ TEST_F(GlobalTest, concurrent_registrations_of_one_name_from_two_nodes_have_one_
       EXPECT_NE(b_won, c_won) << rb << " / " << rc;
       std::string winner = last(b_won ? rb : rc);
       EXPECT_TRUE(co_await await_here(Atom(name), winner));
-      EXPECT_EQ(co_await ask(*b, "await " + name + " " + winner, "awaited"),
-                "awaited " + name + " ok");
-      EXPECT_EQ(co_await ask(*c, "await " + name + " " + winner, "awaited"),
-                "awaited " + name + " ok");
+      EXPECT_TRUE(co_await await_there(*b, name, winner));
+      EXPECT_TRUE(co_await await_there(*c, name, winner));
     }
   });
 }
@@ -190,23 +196,21 @@ TEST_F(GlobalTest, a_name_is_released_everywhere_when_its_process_ends) {
   auto b = child("b@127.0.0.1");
   auto c = child("c@127.0.0.1");
   run_test(two_workers, [&]() -> Task<> {
-    co_await join(*b);
-    co_await join(*c);
-    co_await ask(*b, "connect c@127.0.0.1", "connected");
+    co_await mesh(*b, *c);
     std::string hb = last(co_await ask(*b, "register n2", "registered n2"));
     EXPECT_TRUE(co_await await_here(Atom("n2"), hb));
-    EXPECT_EQ(co_await ask(*c, "await n2 " + hb, "awaited"), "awaited n2 ok");
+    EXPECT_TRUE(co_await await_there(*c, "n2", hb));
     exit(*global::whereis_name(Atom("n2")), atoms::kill);
     EXPECT_TRUE(co_await await_here(Atom("n2"), "undefined"));
-    EXPECT_EQ(co_await ask(*c, "await n2 undefined", "awaited"), "awaited n2 ok");
+    EXPECT_TRUE(co_await await_there(*c, "n2", "undefined"));
     // And a holder of this node, with two names.
     Pid mine = local_holder(self());
     EXPECT_TRUE(co_await global::register_name(Atom("n3"), mine));
     EXPECT_TRUE(co_await global::register_name(Atom("n4"), mine));
-    EXPECT_EQ(co_await ask(*b, "await n4 " + pid_text(mine), "awaited"), "awaited n4 ok");
+    EXPECT_TRUE(co_await await_there(*b, "n4", pid_text(mine)));
     exit(mine, atoms::kill);
-    EXPECT_EQ(co_await ask(*b, "await n3 undefined", "awaited"), "awaited n3 ok");
-    EXPECT_EQ(co_await ask(*c, "await n4 undefined", "awaited"), "awaited n4 ok");
+    EXPECT_TRUE(co_await await_there(*b, "n3", "undefined"));
+    EXPECT_TRUE(co_await await_there(*c, "n4", "undefined"));
   });
 }
 
@@ -214,15 +218,13 @@ TEST_F(GlobalTest, a_name_is_released_when_its_node_goes_down) {
   auto b = child("b@127.0.0.1");
   auto c = child("c@127.0.0.1");
   run_test(two_workers, [&]() -> Task<> {
-    co_await join(*b);
-    co_await join(*c);
-    co_await ask(*b, "connect c@127.0.0.1", "connected");
+    co_await mesh(*b, *c);
     std::string hc = last(co_await ask(*c, "register n5", "registered n5"));
     EXPECT_TRUE(co_await await_here(Atom("n5"), hc));
-    EXPECT_EQ(co_await ask(*b, "await n5 " + hc, "awaited"), "awaited n5 ok");
+    EXPECT_TRUE(co_await await_there(*b, "n5", hc));
     c->process().signal(SIGKILL);
     EXPECT_TRUE(co_await await_here(Atom("n5"), "undefined"));
-    EXPECT_EQ(co_await ask(*b, "await n5 undefined", "awaited"), "awaited n5 ok");
+    EXPECT_TRUE(co_await await_there(*b, "n5", "undefined"));
   });
 }
 
@@ -261,10 +263,10 @@ Task<std::pair<Pid, std::string>> partition_and_register(dist::Node& node, Child
   EXPECT_TRUE(co_await global::register_name(Atom("probe_a"), probe));
   std::string probe_b = last(co_await ask(b, "register probe_b", "registered probe_b"));
   EXPECT_TRUE(co_await await_here(Atom("probe_b"), probe_b));
-  EXPECT_EQ(co_await ask(b, "await probe_a " + pid_text(probe), "awaited"), "awaited probe_a ok");
+  EXPECT_TRUE(co_await await_there(b, "probe_a", pid_text(probe)));
   EXPECT_TRUE(node.disconnect("b@127.0.0.1"));
   EXPECT_TRUE(co_await await_here(Atom("probe_b"), "undefined"));
-  EXPECT_EQ(co_await ask(b, "await probe_a undefined", "awaited"), "awaited probe_a ok");
+  EXPECT_TRUE(co_await await_there(b, "probe_a", "undefined"));
   Pid mine = local_holder(self());
   EXPECT_TRUE(co_await global::register_name(Atom(name), mine, Atom(method)));
   std::string theirs = co_await ask(b, "register " + name + " " + method, "registered " + name);
@@ -282,7 +284,7 @@ TEST_F(GlobalTest, a_name_conflict_after_a_partition_heals_keeps_one_and_kills_t
     // The smaller pid (node a's) stays; the other is killed, as random_exit_name does.
     EXPECT_EQ(co_await next(*b, "down " + theirs), "down " + theirs + " killed");
     EXPECT_TRUE(co_await await_here(Atom("n7"), pid_text(mine)));
-    EXPECT_EQ(co_await ask(*b, "await n7 " + pid_text(mine), "awaited"), "awaited n7 ok");
+    EXPECT_TRUE(co_await await_there(*b, "n7", pid_text(mine)));
     exit(mine, atoms::kill);
   });
 }
@@ -296,7 +298,7 @@ TEST_F(GlobalTest, a_custom_resolver_settles_a_name_conflict_after_a_partition_h
         [](const Term& m) { return m.is_tuple() && m[0] == Term(Atom("lost")); });
     EXPECT_EQ(lost, Term::tuple(Atom("lost"), Atom("n8")));
     EXPECT_TRUE(co_await await_here(Atom("n8"), theirs));
-    EXPECT_EQ(co_await ask(*b, "await n8 " + theirs, "awaited"), "awaited n8 ok");
+    EXPECT_TRUE(co_await await_there(*b, "n8", theirs));
     EXPECT_TRUE(alive(mine));
     exit(mine, atoms::kill);
   });
