@@ -264,6 +264,7 @@ Task<std::pair<Pid, std::string>> partition_and_register(dist::Node& node, Child
   std::string probe_b = last(co_await ask(b, "register probe_b", "registered probe_b"));
   EXPECT_TRUE(co_await await_here(Atom("probe_b"), probe_b));
   EXPECT_TRUE(co_await await_there(b, "probe_a", pid_text(probe)));
+  EXPECT_FALSE(node.disconnect("nobody@127.0.0.1"));  // not connected
   EXPECT_TRUE(node.disconnect("b@127.0.0.1"));
   EXPECT_TRUE(co_await await_here(Atom("probe_b"), "undefined"));
   EXPECT_TRUE(co_await await_there(b, "probe_a", "undefined"));
@@ -285,6 +286,17 @@ TEST_F(GlobalTest, a_name_conflict_after_a_partition_heals_keeps_one_and_kills_t
     EXPECT_EQ(co_await next(*b, "down " + theirs), "down " + theirs + " killed");
     EXPECT_TRUE(co_await await_here(Atom("n7"), pid_text(mine)));
     EXPECT_TRUE(co_await await_there(*b, "n7", pid_text(mine)));
+    exit(mine, atoms::kill);
+  });
+}
+
+TEST_F(GlobalTest, random_notify_name_keeps_one_and_tells_the_other_of_the_conflict) {
+  auto b = child("b@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    auto [mine, theirs] = co_await partition_and_register(*node, *b, "n9", "random_notify_name");
+    EXPECT_EQ(co_await next(*b, "got " + theirs), "got " + theirs + " {global_name_conflict,n9}");
+    EXPECT_TRUE(co_await await_here(Atom("n9"), pid_text(mine)));
+    EXPECT_TRUE(co_await await_there(*b, "n9", pid_text(mine)));
     exit(mine, atoms::kill);
   });
 }
