@@ -86,10 +86,17 @@ class Membership {
       return;  // not ours: dropped, as a process drops what it does not know
     Atom from = t[2].as_atom();
     if (from == me_) return;
-    bool changed = learn(from);
+    const std::size_t before = members_.size();
+    learn(from);
     for (Term rest = t[3]; rest.is_cons(); rest = rest.tail())
-      if (rest.head().is_atom()) changed = learn(rest.head().as_atom()) || changed;
-    if (changed) publish();
+      if (rest.head().is_atom()) learn(rest.head().as_atom());
+    publish();
+    // New members: the members up hear of them too. Two nodes that came up at once beside a
+    // third were told only of each other's absence; this tells them. It ends, as the sets only
+    // grow by it.
+    if (members_.size() == before) return;
+    for (const auto& [node, m] : members_)
+      if (m.up && node != from) hello(node);
   }
 
   void on(const Retry& r) {
@@ -147,8 +154,7 @@ class Membership {
     if (node == me_) return;
     // Tell every peer what we know: one that runs membership learns of the others (and counts
     // us as a member); an Erlang node drops it (no ambitious_members there).
-    send(RegisteredName{members_name, node},
-         Term::tuple(members_name, hello_atom, me_, known_term()));
+    hello(node);
     auto it = members_.find(node);
     if (it == members_.end()) return;  // a member once it says hello
     Member& m = it->second;
@@ -175,19 +181,22 @@ class Membership {
     publish();
   }
 
-  // A member named by a hello; true when it is new. With connect_all it is dialed.
-  bool learn(Atom node) {
-    if (node == me_) return false;
-    auto [it, added] = members_.try_emplace(node);
-    Member& m = it->second;
+  // {ambitious_members, hello, ThisNode, Known} to `node`'s membership process.
+  void hello(Atom node) {
+    send(RegisteredName{members_name, node},
+         Term::tuple(members_name, hello_atom, me_, known_term()));
+  }
+
+  // A member named by a hello. With connect_all it is dialed.
+  void learn(Atom node) {
+    if (node == me_) return;
+    Member& m = members_[node];
     const bool connected = is_connected(node);
     if (connected && !m.up) {
       m.up = true;
       ++m.generation;
-      added = true;  // up changed
     }
     if (!connected && dials(m) && !m.dialing) dial(node);
-    return added;
   }
 
   static bool is_connected(Atom node) {

@@ -1,0 +1,204 @@
+// Cluster membership (cluster.hpp) with three nodes, each an OS process of its own (the
+// examples/cluster program as `cluster member NAME EPMD_PORT`, which prints its members after
+// each change), on an epmd of this test's own on a free port.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <ambitious/ambitious.hpp>
+#include <ambitious/dist/cluster.hpp>
+#include <ambitious/dist/epmd_server.hpp>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../patience.hpp"
+#include "child_process.hpp"
+
+namespace ambitious::dist {
+namespace {
+
+using test::ChildProcess;
+using test::patience;
+
+const std::string a = "a@127.0.0.1", b = "b@127.0.0.1", c = "c@127.0.0.1";
+
+// One member node, and the lines it printed.
+class Member {
+ public:
+  Member(std::string name, std::uint16_t epmd_port, std::string seeds, bool partial = false)
+      : name_(std::move(name)), port_(epmd_port), seeds_(std::move(seeds)), partial_(partial) {
+    start();
+  }
+
+  void start() {
+    std::vector<std::string> argv{CLUSTER_BINARY, "member", name_, std::to_string(port_)};
+    if (partial_) argv.emplace_back("--partial");
+    process_ = std::make_unique<ChildProcess>(
+        argv, std::vector<std::pair<std::string, std::string>>{{"AMBITIOUS_SEEDS", seeds_}});
+  }
+
+  // kill -9, and reaped.
+  void kill() {
+    process_->signal(SIGKILL);
+    ASSERT_TRUE(process_->wait(patience));
+  }
+
+  // Waits for the line that says the members up are `up` (and, when given, known `known`).
+  ::testing::AssertionResult wait_for(const std::string& up, const std::string& known = "") {
+    const std::string want = "members up=" + up + " known=" + known;
+    for (;;) {
+      auto line = process_->read_line(patience);
+      if (!line)
+        return ::testing::AssertionFailure()
+               << name_ << " never printed \"" << want << "\"; it printed:\n"
+               << process_->log();
+      lines_.push_back(*line);
+      if (known.empty() ? line->starts_with(want) : *line == want)
+        return ::testing::AssertionSuccess();
+    }
+  }
+
+  // Every line printed so far.
+  const std::vector<std::string>& lines() const { return lines_; }
+
+ private:
+  std::string name_;
+  std::uint16_t port_;
+  std::string seeds_;
+  bool partial_;
+  std::unique_ptr<ChildProcess> process_;
+  std::vector<std::string> lines_;
+};
+
+class MembershipTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = epmd::Server::start({.address = "127.0.0.1", .port = 0});
+    ASSERT_TRUE(server) << server.error().detail;
+    epmd_ = std::move(*server);
+  }
+  std::uint16_t port() const { return epmd_->port(); }
+
+  std::unique_ptr<epmd::Server> epmd_;
+};
+
+// b and c know only a: the mesh between them comes from a's list of members.
+TEST_F(MembershipTest, ThreeNodesFromOneSeedFormAFullMesh) {
+  Member ma(a, port(), "");
+  Member mb(b, port(), a);
+  Member mc(c, port(), a);
+  EXPECT_TRUE(ma.wait_for(b + "," + c, b + "," + c));
+  EXPECT_TRUE(mb.wait_for(a + "," + c, a + "," + c));
+  EXPECT_TRUE(mc.wait_for(a + "," + b, a + "," + b));
+}
+
+TEST_F(MembershipTest, AKilledNodeIsSeenDownByBothOthersAndRejoinsWhenRestarted) {
+  const std::string seeds = a + "," + b + "," + c;  // the same list everywhere, itself included
+  Member ma(a, port(), seeds);
+  Member mb(b, port(), seeds);
+  Member mc(c, port(), seeds);
+  ASSERT_TRUE(ma.wait_for(b + "," + c));
+  ASSERT_TRUE(mb.wait_for(a + "," + c));
+  ASSERT_TRUE(mc.wait_for(a + "," + b));
+
+  mc.kill();
+  EXPECT_TRUE(ma.wait_for(b, b + "," + c));  // down, still known (a seed)
+  EXPECT_TRUE(mb.wait_for(a, a + "," + c));
+
+  mc.start();
+  EXPECT_TRUE(ma.wait_for(b + "," + c, b + "," + c));
+  EXPECT_TRUE(mb.wait_for(a + "," + c, a + "," + c));
+  EXPECT_TRUE(mc.wait_for(a + "," + b, a + "," + b));
+}
+
+// a has no seeds: only b's and c's redialing (with backoff) brings it back into the cluster.
+TEST_F(MembershipTest, ASeedThatDiesIsRedialedWhenItReturns) {
+  Member ma(a, port(), "");
+  Member mb(b, port(), a);
+  Member mc(c, port(), a);
+  ASSERT_TRUE(ma.wait_for(b + "," + c));
+  ASSERT_TRUE(mb.wait_for(a + "," + c));
+  ASSERT_TRUE(mc.wait_for(a + "," + b));
+
+  ma.kill();
+  EXPECT_TRUE(mb.wait_for(c, a + "," + c));  // b and c keep each other
+  EXPECT_TRUE(mc.wait_for(b, a + "," + b));
+
+  ma.start();
+  EXPECT_TRUE(ma.wait_for(b + "," + c, b + "," + c));
+  EXPECT_TRUE(mb.wait_for(a + "," + c, a + "," + c));
+  EXPECT_TRUE(mc.wait_for(a + "," + b, a + "," + b));
+}
+
+// connect_all false (erl -connect_all false): b and c connect to their seed a only; they learn
+// of each other from a and do not dial each other.
+TEST_F(MembershipTest, PartialModeKeepsTheMeshPartial) {
+  Member ma(a, port(), "", /*partial=*/true);
+  Member mb(b, port(), a, true);
+  ASSERT_TRUE(ma.wait_for(b, b));
+  ASSERT_TRUE(mb.wait_for(a, a));
+  Member mc(c, port(), a, true);
+  EXPECT_TRUE(ma.wait_for(b + "," + c, b + "," + c));
+  EXPECT_TRUE(mc.wait_for(a, a + "," + b));  // b known (from a's hello), not connected
+  EXPECT_TRUE(mb.wait_for(a, a + "," + c));
+  // Without a, b and c have nothing between them (a full mesh would keep them connected).
+  ma.kill();
+  EXPECT_TRUE(mb.wait_for("", a + "," + c));
+  EXPECT_TRUE(mc.wait_for("", a + "," + b));
+  for (const auto& line : mb.lines()) EXPECT_FALSE(line.starts_with("members up=" + a + "," + c));
+  for (const auto& line : mc.lines()) EXPECT_FALSE(line.starts_with("members up=" + a + "," + b));
+}
+
+TEST(MembershipSeeds, BadSeedEntriesGiveAClearError) {
+  auto bad = parse_seeds("a@127.0.0.1, @nohost");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ClusterErrc::bad_seed);
+  EXPECT_NE(bad.error().detail.find("\"@nohost\""), std::string::npos) << bad.error().detail;
+
+  auto missing = seeds_from_file("/nonexistent/seeds");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ClusterErrc::no_seed_file);
+  EXPECT_NE(missing.error().detail.find("/nonexistent/seeds"), std::string::npos);
+
+  // A node given a bad AMBITIOUS_SEEDS says which entry, and does not join.
+  auto server = epmd::Server::start({.address = "127.0.0.1", .port = 0});
+  ASSERT_TRUE(server);
+  ChildProcess child({CLUSTER_BINARY, "member", a, std::to_string((*server)->port())},
+                     {{"AMBITIOUS_SEEDS", "b@127.0.0.1,c@"}});
+  auto status = child.wait(patience);
+  ASSERT_TRUE(status) << child.log();
+  EXPECT_EQ(*status, 2) << child.log();
+  EXPECT_NE(child.log().find("AMBITIOUS_SEEDS: seed \"c@\""), std::string::npos) << child.log();
+}
+
+TEST(MembershipSeeds, SeedListsTakeCommasSpacesNewlinesAndComments) {
+  auto seeds =
+      parse_seeds("a@127.0.0.1,b@127.0.0.1 \n# the third\nc@127.0.0.1 # last\na@127.0.0.1");
+  ASSERT_TRUE(seeds) << seeds.error().detail;
+  EXPECT_EQ(*seeds, (std::vector<std::string>{a, b, c}));  // duplicates once
+
+  const std::string path = ::testing::TempDir() + "membership_seeds_" + std::to_string(getpid());
+  std::ofstream(path) << "# seeds\n" << a << "\n" << b << "\n";
+  auto from_file = seeds_from_file(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(from_file) << from_file.error().detail;
+  EXPECT_EQ(*from_file, (std::vector<std::string>{a, b}));
+}
+
+TEST(MembershipSeeds, JoiningWithoutDistributionIsRefused) {
+  std::optional<ClusterErrc> code;
+  run([&]() -> Task<> {
+    auto joined = join_cluster({.seeds = {a}});
+    if (!joined) code = joined.error().code;
+    co_return;
+  });
+  EXPECT_EQ(code, ClusterErrc::not_alive);
+  EXPECT_EQ(cluster_members(), Members{});
+}
+
+}  // namespace
+}  // namespace ambitious::dist
