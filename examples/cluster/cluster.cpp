@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,9 @@ std::string joined(const std::vector<Atom>& nodes) {
 
 // One member of the cluster: this program's node, until it is killed.
 int member(const std::string& name, std::uint16_t epmd_port, bool partial) {
+  // Ends with the program that started it (the demonstration, a test), even one that was killed.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) return 1;  // that program is gone already
   dist::NodeOptions options{.name = name, .cookie = "cluster-example", .epmd_port = epmd_port};
   // A member started again right after it was killed may find its name still registered: epmd
   // lets it go once it sees the dead node's connection closed, a moment later.

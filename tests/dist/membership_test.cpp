@@ -17,6 +17,7 @@
 
 #include "../patience.hpp"
 #include "child_process.hpp"
+#include "erl_node.hpp"
 
 namespace ambitious::dist {
 namespace {
@@ -151,6 +152,18 @@ TEST_F(MembershipTest, PartialModeKeepsTheMeshPartial) {
   EXPECT_TRUE(mc.wait_for("", a + "," + b));
   for (const auto& line : mb.lines()) EXPECT_FALSE(line.starts_with("members up=" + a + "," + c));
   for (const auto& line : mc.lines()) EXPECT_FALSE(line.starts_with("members up=" + a + "," + b));
+}
+
+// An Erlang node as a seed: connected to (hidden, as every ambitious connection), and a member,
+// though it says no hello (it runs no ambitious_members).
+TEST_F(MembershipTest, AnErlangSeedIsConnectedToAndCountsAsAMember) {
+  if (!test::have_erl()) GTEST_SKIP() << "erl is not installed";
+  const std::string e = "e@127.0.0.1";
+  test::ErlNode erl({.name = e, .cookie = "cluster-example", .epmd_port = port()});
+  ASSERT_TRUE(erl.ready()) << erl.log();
+  Member ma(a, port(), e);
+  EXPECT_TRUE(ma.wait_for(e, e));
+  EXPECT_EQ(erl.eval("nodes(hidden)."), "['" + a + "']");
 }
 
 TEST(MembershipSeeds, BadSeedEntriesGiveAClearError) {
