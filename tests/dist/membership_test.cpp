@@ -84,6 +84,13 @@ class MembershipTest : public ::testing::Test {
   }
   std::uint16_t port() const { return epmd_->port(); }
 
+  // Each of a, b and c, in this order, lists the two others as members, up.
+  static void expect_full_mesh(Member& ma, Member& mb, Member& mc) {
+    EXPECT_TRUE(ma.wait_for(b + "," + c, b + "," + c));
+    EXPECT_TRUE(mb.wait_for(a + "," + c, a + "," + c));
+    EXPECT_TRUE(mc.wait_for(a + "," + b, a + "," + b));
+  }
+
   std::unique_ptr<epmd::Server> epmd_;
 };
 
@@ -92,9 +99,7 @@ TEST_F(MembershipTest, ThreeNodesFromOneSeedFormAFullMesh) {
   Member ma(a, port(), "");
   Member mb(b, port(), a);
   Member mc(c, port(), a);
-  EXPECT_TRUE(ma.wait_for(b + "," + c, b + "," + c));
-  EXPECT_TRUE(mb.wait_for(a + "," + c, a + "," + c));
-  EXPECT_TRUE(mc.wait_for(a + "," + b, a + "," + b));
+  expect_full_mesh(ma, mb, mc);
 }
 
 TEST_F(MembershipTest, AKilledNodeIsSeenDownByBothOthersAndRejoinsWhenRestarted) {
@@ -102,18 +107,15 @@ TEST_F(MembershipTest, AKilledNodeIsSeenDownByBothOthersAndRejoinsWhenRestarted)
   Member ma(a, port(), seeds);
   Member mb(b, port(), seeds);
   Member mc(c, port(), seeds);
-  ASSERT_TRUE(ma.wait_for(b + "," + c));
-  ASSERT_TRUE(mb.wait_for(a + "," + c));
-  ASSERT_TRUE(mc.wait_for(a + "," + b));
+  expect_full_mesh(ma, mb, mc);
+  if (HasFailure()) return;
 
   mc.kill();
   EXPECT_TRUE(ma.wait_for(b, b + "," + c));  // down, still known (a seed)
   EXPECT_TRUE(mb.wait_for(a, a + "," + c));
 
   mc.start();
-  EXPECT_TRUE(ma.wait_for(b + "," + c, b + "," + c));
-  EXPECT_TRUE(mb.wait_for(a + "," + c, a + "," + c));
-  EXPECT_TRUE(mc.wait_for(a + "," + b, a + "," + b));
+  expect_full_mesh(ma, mb, mc);
 }
 
 // a has no seeds: only b's and c's redialing (with backoff) brings it back into the cluster.
@@ -121,18 +123,15 @@ TEST_F(MembershipTest, ASeedThatDiesIsRedialedWhenItReturns) {
   Member ma(a, port(), "");
   Member mb(b, port(), a);
   Member mc(c, port(), a);
-  ASSERT_TRUE(ma.wait_for(b + "," + c));
-  ASSERT_TRUE(mb.wait_for(a + "," + c));
-  ASSERT_TRUE(mc.wait_for(a + "," + b));
+  expect_full_mesh(ma, mb, mc);
+  if (HasFailure()) return;
 
   ma.kill();
   EXPECT_TRUE(mb.wait_for(c, a + "," + c));  // b and c keep each other
   EXPECT_TRUE(mc.wait_for(b, a + "," + b));
 
   ma.start();
-  EXPECT_TRUE(ma.wait_for(b + "," + c, b + "," + c));
-  EXPECT_TRUE(mb.wait_for(a + "," + c, a + "," + c));
-  EXPECT_TRUE(mc.wait_for(a + "," + b, a + "," + b));
+  expect_full_mesh(ma, mb, mc);
 }
 
 // connect_all false (erl -connect_all false): b and c connect to their seed a only; they learn
