@@ -4,9 +4,10 @@
 //   cluster                          the demonstration: starts an epmd on a free port and three
 //                                    members (this program, as `cluster member ...`), and
 //                                    watches what each one prints
-//   cluster member NAME EPMD_PORT [--partial]
+//   cluster member NAME EPMD_PORT [--partial] [--forget-after MS]
 //                                    one node: joins the cluster of AMBITIOUS_SEEDS and prints
-//                                    `members up=A,B known=A,B` after each change
+//                                    `members up=A,B known=A,B` after each change (--partial:
+//                                    connect_all false; --forget-after: forget_after)
 //
 // The members are OS processes of their own, as nodes are; the demonstration kills one with
 // SIGKILL (no goodbye: its peers see the connection go) and starts it again under its name.
@@ -46,7 +47,7 @@ std::string joined(const std::vector<Atom>& nodes) {
 }
 
 // One member of the cluster: this program's node, until it is killed.
-int member(const std::string& name, std::uint16_t epmd_port, bool partial) {
+int member(const std::string& name, std::uint16_t epmd_port, dist::ClusterOptions cluster) {
   // Ends with the program that started it (the demonstration, a test), even one that was killed.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1) return 1;  // that program is gone already
@@ -67,7 +68,7 @@ int member(const std::string& name, std::uint16_t epmd_port, bool partial) {
   return run([&]() -> Task<> {
     // [snippet join]
     // The seeds come from AMBITIOUS_SEEDS (or the file AMBITIOUS_SEEDS_FILE names).
-    auto joined_cluster = dist::join_cluster({.connect_all = !partial});
+    auto joined_cluster = dist::join_cluster(cluster);
     if (!joined_cluster) {
       std::fprintf(stderr, "cluster: %s\n", joined_cluster.error().detail.c_str());
       std::fflush(stderr);
@@ -139,6 +140,12 @@ class Member {
   std::FILE* in_ = nullptr;
 };
 
+int usage() {
+  std::fprintf(stderr,
+               "usage: cluster | cluster member NAME EPMD_PORT [--partial] [--forget-after MS]\n");
+  return 2;
+}
+
 int demonstrate() {
   // A private epmd, on a free port, so that the example disturbs no other node of the machine.
   auto epmd = dist::epmd::Server::start({.address = "127.0.0.1", .port = 0});
@@ -171,9 +178,16 @@ int demonstrate() {
 int main(int argc, char** argv) {
   if (argc == 1) return demonstrate();
   if (argc >= 4 && std::strcmp(argv[1], "member") == 0) {
-    const bool partial = argc >= 5 && std::strcmp(argv[4], "--partial") == 0;
-    return member(argv[2], static_cast<std::uint16_t>(std::atoi(argv[3])), partial);
+    dist::ClusterOptions cluster;
+    for (int i = 4; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--partial") == 0)
+        cluster.connect_all = false;
+      else if (std::strcmp(argv[i], "--forget-after") == 0 && i + 1 < argc)
+        cluster.forget_after = std::chrono::milliseconds(std::atoi(argv[++i]));
+      else
+        return usage();
+    }
+    return member(argv[2], static_cast<std::uint16_t>(std::atoi(argv[3])), cluster);
   }
-  std::fprintf(stderr, "usage: cluster | cluster member NAME EPMD_PORT [--partial]\n");
-  return 2;
+  return usage();
 }

@@ -30,14 +30,19 @@ const std::string a = "a@127.0.0.1", b = "b@127.0.0.1", c = "c@127.0.0.1";
 // One member node, and the lines it printed.
 class Member {
  public:
-  Member(std::string name, std::uint16_t epmd_port, std::string seeds, bool partial = false)
-      : name_(std::move(name)), port_(epmd_port), seeds_(std::move(seeds)), partial_(partial) {
+  // `options`: the program's own (--partial, --forget-after MS).
+  Member(std::string name, std::uint16_t epmd_port, std::string seeds,
+         std::vector<std::string> options = {})
+      : name_(std::move(name)),
+        port_(epmd_port),
+        seeds_(std::move(seeds)),
+        options_(std::move(options)) {
     start();
   }
 
   void start() {
     std::vector<std::string> argv{CLUSTER_BINARY, "member", name_, std::to_string(port_)};
-    if (partial_) argv.emplace_back("--partial");
+    argv.insert(argv.end(), options_.begin(), options_.end());
     process_ = std::make_unique<ChildProcess>(
         argv, std::vector<std::pair<std::string, std::string>>{{"AMBITIOUS_SEEDS", seeds_}});
   }
@@ -70,7 +75,7 @@ class Member {
   std::string name_;
   std::uint16_t port_;
   std::string seeds_;
-  bool partial_;
+  std::vector<std::string> options_;
   std::unique_ptr<ChildProcess> process_;
   std::vector<std::string> lines_;
 };
@@ -134,14 +139,32 @@ TEST_F(MembershipTest, ASeedThatDiesIsRedialedWhenItReturns) {
   expect_full_mesh(ma, mb, mc);
 }
 
+// A learned member (not a seed) down longer than forget_after is dialed no more; back, it joins
+// again through its seed.
+TEST_F(MembershipTest, ALearnedMemberDownLongerThanForgetAfterIsForgotten) {
+  Member ma(a, port(), "");
+  Member mb(b, port(), a, {"--forget-after", "300"});
+  Member mc(c, port(), a);
+  expect_full_mesh(ma, mb, mc);
+  if (HasFailure()) return;
+
+  mc.kill();
+  EXPECT_TRUE(mb.wait_for(a, a + "," + c));  // down, known: redialed for a while
+  EXPECT_TRUE(mb.wait_for(a, a));            // then forgotten
+  EXPECT_TRUE(ma.wait_for(b, b + "," + c));  // a's forget_after is the default: still known
+
+  mc.start();
+  expect_full_mesh(ma, mb, mc);
+}
+
 // connect_all false (erl -connect_all false): b and c connect to their seed a only; they learn
 // of each other from a and do not dial each other.
 TEST_F(MembershipTest, PartialModeKeepsTheMeshPartial) {
-  Member ma(a, port(), "", /*partial=*/true);
-  Member mb(b, port(), a, true);
+  Member ma(a, port(), "", {"--partial"});
+  Member mb(b, port(), a, {"--partial"});
   ASSERT_TRUE(ma.wait_for(b, b));
   ASSERT_TRUE(mb.wait_for(a, a));
-  Member mc(c, port(), a, true);
+  Member mc(c, port(), a, {"--partial"});
   EXPECT_TRUE(ma.wait_for(b + "," + c, b + "," + c));
   EXPECT_TRUE(mc.wait_for(a, a + "," + b));  // b known (from a's hello), not connected
   EXPECT_TRUE(mb.wait_for(a, a + "," + c));
