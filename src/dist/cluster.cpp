@@ -43,7 +43,8 @@ struct Subscribe {
 };
 struct Leave {};
 
-// The membership process's last state, for cluster_members() from any thread.
+// The membership process's last state, for cluster_members() from any thread, and its pid
+// (so that only it clears the state as it ends).
 std::mutex snapshot_mutex;
 Members snapshot;
 Pid running;
@@ -277,11 +278,6 @@ Task<> membership_body(Atom me, ClusterOptions options) {
   }
 }
 
-Pid running_pid() {
-  std::lock_guard lock(snapshot_mutex);
-  return running;
-}
-
 }  // namespace
 
 std::expected<std::vector<std::string>, ClusterError> parse_seeds(std::string_view text) {
@@ -340,20 +336,23 @@ std::expected<Pid, ClusterError> join_cluster(ClusterOptions options) {
     s = std::move(*seed);
   }
   std::lock_guard lock(snapshot_mutex);
-  if (!running.is_null() || whereis(members_name))
+  // The name decides: a process that was spawned but never ran (its runtime ended first) left
+  // `running` set, and is gone.
+  if (whereis(members_name))
     return std::unexpected(
         ClusterError{ClusterErrc::already_joined, "ambitious_members runs already"});
   Pid pid = spawn([me, o = std::move(options)]() mutable { return membership_body(me, o); });
   register_name(members_name, pid);
   running = pid;
+  snapshot = Members{};
   return pid;
 }
 
 bool leave_cluster() {
   ambitious::detail::check_in_process("dist::leave_cluster");
-  Pid pid = running_pid();
-  if (pid.is_null()) return false;
-  send(pid, Leave{});
+  auto pid = whereis(members_name);
+  if (!pid) return false;
+  send(*pid, Leave{});
   return true;
 }
 
@@ -364,9 +363,9 @@ Members cluster_members() {
 
 bool monitor_members(bool on) {
   ambitious::detail::check_in_process("dist::monitor_members");
-  Pid pid = running_pid();
-  if (pid.is_null()) return false;
-  send(pid, Subscribe{self(), on});
+  auto pid = whereis(members_name);
+  if (!pid) return false;
+  send(*pid, Subscribe{self(), on});
   return true;
 }
 

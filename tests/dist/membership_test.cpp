@@ -9,6 +9,7 @@
 #include <ambitious/ambitious.hpp>
 #include <ambitious/dist/cluster.hpp>
 #include <ambitious/dist/epmd_server.hpp>
+#include <ambitious/dist/node.hpp>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -186,6 +187,37 @@ TEST_F(MembershipTest, AnErlangSeedIsConnectedToAndCountsAsAMember) {
   Member ma(a, port(), e);
   EXPECT_TRUE(ma.wait_for(e, e));
   EXPECT_EQ(erl.eval("nodes(hidden)."), "['" + a + "']");
+}
+
+// In this test's own process: one membership process per node, and leave_cluster ends it.
+TEST_F(MembershipTest, JoiningTwiceIsRefusedAndLeavingEndsMembership) {
+  auto node =
+      Node::start({.name = "self@127.0.0.1", .cookie = "cluster-example", .epmd_port = port()});
+  ASSERT_TRUE(node) << node.error().detail;
+  std::optional<ClusterErrc> second;
+  std::optional<Members> first_view;
+  bool ended = false, joined_again = false;
+  run([&]() -> Task<> {
+    auto joined = join_cluster({.seeds = {"self@127.0.0.1"}});  // itself only: no one to dial
+    if (!joined) co_return;
+    auto again = join_cluster();
+    if (!again) second = again.error().code;
+    monitor_members(true);
+    auto view = co_await receive<MembersChanged>(patience);
+    if (view) first_view = view->members;
+    Ref ref = monitor(*joined);
+    leave_cluster();
+    auto down = co_await receive_if<Down>([&](const Down& d) { return d.ref == ref; }, patience);
+    ended = down.has_value();
+    auto third = join_cluster();
+    joined_again = third.has_value();
+    leave_cluster();
+  });
+  EXPECT_EQ(second, ClusterErrc::already_joined);
+  EXPECT_EQ(first_view, Members{});
+  EXPECT_TRUE(ended);
+  EXPECT_TRUE(joined_again);
+  (*node)->stop();
 }
 
 TEST(MembershipSeeds, BadSeedEntriesGiveAClearError) {
