@@ -5,6 +5,8 @@
 #include "ambitious/naming/global.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,7 +27,6 @@
 namespace ambitious::global {
 namespace {
 
-using ambitious::detail::ExclusiveLock;
 using ambitious::detail::SharedLock;
 using ambitious::detail::SharedSpinMutex;
 
@@ -58,14 +59,19 @@ struct Entry {
 
 // A node's table: written by its name server only, read by anyone (OTP's protected ETS table).
 struct Table {
-  Pid server;
-  mutable SharedSpinMutex mutex;
   std::unordered_map<Term, Entry> names;
 };
 
-// The running name server's table (one name server per program: one node).
-struct Slot {
+// The running name server's table (one name server per program: one node), behind a lock
+// striped by thread: a lookup takes its own thread's stripe shared (no reference count to bump
+// and no lock word shared with readers on other threads, which would bounce one cache line
+// between cores on every lookup); the name server, which writes rarely, takes every stripe.
+struct alignas(64) Stripe {
   SharedSpinMutex mutex;
+};
+constexpr std::size_t stripes = 16;
+struct Slot {
+  std::array<Stripe, stripes> stripe;
   std::shared_ptr<Table> table;
 };
 Slot& slot() {
@@ -73,14 +79,24 @@ Slot& slot() {
   return s;
 }
 
-std::shared_ptr<const Table> current_table() {
-  std::shared_ptr<const Table> t;
-  {
-    SharedLock lock(slot().mutex);
-    t = slot().table;
-  }
-  return t && alive(t->server) ? t : nullptr;
+SharedSpinMutex& my_stripe() {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % stripes;
+  return slot().stripe[mine].mutex;
 }
+
+// Holds every stripe exclusively: the name server's writes.
+class WriteLock {
+ public:
+  WriteLock() noexcept {
+    for (auto& s : slot().stripe) s.mutex.lock();
+  }
+  ~WriteLock() {
+    for (auto& s : slot().stripe) s.mutex.unlock();
+  }
+  WriteLock(const WriteLock&) = delete;
+  WriteLock& operator=(const WriteLock&) = delete;
+};
 
 struct Resolvers {
   std::mutex mutex;
@@ -130,12 +146,11 @@ bool node_less(Atom a, Atom b) { return a.name() < b.name(); }
 class Server {
  public:
   Server() : table_(std::make_shared<Table>()) {
-    table_->server = self();
-    ExclusiveLock lock(slot().mutex);
+    WriteLock lock;
     slot().table = table_;
   }
   ~Server() {
-    ExclusiveLock lock(slot().mutex);
+    WriteLock lock;
     if (slot().table == table_) slot().table = nullptr;
   }
 
@@ -310,7 +325,9 @@ class Server {
   // The leader's part: decide, apply, tell every peer (the requester's node among them, before
   // the answer, so that its table has the name when its caller hears yes).
   void lead_register(const Term& name, Pid pid, Atom method, Pid from, const Term& tag) {
-    if (table_->names.contains(name)) return answer(from, tag, false);
+    // As OTP's default (global_multi_name_action deny): a name is one process's, and a process
+    // holds one name.
+    if (table_->names.contains(name) || held_.contains(pid)) return answer(from, tag, false);
     apply_add(name, pid, method);
     broadcast(Term::tuple(add_atom, name, pid, method));
     answer(from, tag, true);
@@ -393,9 +410,10 @@ class Server {
       remove(name);
     }
     {
-      ExclusiveLock lock(table_->mutex);
+      WriteLock lock;
       table_->names[name] = Entry{pid, method};
     }
+    ++held_[pid];
     if (!pid.is_local()) return;
     auto [h, fresh] = holders_.try_emplace(pid);
     if (fresh) h->second.mref = monitor(pid);
@@ -412,9 +430,10 @@ class Server {
     if (it == table_->names.end()) return;
     Pid pid = it->second.pid;
     {
-      ExclusiveLock lock(table_->mutex);
+      WriteLock lock;
       table_->names.erase(it);
     }
+    if (auto n = held_.find(pid); n != held_.end() && --n->second == 0) held_.erase(n);
     auto h = holders_.find(pid);
     if (h == holders_.end() || --h->second.names > 0) return;
     demonitor(h->second.mref, Flush::yes);
@@ -422,12 +441,13 @@ class Server {
   }
 
   std::shared_ptr<Table> table_;
-  std::map<Atom, Peer> peers_;  // by node: the name servers met
-  std::unordered_map<Pid, Holder> holders_;
-  std::map<Ref, Pending> pending_;  // this node's callers waiting for the leader
-  std::set<Atom> up_;               // the nodes connected now
-  std::set<Atom> without_;          // connected nodes that run no name server
-  std::map<Ref, Atom> probes_;      // the monitors by name of discover()
+  std::map<Atom, Peer> peers_;               // by node: the name servers met
+  std::unordered_map<Pid, Holder> holders_;  // this node's holders, monitored
+  std::unordered_map<Pid, int> held_;        // every holder: its names in the table
+  std::map<Ref, Pending> pending_;           // this node's callers waiting for the leader
+  std::set<Atom> up_;                        // the nodes connected now
+  std::set<Atom> without_;                   // connected nodes that run no name server
+  std::map<Ref, Atom> probes_;               // the monitors by name of discover()
   std::vector<std::pair<Pid, Ref>> sync_waiters_;
 };
 
@@ -497,9 +517,9 @@ Task<> sync() { co_await ask(Term::tuple(sync_atom)); }
 Task<> unregister_name(Term name) { co_await ask(Term::tuple(unreg_atom, std::move(name))); }
 
 std::optional<Pid> whereis_name(const Term& name) {
-  auto t = current_table();
+  SharedLock lock(my_stripe());
+  const Table* t = slot().table.get();
   if (!t) return std::nullopt;
-  SharedLock lock(t->mutex);
   auto it = t->names.find(name);
   if (it == t->names.end()) return std::nullopt;
   return it->second.pid;
@@ -507,9 +527,9 @@ std::optional<Pid> whereis_name(const Term& name) {
 
 std::vector<Term> registered_names() {
   std::vector<Term> out;
-  auto t = current_table();
+  SharedLock lock(my_stripe());
+  const Table* t = slot().table.get();
   if (!t) return out;
-  SharedLock lock(t->mutex);
   for (const auto& [name, e] : t->names) out.push_back(name);
   return out;
 }

@@ -203,14 +203,15 @@ TEST_F(GlobalTest, a_name_is_released_everywhere_when_its_process_ends) {
     exit(*global::whereis_name(Atom("n2")), atoms::kill);
     EXPECT_TRUE(co_await await_here(Atom("n2"), "undefined"));
     EXPECT_TRUE(co_await await_there(*c, "n2", "undefined"));
-    // And a holder of this node, with two names.
+    // And a holder of this node; a second name for it is refused, as OTP's default.
     Pid mine = local_holder(self());
     EXPECT_TRUE(co_await global::register_name(Atom("n3"), mine));
-    EXPECT_TRUE(co_await global::register_name(Atom("n4"), mine));
-    EXPECT_TRUE(co_await await_there(*b, "n4", pid_text(mine)));
+    EXPECT_FALSE(co_await global::register_name(Atom("n4"), mine));
+    EXPECT_TRUE(co_await await_there(*b, "n3", pid_text(mine)));
     exit(mine, atoms::kill);
     EXPECT_TRUE(co_await await_there(*b, "n3", "undefined"));
-    EXPECT_TRUE(co_await await_there(*c, "n4", "undefined"));
+    EXPECT_TRUE(co_await await_there(*c, "n3", "undefined"));
+    EXPECT_TRUE(co_await global::register_name(Atom("n4"), local_holder(self())));
   });
 }
 
@@ -326,6 +327,7 @@ TEST(GlobalLocalTest, names_work_on_a_node_without_distribution) {
     EXPECT_TRUE(yes);
     EXPECT_EQ(holder, p);
     EXPECT_FALSE(co_await global::register_name(Atom("solo"), self()));
+    EXPECT_FALSE(co_await global::register_name(Atom("solo2"), p));  // one name per process
     EXPECT_EQ(global::whereis_name(Atom("solo")), p);
     EXPECT_EQ(global::registered_names(), std::vector<Term>{Term(Atom("solo"))});
     co_await global::sync();

@@ -15,7 +15,8 @@
 //   random_notify_name/3,               | notify_all_name(); register_resolver(atom, f) adds one
 //   notify_all_name/3                   |
 //
-// A name is any term; a name names one process, a process may hold several names. Each node
+// A name is any term; a name names one process, and a process holds one name (a second one is
+// refused, as OTP's default `global_multi_name_action` deny does). Each node
 // runs a name server (registered as `ambitious_global`, started with the node's net_kernel, or
 // on first use in a runtime without distribution, where names are this node's only, as OTP's
 // global on a non-distributed node). Lookups read the node's own copy of the table under a
@@ -81,8 +82,8 @@ Atom notify_all_name();
 void register_resolver(Atom method, Resolver resolver);
 
 /// global:register_name/2,3: `name` for `pid` across the cluster, settled with the resolver
-/// `method` after a partition; false (OTP's `no`) when the name is taken, or `pid` is on a node
-/// whose name server this node does not know. Inside a process.
+/// `method` after a partition; false (OTP's `no`) when the name is taken, `pid` holds a name
+/// already, or `pid` is on a node whose name server this node does not know. Inside a process.
 Task<bool> register_name(Term name, Pid pid, Atom method = random_exit_name());
 
 /// global:unregister_name/1: removes `name`, whoever holds it, across the cluster. Inside a
