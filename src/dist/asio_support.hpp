@@ -2,8 +2,13 @@
 // Private: what the dist layer's Asio code shares: the names, and a deadline that closes a
 // socket when it expires (the only timeout Asio's blocking-free reads need).
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <system_error>
@@ -12,6 +17,31 @@ namespace ambitious::dist::detail {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+
+/// Marks a descriptor close-on-exec. Asio opens, accepts and connects sockets without the flag,
+/// so every program this process starts (fork and exec: an erl node, a port program) would
+/// inherit them and hold them open after this process closed its own: an inherited listening
+/// socket goes on taking connections that nobody answers (a node that starts again on its
+/// embedded epmd's port finds that mute socket there: "epmd did not answer in time"), an
+/// inherited connection stays open. Set once the socket exists, which leaves a window for a fork
+/// on another thread; listeners, which are what outlives, are opened with the flag instead.
+inline void close_on_exec(int fd) noexcept {
+  const int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+/// Opens `s` (an acceptor or a socket) for `protocol`, its descriptor close-on-exec from the
+/// start (see close_on_exec).
+template <class Openable, class Protocol>
+void open_close_on_exec(Openable& s, const Protocol& protocol, boost::system::error_code& ec) {
+  const int fd = ::socket(protocol.family(), protocol.type() | SOCK_CLOEXEC, protocol.protocol());
+  if (fd < 0) {
+    ec.assign(errno, boost::system::system_category());
+    return;
+  }
+  s.assign(protocol, fd, ec);
+  if (ec) ::close(fd);
+}
 
 /// A deadline on the operations of one socket (and of a name resolution before it): when it
 /// expires first, it closes the socket and cancels the resolver, so that whatever was pending

@@ -17,6 +17,10 @@ namespace ambitious::dist::detail {
 
 /// A byte stream to a peer. Owner only: its members run on the connection's executor, at most
 /// one read and one write outstanding at a time; try_write alone may come from another thread.
+/// read_some and write complete through the executor, never inside their caller's turn (as
+/// Asio's operations do), even when the transport had everything at once: the connection's
+/// reader and writer, its node's other connections and timers share that executor and take
+/// turns only so.
 class Carrier {
  public:
   virtual ~Carrier() = default;

@@ -47,6 +47,7 @@ awaitable<boost::system::error_code> open(tcp::socket& socket, tcp::resolver& re
   if (ec) co_return ec;
   co_await asio::async_connect(socket, endpoints, asio::redirect_error(use_awaitable, ec));
   if (ec) co_return ec;
+  ambitious::dist::detail::close_on_exec(socket.native_handle());
   socket.set_option(tcp::no_delay(true), ec);
   co_await asio::async_write(socket, asio::buffer(request),
                              asio::redirect_error(use_awaitable, ec));

@@ -104,6 +104,7 @@ struct Server::Impl {
       tcp::socket s = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) continue;  // a connection that went away before accept, fd exhaustion: go on
+      ambitious::dist::detail::close_on_exec(s.native_handle());
       if (sockets.size() >= options.max_connections) continue;  // closed as `s` goes
       asio::co_spawn(io, serve(std::move(s)), asio::detached);
     }
@@ -197,7 +198,7 @@ std::expected<std::unique_ptr<Server>, ServerError> Server::start(const ServerOp
   if (ec) return std::unexpected(ServerError{ServerErrc::io, "bad address " + options.address});
   tcp::endpoint at(address, options.port);
   tcp::acceptor& a = impl->acceptor;
-  a.open(at.protocol(), ec);
+  ambitious::dist::detail::open_close_on_exec(a, at.protocol(), ec);
   if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) a.bind(at, ec);
   if (ec == asio::error::address_in_use)

@@ -400,6 +400,7 @@ struct Node::Impl final : detail::ConnectionOwner {
     if (!ec)
       co_await asio::async_connect(socket, endpoints, asio::redirect_error(use_awaitable, ec));
     deadline.cancel();
+    if (!ec) detail::close_on_exec(socket.native_handle());
     auto it = peers.find(node);
     if (ec || stopped || it == peers.end() || it->second.attempt != attempt || it->second.conn) {
       // Failed, or overtaken meanwhile (the peer's own attempt won, or we stopped).
@@ -431,6 +432,7 @@ struct Node::Impl final : detail::ConnectionOwner {
       tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (stopped || !acceptor.is_open()) co_return;
       if (ec) continue;
+      detail::close_on_exec(socket.native_handle());
       auto c = std::make_shared<Connection>(
           io.get_executor(), carrier(std::move(socket), Handshake::Role::acceptor),
           Handshake::Role::acceptor, settings(""), random(), connection_options(), *this);
@@ -1024,7 +1026,7 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
   boost::system::error_code ec;
   auto address = asio::ip::make_address(impl->options.listen_address, ec);
   tcp::endpoint at(address, impl->options.listen_port);
-  if (!ec) impl->acceptor.open(at.protocol(), ec);
+  if (!ec) detail::open_close_on_exec(impl->acceptor, at.protocol(), ec);
   if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) impl->acceptor.bind(at, ec);
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);

@@ -711,7 +711,7 @@ std::expected<std::unique_ptr<QuicEndpoint>, std::string> QuicEndpoint::open(
   options.max_udp_payload = std::clamp<std::size_t>(options.max_udp_payload, 1200, 65527);
   std::unique_ptr<QuicEndpoint> e(new QuicEndpoint(std::move(executor), std::move(options)));
   boost::system::error_code ec;
-  e->socket_.open(at.protocol(), ec);
+  open_close_on_exec(e->socket_, at.protocol(), ec);
   if (!ec) e->socket_.bind(at, ec);
   if (!ec) e->socket_.non_blocking(true, ec);
   if (ec)

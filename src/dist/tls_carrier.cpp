@@ -1,5 +1,7 @@
 #include "tls_carrier.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -32,6 +34,12 @@ ssize_t push(gnutls_transport_ptr_t fd, const giovec_t* iov, int count) {
   m.msg_iovlen = static_cast<std::size_t>(count);
   return ::sendmsg(static_cast<int>(reinterpret_cast<std::intptr_t>(fd)), &m, MSG_NOSIGNAL);
 }
+
+// The most encrypted bytes the kernel holds unsent for this socket (TCP_NOTSENT_LOWAT), as on the
+// TCP carrier: beyond them a write waits, so that a bulk stream keeps at most this much between a
+// small message and the peer; the rest waits in the connection's queue, where other senders'
+// messages overtake the stream's fragments.
+constexpr int notsent_lowat = 512 * 1024;
 
 bool would_block(int code) { return code == GNUTLS_E_AGAIN || code == GNUTLS_E_INTERRUPTED; }
 
@@ -75,6 +83,9 @@ TlsCarrier::TlsCarrier(tcp::socket socket, Role role,
   boost::system::error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
+  // Best effort: a kernel without the option only loses what it buys.
+  const int lowat = notsent_lowat;
+  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
   auto at = socket_.remote_endpoint(ec);
   remote_ = ec ? std::string("?") : at.address().to_string() + ":" + std::to_string(at.port());
 }
@@ -86,6 +97,10 @@ TlsCarrier::~TlsCarrier() {
 asio::awaitable<bool> TlsCarrier::wait(tcp::socket::wait_type what, boost::system::error_code& ec) {
   co_await socket_.async_wait(what, asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec && socket_.is_open();
+}
+
+asio::awaitable<void> TlsCarrier::yield() {
+  co_await asio::post(socket_.get_executor(), asio::use_awaitable);
 }
 
 asio::awaitable<std::string> TlsCarrier::open() {
@@ -146,6 +161,7 @@ asio::awaitable<std::size_t> TlsCarrier::read_some(std::span<std::uint8_t> into,
   }
   // As many records as are there (each at most 16 KiB of plaintext), at least one byte.
   std::size_t got = 0;
+  bool waited = false;
   while (got < into.size()) {
     ssize_t r = gnutls_record_recv(session_, into.data() + got, into.size() - got);
     if (r > 0) {
@@ -161,11 +177,13 @@ asio::awaitable<std::size_t> TlsCarrier::read_some(std::span<std::uint8_t> into,
       break;
     }
     if (got > 0) break;
+    waited = true;
     if (!co_await wait(tcp::socket::wait_read, ec)) {
       if (!ec) ec = asio::error::operation_aborted;
       break;
     }
   }
+  if (!waited) co_await yield();
   co_return got;
 }
 
@@ -191,9 +209,12 @@ asio::awaitable<void> TlsCarrier::write(std::span<const asio::const_buffer> buff
       left -= static_cast<std::size_t>(r);
     }
   }
-  for (;;) {
+  for (bool waited = false;; waited = true) {
     int r = gnutls_record_uncork(session_, 0);
-    if (r >= 0 && gnutls_record_check_corked(session_) == 0) co_return;
+    if (r >= 0 && gnutls_record_check_corked(session_) == 0) {
+      if (!waited) co_await yield();
+      co_return;
+    }
     if (r < 0 && !would_block(r)) {
       ec = asio::error::connection_aborted;
       co_return;

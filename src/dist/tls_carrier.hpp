@@ -57,6 +57,13 @@ class TlsCarrier final : public Carrier {
  private:
   // Waits until the socket is readable (or writable); false when the wait failed (closed).
   asio::awaitable<bool> wait(tcp::socket::wait_type what, boost::system::error_code& ec);
+  // Gives the executor a turn. GnuTLS reads and writes the socket inside its calls, so a read
+  // or write that never had to wait for the socket would complete inside its caller's turn; the
+  // connection's read loop, finding another record waiting each time (a peer streaming), would
+  // then run forever on the node's I/O thread while its writer, the node's other connections
+  // and its timers never ran (dist_hol over TLS stalled so). Every operation that did not wait
+  // ends with this, as Asio's own operations complete through the executor, never inline.
+  asio::awaitable<void> yield();
 
   tcp::socket socket_;
   Role role_;

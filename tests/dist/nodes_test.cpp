@@ -394,3 +394,27 @@ TEST_F(NodesTest, the_monitors_of_a_process_end_with_it) {
     EXPECT_TRUE(whereis(Atom("net_kernel")));
   });
 }
+
+// The epmd a node embeds (none answered on its port) ends with the node; the node starts again
+// on the same port and embeds a new one. An erl node registered with the old one meanwhile, and
+// was started after it: it must not have inherited the old epmd's listening socket (open in it,
+// that socket would take the new node's connection and never answer: "epmd did not answer in
+// time"). x finds this node through the new epmd afterwards.
+TEST_F(NodesTest, a_node_that_embedded_epmd_starts_again_on_the_same_port_after_a_stop) {
+  std::optional<ErlNode> x;
+  run_test([&]() -> Task<> {
+    auto started = co_await dist::start(options());
+    if (!started) give_up(started.error().detail);
+    auto starting = blocking(
+        [&] { x.emplace(ErlOptions{.name = "x@127.0.0.1", .cookie = cookie, .epmd_port = epmd}); });
+    co_await starting;
+    if (!x->ready()) give_up("erl did not start: " + x->log());
+    EXPECT_EQ(co_await eval(*x, "net_adm:ping('a@127.0.0.1')."), "pong");
+    EXPECT_TRUE(co_await dist::stop());
+    auto again = co_await dist::start(options());
+    if (!again) give_up("distribution did not start again: " + again.error().detail);
+    EXPECT_EQ(co_await eval(*x, "net_adm:ping('a@127.0.0.1')."), "pong");
+    EXPECT_EQ(dist::nodes(NodeSet::hidden), std::vector<Atom>{x_node});
+    EXPECT_TRUE(co_await dist::stop());
+  });
+}
