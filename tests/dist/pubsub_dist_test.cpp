@@ -304,3 +304,75 @@ TEST_F(PubSubDistTest, a_node_that_goes_down_leaves_the_group_and_broadcasts_sta
     EXPECT_EQ(ps.remote_sends(), 0u);
   });
 }
+
+// Evaluates `expr` on `n` from inside a process, off the worker.
+Task<std::string> eval(ErlNode& n, std::string expr) {
+  auto job = blocking([&n, expr] { return n.eval(expr); });
+  co_return co_await job;
+}
+
+// An Erlang node doing what Phoenix.PubSub's PG2 adapter does for a PubSub named chat (its
+// worker, registered as 'Elixir.chat.Adapter', joins that group in the scope
+// 'Elixir.Phoenix.PubSub'; a broadcast sends {forward_to_local, Topic, Msg, Dispatcher} to
+// each remote member): both sides' broadcasts reach the other.
+TEST_F(PubSubDistTest, an_erlang_node_in_phoenix_pubsubs_wire_form_shares_the_pubsub) {
+  if (!have_erl()) GTEST_SKIP() << "erlang-base is not installed";
+  ErlNode x({.name = "x@127.0.0.1", .cookie = cookie, .epmd_port = epmd});
+  ASSERT_TRUE(x.ready()) << x.log();
+  run_test([&]() -> Task<> {
+    // The worker hands what it gets to the evaluating process.
+    const char* const setup =
+        "{ok, _} = pg:start('Elixir.Phoenix.PubSub'), Self = self(),"
+        " W = spawn(fun L() -> receive M -> Self ! {worker, M}, L() end end),"
+        " true = register('Elixir.chat.Adapter', W),"
+        " pg:join('Elixir.Phoenix.PubSub', 'Elixir.chat.Adapter', W).";
+    EXPECT_EQ(co_await eval(x, setup), "ok");
+    register_name(collector_name, self());
+    auto ps = co_await PubSub::start_link(chat);
+    if (!ps) give_up("no pubsub");
+    EXPECT_EQ(ps->adapter_name(), Atom("Elixir.chat.Adapter"));
+    pg::GroupMonitor mon = co_await pg::monitor(PubSub::scope(), Term(ps->adapter_name()));
+    if (!co_await connect(Atom("x@127.0.0.1"))) give_up("no connection");
+    while (pg::get_members(PubSub::scope(), Term(ps->adapter_name())).size() < 2) {
+      auto is_ours = [ref = mon.ref](const pg::Notification& n) { return n.ref == ref; };
+      (void)co_await expect<pg::Notification>(is_ours);
+    }
+    // Erlang has our server once its monitor says so (or already has it).
+    const char* const await_ours =
+        "{R, Ms} = pg:monitor('Elixir.Phoenix.PubSub', 'Elixir.chat.Adapter'),"
+        " case [P || P <- Ms, node(P) =/= node()] of [_] -> ok;"
+        "  [] -> receive {R, join, _, _} -> ok after 10000 -> timeout end end.";
+    EXPECT_EQ(co_await eval(x, await_ours), "ok");
+    for (int i = 0; i < 2; ++i) spawn([p = *ps] { return pubsub_subscriber(p, this_node); });
+    auto is_subscribed = [](const Term& t) {
+      return t.is_tuple() && t.size() == 2 && t[0] == Term(Atom("subscribed"));
+    };
+    for (int i = 0; i < 2; ++i) (void)co_await expect<Term>(is_subscribed);
+
+    // Ours reaches the Erlang worker in Phoenix's form.
+    ps->broadcast(pubsub_topic, std::string("1"));
+    EXPECT_EQ(co_await eval(x,
+                            "receive {worker, {forward_to_local, <<\"t\">>, <<\"1\">>,"
+                            " 'Elixir.Phoenix.PubSub'}} -> ok after 10000 -> timeout end."),
+              "ok");
+    ps->broadcast(pubsub_topic, std::string("end"));
+    for (const auto& [pid, r] : co_await reports(2)) EXPECT_EQ(r.count, 1) << pid;
+    EXPECT_EQ(ps->remote_sends(), 2u);
+
+    // Erlang's broadcast (PG2.broadcast/4) and direct_broadcast (to {Adapter, Node}) reach ours.
+    const char* const broadcast =
+        "[S] = [P || P <- pg:get_members('Elixir.Phoenix.PubSub', 'Elixir.chat.Adapter'),"
+        "  node(P) =/= node()],"
+        " S ! {forward_to_local, <<\"t\">>, <<\"1\">>, 'Elixir.Phoenix.PubSub'},"
+        " {'Elixir.chat.Adapter', 'a@127.0.0.1'} !"
+        "  {forward_to_local, <<\"t\">>, <<\"2\">>, 'Elixir.Phoenix.PubSub'},"
+        " {'Elixir.chat.Adapter', 'a@127.0.0.1'} !"
+        "  {forward_to_local, <<\"t\">>, <<\"end\">>, 'Elixir.Phoenix.PubSub'}, ok.";
+    EXPECT_EQ(co_await eval(x, broadcast), "ok");
+    for (const auto& [pid, r] : co_await reports(2)) {
+      EXPECT_EQ(r.count, 2) << pid;
+      EXPECT_TRUE(r.in_order) << pid;
+    }
+    EXPECT_EQ(ps->remote_receives(), 3u);
+  });
+}
