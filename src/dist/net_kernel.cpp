@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ambitious/core/node.hpp"
+#include "ambitious/naming/global.hpp"
 #include "ambitious/process/detail/alias.hpp"
 #include "ambitious/process/detail/node_watch.hpp"
 #include "ambitious/process/monitor.hpp"
@@ -253,6 +254,8 @@ void start_net_kernel(bool report_up) {
   if (report_up) report(me, true, false, Atom());
   std::lock_guard lock(slot_mutex);
   slot = pid;
+  // The global name server runs beside net_kernel, so that peers find it from the first nodeup.
+  global::detail::ensure_server();
 }
 
 void stop_net_kernel() noexcept {

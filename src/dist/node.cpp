@@ -50,7 +50,7 @@ std::atomic<bool> node_running{false};
 // The nodedown_reason of monitor_nodes for why a connection ended (OTP's atoms).
 Atom nodedown_reason(const std::string& why) {
   if (why.starts_with("net_tick_timeout")) return Atom("net_tick_timeout");
-  if (why == "the node stopped") return Atom("disconnect");
+  if (why == "the node stopped" || why.starts_with("disconnected by")) return Atom("disconnect");
   return Atom("connection_closed");
 }
 
@@ -1137,6 +1137,20 @@ bool Node::connect(std::string_view node, std::chrono::milliseconds timeout) {
     impl->dial(node);
   });
   if (result.wait_for(timeout) != std::future_status::ready) return false;
+  return result.get();
+}
+
+bool Node::disconnect(std::string_view node) {
+  if (impl_->stopped) return false;
+  auto done = std::make_shared<std::promise<bool>>();
+  auto result = done->get_future();
+  asio::post(impl_->io, [impl = impl_.get(), node = std::string(node), done] {
+    auto it = impl->peers.find(node);
+    const bool up = it != impl->peers.end() && it->second.conn && it->second.conn->established();
+    // closed() then reports nodedown and forgets the peer, as for a connection lost.
+    if (up) it->second.conn->close("disconnected by disconnect_node");
+    done->set_value(up);
+  });
   return result.get();
 }
 

@@ -114,6 +114,9 @@ class Node {
   /// Connects to `node` now (as net_kernel:connect_node/1); true once connected, false when
   /// the node cannot be reached or refuses us within `timeout`.
   bool connect(std::string_view node, std::chrono::milliseconds timeout);
+  /// Closes the connection to `node` (as erlang:disconnect_node/1): nodedown follows, as for a
+  /// lost connection; a later send or connect dials again. False when not connected.
+  bool disconnect(std::string_view node);
   /// The nodes connected now (handshake done), sorted.
   std::vector<std::string> connected() const;
   /// erlang:set_cookie/2: the handshakes with `node` (a full name), both ways, prove and check
