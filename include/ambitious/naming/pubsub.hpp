@@ -17,12 +17,37 @@
 // twice to a topic receives each message twice, as in Phoenix; subscriptions end with their
 // process.
 //
-// broadcast() and broadcast_from() also require a Codec for the message: they are the
-// cluster-wide operations, and when distribution comes they will also forward the message, as
-// a term, to the PubSub of the same name on every connected node, with no change to this API.
-// Today they deliver to the local subscribers only, as local_broadcast() always will.
+// Across nodes, as Phoenix.PubSub's default adapter (Phoenix.PubSub.PG2) does it, and in its
+// wire form, so that an Elixir node running Phoenix.PubSub of the same name takes part. Each
+// PubSub has a server process, registered as its adapter name (`'Elixir.<Name>.Adapter'`, as
+// Phoenix's Module.concat(name, "Adapter"); a name that already starts with `Elixir.` gets
+// `.Adapter` only), which joins the pg group of that name in the pg scope
+// `'Elixir.Phoenix.PubSub'` (started on first use if nobody runs it). pg already works across
+// nodes, so the group holds the server of every connected node's PubSub of the same name.
+// broadcast() and broadcast_from() deliver to the local subscribers directly and send ONE
+// message per remote node, to that node's server, which fans it out to its own subscribers:
+//
+//   {forward_to_local, Topic, Msg, 'Elixir.Phoenix.PubSub'}   Topic a binary, Msg the Codec's
+//                                                               term; the atom is Phoenix's
+//                                                               default dispatcher module
+//   {forward_to_local, Topic, From, Msg, 'Elixir.Phoenix.PubSub'}
+//                                  only to From's own node, when broadcast_from's From is a
+//                                  pid of another node: its server leaves From out. Phoenix
+//                                  has no such form (its broadcast_from leaves out From on
+//                                  the broadcaster's node only) and ignores it.
+//
+// So a message needs its Codec only when a remote node has the PubSub (it is encoded once per
+// broadcast, then not at all for local subscribers); local_broadcast() never leaves the node.
+// Order from one broadcaster to one subscriber is kept: a local subscriber always gets the
+// broadcaster's messages directly, a remote one always through its node's server, and both
+// hops keep per-pair order. Without distribution nothing changes: the group has this node's
+// server only. A node that goes down leaves the group (pg removes its members). The views are
+// eventually consistent, as pg's: a broadcast made before pg has seen a new node's server does
+// not reach that node's subscribers.
 
+#include <cstdint>
 #include <expected>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +60,10 @@
 #include "ambitious/process/send.hpp"
 
 namespace ambitious {
+
+namespace detail {
+struct PubSubState;
+}
 
 /// What broadcast() accepts: a copyable value with a Codec (its form on the wire).
 template <class T>
@@ -70,11 +99,13 @@ class PubSub {
   /// cluster).
   template <Broadcastable T>
   void broadcast(std::string_view topic, const T& msg) const {
+    forward(topic, Pid(), &encode<T>, &msg);
     deliver(topic, msg, Pid());
   }
   /// broadcast() to every subscriber but `from` (usually the caller, self()).
   template <Broadcastable T>
   void broadcast_from(Pid from, std::string_view topic, const T& msg) const {
+    forward(topic, from, &encode<T>, &msg);
     deliver(topic, msg, from);
   }
   /// Sends `msg` to the subscribers of `topic` on this node only.
@@ -91,9 +122,32 @@ class PubSub {
   /// The subscriptions' registry (for counts, custom dispatch, and tests).
   const Subscriptions& subscriptions() const noexcept { return subscriptions_; }
 
+  /// The pg scope the PubSub servers of every node join: `'Elixir.Phoenix.PubSub'`, Phoenix's.
+  static Atom scope();
+  /// The pg group of this PubSub's servers, and the registered name of this node's server:
+  /// `'Elixir.<name>.Adapter'` (Phoenix's adapter name for a PubSub of this name).
+  Atom adapter_name() const noexcept;
+  /// This node's server: the member of adapter_name() that fans out broadcasts from other nodes.
+  Pid server() const noexcept;
+  /// How many messages broadcasts made on this node sent to other nodes' servers (one per
+  /// broadcast and remote node that has the PubSub).
+  std::uint64_t remote_sends() const noexcept;
+  /// How many broadcasts from other nodes this node's server has fanned out.
+  std::uint64_t remote_receives() const noexcept;
+
  private:
-  explicit PubSub(Subscriptions r) noexcept : subscriptions_(std::move(r)) {}
+  using Encode = Term (*)(const void*);
+  PubSub(Subscriptions r, std::shared_ptr<detail::PubSubState> state) noexcept
+      : subscriptions_(std::move(r)), state_(std::move(state)) {}
   static Task<StartChildResult> start_as_child(Atom name, unsigned partitions);
+
+  template <class T>
+  static Term encode(const void* msg) {
+    return to_term(*static_cast<const T*>(msg));
+  }
+  // Sends the broadcast to the server of each other node in the group, encoding `msg` (with
+  // `enc`) only when there is one.
+  void forward(std::string_view topic, Pid from, Encode enc, const void* msg) const;
 
   // The registry's functions are called in src/naming/pubsub.cpp only, so that the registry
   // of strings is not instantiated in every file that includes this header.
@@ -107,6 +161,7 @@ class PubSub {
   }
 
   Subscriptions subscriptions_;
+  std::shared_ptr<detail::PubSubState> state_;
 };
 
 }  // namespace ambitious
