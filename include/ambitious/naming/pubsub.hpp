@@ -125,7 +125,7 @@ class PubSub {
   /// The pg scope the PubSub servers of every node join: `'Elixir.Phoenix.PubSub'`, Phoenix's.
   static Atom scope();
   /// The pg group of this PubSub's servers, and the registered name of this node's server:
-  /// `'Elixir.<name>.Adapter'` (Phoenix's adapter name for a PubSub of this name).
+  /// `'Elixir.Name.Adapter'` for a PubSub named `Name` (Phoenix's adapter name for that PubSub).
   Atom adapter_name() const noexcept;
   /// This node's server: the member of adapter_name() that fans out broadcasts from other nodes.
   Pid server() const noexcept;
