@@ -35,7 +35,7 @@ ExitReason already_started(Pid holder) {
 
 }  // namespace
 
-void claim_server_name(Pid starter, Ref tag, const ServerName& name) {
+Task<> claim_server_name(Pid starter, Ref tag, const ServerName& name) {
   if (auto* atom = std::get_if<Atom>(&name)) {
     if (auto holder = whereis(*atom)) name_taken(starter, tag, already_started(*holder));
     try {
@@ -46,7 +46,7 @@ void claim_server_name(Pid starter, Ref tag, const ServerName& name) {
     }
   } else {
     Pid holder;
-    if (!std::get<1>(name)->register_self(&holder))
+    if (!co_await std::get<1>(name)->claim(&holder))
       name_taken(starter, tag, already_started(holder));
   }
 }

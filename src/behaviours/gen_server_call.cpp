@@ -7,9 +7,8 @@
 
 namespace ambitious::detail {
 
-bool CallBase::call_local(const ServerTarget& server, Message* request, From& from) {
+bool CallBase::call_local(std::optional<Pid> pid, Message* request, From& from) {
   MessagePtr owned(request);
-  std::optional<Pid> pid = server.resolve();
   if (!pid) return true;  // error_ is noproc
   Pid me = self();
   if (*pid == me) {

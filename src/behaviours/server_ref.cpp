@@ -4,6 +4,12 @@
 #include "ambitious/process/detail/remote_nodes.hpp"
 #include "ambitious/process/names.hpp"
 
+namespace ambitious {
+
+Task<bool> ViaName::claim(Pid* holder) const { co_return register_self(holder); }
+
+}  // namespace ambitious
+
 namespace ambitious::detail {
 
 ServerTarget::ServerTarget(const ServerName& name) {

@@ -488,8 +488,18 @@ class GlobalVia final : public ViaName {
   std::optional<Pid> whereis() const override { return whereis_name(name_); }
   bool register_self(Pid*) const override {
     throw BadArg(
-        "global::via: a server cannot be started under a global name; start it, "
-        "then co_await global::register_name(name, pid)");
+        "global::via: a global name cannot be claimed at once (the leader decides): "
+        "co_await global::register_name(name, self())");
+  }
+  // OTP's {via, global, Name} start: register_name(Name, self()), and `no` is already_started.
+  Task<bool> claim(Pid* holder) const override {
+    // The answer in a variable: as `if (co_await register_name(name_, self()))`, g++ 12
+    // registered a name that was not name_ (the Term argument's copy, a temporary of the
+    // co_await's full-expression, mishandled as in GCC bug 101976).
+    bool yes = co_await register_name(name_, self());
+    if (yes) co_return true;
+    if (holder) *holder = whereis_name(name_).value_or(Pid());
+    co_return false;
   }
   Term describe() const override { return Term::tuple(Atom("global"), name_); }
 

@@ -5,6 +5,8 @@
 //   await NAME PID|undefined -> awaited NAME ok|timeout      (its table shows that, within 20 s)
 //   connect NODE             -> connected NODE true|false
 //   disconnect NODE          -> disconnected NODE true|false
+//   serve NAME               -> serving NAME PID|REASON   (a test::Tally under global::via(NAME))
+//   call NAME N              -> called NAME TOTAL         (Tally::Add{N} to global::via(NAME))
 // and, unasked: `got PID TERM` for what a holder receives, `down PID REASON` when one ends.
 // Arguments: its node name, the epmd port, the cookie.
 
@@ -82,6 +84,16 @@ Task<> control(dist::Node& node) {
     } else if (cmd == "connect") {
       bool ok = co_await dist::connect(Atom(a));
       say("connected " + a + (ok ? " true" : " false"));
+    } else if (cmd == "serve") {
+      StartOptions options{.name = global::via(Atom(a))};
+      auto started = co_await test::Tally::start(options);
+      say("serving " + a + " " +
+          (started ? test::pid_text(*started->pid()) : started.error().term().to_string()));
+    } else if (cmd == "call") {
+      ServerRef<test::Tally> tally(global::via(Atom(a)));
+      test::Tally::Add add{std::stoll(b)};
+      std::int64_t total = co_await gen_server::call(tally, add);
+      say("called " + a + " " + std::to_string(total));
     } else if (cmd == "disconnect") {
       say("disconnected " + a + (node.disconnect(a) ? " true" : " false"));
     } else {

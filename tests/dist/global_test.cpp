@@ -253,6 +253,49 @@ TEST_F(GlobalTest, send_to_a_global_name_reaches_its_holder_and_exits_badarg_wit
   });
 }
 
+TEST_F(GlobalTest, a_server_started_under_a_global_via_name_is_called_through_it_from_anywhere) {
+  auto b = child("b@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    co_await join(*b);
+    // [snippet via_server]
+    // A server under a global name, as gen_server:start({via, global, tally}, ...)...
+    StartOptions options{.name = global::via(Atom("tally"))};
+    auto started = co_await Tally::start(options);
+    // ...called on any node of the cluster: each call finds the holder, wherever it runs.
+    ServerRef<Tally> tally(global::via(Atom("tally")));
+    Tally::Add two{2};
+    std::int64_t total = co_await gen_server::call(tally, two);
+    // [snippet via_server]
+    EXPECT_TRUE(started) << started.error().term().to_string();
+    if (!started) co_return;
+    EXPECT_EQ(total, 2);
+    EXPECT_TRUE(co_await await_there(*b, "tally", pid_text(*started->pid())));
+    EXPECT_EQ(co_await ask(*b, "call tally 3", "called tally"), "called tally 5");
+    // A server on b under another name, called from here; a second one here under its name
+    // is refused with {already_started, Pid}, as OTP's.
+    std::string on_b = last(co_await ask(*b, "serve tally_b", "serving tally_b"));
+    EXPECT_TRUE(co_await await_here(Atom("tally_b"), on_b));
+    ServerRef<Tally> tally_b(global::via(Atom("tally_b")));
+    Tally::Add seven{7};
+    EXPECT_EQ(co_await gen_server::call(tally_b, seven), 7);
+    gen_server::cast(tally_b, Tally::Bump{10});
+    Tally::Add none{0};
+    EXPECT_EQ(co_await gen_server::call(tally_b, none), 17);
+    StartOptions taken{.name = global::via(Atom("tally_b"))};
+    auto again = co_await Tally::start(taken);
+    EXPECT_FALSE(again);
+    if (again) co_return;
+    Pid holder;
+    EXPECT_TRUE(again.error().term().match(atoms::already_started, &holder))
+        << again.error().term().to_string();
+    EXPECT_EQ(pid_text(holder), on_b);
+    // The name goes with its server, everywhere.
+    EXPECT_TRUE(co_await gen_server::stop(*started));
+    EXPECT_TRUE(co_await await_there(*b, "tally", "undefined"));
+    EXPECT_FALSE(global::whereis_name(Atom("tally")));
+  });
+}
+
 // The partition: cut from this side, a name registered on each side, then healed. Each side
 // holds a probe name first: its loss on the other side proves that side's name server saw the
 // cut (so that nothing it sends dials the other again before the heal).

@@ -216,12 +216,15 @@ auto try_call(ServerRef<S> server, A&&... args) {
 template <class S, class Msg>
 void cast(const ServerRef<S>& server, Msg msg) {
   if constexpr (detail::check_cast<S, Msg>()) {
-    if (server.remote()) {
+    // A via name may be held on another node (a global name): resolved first.
+    std::optional<Pid> pid = server.remote() ? std::nullopt : server.resolve();
+    if (server.remote() || (pid && !pid->is_local())) {
       if constexpr (Encodable<Msg>)
-        detail::cast_remote(server.target(), Codec<Msg>::to_term(msg));
+        detail::cast_remote(pid ? detail::ServerTarget(*pid) : server.target(),
+                            Codec<Msg>::to_term(msg));
       else
         detail::throw_cast_no_codec(detail::type_name<Msg>(), server.target());
-    } else if (std::optional<Pid> pid = server.resolve()) {
+    } else if (pid) {
       detail::deliver(*pid, detail::make_message<detail::CastOf<S, Msg>>(std::move(msg)));
     }
   }

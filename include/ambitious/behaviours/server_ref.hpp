@@ -11,19 +11,25 @@
 #include "ambitious/core/term.hpp"
 #include "ambitious/process/names.hpp"  // whereis: users of this header have always had it
 #include "ambitious/process/registered_name.hpp"
+#include "ambitious/runtime/task.hpp"
 
 namespace ambitious {
 
 /// A name kept by some registry other than the local name table (Erlang's {via, Module, Name}):
-/// the registry says who holds it and lets a process claim it. Implemented by Registry.
+/// the registry says who holds it and lets a process claim it. Implemented by Registry (at once)
+/// and by global names (which ask the cluster's leader, so their claim waits).
 class ViaName {
  public:
   virtual ~ViaName() = default;
   /// The pid holding the name, if any. Inside a process.
   virtual std::optional<Pid> whereis() const = 0;
-  /// Claims the name for the calling process; false when it is taken (then `*holder` says by
-  /// whom, when known). Inside a process.
+  /// Claims the name for the calling process at once; false when it is taken (then `*holder`
+  /// says by whom, when known). A registry whose claim must wait throws BadArg. Inside a
+  /// process.
   virtual bool register_self(Pid* holder) const = 0;
+  /// Claims the name for the calling process, waiting for the registry where it must (what a
+  /// server started under the name does); register_self unless overridden. Inside a process.
+  virtual Task<bool> claim(Pid* holder) const;
   /// The name as a term, for reports and exit reasons.
   virtual Term describe() const = 0;
 };

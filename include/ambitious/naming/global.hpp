@@ -115,10 +115,9 @@ Pid send(const Term& name, T&& msg) {
   return *pid;
 }
 
-/// `{via, global, Name}`: a name for ServerRef (calls and casts find the holder at each call)
-/// and for ambitious::send. A server cannot be *started* under it (a via name registers
-/// synchronously, and a global registration waits for the leader): start it, then
-/// register_name its pid.
+/// `{via, global, Name}`: a name to start a server under (StartOptions::name: the server
+/// registers it before init, waiting for the leader; taken: `{already_started, Pid}`), and for
+/// ServerRef (calls and casts find the holder at each call) and ambitious::send.
 std::shared_ptr<const ViaName> via(Term name);
 
 /// \cond

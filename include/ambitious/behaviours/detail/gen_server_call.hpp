@@ -84,11 +84,11 @@ class CallBase {
   CallBase(const ReplyKind& reply, Timeout timeout) noexcept
       : reply_(&reply), timeout_ms_(timeout.milliseconds()) {}
 
-  /// Monitors the local server `server`, delivers it `request` (a CallOf message whose From is
-  /// `from`, filled in here: the caller and the monitor's ref) and looks for the reply. The call
-  /// is over already (no such server, the caller itself: error_) and `request` destroyed, or
-  /// it waits. Returns await_ready's answer.
-  bool call_local(const ServerTarget& server, Message* request, From& from);
+  /// Monitors the local server `pid` (the server's target resolved), delivers it `request` (a
+  /// CallOf message whose From is `from`, filled in here: the caller and the monitor's ref) and
+  /// looks for the reply. The call is over already (no such server, the caller itself: error_)
+  /// and `request` destroyed, or it waits. Returns await_ready's answer.
+  bool call_local(std::optional<Pid> pid, Message* request, From& from);
   /// A call to a server of another node, as OTP's gen:do_call makes it: MONITOR_P on the pid
   /// or the name, `{'$gen_call', {Self, [alias | Mref]}, Request}`; the reply `{[alias | Mref],
   /// Reply}` comes by ALIAS_SEND to the monitor's ref (CallReply's Codec reads it).
@@ -128,10 +128,15 @@ class CallAwaiter : public CallBase {
         request_(std::move(request)) {}
 
   bool await_ready() {
-    if (server_.remote()) return remote();
+    if (server_.remote()) return remote(server_.target());
+    // A via name may be held on another node (a global name): where it goes is known once
+    // it is resolved.
+    std::optional<Pid> pid = server_.resolve();
+    if (pid && !pid->is_local()) [[unlikely]]
+      return remote(ServerTarget(*pid));
     Message* m =
         make_message<CallOf<S, Req>>(From{Pid(), Ref(), &type_name<R>}, std::move(request_));
-    return call_local(server_.target(), m, value_of<CallOf<S, Req>>(*m).from);
+    return call_local(pid, m, value_of<CallOf<S, Req>>(*m).from);
   }
   auto await_resume() {
     MessagePtr reply = finish();
@@ -148,12 +153,12 @@ class CallAwaiter : public CallBase {
  private:
   // Out of line: a call to another node is rare, and its encoding is no code for the caller's
   // coroutine to carry.
-  [[gnu::noinline]] bool remote() {
+  [[gnu::noinline]] bool remote(const ServerTarget& to) {
     if constexpr (!Encodable<Req> || !Encodable<R>) {
       throw_no_codec(type_name<Req>(), type_name<R>(), server_.target());
     } else {
       // The request becomes a term before the monitor: a Codec that throws leaves nothing.
-      return call_remote(server_.target(), Codec<Req>::to_term(request_));
+      return call_remote(to, Codec<Req>::to_term(request_));
     }
   }
 

@@ -27,8 +27,9 @@ namespace ambitious::detail {
 
 /// Takes `name` for the calling server process. When it is taken, tells the starter
 /// `{already_started, Pid}` (or badarg) and ends the process `normal`: an answer, not a crash,
-/// so a linked starter is not taken down (OTP's init_it does the same).
-void claim_server_name(Pid starter, Ref tag, const ServerName& name);
+/// so a linked starter is not taken down (OTP's init_it does the same). A via name may wait
+/// (a global name asks the cluster's leader).
+Task<> claim_server_name(Pid starter, Ref tag, const ServerName& name);
 /// Tells the starter that init is done: the server runs.
 void ack_server_started(Pid starter, Ref tag);
 /// Tells the starter that init said ignore.
@@ -286,7 +287,7 @@ Task<ExitReason> terminate_later(S& s, const ExitReason& reason) {
 template <class S, class... A>
 Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerName> name,
                       A... args) {
-  if (name) claim_server_name(starter, tag, *name);
+  if (name) co_await claim_server_name(starter, tag, *name);
   std::optional<S> server;
   InitResult init;
   std::optional<ExitReason> crash;
