@@ -301,6 +301,53 @@ TEST_F(PgDistTest, the_scopes_of_two_ambitious_nodes_find_each_other_over_a_hidd
   });
 }
 
+// Three nodes in the default scope: this node, the interop node (C++) and an Erlang node. Each
+// sees the members the others joined, and when the interop node is killed its member leaves the
+// group on both of the others.
+TEST_F(PgDistTest, three_nodes_share_a_group_and_a_killed_nodes_member_leaves_everywhere) {
+  auto cpp = start_interop_node(epmd);
+  ASSERT_TRUE(cpp);
+  ErlNode x = erl();
+  ASSERT_TRUE(x.ready()) << x.log();
+  const Atom cpp_node("cpp@127.0.0.1");
+  const Term interop(Atom("interop"));
+  // Erlang: waits (on pg:monitor's notifications) until `interop` has N members, then tells
+  // their nodes, sorted.
+  ASSERT_EQ(x.eval("{RW, _} = pg:monitor(interop),"
+                   " WaitN = fun W(N) -> case length(pg:get_members(interop)) of"
+                   "   N -> lists:sort([node(M) || M <- pg:get_members(interop)]);"
+                   "   _ -> receive {RW, _, interop, _} -> W(N) after 10000 -> timeout end end end,"
+                   " P = spawn(fun() -> receive stop -> ok end end), pg:join(interop, P)."),
+            "ok");
+  run_test([&]() -> Task<> {
+    auto started = co_await pg::start_link();
+    if (!started) give_up("no scope");
+    pg::GroupMonitor g = co_await pg::monitor(interop);
+    co_await pg::join(interop, self());
+    if (!co_await connect(cpp_node)) give_up("no connection to cpp");
+    if (!co_await connect(x_node)) give_up("no connection to x");
+    EXPECT_EQ(co_await eval(x, "net_kernel:connect_node('cpp@127.0.0.1')."), "true");
+    // Here: echo (from cpp's sync) and P (from x's) join.
+    while (pg::get_members(interop).size() < 3)
+      (void)co_await expect_change(g.ref, pg::Notification::join, interop);
+    Pid echo;
+    for (Pid p : pg::get_members(interop))
+      if (p.node() == cpp_node) echo = p;
+    std::vector<Atom> nodes;
+    for (Pid p : pg::get_members(interop)) nodes.push_back(p.node());
+    std::sort(nodes.begin(), nodes.end(), [](Atom l, Atom r) { return l.name() < r.name(); });
+    EXPECT_EQ(nodes, (std::vector<Atom>{Atom("a@127.0.0.1"), cpp_node, x_node}));
+    // On x: ours and echo, beside its own.
+    EXPECT_EQ(co_await eval(x, "WaitN(3)."), "['a@127.0.0.1','cpp@127.0.0.1','x@127.0.0.1']");
+    // The interop node killed: echo leaves here and on x.
+    ::kill(cpp->pid(), SIGKILL);
+    pg::Notification l = co_await expect_change(g.ref, pg::Notification::leave, interop);
+    EXPECT_EQ(l.pids, std::vector<Pid>{echo});
+    EXPECT_EQ(pg::get_members(interop).size(), 2u);
+    EXPECT_EQ(co_await eval(x, "WaitN(2)."), "['a@127.0.0.1','x@127.0.0.1']");
+  });
+}
+
 // The contract's pg section: the interop node runs the default scope, echo is in `interop`
 // (again after a restart), and echo tells its view of a group, sorted, as Erlang changes it.
 TEST_F(PgDistTest, interop_node_echo_is_in_interop_and_tells_its_view_of_the_group) {
