@@ -38,8 +38,8 @@ if [ -f bench/naming/run.sh ]; then
   echo "# Registry, PubSub beside Elixir's Registry"
   bash bench/naming/run.sh
 fi
-if [ -f bench/naming/global_run.sh ]; then
+if [ -f bench/cluster/run.sh ]; then
   echo
-  echo "# global names beside Erlang's global (one node)"
-  bash bench/naming/global_run.sh
+  echo "# Three nodes: PubSub broadcasts and global names beside Erlang's pg and global"
+  bash bench/cluster/run.sh
 fi

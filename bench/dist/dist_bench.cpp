@@ -14,11 +14,8 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <netinet/in.h>
 
 #include <algorithm>
 #include <chrono>
@@ -32,6 +29,7 @@
 
 #include "ambitious/ambitious.hpp"
 #include "ambitious/dist/node.hpp"
+#include "local_node.hpp"
 
 using namespace std::chrono_literals;
 
@@ -464,23 +462,9 @@ Task<> root(std::string workload, std::vector<std::int64_t> a) {
 }
 
 std::uint16_t free_port() {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in at{};
-  at.sin_family = AF_INET;
-  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof at;
-  if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&at), sizeof at) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&at), &len) != 0)
-    fail("no free port for epmd");
-  ::close(s);
-  return ntohs(at.sin_port);
-}
-
-std::string random_cookie() {
-  std::random_device rd;
-  std::string c;
-  for (int i = 0; i < 20; ++i) c.push_back(static_cast<char>('A' + rd() % 26));
-  return c;
+  std::uint16_t port = free_loopback_port();
+  if (port == 0) fail("no free port for epmd");
+  return port;
 }
 
 // `certs`: a directory of cluster-certs.sh's files for TLS distribution; empty: TCP.
