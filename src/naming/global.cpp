@@ -44,6 +44,9 @@ const Atom conflict_atom("global_name_conflict");
 //   {add, Name, Pid, Method}                  to every peer: Name is Pid's now
 //   {del, Name, Pid}                          to every peer: Name is no longer Pid's
 //   {answer, Tag, Yes}                        the leader's answer, after its add or del
+//   {conflict, Server, Name, Pid, Method}     to the settling node: this node holds Name for
+//                                             Pid (of a third node) where the settler's sync
+//                                             says one of its own processes holds it
 const Atom discover_atom("discover");
 const Atom sync_atom("sync");
 const Atom reg_atom("reg");
@@ -51,6 +54,7 @@ const Atom unreg_atom("unreg");
 const Atom add_atom("add");
 const Atom del_atom("del");
 const Atom answer_atom("answer");
+const Atom conflict_tag("conflict");
 
 struct Entry {
   Pid pid;
@@ -254,6 +258,9 @@ class Server {
     } else if (tag == Term(del_atom) && m.size() == 3 && m[2].is_pid()) {
       auto it = table_->names.find(m[1]);
       if (it != table_->names.end() && it->second.pid == m[2].as_pid()) remove(m[1]);
+    } else if (tag == Term(conflict_tag) && m.size() == 5 && m[1].is_pid() && m[3].is_pid() &&
+               m[4].is_atom()) {
+      on_conflict(m[1].as_pid(), m[2], m[3].as_pid(), m[4].as_atom());
     } else if (tag == Term(answer_atom) && m.size() == 3 && m[1].is_ref() && m[2].is_atom()) {
       auto it = pending_.find(m[1].as_ref());
       if (it == pending_.end()) return;
@@ -367,7 +374,10 @@ class Server {
   }
 
   // A peer's names (those of its own processes): new ones are taken; a name held here by
-  // another process is a conflict, settled by the node of the smaller pid.
+  // another process is a conflict, settled by the node of the smaller pid. A conflict this node
+  // cannot settle, between the peer's process and a third node's, may be one the peer does not
+  // know of (it settled the name with that third node before it met this one, or never met
+  // it): the peer is told, so that its decision reaches this node too.
   void on_sync(Pid peer, const std::vector<Term>& entries) {
     if (peer.is_local()) return;
     know(peer);
@@ -382,23 +392,54 @@ class Server {
       }
       Pid ours = it->second.pid;
       if (ours == theirs) continue;
-      // The settling node: the one of the smaller pid; any other waits for its add or del.
-      if (std::min(ours, theirs).node() != me()) continue;
-      Atom method = ours.is_local() ? it->second.method : e[2].as_atom();
-      Pid keep = std::min(ours, theirs);
+      const Atom settler = std::min(ours, theirs).node();
+      if (settler == me()) {
+        settle(name, theirs, e[2].as_atom());
+      } else if (settler == peer.node() && !ours.is_local() && ours.node() != peer.node()) {
+        ambitious::send(peer, Term::tuple(conflict_tag, self(), name, ours, it->second.method));
+      }
+      // Any other settler: it meets both holders' nodes, and its add or del comes here.
+    }
+  }
+
+  // A peer holds `name` for `pid` (a third node's process) where this node holds it: settled
+  // here when this node is the settler; no conflict any more, nothing to do.
+  void on_conflict(Pid peer, const Term& name, Pid pid, Atom method) {
+    if (peer.is_local()) return;
+    auto it = table_->names.find(name);
+    if (it == table_->names.end() || it->second.pid == pid) return;
+    if (std::min(it->second.pid, pid).node() != me()) return;
+    settle(name, pid, method);
+  }
+
+  // `name`, held here by the table's pid, is claimed for `theirs` too; this node (that of the
+  // smaller pid) decides with the resolver of the registration and tells every peer. A conflict
+  // settled before (reported again by a node that met this one later) gets the same decision,
+  // without the resolver again: it kills or tells the loser once.
+  void settle(const Term& name, Pid theirs, Atom their_method) {
+    auto it = table_->names.find(name);
+    const Pid ours = it->second.pid;
+    const Pid low = std::min(ours, theirs), high = std::max(ours, theirs);
+    Pid keep = low;
+    auto past = settled_.find(name);
+    if (past != settled_.end() && past->second.low == low && past->second.high == high) {
+      keep = past->second.keep;
+    } else {
+      Atom method = ours.is_local() ? it->second.method : their_method;
       try {
-        keep = find_resolver(method)(name, std::min(ours, theirs), std::max(ours, theirs));
+        keep = find_resolver(method)(name, low, high);
       } catch (...) {
         // A resolver that throws keeps the smaller pid, as the default would.
       }
-      if (keep == ours || keep == theirs) {
-        apply_add(name, keep, keep == ours ? it->second.method : e[2].as_atom());
-        broadcast(Term::tuple(add_atom, name, keep, table_->names.at(name).method));
-      } else {
-        remove(name);
-        broadcast(Term::tuple(del_atom, name, ours));
-        broadcast(Term::tuple(del_atom, name, theirs));
-      }
+      settled_[name] = Settled{low, high, keep};
+    }
+    if (keep == ours || keep == theirs) {
+      apply_add(name, keep, keep == ours ? it->second.method : their_method);
+      broadcast(Term::tuple(add_atom, name, keep, table_->names.at(name).method));
+    } else {
+      remove(name);
+      broadcast(Term::tuple(del_atom, name, ours));
+      broadcast(Term::tuple(del_atom, name, theirs));
     }
   }
 
@@ -449,6 +490,12 @@ class Server {
   std::set<Atom> without_;                   // connected nodes that run no name server
   std::map<Ref, Atom> probes_;               // the monitors by name of discover()
   std::vector<std::pair<Pid, Ref>> sync_waiters_;
+  // The conflicts this node settled, by name: the two pids and the one kept (a null pid:
+  // neither), the last per name.
+  struct Settled {
+    Pid low, high, keep;
+  };
+  std::map<Term, Settled> settled_;
 };
 
 // Sent by ensure_server once the server holds its name: a server that lost the race to

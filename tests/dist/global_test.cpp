@@ -334,6 +334,47 @@ TEST_F(GlobalTest, a_name_conflict_after_a_partition_heals_keeps_one_and_kills_t
   });
 }
 
+// Three nodes cut into {a} and {b, c}: each side registers the name, and after the heal one
+// holder is left on all three (a's, the smaller pid; b's is killed, as random_exit_name does).
+TEST_F(GlobalTest, a_conflict_between_partitions_of_three_nodes_heals_to_one_holder_everywhere) {
+  auto b = child("b@127.0.0.1");
+  auto c = child("c@127.0.0.1");
+  run_test(two_workers, [&]() -> Task<> {
+    co_await mesh(*b, *c);
+    // Probes, whose loss on the other side proves that side saw the cut.
+    Pid probe = local_holder(self());
+    bool yes = co_await global::register_name(Atom("probe_a"), probe);
+    EXPECT_TRUE(yes);
+    std::string probe_b = last(co_await ask(*b, "register probe_b", "registered probe_b"));
+    EXPECT_TRUE(co_await await_here(Atom("probe_b"), probe_b));
+    EXPECT_TRUE(co_await await_there(*b, "probe_a", pid_text(probe)));
+    EXPECT_TRUE(co_await await_there(*c, "probe_a", pid_text(probe)));
+    EXPECT_TRUE(node->disconnect("b@127.0.0.1"));
+    EXPECT_TRUE(node->disconnect("c@127.0.0.1"));
+    EXPECT_TRUE(co_await await_here(Atom("probe_b"), "undefined"));
+    EXPECT_TRUE(co_await await_there(*b, "probe_a", "undefined"));
+    EXPECT_TRUE(co_await await_there(*c, "probe_a", "undefined"));
+    // The name on each side.
+    Pid mine = local_holder(self());
+    yes = co_await global::register_name(Atom("n9"), mine);
+    EXPECT_TRUE(yes);
+    std::string theirs = co_await ask(*b, "register n9", "registered n9");
+    EXPECT_TRUE(theirs.starts_with("registered n9 yes ")) << theirs;
+    const std::string on_b = last(theirs);
+    EXPECT_TRUE(co_await await_there(*c, "n9", on_b));
+    // The heal.
+    EXPECT_TRUE(co_await dist::connect(b->node()));
+    EXPECT_TRUE(co_await dist::connect(c->node()));
+    co_await global::sync();
+    EXPECT_EQ(co_await next(*b, "down " + on_b), "down " + on_b + " killed");
+    EXPECT_TRUE(co_await await_here(Atom("n9"), pid_text(mine)));
+    EXPECT_TRUE(co_await await_there(*b, "n9", pid_text(mine)));
+    EXPECT_TRUE(co_await await_there(*c, "n9", pid_text(mine)));
+    exit(probe, atoms::kill);
+    exit(mine, atoms::kill);
+  });
+}
+
 TEST_F(GlobalTest, random_notify_name_keeps_one_and_tells_the_other_of_the_conflict) {
   auto b = child("b@127.0.0.1");
   run_test(two_workers, [&]() -> Task<> {
