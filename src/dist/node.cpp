@@ -1101,24 +1101,18 @@ const std::string& Node::name() const noexcept { return impl_->full_name; }
 std::uint32_t Node::creation() const noexcept { return impl_->creation; }
 std::uint16_t Node::port() const noexcept { return impl_->port; }
 
+// The processes' path (the hook, whose node this one is while it runs): the same order as
+// their sends, and the same back-pressure (the calling thread waits while the node's flow is
+// above busy_limit).
 bool Node::send(Pid from, Pid to, Term message) {
   if (impl_->stopped || to.node_index == nodes::local) return false;
-  std::string node(to.node().name());
-  asio::post(impl_->io, [impl = impl_.get(), node = std::move(node), from, to,
-                         message = std::move(message)]() mutable {
-    if (!impl->stopped)
-      impl->route(node, {control::Send{from, to, std::move(message), std::nullopt}});
-  });
+  Impl::hook.send(from, to, std::move(message));
   return true;
 }
 
 bool Node::send(Pid from, Atom name, Atom node, Term message) {
   if (impl_->stopped || node.name() == impl_->full_name) return false;
-  asio::post(impl_->io, [impl = impl_.get(), node = std::string(node.name()), from, name,
-                         message = std::move(message)]() mutable {
-    if (!impl->stopped)
-      impl->route(node, {control::RegSend{from, name, std::move(message), std::nullopt}});
-  });
+  Impl::hook.send_named(from, RegisteredName{name, node}, std::move(message));
   return true;
 }
 

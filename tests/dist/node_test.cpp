@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <csignal>
+#include <thread>
+
 #include <boost/describe/class.hpp>
 #include <future>
 
@@ -31,12 +35,14 @@ struct NodeTest : ::testing::Test {
   }
   std::uint16_t epmd = free_port();
 
-  std::unique_ptr<Node> start(std::chrono::milliseconds ticktime = 60s) {
+  std::unique_ptr<Node> start(std::chrono::milliseconds ticktime = 60s,
+                              std::size_t busy_limit = NodeOptions{}.busy_limit) {
     NodeOptions o;
     o.name = "a@127.0.0.1";
     o.cookie = cookie;
     o.epmd_port = epmd;
     o.net_ticktime = ticktime;
+    o.busy_limit = busy_limit;
     auto n = Node::start(o);
     if (!n) ADD_FAILURE() << "the node did not start: " << n.error().detail;
     return n ? std::move(*n) : nullptr;
@@ -160,6 +166,39 @@ TEST_F(NodeTest, the_node_sends_to_a_registered_name_on_erl) {
                          Term::tuple(Atom("big"), big)));
   EXPECT_EQ(x.eval("receive M1 -> M1 after 10000 -> none end."), "{first,1}");
   EXPECT_EQ(x.eval("receive {big, B} -> byte_size(B) after 10000 -> none end."), "300000");
+}
+
+// Node::send waits as a process's send does: towards a peer that reads nothing (stopped), a
+// thread sending 64 MiB is held once about busy_limit (plus what the sockets hold) is on its
+// way, and everything arrives, in order, when the peer reads again.
+TEST_F(NodeTest, node_send_to_a_peer_that_does_not_read_waits_instead_of_queueing_everything) {
+  auto node = start(60s, std::size_t{1} << 20);
+  ASSERT_TRUE(node);
+  ErlNode x = erl("x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  EXPECT_EQ(x.eval("register(sink, self())."), "true");
+  ASSERT_TRUE(node->connect("x@127.0.0.1", patience));
+  ::kill(-x.process().pid(), SIGSTOP);
+  constexpr int count = 64;
+  std::atomic<int> sent{0};
+  std::thread sender([&] {
+    Term chunk = Term::binary(std::string(std::size_t{1} << 20, 'c'));
+    for (int i = 0; i < count; ++i) {
+      node->send(Pid(nodes::local, 1, 0), Atom("sink"), x_node, Term::tuple(i, chunk));
+      sent.fetch_add(1);
+    }
+  });
+  // Bounded: without back-pressure all 64 are queued within milliseconds.
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (sent.load() < count && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_LT(sent.load(), count);
+  ::kill(-x.process().pid(), SIGCONT);
+  sender.join();
+  EXPECT_EQ(sent.load(), count);
+  EXPECT_EQ(x.eval("lists:all(fun(I) -> receive {I, B} -> byte_size(B) =:= 1048576"
+                   " after 10000 -> false end end, lists:seq(0, 63))."),
+            "true");
 }
 
 TEST_F(NodeTest, large_binaries_cross_from_erl_and_back_byte_exact_in_fragments) {

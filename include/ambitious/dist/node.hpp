@@ -105,10 +105,13 @@ class Node {
   /// Sends `message` to the pid `to` of another node, from `from` (as `from ! Message`):
   /// connects to that node first when not connected. False when `to` is a local pid or the
   /// node is stopped. Messages from one sender to one receiver arrive in the order sent; when
-  /// the node cannot be reached they are dropped, as OTP drops them.
+  /// the node cannot be reached they are dropped, as OTP drops them. As a process's send, it
+  /// waits while more than NodeOptions::busy_limit bytes are on their way to that node (a slow
+  /// reader blocks the calling thread, and memory stays bounded).
   bool send(Pid from, Pid to, Term message);
   /// Sends `message` to the process registered as `name` on `node` (`{Name, Node} ! Message`),
   /// from `from`; connects first when not connected. False when stopped or `node` is this one.
+  /// Waits as send(from, to, message) does.
   bool send(Pid from, Atom name, Atom node, Term message);
 
   /// Connects to `node` now (as net_kernel:connect_node/1); true once connected, false when
