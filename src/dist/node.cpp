@@ -74,7 +74,11 @@ struct Busy {
   std::atomic<std::int64_t> limit{std::int64_t{4} << 20};  // the node's busy limit
   std::mutex mutex;
   std::condition_variable cv;
-  std::atomic<int> waiting{0};
+  // Who waits, by what it waits for: a small message for the small messages ahead of it to
+  // drain, a large one for everything. A discharge wakes only those it lets go (a bulk stream's
+  // sender is not woken by every fragment written while it is still above the limit).
+  std::atomic<int> waiting_small{0};
+  std::atomic<int> waiting_large{0};
   std::uint64_t generation = 0;  // under `mutex`: each stop() releases every waiter
 
   bool drained(const Flow& f, bool small) const noexcept {
@@ -99,9 +103,11 @@ void discharge(Flow& f, std::int64_t bytes, std::int64_t small) noexcept {
   if (small) f.small.fetch_sub(small, std::memory_order_relaxed);
   // seq_cst against the waiter's increment: either it sees the new figure under the mutex, or
   // this sees it waiting and notifies under the mutex.
-  if (busy.waiting.load(std::memory_order_seq_cst) == 0 ||
-      !(busy.drained(f, true) || busy.drained(f, false)))
-    return;
+  const bool small_go =
+      busy.waiting_small.load(std::memory_order_seq_cst) > 0 && busy.drained(f, true);
+  const bool large_go =
+      busy.waiting_large.load(std::memory_order_seq_cst) > 0 && busy.drained(f, false);
+  if (!small_go && !large_go) return;
   std::lock_guard lock(busy.mutex);
   busy.cv.notify_all();
 }
@@ -898,10 +904,11 @@ struct Node::Impl final : detail::ConnectionOwner {
         if (auto* w = ambitious::detail::Worker::current()) w->run_deferred();
         std::unique_lock wait(busy.mutex);
         const std::uint64_t g = busy.generation;
-        busy.waiting.fetch_add(1, std::memory_order_seq_cst);
+        std::atomic<int>& waiting = small ? busy.waiting_small : busy.waiting_large;
+        waiting.fetch_add(1, std::memory_order_seq_cst);
         // Re-checked under the mutex, which discharge() takes to notify: no wake-up is lost.
         busy.cv.wait(wait, [&] { return busy.generation != g || busy.drained(f, small); });
-        busy.waiting.fetch_sub(1, std::memory_order_seq_cst);
+        waiting.fetch_sub(1, std::memory_order_seq_cst);
       }
     }
 
