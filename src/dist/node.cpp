@@ -1066,7 +1066,7 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
   // Inside a process the runtime runs already: its net_kernel starts now (else with each
   // runtime that starts while the node runs, Hook::runtime_started).
   if (in_process()) {
-    detail::start_net_kernel();
+    detail::start_net_kernel(/*report_up=*/true);
     detail::start_rpc_server();
   }
   return std::unique_ptr<Node>(new Node(std::move(impl)));

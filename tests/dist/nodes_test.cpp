@@ -247,6 +247,19 @@ TEST_F(NodesTest, monitor_nodes_without_distribution_hears_it_start_and_stop) {
   });
 }
 
+// Node::start inside a process is net_kernel:start as dist::start is: subscribers hear this
+// node come up.
+TEST_F(NodesTest, node_start_inside_a_process_reports_this_node_up_as_dist_start_does) {
+  run_test([&]() -> Task<> {
+    EXPECT_TRUE(monitor_nodes(true));
+    auto n = Node::start(options());
+    if (!n) give_up("the node did not start: " + n.error().detail);
+    EXPECT_EQ(co_await expect<Term>([](const Term&) { return true; }),
+              Term::tuple(Atom("nodeup"), a_node));
+    (*n)->stop();
+  });
+}
+
 TEST_F(NodesTest, net_adm_ping_is_answered_by_the_net_kernel_process) {
   auto n = start();
   ASSERT_TRUE(n);
