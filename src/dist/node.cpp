@@ -179,7 +179,7 @@ struct Node::Impl final : detail::ConnectionOwner {
   NodeOptions options;
   NodeName me;
   std::string full_name = me.full();
-  Cookie cookie;
+  Cookie cookie;  // under `mutex` once the node runs: erlang:set_cookie(node(), C) replaces it
   asio::io_context io;
   tcp::acceptor acceptor;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -209,6 +209,15 @@ struct Node::Impl final : detail::ConnectionOwner {
   std::function<void(const std::string&, const std::string&)> nodedown;
   std::map<std::string, Cookie, std::less<>> peer_cookies;  // erlang:set_cookie/2
 
+  // erlang:set_cookie(Node, C): this node's own cookie when Node is this node (what every peer
+  // without a cookie of its own is proved with), else Node's. Under `mutex`.
+  void set_cookie_locked(std::string_view node, Cookie c) {
+    if (node == full_name)
+      cookie = std::move(c);
+    else
+      peer_cookies.insert_or_assign(std::string(node), std::move(c));
+  }
+
   detail::ConnectionOptions connection_options() const {
     detail::ConnectionOptions c;
     c.net_ticktime = options.net_ticktime;
@@ -230,8 +239,8 @@ struct Node::Impl final : detail::ConnectionOwner {
   }
 
   HandshakeSettings settings(std::string peer) const {
-    HandshakeSettings s{full_name, creation, options.flags, cookie, std::move(peer)};
     std::lock_guard lock(mutex);
+    HandshakeSettings s{full_name, creation, options.flags, cookie, std::move(peer)};
     s.peer_cookies = peer_cookies;  // few entries: a copy per handshake costs nothing
     return s;
   }
@@ -1167,7 +1176,7 @@ std::vector<std::string> Node::connected() const {
 void Node::set_cookie(std::string_view node, std::string cookie) {
   Cookie c(std::move(cookie));  // throws std::invalid_argument when empty
   std::lock_guard lock(impl_->mutex);
-  impl_->peer_cookies.insert_or_assign(std::string(node), std::move(c));
+  impl_->set_cookie_locked(node, std::move(c));
 }
 
 void Node::on_nodedown(std::function<void(const std::string&, const std::string&)> f) {
@@ -1205,7 +1214,7 @@ struct detail::RunningNode {
     if (!impl || impl->stopped) return false;
     Cookie c(std::move(cookie));
     std::lock_guard cookies_lock(impl->mutex);
-    impl->peer_cookies.insert_or_assign(std::string(node), std::move(c));
+    impl->set_cookie_locked(node, std::move(c));
     return true;
   }
   static std::chrono::milliseconds setuptime() {

@@ -363,6 +363,24 @@ TEST_F(NodesTest, a_cookie_set_for_one_peer_is_used_with_it_both_ways) {
   });
 }
 
+// erlang:set_cookie(node(), C): the node's own cookie, for every peer without one of its own.
+TEST_F(NodesTest, set_cookie_of_this_node_changes_its_own_cookie_for_every_other_peer) {
+  auto n = start();
+  ASSERT_TRUE(n);
+  ErlNode y({.name = "y@127.0.0.1", .cookie = "new_secret", .epmd_port = epmd});
+  ASSERT_TRUE(y.ready()) << y.log();
+  ErlNode z({.name = "z@127.0.0.1", .cookie = cookie, .epmd_port = epmd});
+  ASSERT_TRUE(z.ready()) << z.log();
+  run_test([&]() -> Task<> {
+    const Atom y_node("y@127.0.0.1");
+    EXPECT_FALSE(co_await connect(y_node)) << "the old cookie is refused";
+    EXPECT_TRUE(set_cookie(dist::node(), "new_secret"));
+    EXPECT_TRUE(co_await connect(y_node)) << "as initiator, with the new cookie";
+    EXPECT_EQ(co_await eval(z, "net_adm:ping('a@127.0.0.1')."), "pang") << "the old one is gone";
+    EXPECT_EQ(dist::nodes(NodeSet::hidden), std::vector<Atom>{y_node});
+  });
+}
+
 TEST_F(NodesTest, a_wrong_cookie_set_for_one_peer_is_refused_both_ways) {
   auto n = start();
   ASSERT_TRUE(n);

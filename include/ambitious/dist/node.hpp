@@ -123,8 +123,9 @@ class Node {
   /// The nodes connected now (handshake done), sorted.
   std::vector<std::string> connected() const;
   /// erlang:set_cookie/2: the handshakes with `node` (a full name), both ways, prove and check
-  /// `cookie` instead of the node's own from now on. Throws std::invalid_argument when `cookie`
-  /// is empty.
+  /// `cookie` instead of the node's own from now on; with this node's own name, the node's own
+  /// cookie is `cookie` from now on (for every peer without one of its own). Throws
+  /// std::invalid_argument when `cookie` is empty.
   void set_cookie(std::string_view node, std::string cookie);
   /// Calls `f(node, why)` on the node's thread whenever a connection that was up is lost or
   /// closed (nodedown). Replaces the previous callback.

@@ -123,8 +123,10 @@ void monitor_node(Atom node, bool on);
 bool monitor_nodes(bool on, NodeMonitorOptions options = {});
 
 /// erlang:set_cookie/2: the handshakes with `node`, as initiator and acceptor, prove and check
-/// `cookie` instead of this node's own from now on (a connection up already stays). False when
-/// this node is not distributed; throws BadArg when `cookie` is empty. Any thread.
+/// `cookie` instead of this node's own from now on (a connection up already stays); with
+/// node() itself, this node's own cookie is `cookie` from now on, for every peer without one of
+/// its own. False when this node is not distributed; throws BadArg when `cookie` is empty. Any
+/// thread.
 bool set_cookie(Atom node, std::string cookie);
 
 /// net_kernel:connect_node/1: connects to `node` unless connected; true once connected, false
