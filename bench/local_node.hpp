@@ -1,14 +1,19 @@
 #pragma once
 // What the benchmarks that start nodes of their own on 127.0.0.1 share: a free port for the
-// epmd the first node embeds, and a cookie nobody else knows.
+// epmd the first node embeds, a cookie nobody else knows, and this program started again as a
+// peer node, reaped when the run is over.
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace ambitious::bench {
 
@@ -31,6 +36,32 @@ inline std::string random_cookie() {
   std::string c;
   for (int i = 0; i < 20; ++i) c.push_back(static_cast<char>('A' + rd() % 26));
   return c;
+}
+
+/// This program again (/proc/self/exe) with `args` (args[0] is its name), as a child; -1 when
+/// fork fails.
+inline pid_t start_self(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);  // the child must not print what this one buffered
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::execv("/proc/self/exe", argv.data());
+    std::_Exit(127);
+  }
+  return child;
+}
+
+/// Waits up to 5 s for `child` to end on its own, then kills it; reaped either way.
+inline void reap(pid_t child) {
+  int status = 0;
+  for (int i = 0; i < 500; ++i) {
+    if (::waitpid(child, &status, WNOHANG) == child) return;
+    ::usleep(10'000);
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, &status, 0);
 }
 
 }  // namespace ambitious::bench

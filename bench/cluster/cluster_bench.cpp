@@ -17,7 +17,6 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -313,16 +312,9 @@ Task<> coordinator_root() {
 }
 
 pid_t start_peer(Atom name, std::uint16_t epmd, const std::string& cookie) {
-  std::string flag(peer_flag), n(name.name()), port = std::to_string(epmd), c = cookie;
-  std::vector<char*> argv{
-      const_cast<char*>("cluster_bench"), flag.data(), n.data(), port.data(), c.data(), nullptr};
-  std::fflush(stdout);
-  pid_t child = ::fork();
+  pid_t child = bench::start_self({"cluster_bench", std::string(peer_flag),
+                                   std::string(name.name()), std::to_string(epmd), cookie});
   if (child < 0) fail("fork failed");
-  if (child == 0) {
-    ::execv("/proc/self/exe", argv.data());
-    std::_Exit(127);
-  }
   return child;
 }
 
@@ -351,18 +343,7 @@ int main(int argc, char** argv) {
               std::string(peer_names[0].name()).c_str(), std::string(peer_names[1].name()).c_str(),
               epmd, options.workers);
   int rc = run(options, coordinator_root);
-  for (pid_t child : children) {  // each ends on Quit; one that does not soon is killed
-    int status = 0;
-    bool reaped = false;
-    for (int i = 0; i < 500 && !reaped; ++i) {
-      reaped = ::waitpid(child, &status, WNOHANG) == child;
-      if (!reaped) ::usleep(10'000);
-    }
-    if (!reaped) {
-      ::kill(child, SIGKILL);
-      ::waitpid(child, &status, 0);
-    }
-  }
+  for (pid_t child : children) bench::reap(child);  // each ends on Quit
   node->stop();
   return rc;
 }

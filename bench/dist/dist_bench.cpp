@@ -14,7 +14,6 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -540,40 +539,17 @@ int run_over(std::string_view workload, const std::vector<std::int64_t>& args,
   const std::uint16_t epmd = free_port();
   const std::string cookie = random_cookie();
   auto node = start_node(a_name, cookie, epmd, certs);  // no epmd answers there: it embeds one
-  std::string epmd_s = std::to_string(epmd),
-              workers = "--workers=" + std::to_string(options.workers);
-  std::string flag(dist_peer_flag), a(a_name.name());
-  std::vector<char*> argv{const_cast<char*>("ambitious_bench"),
-                          flag.data(),
-                          epmd_s.data(),
-                          const_cast<char*>(cookie.c_str()),
-                          a.data(),
-                          workers.data(),
-                          const_cast<char*>(certs.empty() ? "tcp" : certs.c_str()),
-                          nullptr};
-  std::fflush(stdout);
-  pid_t child = ::fork();
+  pid_t child =
+      start_self({"ambitious_bench", std::string(dist_peer_flag), std::to_string(epmd), cookie,
+                  std::string(a_name.name()), "--workers=" + std::to_string(options.workers),
+                  certs.empty() ? "tcp" : certs});
   if (child < 0) fail("fork failed");
-  if (child == 0) {
-    ::execv("/proc/self/exe", argv.data());
-    std::_Exit(127);
-  }
   std::printf("# dist %s over %s: node A %s, node B %s (pid %d), embedded epmd on port %u\n",
               std::string(workload).c_str(), certs.empty() ? "TCP" : "TLS",
               std::string(a_name.name()).c_str(), std::string(b_name.name()).c_str(),
               static_cast<int>(child), epmd);
   int rc = run(options, root, std::string(workload), args);
-  // B ends on Quit; a B that does not within a few seconds is killed.
-  int status = 0;
-  bool reaped = false;
-  for (int i = 0; i < 500 && !reaped; ++i) {
-    reaped = ::waitpid(child, &status, WNOHANG) == child;
-    if (!reaped) ::usleep(10'000);
-  }
-  if (!reaped) {
-    ::kill(child, SIGKILL);
-    ::waitpid(child, &status, 0);
-  }
+  reap(child);  // B ends on Quit
   node->stop();
   return rc;
 }

@@ -217,8 +217,9 @@ template <class S, class Msg>
 void cast(const ServerRef<S>& server, Msg msg) {
   if constexpr (detail::check_cast<S, Msg>()) {
     // A via name may be held on another node (a global name): resolved first.
-    std::optional<Pid> pid = server.remote() ? std::nullopt : server.resolve();
-    if (server.remote() || (pid && !pid->is_local())) {
+    const bool remote = server.remote();
+    std::optional<Pid> pid = remote ? std::nullopt : server.resolve();
+    if (remote || (pid && !pid->is_local())) {
       if constexpr (Encodable<Msg>)
         detail::cast_remote(pid ? detail::ServerTarget(*pid) : server.target(),
                             Codec<Msg>::to_term(msg));
