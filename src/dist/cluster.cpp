@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
+#include <utility>
 
 #include "ambitious/core/term.hpp"
 #include "ambitious/dist/node_name.hpp"
@@ -89,6 +90,11 @@ class Membership {
     if (from == me_) return;
     const std::size_t before = members_.size();
     learn(from);
+    // The first hello from `from` since it came up is answered: ours to it may have been
+    // dropped (sent before its membership process ran, in the window between its node's start
+    // and its join), and it counts us only once it hears one. Each side answers once, so it ends.
+    Member& sender = members_[from];
+    if (!std::exchange(sender.heard, true)) hello(from);
     for (Term rest = t[3]; rest.is_cons(); rest = rest.tail())
       if (rest.head().is_atom()) learn(rest.head().as_atom());
     publish();
@@ -143,6 +149,7 @@ class Membership {
     bool seed = false;
     bool up = false;
     bool dialing = false;
+    bool heard = false;  // its hello came since it came up
     std::chrono::milliseconds backoff{0};
     std::uint64_t generation = 0;
     std::chrono::steady_clock::time_point down_since = std::chrono::steady_clock::now();
@@ -174,6 +181,7 @@ class Membership {
     if (it == members_.end()) return;
     Member& m = it->second;
     m.up = false;
+    m.heard = false;
     m.down_since = std::chrono::steady_clock::now();
     if (dials(m))
       plan_retry(node, m);
