@@ -6,9 +6,10 @@
 // embeds on a private port; the child dies with A (PR_SET_PDEATHSIG), and A gives up after
 // `deadline`, so that nothing outlives the bench.
 //
-// One invocation runs the workload over each carrier, TCP first and then TLS distribution
-// (certificates made by scripts/cluster-certs.sh in a private directory), printing `bench=dist_X`
-// and `bench=dist_X_tls`; AMBITIOUS_DIST_CARRIERS="tcp" (or "tls") runs only those.
+// One invocation runs the workload over each carrier, TCP first, then TLS distribution, then QUIC
+// (both with certificates made by scripts/cluster-certs.sh in a private directory), printing
+// `bench=dist_X`, `bench=dist_X_tls` and `bench=dist_X_quic`; AMBITIOUS_DIST_CARRIERS="tcp"
+// (or any of "tcp tls quic") runs only those.
 
 #include "dist_bench.hpp"
 
@@ -220,7 +221,7 @@ struct ambitious::Codec<ab::Quit> {
 namespace ambitious::bench {
 namespace {
 
-// The carrier of the run under way: "" for TCP, "_tls" (appended to each figure's name).
+// The carrier of the run under way: "" for TCP, "_tls", "_quic" (appended to each figure's name).
 std::string carrier_suffix;
 
 void result(const char* name, double value, const char* unit) {
@@ -466,17 +467,31 @@ std::uint16_t free_port() {
   return port;
 }
 
-// `certs`: a directory of cluster-certs.sh's files for TLS distribution; empty: TCP.
+// How both nodes of a run speak: `carrier` "tcp", "tls" or "quic"; `certs`, a directory of
+// cluster-certs.sh's files (for tls and quic).
+struct Carrier {
+  std::string name;
+  std::string certs;
+  // As the peer's command line carries it: "tcp", or "tls=DIR", "quic=DIR".
+  std::string arg() const { return certs.empty() ? name : name + "=" + certs; }
+  static Carrier parse(std::string_view a) {
+    const std::size_t eq = a.find('=');
+    if (eq == std::string_view::npos) return {std::string(a), ""};
+    return {std::string(a.substr(0, eq)), std::string(a.substr(eq + 1))};
+  }
+};
+
 std::unique_ptr<dist::Node> start_node(Atom name, const std::string& cookie, std::uint16_t epmd,
-                                       const std::string& certs) {
+                                       const Carrier& carrier) {
   dist::NodeOptions o;
   o.name = std::string(name.name());
   o.cookie = cookie;
   o.epmd_port = epmd;
-  if (!certs.empty())
-    o.tls = dist::TlsOptions{.ca_file = certs + "/ca.pem",
-                             .cert_file = certs + "/" + o.name + ".pem",
-                             .key_file = certs + "/" + o.name + "-key.pem"};
+  if (!carrier.certs.empty())
+    o.tls = dist::TlsOptions{.ca_file = carrier.certs + "/ca.pem",
+                             .cert_file = carrier.certs + "/" + o.name + ".pem",
+                             .key_file = carrier.certs + "/" + o.name + "-key.pem"};
+  if (carrier.name == "quic") o.quic = dist::QuicDistOptions{};
   auto node = dist::Node::start(std::move(o));
   if (!node) fail(("the node did not start: " + node.error().detail).c_str());
   return std::move(*node);
@@ -505,7 +520,7 @@ std::string make_certs() {
 }
 
 int run_over(std::string_view workload, const std::vector<std::int64_t>& args,
-             RuntimeOptions options, const std::string& certs);
+             RuntimeOptions options, const Carrier& carrier);
 
 }  // namespace
 
@@ -514,17 +529,18 @@ int dist_main(std::string_view workload, const std::vector<std::int64_t>& args,
   // SIGALRM ends A (and B with it, through its parent-death signal) if a workload hangs.
   ::alarm(static_cast<unsigned>(std::chrono::seconds(deadline).count()));
   const char* only = std::getenv("AMBITIOUS_DIST_CARRIERS");
-  const std::string carriers = only ? only : "tcp tls";
+  const std::string carriers = only ? only : "tcp tls quic";
   int rc = 0;
   if (carriers.find("tcp") != std::string::npos) {
     carrier_suffix.clear();
-    rc = run_over(workload, args, options, "");
+    rc = run_over(workload, args, options, Carrier{"tcp", ""});
   }
-  if (rc == 0 && carriers.find("tls") != std::string::npos) {
+  for (const char* secure : {"tls", "quic"}) {
+    if (rc != 0 || carriers.find(secure) == std::string::npos) continue;
     ::alarm(static_cast<unsigned>(std::chrono::seconds(deadline).count()));  // a fresh deadline
     const std::string certs = make_certs();
-    carrier_suffix = "_tls";
-    rc = run_over(workload, args, options, certs);
+    carrier_suffix = std::string("_") + secure;
+    rc = run_over(workload, args, options, Carrier{secure, certs});
     std::error_code ignored;
     std::filesystem::remove_all(certs, ignored);
   }
@@ -535,17 +551,16 @@ int dist_main(std::string_view workload, const std::vector<std::int64_t>& args,
 namespace {
 
 int run_over(std::string_view workload, const std::vector<std::int64_t>& args,
-             RuntimeOptions options, const std::string& certs) {
+             RuntimeOptions options, const Carrier& carrier) {
   const std::uint16_t epmd = free_port();
   const std::string cookie = random_cookie();
-  auto node = start_node(a_name, cookie, epmd, certs);  // no epmd answers there: it embeds one
-  pid_t child =
-      start_self({"ambitious_bench", std::string(dist_peer_flag), std::to_string(epmd), cookie,
-                  std::string(a_name.name()), "--workers=" + std::to_string(options.workers),
-                  certs.empty() ? "tcp" : certs});
+  auto node = start_node(a_name, cookie, epmd, carrier);  // no epmd answers there: it embeds one
+  pid_t child = start_self({"ambitious_bench", std::string(dist_peer_flag), std::to_string(epmd),
+                            cookie, std::string(a_name.name()),
+                            "--workers=" + std::to_string(options.workers), carrier.arg()});
   if (child < 0) fail("fork failed");
   std::printf("# dist %s over %s: node A %s, node B %s (pid %d), embedded epmd on port %u\n",
-              std::string(workload).c_str(), certs.empty() ? "TCP" : "TLS",
+              std::string(workload).c_str(), carrier.name.c_str(),
               std::string(a_name.name()).c_str(), std::string(b_name.name()).c_str(),
               static_cast<int>(child), epmd);
   int rc = run(options, root, std::string(workload), args);
@@ -557,15 +572,14 @@ int run_over(std::string_view workload, const std::vector<std::int64_t>& args,
 }  // namespace
 
 int dist_peer_main(int argc, char** argv, RuntimeOptions options) {
-  // argv: epmd port, cookie, node A's name, then the workers flag and "tcp" or the certificates.
+  // argv: epmd port, cookie, node A's name, then the workers flag and the carrier (Carrier::arg).
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() == 1 || argc < 3) return 1;  // A is gone already, or called by hand
   auto epmd = static_cast<std::uint16_t>(std::atoi(argv[0]));
-  std::string certs;
+  Carrier carrier{"tcp", ""};
   for (int i = 3; i < argc; ++i)
-    if (!std::string_view(argv[i]).starts_with("--") && std::string_view(argv[i]) != "tcp")
-      certs = argv[i];
-  auto node = start_node(b_name, argv[1], epmd, certs);
+    if (!std::string_view(argv[i]).starts_with("--")) carrier = Carrier::parse(argv[i]);
+  auto node = start_node(b_name, argv[1], epmd, carrier);
   int rc = run(options, peer_root, Atom(argv[2]));
   node->stop();
   return rc;

@@ -168,10 +168,12 @@ ChildSpec registered_process(Atom name, Task<> (*body)(), std::optional<Term> gr
 // ---- start-up: flags, else the environment ----------------------------------------------------
 const char* const usage =
     "usage: interop_node --name NAME --cookie COOKIE [--ticktime SECONDS]\n"
-    "                    [--tls-ca CA.pem --tls-cert CERT.pem --tls-key KEY.pem]\n"
+    "                    [--tls-ca CA.pem --tls-cert CERT.pem --tls-key KEY.pem [--quic PORT]]\n"
     "  absent flags are read from INTEROP_NODE_NAME, INTEROP_COOKIE, INTEROP_NET_TICKTIME,\n"
     "  INTEROP_TLS_CA, INTEROP_TLS_CERT, INTEROP_TLS_KEY (all three TLS files: TLS distribution,\n"
-    "  as erl -proto_dist inet_tls; none: TCP)\n"
+    "  as erl -proto_dist inet_tls; none: TCP), INTEROP_QUIC (a UDP port, 0 for any: QUIC as "
+    "well,\n"
+    "  to ambitious peers that announce it; needs the TLS files)\n"
     "  (no cookie at all: AMBITIOUS_COOKIE, else ~/.erlang.cookie);\n"
     "  epmd is found on ERL_EPMD_PORT (default 4369)\n";
 
@@ -182,7 +184,8 @@ std::expected<dist::NodeOptions, std::string> parse(int argc, char** argv) {
   };
   std::optional<std::string> name = env("INTEROP_NODE_NAME"), cookie = env("INTEROP_COOKIE"),
                              ticktime = env("INTEROP_NET_TICKTIME"), tls_ca = env("INTEROP_TLS_CA"),
-                             tls_cert = env("INTEROP_TLS_CERT"), tls_key = env("INTEROP_TLS_KEY");
+                             tls_cert = env("INTEROP_TLS_CERT"), tls_key = env("INTEROP_TLS_KEY"),
+                             quic = env("INTEROP_QUIC");
   for (int i = 1; i < argc; i += 2) {
     std::string_view flag = argv[i];
     std::optional<std::string>* value = flag == "--name"       ? &name
@@ -191,6 +194,7 @@ std::expected<dist::NodeOptions, std::string> parse(int argc, char** argv) {
                                         : flag == "--tls-ca"   ? &tls_ca
                                         : flag == "--tls-cert" ? &tls_cert
                                         : flag == "--tls-key"  ? &tls_key
+                                        : flag == "--quic"     ? &quic
                                                                : nullptr;
     if (!value) return std::unexpected("unknown flag " + std::string(flag));
     if (i + 1 == argc) return std::unexpected(std::string(flag) + " needs a value");
@@ -218,6 +222,16 @@ std::expected<dist::NodeOptions, std::string> parse(int argc, char** argv) {
         dist::TlsOptions{.ca_file = *tls_ca, .cert_file = *tls_cert, .key_file = *tls_key};
   }
   // [snippet tls]
+  // [snippet quic]
+  if (quic) {
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(quic->data(), quic->data() + quic->size(), port);
+    if (ec != std::errc() || end != quic->data() + quic->size() || port > 65535)
+      return std::unexpected("the QUIC port must be a number from 0 to 65535, not '" + *quic + "'");
+    if (!options.tls) return std::unexpected(std::string("QUIC needs the three TLS files"));
+    options.quic = dist::QuicDistOptions{.port = static_cast<std::uint16_t>(port)};
+  }
+  // [snippet quic]
   return options;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// Private: Carrier, what moves a connection's bytes (TCP, TLS; QUIC later, behind the same
-// interface), and the TCP carrier on Boost.Asio (the TLS one: tls_carrier.hpp). A carrier knows
+// Private: Carrier, what moves a connection's bytes (TCP, TLS, QUIC, behind the same
+// interface), and the TCP carrier on Boost.Asio (the TLS one: tls_carrier.hpp, QUIC:
+// quic_carrier.hpp). A carrier knows
 // nothing of frames: the Connection above it reads into its FrameReader's buffer and writes batches
 // of frames.
 
@@ -50,6 +51,11 @@ class Carrier {
   }
   /// Ends the stream: what is pending completes with an error. Idempotent.
   virtual void close() noexcept = 0;
+  /// Why a read or write failed with `ec`, in words (QUIC: the connection's own reason, such
+  /// as its idle timeout).
+  virtual std::string describe(const boost::system::error_code& ec) const { return ec.message(); }
+  /// What it is: "tcp", "tls" or "quic" (Node::carrier).
+  virtual const char* kind() const noexcept = 0;
   /// The peer's address, for error texts.
   virtual std::string remote() const = 0;
 };
@@ -65,6 +71,7 @@ class TcpCarrier final : public Carrier {
   std::size_t try_write(std::span<const asio::const_buffer> buffers,
                         boost::system::error_code& ec) override;
   void close() noexcept override;
+  const char* kind() const noexcept override { return "tcp"; }
   std::string remote() const override;
 
  private:

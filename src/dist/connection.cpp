@@ -228,7 +228,7 @@ awaitable<std::string> Connection::handshake() {
     std::size_t n = co_await carrier_->read_some(reader_.space(), ec);
     if (closed_) co_return close_reason_;
     if (ec == asio::error::eof) co_return "handshake failed: the peer closed the connection";
-    if (ec) co_return "handshake failed: " + ec.message();
+    if (ec) co_return "handshake failed: " + carrier_->describe(ec);
     reader_.commit(n);
   }
 }
@@ -243,7 +243,7 @@ awaitable<std::string> Connection::read_loop() {
     std::size_t n = co_await carrier_->read_some(reader_.space(), ec);
     if (closed_) co_return close_reason_;
     if (ec == asio::error::eof) co_return "connection closed by the peer";
-    if (ec) co_return "read failed: " + ec.message();
+    if (ec) co_return "read failed: " + carrier_->describe(ec);
     reader_.commit(n);
     last_read_ = Clock::now();
   }
@@ -556,7 +556,7 @@ awaitable<void> Connection::write_loop() {
       }
     }
     if (ec) {
-      close("write failed: " + ec.message());
+      close("write failed: " + carrier_->describe(ec));
       co_return;
     }
   }

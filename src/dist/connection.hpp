@@ -136,6 +136,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   /// True while queued_bytes() is at least options.busy_limit: senders should wait for sent().
   bool busy() const noexcept { return queued_bytes() >= options_.busy_limit; }
+  /// What it travels on: "tcp", "tls" or "quic".
+  const char* carrier_kind() const noexcept { return carrier_->kind(); }
   /// The limits and sizes it was made with.
   const ConnectionOptions& options() const noexcept { return options_; }
   /// The owner's own data about this connection (the node keeps its peer's flow here).

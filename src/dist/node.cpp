@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
@@ -18,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "ambitious/behaviours/logger.hpp"
 #include "ambitious/core/node.hpp"
 #include "ambitious/dist/cookie.hpp"
 #include "ambitious/dist/epmd_server.hpp"
@@ -30,6 +32,7 @@
 #include "connection.hpp"
 #include "epmd_async.hpp"
 #include "net_kernel.hpp"
+#include "quic_carrier.hpp"
 #include "rpc_service.hpp"
 #include "running_node.hpp"
 #include "tls_carrier.hpp"
@@ -41,6 +44,7 @@ using asio::awaitable;
 using asio::use_awaitable;
 using detail::Connection;
 using detail::tcp;
+using detail::udp;
 
 namespace {
 
@@ -187,7 +191,10 @@ struct Node::Impl final : detail::ConnectionOwner {
   std::uint32_t creation = 0;
   std::uint16_t port = 0;
   std::uint16_t epmd_port = 0;
-  std::shared_ptr<const detail::TlsCredentials> tls;  // set: every connection is TLS
+  std::shared_ptr<const detail::TlsCredentials> tls;  // set: every TCP connection is TLS
+  // Set with NodeOptions::quic: QUIC connections, to and from peers that announce it. Dropped
+  // before the io_context (its connections' timers are the io_context's).
+  std::unique_ptr<detail::QuicEndpoint> quic;
   // The hook's wake-up of this thread for its queued jobs (Hook::submit): an eventfd the
   // reactor watches, written by the sender with no lock held. asio::post instead interrupts
   // the reactor while it holds the scheduler's mutex, so this thread woke only to block on
@@ -264,7 +271,8 @@ struct Node::Impl final : detail::ConnectionOwner {
   void publish() {
     std::vector<detail::ConnectedPeer> now;
     for (auto& [name, p] : peers)
-      if (p.conn && p.conn->established()) now.push_back({name, hidden(*p.conn)});
+      if (p.conn && p.conn->established())
+        now.push_back({name, hidden(*p.conn), p.conn->carrier_kind()});
     std::sort(now.begin(), now.end(), [](auto& a, auto& b) { return a.name < b.name; });
     std::lock_guard lock(mutex);
     up = std::move(now);
@@ -405,6 +413,10 @@ struct Node::Impl final : detail::ConnectionOwner {
       give_up(node, attempt);
       co_return;
     }
+    if (auto quic_port = announced_quic_port(entry->extra); quic && quic_port) {
+      co_await connect_quic(node, attempt, name->host, *quic_port);
+      co_return;
+    }
     tcp::socket socket(io);
     tcp::resolver resolver(io);
     detail::Deadline deadline(socket, options.net_setuptime, &resolver);
@@ -425,6 +437,72 @@ struct Node::Impl final : detail::ConnectionOwner {
     auto c = std::make_shared<Connection>(
         io.get_executor(), carrier(std::move(socket), Handshake::Role::initiator),
         Handshake::Role::initiator, settings(node), random(), connection_options(), *this);
+    it->second.conn = c;
+    c->start();
+  }
+
+  // The UDP port a peer's epmd registration announces QUIC on (`quic=<port>` among the
+  // space-separated words of its extra field), if it does.
+  static std::optional<std::uint16_t> announced_quic_port(std::string_view extra) {
+    while (!extra.empty()) {
+      const std::size_t end = std::min(extra.find(' '), extra.size());
+      std::string_view word = extra.substr(0, end);
+      extra.remove_prefix(std::min(end + 1, extra.size()));
+      if (!word.starts_with("quic=")) continue;
+      word.remove_prefix(5);
+      unsigned port = 0;
+      auto [at, err] = std::from_chars(word.data(), word.data() + word.size(), port);
+      if (err == std::errc() && at == word.data() + word.size() && port > 0 && port <= 65535)
+        return static_cast<std::uint16_t>(port);
+    }
+    return std::nullopt;
+  }
+
+  // What a QUIC dial yields, shared with the endpoint's callback: the dial may outlive the
+  // coroutine that waits for it (a stopped node abandons it).
+  struct QuicDial {
+    explicit QuicDial(asio::io_context& io) : done(io, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer done;
+    std::optional<std::expected<std::shared_ptr<detail::QuicConnection>, std::string>> result;
+  };
+
+  awaitable<void> connect_quic(std::string node, std::uint64_t attempt, std::string host,
+                               std::uint16_t port) {
+    udp::resolver resolver(io);
+    boost::system::error_code ec;
+    auto found = co_await resolver.async_resolve(udp::v4(), host, std::to_string(port),
+                                                 asio::redirect_error(use_awaitable, ec));
+    if (ec || found.empty() || stopped || !quic) {
+      give_up(node, attempt);
+      co_return;
+    }
+    auto dial = std::make_shared<QuicDial>(io);
+    quic->dial(found.begin()->endpoint(), node, [dial](auto result) {
+      dial->result = std::move(result);
+      dial->done.cancel();
+    });
+    while (!dial->result) {
+      co_await dial->done.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (stopped) co_return;
+    }
+    auto it = peers.find(node);
+    if (!*dial->result || it == peers.end() || it->second.attempt != attempt || it->second.conn) {
+      if (!*dial->result) {
+        if (log_enabled(LogLevel::warning))
+          log(LogReport{LogLevel::warning, "dist_handshake_refused", Pid(),
+                        "distribution connection to " + node + " (QUIC, " + host + ":" +
+                            std::to_string(port) + ") refused: " + dial->result->error()});
+        give_up(node, attempt);
+      } else {
+        (**dial->result)->close("overtaken by another connection");
+      }
+      co_return;
+    }
+    auto carrier = std::make_unique<detail::QuicCarrier>(
+        io.get_executor(), std::move(**dial->result), detail::QuicCarrier::Role::initiator);
+    auto c = std::make_shared<Connection>(io.get_executor(), std::move(carrier),
+                                          Handshake::Role::initiator, settings(node), random(),
+                                          connection_options(), *this);
     it->second.conn = c;
     c->start();
   }
@@ -453,6 +531,21 @@ struct Node::Impl final : detail::ConnectionOwner {
           Handshake::Role::acceptor, settings(""), random(), connection_options(), *this);
       c->start();
     }
+  }
+
+  // A QUIC connection a peer opened (its certificate verified): a distribution connection like
+  // an accepted TCP one, whose handshake checks the name the peer claims against it.
+  void accepted_quic(std::shared_ptr<detail::QuicConnection> q) {
+    if (stopped) {
+      q->close("the node stopped");
+      return;
+    }
+    auto carrier = std::make_unique<detail::QuicCarrier>(io.get_executor(), std::move(q),
+                                                         detail::QuicCarrier::Role::acceptor);
+    auto c = std::make_shared<Connection>(io.get_executor(), std::move(carrier),
+                                          Handshake::Role::acceptor, settings(""), random(),
+                                          connection_options(), *this);
+    c->start();
   }
 
   // --- what connections ask and tell ------------------------------------------------------
@@ -720,6 +813,7 @@ struct Node::Impl final : detail::ConnectionOwner {
       }
       lost(std::move(p));
     }
+    quic.reset();  // after the goodbyes of its connections
     work.reset();
   }
 
@@ -1032,6 +1126,9 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
     if (!credentials) return fail(NodeErrc::tls_failed, credentials.error());
     impl->tls = std::move(*credentials);
   }
+  if (impl->options.quic && !impl->tls)
+    return fail(NodeErrc::tls_failed,
+                "QUIC distribution needs TLS options: a CA, a certificate and a key");
   const int jobs_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (jobs_fd < 0)
     return fail(NodeErrc::listen_failed, std::string("eventfd: ") + std::strerror(errno));
@@ -1051,6 +1148,26 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
   epmd::NodeEntry entry;
   entry.name = impl->me.alive;
   entry.port = impl->port;
+  if (impl->options.quic) {
+    detail::QuicOptions q;
+    q.use(impl->tls);
+    q.auto_consume = false;  // credit goes back as the connections read (QuicCarrier)
+    // QUIC's own liveness as ticks: a peer silent for net_ticktime is lost.
+    q.idle_timeout = impl->options.net_ticktime;
+    q.handshake_timeout = impl->options.net_setuptime;
+    auto endpoint = detail::QuicEndpoint::open(
+        impl->io.get_executor(), udp::endpoint(address, impl->options.quic->port), std::move(q));
+    if (!endpoint) return fail(NodeErrc::listen_failed, "QUIC: " + endpoint.error());
+    impl->quic = std::move(*endpoint);
+    impl->quic->on_accept([raw = impl.get()](auto c) { raw->accepted_quic(std::move(c)); });
+    impl->quic->on_refused([](const udp::endpoint& from, const std::string& why) {
+      if (log_enabled(LogLevel::warning))
+        log(LogReport{LogLevel::warning, "dist_handshake_refused", Pid(),
+                      "distribution connection from " + from.address().to_string() + ":" +
+                          std::to_string(from.port()) + " (QUIC) refused: " + why});
+    });
+    entry.extra = "quic=" + std::to_string(impl->quic->local().port());
+  }
   entry.type =
       (impl->options.flags & flag::published) ? epmd::NodeType::normal : epmd::NodeType::hidden;
   epmd::ServerOptions server;
@@ -1171,6 +1288,13 @@ std::vector<std::string> Node::connected() const {
   std::vector<std::string> names;
   for (const auto& p : impl_->up) names.push_back(p.name);
   return names;
+}
+
+std::optional<std::string> Node::carrier(std::string_view node) const {
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& p : impl_->up)
+    if (p.name == node) return std::string(p.carrier);
+  return std::nullopt;
 }
 
 void Node::set_cookie(std::string_view node, std::string cookie) {

@@ -592,7 +592,7 @@ void QuicConnection::on_stream_close(QuicStreamId id) {
 }
 
 void QuicConnection::schedule_flush() {
-  if (flush_posted_ || closed_) return;
+  if (flush_posted_ || flushing_ || closed_) return;
   flush_posted_ = true;
   asio::post(timer_.get_executor(), [w = weak_from_this()] {
     if (auto c = w.lock()) c->flush();
@@ -611,7 +611,13 @@ void QuicConnection::flush() {
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi;
   const ngtcp2_tstamp ts = now();
-  for (int packets = 0; packets < flush_packets;) {
+  // Streams put back in turn below schedule no flush of their own: when this one stops with
+  // bytes left, ngtcp2 holds them (congestion window, pacing, the peer's credit), and what lifts
+  // that (an acknowledgement, MAX_DATA, the pacing timer) comes with a flush. Scheduling one
+  // here instead turned a congestion-limited stream into a busy loop of flushes.
+  flushing_ = true;
+  int packets = 0;
+  for (; packets < flush_packets;) {
     // The next stream with bytes to send, in turn, so that streams share the connection.
     Stream* s = nullptr;
     QuicStreamId id = -1;
@@ -652,6 +658,7 @@ void QuicConnection::flush() {
         n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND)
       continue;
     if (n < 0) {
+      flushing_ = false;
       failed(static_cast<int>(n));
       return;
     }
@@ -665,9 +672,12 @@ void QuicConnection::flush() {
     }
     if (!endpoint_->send({packet.data(), static_cast<std::size_t>(n)}, remote_)) break;
   }
+  flushing_ = false;
   if (!conn_) return;
   ngtcp2_conn_update_pkt_tx_time(conn_, ts);
   arm_timer();
+  // Stopped by this turn's limit, not by ngtcp2: the rest goes on a later turn.
+  if (packets == flush_packets && !ready_.empty()) schedule_flush();
 }
 
 void QuicConnection::arm_timer() {

@@ -211,6 +211,7 @@ class QuicConnection : public std::enable_shared_from_this<QuicConnection> {
   bool closed_ = false;
   bool first_datagram_ = true;  // a server's connection before its first datagram was read
   bool flush_posted_ = false;
+  bool flushing_ = false;   // inside flush(): what it puts back in turn schedules no other
   bool in_ngtcp2_ = false;  // inside read_pkt/handle_expiry: close() waits until it returns
 };
 

@@ -12,8 +12,9 @@ namespace ambitious::dist::detail {
 
 /// A peer connected now (handshake done).
 struct ConnectedPeer {
-  std::string name;     ///< its full node name
-  bool hidden = false;  ///< either side is hidden (no PUBLISHED on both)
+  std::string name;             ///< its full node name
+  bool hidden = false;          ///< either side is hidden (no PUBLISHED on both)
+  const char* carrier = "tcp";  ///< what the connection travels on (Carrier::kind)
 };
 
 /// The running node's peers, sorted by name; empty when no node runs.

@@ -52,6 +52,7 @@ class TlsCarrier final : public Carrier {
   asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
                               boost::system::error_code& ec) override;
   void close() noexcept override;
+  const char* kind() const noexcept override { return "tls"; }
   std::string remote() const override;
 
  private:

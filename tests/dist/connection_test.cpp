@@ -85,6 +85,7 @@ struct Stalling final : Carrier {
     release->cancel();
     inner->close();
   }
+  const char* kind() const noexcept override { return inner->kind(); }
   std::string remote() const override { return inner->remote(); }
   std::unique_ptr<Carrier> inner;
   std::shared_ptr<bool> stalled = std::make_shared<bool>(false);
@@ -116,6 +117,7 @@ struct Muting final : Carrier {
     return *muted || *corrupt ? 0 : inner->try_write(b, ec);
   }
   void close() noexcept override { inner->close(); }
+  const char* kind() const noexcept override { return inner->kind(); }
   std::string remote() const override { return inner->remote(); }
   std::unique_ptr<Carrier> inner;
   std::shared_ptr<bool> muted = std::make_shared<bool>(false);

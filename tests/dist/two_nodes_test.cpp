@@ -4,12 +4,19 @@
 // counter and crasher). Each test drives a capability of the dist layer both ways where the
 // interop node can act on its own: echo's ping_me_reg sends to a name of ours and its
 // call_erlang calls a GenServer of ours.
+//
+// One suite, run per carrier: AMBITIOUS_TEST_CARRIER (tcp when unset, tls, quic) says which one
+// both nodes speak (CTest runs the suite once per carrier: tests/dist/CMakeLists.txt). TLS and
+// QUIC use certificates from scripts/cluster-certs.sh. Over QUIC a killed peer is noticed by its
+// silence (no FIN on UDP), so both nodes run with a short net_ticktime there, which bounds it.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <boost/describe.hpp>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -50,7 +57,47 @@ struct ambitious::CodecRecord<Add> {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 const char* const cookie = "two_nodes_cookie";
+
+// What both nodes speak: tcp, tls or quic.
+std::string carrier() {
+  const char* c = std::getenv("AMBITIOUS_TEST_CARRIER");
+  return c ? c : "tcp";
+}
+bool secure() { return carrier() != "tcp"; }
+// The net_ticktime of both nodes, in seconds: OTP's default, but short over QUIC.
+int ticktime_s() { return carrier() == "quic" ? 3 : 60; }
+
+// The cluster's certificates for both nodes (TLS and QUIC), made once per run of the suite.
+const fs::path& certificates() {
+  static const fs::path dir = [] {
+    char pattern[] = "/tmp/ambitious-two-nodes-XXXXXX";
+    if (!::mkdtemp(pattern)) return fs::path();
+    const std::string command = std::string(CLUSTER_CERTS_SCRIPT) + " " + pattern +
+                                " a@127.0.0.1 cpp@127.0.0.1 >/dev/null 2>&1";
+    return std::system(command.c_str()) == 0 ? fs::path(pattern) : fs::path();
+  }();
+  return dir;
+}
+
+// The environment that starts the interop node on the carrier of this run.
+std::vector<std::pair<std::string, std::string>> interop_env(std::uint16_t epmd) {
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"INTEROP_NODE_NAME", "cpp@127.0.0.1"},
+      {"INTEROP_COOKIE", cookie},
+      {"ERL_EPMD_PORT", std::to_string(epmd)},
+      {"INTEROP_NET_TICKTIME", std::to_string(ticktime_s())}};
+  if (secure()) {
+    const fs::path& c = certificates();
+    env.insert(env.end(), {{"INTEROP_TLS_CA", (c / "ca.pem").string()},
+                           {"INTEROP_TLS_CERT", (c / "cpp@127.0.0.1.pem").string()},
+                           {"INTEROP_TLS_KEY", (c / "cpp@127.0.0.1-key.pem").string()}});
+  }
+  if (carrier() == "quic") env.emplace_back("INTEROP_QUIC", "0");
+  return env;
+}
 const Atom a_node("a@127.0.0.1");
 const Atom cpp("cpp@127.0.0.1");
 const Atom echo("echo"), counter("counter"), crasher("crasher");
@@ -80,10 +127,7 @@ struct AnyServer : GenServer<AnyServer> {
 // once it printed that it registered with epmd.
 class InteropNode {
  public:
-  explicit InteropNode(std::uint16_t epmd)
-      : child_({INTEROP_NODE_BINARY}, {{"INTEROP_NODE_NAME", "cpp@127.0.0.1"},
-                                       {"INTEROP_COOKIE", cookie},
-                                       {"ERL_EPMD_PORT", std::to_string(epmd)}}) {
+  explicit InteropNode(std::uint16_t epmd) : child_({INTEROP_NODE_BINARY}, interop_env(epmd)) {
     while (auto line = child_.read_line(patience))
       if (line->starts_with("interop_node ") && line->find(" ready (port ") != std::string::npos) {
         ready_ = true;
@@ -100,11 +144,24 @@ class InteropNode {
 };
 
 struct TwoNodesTest : ::testing::Test {
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    if (secure() && !certificates().empty()) fs::remove_all(certificates(), ec);
+  }
   void SetUp() override {
     NodeOptions o;
     o.name = "a@127.0.0.1";
     o.cookie = cookie;
     o.epmd_port = epmd;  // none answers there: the node starts the embedded epmd on it
+    o.net_ticktime = std::chrono::seconds(ticktime_s());
+    if (secure()) {
+      const fs::path& c = certificates();
+      ASSERT_FALSE(c.empty()) << "scripts/cluster-certs.sh failed (is gnutls-bin installed?)";
+      o.tls = TlsOptions{.ca_file = (c / "ca.pem").string(),
+                         .cert_file = (c / "a@127.0.0.1.pem").string(),
+                         .key_file = (c / "a@127.0.0.1-key.pem").string()};
+    }
+    if (carrier() == "quic") o.quic = QuicDistOptions{};
     auto n = Node::start(o);
     ASSERT_TRUE(n) << "the node did not start: " << n.error().detail;
     node = std::move(*n);
@@ -180,6 +237,25 @@ TEST_F(TwoNodesTest, the_first_send_connects_and_monitor_nodes_and_nodes_see_the
     EXPECT_EQ(dist::nodes(NodeSet::this_node | NodeSet::connected),
               (std::vector<Atom>{a_node, cpp}));
     EXPECT_TRUE(co_await connect(cpp)) << "connected already";
+  });
+}
+
+// Both nodes speak the carrier of this run (QUIC: dialed over QUIC, as the peer announced
+// through epmd, and accepted there); the peer's end closes with the connection.
+TEST_F(TwoNodesTest, the_connection_travels_on_the_carrier_of_the_run) {
+  Node* n = node.get();
+  EXPECT_EQ(n->carrier("cpp@127.0.0.1"), std::nullopt);
+  run_test([&]() -> Task<> {
+    EXPECT_TRUE(co_await connect(cpp));
+    EXPECT_EQ(n->carrier("cpp@127.0.0.1"), std::optional<std::string>(carrier()));
+    EXPECT_EQ(co_await echoed(Term(echo), Atom("hi")), Term(Atom("hi")));
+    monitor_node(cpp, true);
+    EXPECT_TRUE(n->disconnect("cpp@127.0.0.1"));
+    co_await expect<NodeDown>([](const NodeDown&) { return true; });
+    EXPECT_EQ(n->carrier("cpp@127.0.0.1"), std::nullopt);
+    // The next send dials again, on the same carrier.
+    EXPECT_EQ(co_await echoed(Term(echo), Atom("again")), Term(Atom("again")));
+    EXPECT_EQ(n->carrier("cpp@127.0.0.1"), std::optional<std::string>(carrier()));
   });
 }
 

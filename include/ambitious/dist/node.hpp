@@ -35,6 +35,12 @@ namespace detail {
 struct RunningNode;
 }  // namespace detail
 
+/// QUIC distribution (between ambitious nodes only: Erlang speaks none).
+struct QuicDistOptions {
+  /// The UDP port to listen on (0: any free one), announced to peers through epmd.
+  std::uint16_t port = 0;
+};
+
 /// How a node starts.
 struct NodeOptions {
   /// The full node name, `alive@host` (a long name: `a@127.0.0.1`).
@@ -62,6 +68,13 @@ struct NodeOptions {
   /// TLS distribution (tls.hpp): every connection, both ways, over TLS 1.3 with mutual
   /// verification, as Erlang's `-proto_dist inet_tls`; absent: plain TCP.
   std::optional<TlsOptions> tls;
+  /// QUIC to every peer that announces it: one QUIC connection per peer, TLS 1.3 inside it with
+  /// the certificates of `tls` (required) verified both ways as for TLS distribution. The node
+  /// announces its UDP port in its epmd registration's extra field (`quic=<port>`); a peer
+  /// without that announcement (an Erlang node, an ambitious node without QUIC) is spoken to
+  /// over TCP as usual, TLS since `tls` is set. A QUIC connection is a distribution connection
+  /// like any other: the same messages, signals, ticks and nodedown.
+  std::optional<QuicDistOptions> quic;
 };
 
 /// Why a node could not start.
@@ -122,6 +135,9 @@ class Node {
   bool disconnect(std::string_view node);
   /// The nodes connected now (handshake done), sorted.
   std::vector<std::string> connected() const;
+  /// What the connection to `node` travels on ("tcp", "tls" or "quic", as
+  /// net_kernel:nodes_info/1 names the address protocol), or nothing when not connected.
+  std::optional<std::string> carrier(std::string_view node) const;
   /// erlang:set_cookie/2: the handshakes with `node` (a full name), both ways, prove and check
   /// `cookie` instead of the node's own from now on; with this node's own name, the node's own
   /// cookie is `cookie` from now on (for every peer without one of its own). Throws
