@@ -104,9 +104,10 @@ struct TlsTest : ::testing::Test {
   std::uint16_t epmd = free_port();
 
   // This node, a@127.0.0.1, with the cluster's certificate for it (and the embedded epmd).
-  std::unique_ptr<Node> start() {
+  std::unique_ptr<Node> start(bool quic = false) {
     const fs::path c = certs().cluster();
     NodeOptions o;
+    if (quic) o.quic = QuicDistOptions{};
     o.name = a_node;
     o.cookie = cookie;
     o.epmd_port = epmd;
@@ -337,4 +338,53 @@ TEST_F(TlsTest, two_ambitious_nodes_talk_over_tls) {
     EXPECT_EQ(t, Term::tuple(Atom("echo"), Atom("over_tls")));
     EXPECT_EQ(n->connected(), std::vector<std::string>{"cpp@127.0.0.1"});
   });
+}
+
+// A node with QUIC as well speaks each peer's carrier at once: QUIC to the ambitious node that
+// announces it, TLS to the Erlang node (which announces nothing); both deliver.
+TEST_F(TlsTest, a_node_speaks_quic_to_an_ambitious_peer_and_tls_to_an_erlang_one_at_once) {
+  const fs::path c = certs().cluster();
+  auto node = start(/*quic=*/true);
+  ASSERT_TRUE(node);
+  InteropNode cpp({}, {{"INTEROP_NODE_NAME", "cpp@127.0.0.1"},
+                       {"INTEROP_COOKIE", cookie},
+                       {"ERL_EPMD_PORT", std::to_string(epmd)},
+                       {"INTEROP_TLS_CA", (c / "ca.pem").string()},
+                       {"INTEROP_TLS_CERT", (c / "cpp@127.0.0.1.pem").string()},
+                       {"INTEROP_TLS_KEY", (c / "cpp@127.0.0.1-key.pem").string()},
+                       {"INTEROP_QUIC", "0"}});
+  ASSERT_TRUE(cpp.ready()) << cpp.log();
+  ErlNode x = erl("x@127.0.0.1", c, "x@127.0.0.1");
+  ASSERT_TRUE(x.ready()) << x.log();
+  Node* n = node.get();
+  run_test([&]() -> Task<> {
+    register_name(Atom("both"), self());
+    send(RegisteredName{Atom("echo"), Atom("cpp@127.0.0.1")}, Term::tuple(self(), Atom("quic")));
+    Term t = co_await expect<Term>();
+    EXPECT_EQ(t, Term::tuple(Atom("echo"), Atom("quic")));
+    auto asked =
+        blocking([&x] { return x.eval("{both, 'a@127.0.0.1'} ! {from_erlang, self()}, ok."); });
+    EXPECT_EQ(co_await asked, "ok");
+    Term m = co_await expect<Term>();
+    EXPECT_TRUE(m.is_tuple() && m.size() == 2 && m[0] == Term(Atom("from_erlang"))) << m;
+    EXPECT_EQ(n->carrier("cpp@127.0.0.1"), std::optional<std::string>("quic"));
+    EXPECT_EQ(n->carrier("x@127.0.0.1"), std::optional<std::string>("tls"));
+  });
+  // The Erlang node sees TLS; the interop node answers it over TLS too (it has no QUIC to it).
+  EXPECT_EQ(x.eval("{echo, 'cpp@127.0.0.1'} ! {self(), hi}, "
+                   "receive {echo, T} -> T after 20000 -> none end."),
+            "hi");
+}
+
+// QUIC authenticates with the TLS certificates: without them the node does not start, and says so.
+TEST_F(TlsTest, quic_without_tls_files_does_not_start_and_says_why) {
+  NodeOptions o;
+  o.name = a_node;
+  o.cookie = cookie;
+  o.epmd_port = epmd;
+  o.quic = QuicDistOptions{};
+  auto n = Node::start(o);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code, NodeErrc::tls_failed);
+  EXPECT_NE(n.error().detail.find("QUIC"), std::string::npos) << n.error().detail;
 }
