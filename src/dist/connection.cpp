@@ -214,6 +214,7 @@ awaitable<std::string> Connection::handshake() {
         // the ordinary way two nodes agree on one connection, not a peer to warn about.
         const bool settled = failed->reason == HandshakeFailure::refused ||
                              failed->reason == HandshakeFailure::not_admitted;
+        refused_by_peer_ = failed->reason == HandshakeFailure::refused;
         co_return settled ? why : refused_peer(why);
       }
     }

@@ -633,6 +633,16 @@ struct Node::Impl final : detail::ConnectionOwner {
     auto it = peers.find(c.peer());
     if (it == peers.end() || it->second.conn.get() != &c) return;  // replaced, or never ours
     const bool was_up = c.flags() != 0;
+    if (!was_up && c.refused_by_peer() && !stopped) {
+      // The peer refused our dial, most often because its own dial to us won a simultaneous
+      // connect: what waits goes on its connection, as OTP keeps it in the node's one
+      // distribution entry, not dropped with the losing attempt. None within net_setuptime:
+      // dropped then.
+      it->second.conn.reset();
+      it->second.attempt = 0;
+      expect_peer_connection(c.peer());
+      return;
+    }
     auto waiters = std::move(it->second.waiters);
     Peer gone = std::move(it->second);
     peers.erase(it);  // what was pending for it is dropped, as OTP drops it
@@ -640,6 +650,23 @@ struct Node::Impl final : detail::ConnectionOwner {
     for (auto& w : waiters) w(false);
     if (was_up) report_down(c, why);
     lost(std::move(gone));
+  }
+
+  // After a refused dial: unless a connection to `node` is up or being made within
+  // net_setuptime, what waits for it is dropped (and connect() calls told), as for a dial
+  // that failed.
+  void expect_peer_connection(const std::string& node) {
+    auto timer = std::make_shared<asio::steady_timer>(io, options.net_setuptime);
+    timer->async_wait([this, node, timer](const boost::system::error_code& ec) {
+      if (ec || stopped) return;
+      auto it = peers.find(node);
+      if (it == peers.end() || it->second.conn || it->second.attempt) return;
+      auto waiters = std::move(it->second.waiters);
+      Peer gone = std::move(it->second);
+      peers.erase(it);
+      for (auto& w : waiters) w(false);
+      lost(std::move(gone));
+    });
   }
 
   // One read's messages go to the process layer in one reader section (not one per message).

@@ -210,7 +210,11 @@ std::string QuicConnection::start(const ngtcp2_cid& dcid, const ngtcp2_cid& scid
   ngtcp2_settings settings;
   ngtcp2_settings_default(&settings);
   settings.initial_ts = now();
-  settings.max_tx_udp_payload_size = std::clamp<std::size_t>(o.max_udp_payload, 1200, 65527);
+  settings.max_tx_udp_payload_size = o.max_udp_payload;
+  if (remote_.address().is_loopback()) {
+    settings.max_tx_udp_payload_size = o.loopback_udp_payload;
+    settings.no_tx_udp_payload_size_shaping = 1;  // that size from the first packet on
+  }
   settings.handshake_timeout = nanos(o.handshake_timeout);
 
   ngtcp2_transport_params params;
@@ -719,6 +723,8 @@ std::expected<std::unique_ptr<QuicEndpoint>, std::string> QuicEndpoint::open(
     asio::any_io_executor executor, const udp::endpoint& at, QuicOptions options) {
   if (!options.credentials) return std::unexpected(std::string("QUIC: no TLS credentials"));
   options.max_udp_payload = std::clamp<std::size_t>(options.max_udp_payload, 1200, 65527);
+  options.loopback_udp_payload =
+      std::clamp<std::size_t>(options.loopback_udp_payload, options.max_udp_payload, 65527);
   std::unique_ptr<QuicEndpoint> e(new QuicEndpoint(std::move(executor), std::move(options)));
   boost::system::error_code ec;
   open_close_on_exec(e->socket_, at.protocol(), ec);
@@ -732,7 +738,7 @@ std::expected<std::unique_ptr<QuicEndpoint>, std::string> QuicEndpoint::open(
   e->socket_.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
   e->local_ = e->socket_.local_endpoint(ec);
   e->buffers_.resize(batch * datagram_room);
-  e->packet_.resize(e->options_.max_udp_payload);
+  e->packet_.resize(e->options_.loopback_udp_payload);
   e->read();
   return e;
 }

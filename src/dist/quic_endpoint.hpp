@@ -85,7 +85,11 @@ struct QuicOptions {
   std::size_t max_queued_bytes = 8 << 20;  ///< written, not yet acknowledged, per connection
   std::size_t max_connections = 1024;      ///< per endpoint
   std::size_t max_udp_payload = 1452;      ///< largest datagram sent
-  bool auto_consume = true;                ///< give credit back as soon as a reader returns
+  /// Largest datagram sent to a peer on a loopback address (127.0.0.0/8, ::1), whose path
+  /// MTU is 64 KiB: bulk transfers between nodes of one host take far fewer packets (ngtcp2's
+  /// path MTU discovery probes only up to Ethernet sizes, so this is set, not discovered).
+  std::size_t loopback_udp_payload = 16 * 1024;
+  bool auto_consume = true;  ///< give credit back as soon as a reader returns
 
   /// Sets credentials from the node's TlsCredentials.
   void use(std::shared_ptr<const TlsCredentials> c) {

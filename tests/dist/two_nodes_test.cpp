@@ -245,18 +245,27 @@ TEST_F(TwoNodesTest, the_first_send_connects_and_monitor_nodes_and_nodes_see_the
 TEST_F(TwoNodesTest, the_connection_travels_on_the_carrier_of_the_run) {
   Node* n = node.get();
   EXPECT_EQ(n->carrier("cpp@127.0.0.1"), std::nullopt);
+  std::string step = "connect";
   run_test([&]() -> Task<> {
     EXPECT_TRUE(co_await connect(cpp));
     EXPECT_EQ(n->carrier("cpp@127.0.0.1"), std::optional<std::string>(carrier()));
+    step = "echo";
     EXPECT_EQ(co_await echoed(Term(echo), Atom("hi")), Term(Atom("hi")));
     monitor_node(cpp, true);
     EXPECT_TRUE(n->disconnect("cpp@127.0.0.1"));
+    step = "nodedown";
     co_await expect<NodeDown>([](const NodeDown&) { return true; });
     EXPECT_EQ(n->carrier("cpp@127.0.0.1"), std::nullopt);
+    step = "echo after the reconnection";
     // The next send dials again, on the same carrier.
     EXPECT_EQ(co_await echoed(Term(echo), Atom("again")), Term(Atom("again")));
     EXPECT_EQ(n->carrier("cpp@127.0.0.1"), std::optional<std::string>(carrier()));
   });
+  if (HasFailure())
+    ADD_FAILURE() << "at the step " << step << ", connected to "
+                  << (n->connected().empty() ? "nobody" : n->connected()[0])
+                  << "; the interop node's output:\n"
+                  << peer->log();
 }
 
 TEST_F(TwoNodesTest, connect_dials_the_peer_before_any_message_and_reports_nodeup) {
