@@ -10,10 +10,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,19 +31,32 @@ namespace ambitious::test {
 inline bool have_erl() { return std::system("command -v erl >/dev/null 2>&1") == 0; }
 
 /// A TCP port free on 127.0.0.1 at the moment of the call (for an epmd or a listener the test
-/// then starts on it).
+/// then starts on it), taken below the kernel's ephemeral range: a port the kernel hands out
+/// meanwhile (another test's listener on port 0, any outgoing connection's local port) is never
+/// this one, so it is still free when the test binds it. (From the ephemeral range, a test's
+/// embedded epmd once found its port taken by another test's node, which never answered.)
 inline std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error("free_port: no port");
-  ::close(fd);
-  return ntohs(a.sin_port);
+  static std::mt19937 random{std::random_device{}()};
+  unsigned ephemeral_low = 32768;
+  if (std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%u", &ephemeral_low) != 1) ephemeral_low = 32768;
+    std::fclose(f);
+  }
+  const unsigned low = 10000, high = std::max(ephemeral_low, low + 1000) - 1;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(
+        std::uniform_int_distribution<unsigned>(low, std::min(high, 65535u))(random));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) break;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  throw std::runtime_error("free_port: no port");
 }
 
 /// Waits until `done()` holds, checking every millisecond, at most `patience`: for a state
