@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -49,6 +50,28 @@ class Carrier {
                                 boost::system::error_code& /*ec*/) {
     return 0;
   }
+  /// How many ordered streams it carries, each written and read independently of the others:
+  /// 1 for TCP and TLS (one byte stream, in one order); QUIC: a pool, so that a frame on one
+  /// stream never waits behind another stream's. The connection puts all frames of one sender
+  /// on one stream (a hash of the sender over the pool: its order holds), its ticks on stream 0.
+  /// A carrier of several streams reads them back as one stream of whole frames: frames of
+  /// different streams interleave only between frames, as senders' frames do on TCP.
+  virtual std::size_t streams() const noexcept { return 1; }
+  /// Several streams: whether `stream` takes more now. The writer holds back the frames of a
+  /// stream without room and writes the other streams' meanwhile.
+  virtual bool has_room(std::size_t /*stream*/) const noexcept { return true; }
+  /// Several streams: `handler` runs (on the executor) whenever a stream may have room again.
+  virtual void on_room(std::function<void()> /*handler*/) {}
+  /// Writes every byte of `buffers`, buffer i on stream streams[i] (one entry per buffer); a
+  /// carrier of one stream writes them all on it, in one gather write.
+  virtual asio::awaitable<void> write_streams(std::span<const asio::const_buffer> buffers,
+                                              std::span<const std::uint32_t> /*streams*/,
+                                              boost::system::error_code& ec) {
+    co_await write(buffers, ec);
+  }
+  /// The distribution handshake is over: what follows is 4-byte frames (a carrier of several
+  /// streams reads them from every stream from now on, the handshake from stream 0 only).
+  virtual void established() {}
   /// Ends the stream: what is pending completes with an error. Idempotent.
   virtual void close() noexcept = 0;
   /// Why a read or write failed with `ec`, in words (QUIC: the connection's own reason, such

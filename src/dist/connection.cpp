@@ -45,6 +45,18 @@ std::uint64_t lane_key(const ControlMessage& m) {
       m);
 }
 
+// The stream of a sender's lane, of `streams`: its key mixed (splitmix64's finalizer), so that
+// pids that differ in a few bits spread over the pool.
+std::uint32_t stream_of(std::uint64_t key, std::size_t streams) {
+  if (streams <= 1) return 0;
+  key ^= key >> 30;
+  key *= 0xbf58476d1ce4e5b9ULL;
+  key ^= key >> 27;
+  key *= 0x94d049bb133111ebULL;
+  key ^= key >> 31;
+  return static_cast<std::uint32_t>(key % streams);
+}
+
 // Appends the buffers of bytes [from, from + length) of `pieces` to `out`.
 void slice(std::span<const ::iovec> pieces, std::size_t from, std::size_t length,
            std::vector<asio::const_buffer>& out) {
@@ -63,6 +75,10 @@ void slice(std::span<const ::iovec> pieces, std::size_t from, std::size_t length
 
 }  // namespace
 
+std::uint32_t sender_stream(const Pid& sender, std::size_t streams) {
+  return stream_of(sender_key(sender), streams);
+}
+
 Connection::Connection(asio::any_io_executor ex, std::unique_ptr<Carrier> carrier,
                        Handshake::Role role, HandshakeSettings settings, std::uint32_t challenge,
                        ConnectionOptions options, ConnectionOwner& owner)
@@ -71,6 +87,7 @@ Connection::Connection(asio::any_io_executor ex, std::unique_ptr<Carrier> carrie
       handshake_(role, std::move(settings), challenge),
       options_(std::move(options)),
       owner_(owner),
+      streams_(std::max<std::size_t>(carrier_->streams(), 1)),
       reader_(2, handshake::max_frame_body),
       decoder_(options_.limits),
       setup_timer_(ex),
@@ -120,6 +137,13 @@ awaitable<void> Connection::run() {
     setup_timer_.cancel();
     last_read_ = Clock::now();
     set_last_write();
+    // Held back for want of room: the writer looks again. The carrier dies with this.
+    carrier_->on_room([this] {
+      if (waiting_room_) {
+        waiting_room_ = false;
+        wake_.cancel();
+      }
+    });
     owner_.established(*this);
     auto self = shared_from_this();
     asio::co_spawn(
@@ -205,6 +229,7 @@ awaitable<std::string> Connection::handshake() {
         established_ = true;
         // What the peer sends next has 4-byte lengths; bytes read past the handshake stay.
         reader_.reframe(4, options_.limits.max_packet);
+        carrier_->established();
         co_return std::string();
       } else if (auto* failed = std::get_if<handshake_action::Failed>(&a)) {
         if (!refusal.empty()) co_return refused_peer("refused: " + refusal);
@@ -314,7 +339,7 @@ bool Connection::send(const ControlMessage& m, std::optional<Pid> sender) {
     for (std::size_t i = 0; i < parts->heads.size(); ++i)
       queue(key,
             Frame{std::move(parts->heads[i]), payload, parts->from[i], parts->length[i], true});
-  } else if (lane_of_.contains(key)) {
+  } else if (streams_ > 1 || lane_of_.contains(key)) {
     Frame f;
     encode_packet_append(t, flags_, f.bytes);
     queue(key, std::move(f));
@@ -329,8 +354,8 @@ bool Connection::send(const ControlMessage& m, std::optional<Pid> sender) {
     const std::size_t n = encode_packet_append(t, flags_, direct_.back());
     queued_bytes_ += n;
     queued_small_ += n;
-    wake_.cancel();  // the writer, if it waits
   }
+  wake_.cancel();  // the writer, if it waits
   owner_.queue_changed(*this, static_cast<std::int64_t>(queued_bytes_ - before),
                        static_cast<std::int64_t>(queued_small_ - before_small));
   return true;
@@ -348,7 +373,20 @@ Connection::Offer Connection::offer(const ControlMessage& m, bool later) {
   const std::size_t n = encode_packet_append(t, flags_, packet);
   const std::uint64_t key = lane_key(m);
   std::lock_guard lock(write_mutex_);
-  if (closed_ || !established_ || lane_of_.contains(key)) return Offer::refused;
+  if (closed_ || !established_) return Offer::refused;
+  if (streams_ > 1) {
+    // Into the sender's lane, for its stream; the writer (on the executor) takes it.
+    Frame f;
+    f.bytes.assign(packet.data(), packet.data() + n);
+    queue(key, std::move(f));
+    owner_.queue_changed(*this, static_cast<std::int64_t>(n), static_cast<std::int64_t>(n));
+    if (!wake_posted_) {
+      wake_posted_ = true;
+      wake_writer_later();
+    }
+    return Offer::queued;
+  }
+  if (lane_of_.contains(key)) return Offer::refused;
   const bool idle = direct_.empty() && lanes_.empty() && !writing_now_;
   if (idle && later) {
     // Nothing else writes these bytes: the caller's flush() does, with what follows them.
@@ -452,13 +490,12 @@ void Connection::set_last_write() noexcept {
 void Connection::queue(std::uint64_t key, Frame frame) {
   auto it = lane_of_.find(key);
   if (it == lane_of_.end()) {
-    lanes_.push_back(Lane{key, {}});
+    lanes_.push_back(Lane{key, stream_of(key, streams_), {}});
     it = lane_of_.emplace(key, std::prev(lanes_.end())).first;
   }
   queued_bytes_ += frame.size();
   if (!frame.fragment) queued_small_ += frame.size();
   it->second->frames.push_back(std::move(frame));
-  wake_.cancel();  // the writer, if it waits
 }
 
 void Connection::queue_tick() {
@@ -477,63 +514,78 @@ void Connection::on_tick() {
 awaitable<void> Connection::write_loop() {
   static constexpr std::uint8_t tick[4] = {0, 0, 0, 0};
   std::vector<Frame> batch;
+  std::vector<std::uint32_t> batch_streams;  // of each frame in `batch`
   std::vector<asio::const_buffer> buffers;
+  std::vector<std::uint32_t> streams;  // of each buffer (several streams only)
+  const bool several = streams_ > 1;
   for (;;) {
     batch.clear();
+    batch_streams.clear();
     buffers.clear();
+    streams.clear();
     std::size_t written = 0, small = 0;
-    bool idle = false;
     {
       std::lock_guard lock(write_mutex_);
       if (closed_) co_return;
+      wake_posted_ = false;
       for (auto& chunk : writing_) {
         chunk.clear();
         if (spare_.size() < 16 && chunk.capacity() <= 2 * direct_chunk)
           spare_.push_back(std::move(chunk));
       }
       writing_.clear();
-      idle = lanes_.empty() && direct_.empty() && !tick_due_;
-      if (!idle) {
-        std::size_t bytes = 0;
-        if (tick_due_) {
-          tick_due_ = false;
-          ++ticks_sent_;
-          buffers.emplace_back(tick, sizeof tick);
-          bytes += sizeof tick;
-        }
-        while (!direct_.empty() && bytes < options_.max_batch) {
-          writing_.push_back(std::move(direct_.front()));
-          direct_.pop_front();
-          buffers.emplace_back(writing_.back().data(), writing_.back().size());
-          bytes += writing_.back().size();
-          written += writing_.back().size();
-        }
-        small = written;
-        // One frame from each sender in turn, until the batch is full or nothing is left.
-        while (!lanes_.empty() && bytes < options_.max_batch) {
-          for (auto it = lanes_.begin(); it != lanes_.end() && bytes < options_.max_batch;) {
-            bytes += it->frames.front().size();
-            batch.push_back(std::move(it->frames.front()));
-            it->frames.pop_front();
-            if (it->frames.empty()) {
-              lane_of_.erase(it->key);
-              it = lanes_.erase(it);
-            } else {
-              ++it;
-            }
+      std::size_t bytes = 0;
+      if (tick_due_) {
+        tick_due_ = false;
+        ++ticks_sent_;
+        buffers.emplace_back(tick, sizeof tick);
+        bytes += sizeof tick;
+      }
+      while (!direct_.empty() && bytes < options_.max_batch) {
+        writing_.push_back(std::move(direct_.front()));
+        direct_.pop_front();
+        buffers.emplace_back(writing_.back().data(), writing_.back().size());
+        bytes += writing_.back().size();
+        written += writing_.back().size();
+      }
+      small = written;
+      // One frame from each sender in turn, until the batch is full or nothing is left (or,
+      // several streams, nothing is left whose stream has room).
+      for (bool took = true; took && !lanes_.empty() && bytes < options_.max_batch;) {
+        took = false;
+        for (auto it = lanes_.begin(); it != lanes_.end() && bytes < options_.max_batch;) {
+          if (several && !carrier_->has_room(it->stream)) {
+            ++it;
+            continue;
+          }
+          took = true;
+          bytes += it->frames.front().size();
+          batch.push_back(std::move(it->frames.front()));
+          batch_streams.push_back(it->stream);
+          it->frames.pop_front();
+          if (it->frames.empty()) {
+            lane_of_.erase(it->key);
+            it = lanes_.erase(it);
+          } else {
+            ++it;
           }
         }
-        for (auto& f : batch) {
-          buffers.emplace_back(f.bytes.data(), f.bytes.size());
-          if (f.payload) slice(f.payload->iovecs(), f.from, f.length, buffers);
-          written += f.size();
-          if (!f.fragment) small += f.size();
-        }
-        // offer() queues behind this write from now on, instead of writing itself.
-        writing_now_ = true;
       }
+      if (several) streams.assign(buffers.size(), 0);  // the tick goes on stream 0
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const Frame& f = batch[i];
+        buffers.emplace_back(f.bytes.data(), f.bytes.size());
+        if (f.payload) slice(f.payload->iovecs(), f.from, f.length, buffers);
+        if (several) streams.resize(buffers.size(), batch_streams[i]);
+        written += f.size();
+        if (!f.fragment) small += f.size();
+      }
+      // Nothing to write: wait, for new frames, or for room when frames wait for it.
+      waiting_room_ = buffers.empty() && !lanes_.empty();
+      // offer() queues behind this write from now on, instead of writing itself.
+      writing_now_ = !buffers.empty();
     }
-    if (idle) {
+    if (buffers.empty()) {
       // Looked at and waited for on one turn of the executor: a wake-up (a cancel) comes on a
       // later one, so it finds this wait.
       boost::system::error_code ec;
@@ -542,7 +594,10 @@ awaitable<void> Connection::write_loop() {
       continue;
     }
     boost::system::error_code ec;
-    co_await carrier_->write(buffers, ec);
+    if (several)
+      co_await carrier_->write_streams(buffers, streams, ec);
+    else
+      co_await carrier_->write(buffers, ec);
     set_last_write();
     writes_.fetch_add(1, std::memory_order_relaxed);
     {

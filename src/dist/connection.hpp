@@ -55,6 +55,9 @@ struct ConnectionOptions {
 
 class Connection;
 
+/// The stream, of a carrier's `streams`, that every message of `sender` travels on.
+std::uint32_t sender_stream(const Pid& sender, std::size_t streams);
+
 /// What a connection asks of its node and tells it; called on the connection's executor.
 class ConnectionOwner {
  public:
@@ -165,6 +168,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // writer takes one frame per sender per turn.
   struct Lane {
     std::uint64_t key;
+    std::uint32_t stream;  // of the carrier's streams: every frame of the sender goes there
     std::deque<Frame> frames;
   };
 
@@ -175,7 +179,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> write_loop();
   asio::awaitable<void> tick_loop();
   asio::awaitable<std::string> write_now(const std::vector<std::uint8_t>& bytes);
-  void queue(std::uint64_t key, Frame frame);          // under write_mutex_
+  void queue(std::uint64_t key, Frame frame);          // under write_mutex_; wakes no one
   void queue_direct(std::span<const std::uint8_t> b);  // under write_mutex_
   void flush_locked();                                 // under write_mutex_
   void wake_writer_later();                            // any thread
@@ -190,10 +194,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Handshake handshake_;
   ConnectionOptions options_;
   ConnectionOwner& owner_;
+  // The carrier's streams: 1, or a pool (QUIC), where every message goes through a lane on
+  // its sender's stream (no direct_), and a stream without room waits while the others go on.
+  const std::size_t streams_;
   FrameReader reader_;
   PacketDecoder decoder_;
   asio::steady_timer setup_timer_, tick_timer_, wake_;
   bool established_ = false, finished_ = false, tick_due_ = false, refused_by_peer_ = false;
+  bool waiting_room_ = false;  // the writer waits for a stream's room (several streams)
   // The write side: the queue (direct_, spare_, writing_, lanes_, lane_of_, next_sequence_,
   // the byte counts), closed_ and writing_now_ change under write_mutex_ (closed_ only on the
   // executor, which may read it without the lock), and offer()'s write and the carrier's
@@ -203,6 +211,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   bool writing_now_ = false;    // the writer's write is outstanding
   bool flush_pending_ = false;  // offer() queued into an idle queue: a flush() is due
+  bool wake_posted_ = false;    // offer() posted the writer's wake-up since it last looked
   std::thread::id flusher_;     // the thread whose flush() is due
   std::string close_reason_;
   Flags flags_ = 0;

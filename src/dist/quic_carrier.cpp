@@ -9,9 +9,10 @@ QuicCarrier::QuicCarrier(asio::any_io_executor executor, std::shared_ptr<QuicCon
                          Role role)
     : connection_(std::move(connection)),
       role_(role),
+      out_(pool, -1),
       arrival_(executor, asio::steady_timer::time_point::max()) {
-  // Streams the peer opens reach the default reader: the acceptor's control stream, and any
-  // other stream, which this carrier refuses.
+  out_[0] = control;
+  // Every stream reaches the one reader: the control stream and the peer's pool.
   connection_->on_data([this](QuicStreamId id, std::span<const std::uint8_t> bytes, bool fin) {
     arrived(id, bytes, fin);
   });
@@ -20,10 +21,10 @@ QuicCarrier::QuicCarrier(asio::any_io_executor executor, std::shared_ptr<QuicCon
 }
 
 QuicCarrier::~QuicCarrier() {
-  // The readers point here: the QUIC connection may outlive this carrier in its endpoint.
+  // The handlers point here: the QUIC connection may outlive this carrier in its endpoint.
   connection_->on_closed(nullptr);
   connection_->on_data(nullptr);
-  if (stream_ && connection_->is_open()) connection_->set_reader(*stream_, nullptr);
+  connection_->on_room(nullptr);
   connection_->close("the distribution connection closed");
 }
 
@@ -31,9 +32,7 @@ asio::awaitable<std::string> QuicCarrier::open() {
   if (role_ == Role::acceptor) co_return failure_;  // the peer opens the control stream
   auto id = connection_->open_stream();
   if (!id) co_return "QUIC control stream: " + id.error();
-  stream_ = *id;
-  connection_->set_reader(*id, [this](QuicStreamId s, std::span<const std::uint8_t> bytes,
-                                      bool fin) { arrived(s, bytes, fin); });
+  if (*id != control) co_return "QUIC control stream: opened as stream " + std::to_string(*id);
   co_return std::string();
 }
 
@@ -42,23 +41,42 @@ std::string QuicCarrier::check_peer_name(std::string_view node) const {
   return role_ == Role::acceptor ? connection_->check_peer_name(node) : std::string();
 }
 
+// Whether `in`'s next frame can go to the connection: it has arrived whole, or it is long and
+// some of it is here. Before the handshake is over, only the control stream's.
+bool QuicCarrier::servable(QuicStreamId id, const Incoming& in) const noexcept {
+  if (!established_ && id != control) return false;
+  const std::size_t have = in.bytes.size() - in.begin;
+  if (have < header_) return false;
+  std::size_t length = 0;
+  for (std::size_t i = 0; i < header_; ++i) length = length << 8 | in.bytes[in.begin + i];
+  return have >= header_ + length || header_ + length >= long_frame;
+}
+
+void QuicCarrier::list(QuicStreamId id, Incoming& in) {
+  if (in.listed || current_ == id || !servable(id, in)) return;
+  in.listed = true;
+  ready_.push_back(id);
+}
+
 void QuicCarrier::arrived(QuicStreamId id, std::span<const std::uint8_t> bytes, bool fin) {
   if (!failure_.empty()) return;
-  if (!stream_ && role_ == Role::acceptor) stream_ = id;
-  if (id != stream_) {
-    ended("the peer opened a second QUIC stream (this connection carries one)");
-    connection_->close(failure_);
-    return;
+  Incoming& in = in_[id];
+  // What was handed out goes once it is at least as long as what was not: the buffer stays
+  // within twice the stream window, at a copy per byte at most.
+  if (in.begin > 0 && in.begin >= in.bytes.size() - in.begin) {
+    in.bytes.erase(in.bytes.begin(), in.bytes.begin() + static_cast<std::ptrdiff_t>(in.begin));
+    in.begin = 0;
   }
-  // What was read goes once it is at least as long as what was not: the buffer stays within
-  // twice the stream window, at a copy per byte at most.
-  if (in_begin_ > 0 && in_begin_ >= in_.size() - in_begin_) {
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(in_begin_));
-    in_begin_ = 0;
-  }
-  in_.insert(in_.end(), bytes.begin(), bytes.end());
+  in.bytes.insert(in.bytes.end(), bytes.begin(), bytes.end());
   fin_ = fin_ || fin;
+  list(id, in);
   arrival_.cancel();
+}
+
+void QuicCarrier::established() {
+  established_ = true;
+  header_ = 4;
+  for (auto& [id, in] : in_) list(id, in);
 }
 
 void QuicCarrier::ended(const std::string& why) {
@@ -66,19 +84,48 @@ void QuicCarrier::ended(const std::string& why) {
   arrival_.cancel();
 }
 
+// Hands out whole frames (and the part of a long one that is here) into `into`, streams in
+// turn; in the handshake one frame at most. How many bytes.
+std::size_t QuicCarrier::take(std::span<std::uint8_t> into) {
+  std::size_t total = 0;
+  while (total < into.size()) {
+    if (!current_) {
+      if (ready_.empty() || (!established_ && total > 0)) break;
+      const QuicStreamId id = ready_.front();
+      ready_.pop_front();
+      Incoming& in = in_[id];
+      in.listed = false;
+      if (!servable(id, in)) continue;
+      std::size_t length = 0;
+      for (std::size_t i = 0; i < header_; ++i) length = length << 8 | in.bytes[in.begin + i];
+      current_ = id;
+      current_left_ = header_ + length;
+    }
+    Incoming& in = in_[*current_];
+    const std::size_t n =
+        std::min({into.size() - total, in.bytes.size() - in.begin, current_left_});
+    if (n == 0) break;  // a long frame waits for more of its bytes
+    std::memcpy(into.data() + total, in.bytes.data() + in.begin, n);
+    in.begin += n;
+    total += n;
+    current_left_ -= n;
+    // The peer may send as much again: credit goes back only for what was handed out.
+    if (failure_.empty()) connection_->consume(*current_, n);
+    if (current_left_ == 0) {
+      const QuicStreamId done = *current_;
+      current_.reset();
+      list(done, in);
+    }
+  }
+  return total;
+}
+
 asio::awaitable<std::size_t> QuicCarrier::read_some(std::span<std::uint8_t> into,
                                                     boost::system::error_code& ec) {
   // Through the executor even when bytes are here already (the Carrier's promise).
   co_await asio::post(arrival_.get_executor(), asio::use_awaitable);
   for (;;) {
-    if (in_begin_ < in_.size()) {
-      const std::size_t n = std::min(into.size(), in_.size() - in_begin_);
-      std::memcpy(into.data(), in_.data() + in_begin_, n);
-      in_begin_ += n;
-      // The peer may send as much again: credit goes back only for what was read.
-      if (stream_ && failure_.empty()) connection_->consume(*stream_, n);
-      co_return n;
-    }
+    if (const std::size_t n = take(into); n > 0) co_return n;
     if (!failure_.empty()) {
       ec = asio::error::connection_reset;
       co_return 0;
@@ -93,23 +140,54 @@ asio::awaitable<std::size_t> QuicCarrier::read_some(std::span<std::uint8_t> into
   }
 }
 
-asio::awaitable<void> QuicCarrier::write(std::span<const asio::const_buffer> buffers,
-                                         boost::system::error_code& ec) {
-  if (!stream_) {
-    ec = asio::error::not_connected;
-    co_return;
+QuicStreamId QuicCarrier::stream_of(std::uint32_t stream) {
+  QuicStreamId& id = out_[stream % pool];
+  if (id < 0) {
+    auto opened = connection_->open_stream();
+    id = opened ? *opened : control;
   }
-  for (const auto& b : buffers) {
-    std::span<const std::uint8_t> bytes(static_cast<const std::uint8_t*>(b.data()), b.size());
-    std::string why = co_await connection_->write(*stream_, bytes);
-    if (!why.empty()) {
+  return id;
+}
+
+bool QuicCarrier::has_room(std::size_t stream) const noexcept {
+  if (connection_->room() == 0) return false;
+  const QuicStreamId id = out_[stream % pool];
+  return id < 0 || connection_->queued_bytes(id) < stream_share;
+}
+
+void QuicCarrier::on_room(std::function<void()> handler) {
+  connection_->on_room(std::move(handler));
+}
+
+asio::awaitable<void> QuicCarrier::write_streams(std::span<const asio::const_buffer> buffers,
+                                                 std::span<const std::uint32_t> streams,
+                                                 boost::system::error_code& ec) {
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    if (!failure_.empty()) break;
+    const QuicStreamId id = stream_of(streams[i]);
+    std::span<const std::uint8_t> bytes(static_cast<const std::uint8_t*>(buffers[i].data()),
+                                        buffers[i].size());
+    // Queued at once where the connection's queue has room (the writer asked has_room); what
+    // it does not take waits for room.
+    bytes = bytes.subspan(connection_->try_write(id, bytes));
+    if (bytes.empty()) continue;
+    if (std::string why = co_await connection_->write(id, bytes); !why.empty()) {
       if (failure_.empty()) failure_ = why;
-      ec = asio::error::broken_pipe;
-      co_return;
+      break;
     }
+  }
+  if (!failure_.empty()) {
+    ec = asio::error::broken_pipe;
+    co_return;
   }
   // Queued without a wait: still complete on a later turn (the Carrier's promise).
   co_await asio::post(arrival_.get_executor(), asio::use_awaitable);
+}
+
+asio::awaitable<void> QuicCarrier::write(std::span<const asio::const_buffer> buffers,
+                                         boost::system::error_code& ec) {
+  std::vector<std::uint32_t> streams(buffers.size(), 0);
+  co_await write_streams(buffers, streams, ec);
 }
 
 void QuicCarrier::close() noexcept {

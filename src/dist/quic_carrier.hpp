@@ -1,19 +1,33 @@
 #pragma once
 // Private: QuicCarrier, a distribution connection's bytes on a QUIC connection between two
-// ambitious nodes (quic_endpoint.hpp is the adapter to ngtcp2). The dialing node opens the
-// connection's first stream, the control stream, and the whole distribution stream (handshake,
-// ticks, every control message) travels on it, as on TCP. The acceptor takes the first stream
-// the peer opens as its control stream; a peer that opens another is refused (this carrier
-// speaks one stream; the per-sender stream pool comes on top of it).
+// ambitious nodes (quic_endpoint.hpp is the adapter to ngtcp2), on a pool of streams so that no
+// sender's frames wait behind another sender's (no head-of-line blocking between processes).
+//
+// Streams. The dialing node opens the connection's first stream, stream 0, the control stream:
+// the distribution handshake travels on it. Once the handshake is done each side writes its
+// frames on a pool of `pool` streams of its own, opened as first used: pool stream 0 is the
+// control stream (ticks go there), the others are streams this side opens. The connection
+// puts every frame of one sender on one pool stream, so that sender's order holds.
+//
+// Reading. The peer's streams are merged into one stream of whole frames for the connection
+// above, which frames, reassembles and decodes as on TCP: a stream's frame is handed out once
+// it has arrived whole (a frame longer than long_frame is handed out as it arrives, holding the
+// others back until it ends), and streams with a whole frame take turns. During the handshake
+// only stream 0 is read, one frame per read, so the read position of stream 0 is at a frame
+// boundary when 4-byte framing begins; what the peer's other streams send meanwhile waits.
 //
 // Bounds: flow-control credit goes back to the peer only as read_some hands bytes to the
-// connection, so what the peer can make us buffer is one stream window; writes wait for room in
-// the QUIC connection's queue (QuicOptions::max_queued_bytes), so a slow reader stalls its writer.
+// connection, so what the peer can make us buffer is its streams' windows within the
+// connection's window (QuicOptions); a pool stream with stream_share bytes unacknowledged, or
+// a QUIC connection whose queue is full, has no room, and the connection writes the other
+// streams meanwhile (a slow reader stalls the writers of what it does not read).
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "carrier.hpp"
@@ -25,6 +39,14 @@ class QuicCarrier final : public Carrier {
  public:
   enum class Role { initiator, acceptor };
 
+  /// Streams each side writes on. A pinger and a bulk sender share a stream 1 time in `pool`.
+  static constexpr std::size_t pool = 64;
+  /// Unacknowledged bytes above which a pool stream has no room (its flow-control window: more
+  /// could not be sent before the peer reads anyway).
+  static constexpr std::size_t stream_share = 1 << 20;
+  /// A frame at least this long is handed to the connection as it arrives.
+  static constexpr std::size_t long_frame = 256 * 1024;
+
   /// Over `connection` (handshake done; the initiator's peer already proved the name it
   /// dialed), on `executor`, the connection's endpoint's.
   QuicCarrier(asio::any_io_executor executor, std::shared_ptr<QuicConnection> connection,
@@ -35,26 +57,53 @@ class QuicCarrier final : public Carrier {
   std::string check_peer_name(std::string_view node) const override;
   asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> into,
                                          boost::system::error_code& ec) override;
+  /// On the control stream (the handshake).
   asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
                               boost::system::error_code& ec) override;
+  std::size_t streams() const noexcept override { return pool; }
+  bool has_room(std::size_t stream) const noexcept override;
+  void on_room(std::function<void()> handler) override;
+  asio::awaitable<void> write_streams(std::span<const asio::const_buffer> buffers,
+                                      std::span<const std::uint32_t> streams,
+                                      boost::system::error_code& ec) override;
+  void established() override;
   void close() noexcept override;
   std::string describe(const boost::system::error_code& ec) const override;
   const char* kind() const noexcept override { return "quic"; }
   std::string remote() const override;
 
  private:
+  // What arrived on one of the peer's streams and was not yet handed to the connection: at
+  // most that stream's window.
+  struct Incoming {
+    std::vector<std::uint8_t> bytes;
+    std::size_t begin = 0;
+    bool listed = false;  // in ready_
+  };
+
   void arrived(QuicStreamId stream, std::span<const std::uint8_t> bytes, bool fin);
   void ended(const std::string& why);
+  bool servable(QuicStreamId id, const Incoming& in) const noexcept;
+  void list(QuicStreamId id, Incoming& in);
+  std::size_t take(std::span<std::uint8_t> into);
+  // The QUIC stream of pool stream `stream`, opened on first use (the control stream when the
+  // peer allows no more).
+  QuicStreamId stream_of(std::uint32_t stream);
+
+  static constexpr QuicStreamId control = 0;  // the dialer's first bidirectional stream
 
   std::shared_ptr<QuicConnection> connection_;
   Role role_;
-  std::optional<QuicStreamId> stream_;  // the control stream, once opened or first seen
-  std::vector<std::uint8_t> in_;        // arrived, not yet read: at most a stream window
-  std::size_t in_begin_ = 0;
-  bool fin_ = false;            // the peer ended the control stream
+  std::vector<QuicStreamId> out_;  // pool stream -> QUIC stream, -1 until opened
+  std::unordered_map<QuicStreamId, Incoming> in_;
+  std::deque<QuicStreamId> ready_;       // streams whose next frame can be handed out, in turn
+  std::optional<QuicStreamId> current_;  // the stream whose frame is being handed out
+  std::size_t current_left_ = 0;         // bytes of that frame not yet handed out
+  std::size_t header_ = 2;               // a frame's length bytes: 2 in the handshake, then 4
+  bool established_ = false;
+  bool fin_ = false;            // the peer ended a stream: the connection ends after its bytes
   std::string failure_;         // why the connection ended, or why the peer was refused
   asio::steady_timer arrival_;  // read_some waits on it; cancelled when bytes or the end come
-  bool reading_ = false;
 };
 
 }  // namespace ambitious::dist::detail

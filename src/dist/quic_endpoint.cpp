@@ -21,10 +21,10 @@ constexpr std::size_t cid_length = 18;
 constexpr std::size_t batch = 16;
 constexpr std::size_t datagram_room = 65536;
 // Rounds of recvmmsg per wake-up, so one busy peer does not starve the timers.
-constexpr int rounds = 16;
+constexpr int rounds = 2;
 // Packets one flush writes before it lets the loop run (ngtcp2's congestion window bounds it
 // first, in practice).
-constexpr int flush_packets = 256;
+constexpr int flush_packets = 32;
 // A chunk of a stream's queue holds at least this much, so small writes share chunks.
 constexpr std::size_t chunk_size = 64 * 1024;
 constexpr std::size_t max_vecs = 16;
@@ -498,12 +498,17 @@ void QuicConnection::mark_ready(QuicStreamId id, Stream& s) {
   schedule_flush();
 }
 
+std::size_t QuicConnection::room() const noexcept {
+  if (!is_open() || !endpoint_) return 0;
+  const std::size_t limit = endpoint_->options_.max_queued_bytes;
+  return limit > queued_ ? limit - queued_ : 0;
+}
+
 std::size_t QuicConnection::try_write(QuicStreamId id, std::span<const std::uint8_t> bytes) {
   if (!is_open() || bytes.empty()) return 0;
   auto it = streams_.find(id);
   if (it == streams_.end()) return 0;
-  const std::size_t limit = endpoint_->options_.max_queued_bytes;
-  std::size_t n = std::min(bytes.size(), limit > queued_ ? limit - queued_ : 0);
+  std::size_t n = std::min(bytes.size(), room());
   if (n == 0) return 0;
   Stream& s = it->second;
   std::size_t left = n;
@@ -547,6 +552,12 @@ asio::awaitable<std::string> QuicConnection::write(QuicStreamId id,
 
 void QuicConnection::wake_writers() {
   if (waiting_ > 0) room_.cancel();
+  if (room_handler_) room_handler_();
+}
+
+std::size_t QuicConnection::queued_bytes(QuicStreamId id) const noexcept {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? 0 : static_cast<std::size_t>(it->second.queued - it->second.acked);
 }
 
 void QuicConnection::consume(QuicStreamId id, std::size_t bytes) {
@@ -752,6 +763,7 @@ QuicEndpoint::~QuicEndpoint() {
   for (auto& [raw, c] : all) {
     c->reported_ = true;
     c->closed_handler_ = nullptr;
+    c->room_handler_ = nullptr;
     c->dialed_ = nullptr;
     c->release();
   }

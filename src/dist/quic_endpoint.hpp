@@ -25,20 +25,12 @@
 // make us buffer, and at most Options::max_queued_bytes written but unacknowledged bytes per
 // connection (write() waits for room: a slow reader stalls its writer).
 //
-// How the distribution Connection will use it (the carrier, next step):
-//   - one QUIC connection per node pair; the dialing node opens the first stream, the control
-//     stream, and runs the distribution handshake on it (send_name, challenge, ...); the
-//     acceptor calls check_peer_name with the name send_name claims before it answers. Ticks go
-//     on the control stream as on TCP (net_ticktime as usual), and QUIC's own idle timeout and
-//     keep-alive PINGs catch a dead path sooner: on_closed is nodedown, with its reason;
-//   - each sending process's messages go on a stream drawn from a pool by a hash of the sender
-//     pid (opened on first use, at most max_streams), so per sender->receiver order holds while
-//     a large message delays only the senders that share its stream; control messages that are
-//     not per-sender (link, monitor signals follow their sender too: they share its stream, as
-//     Erlang orders signals per pair) go on the sender's stream as well;
-//   - the reader of each stream feeds a FrameReader of its own (frames do not interleave within
-//     a stream), and write() of an encoded frame is co_awaited, so a slow peer back-pressures
-//     the sending processes.
+// The distribution carrier on it (quic_carrier.hpp): one QUIC connection per node pair; the
+// dialing node opens the first stream, the control stream, and runs the distribution handshake
+// on it (the acceptor calls check_peer_name with the name send_name claims before it answers);
+// then each side writes each sending process's frames on a stream of a pool of its own, so a
+// large message delays only the senders that share its stream. QUIC's idle timeout (set to
+// net_ticktime) and keep-alive PINGs make on_closed the nodedown of a dead path.
 
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
@@ -114,6 +106,9 @@ class QuicConnection : public std::enable_shared_from_this<QuicConnection> {
   void on_data(Reader reader) { default_reader_ = std::move(reader); }
   /// The reader of one stream.
   void set_reader(QuicStreamId stream, Reader reader);
+  /// Called whenever acknowledgements free room in the queue (a writer that held back may go
+  /// on), on the connection's executor, inside the endpoint's turn.
+  void on_room(std::function<void()> handler) { room_handler_ = std::move(handler); }
   /// Called once when the connection ends, with why (the peer closed, idle timeout, refused
   /// certificate, close() here...). Not called when the endpoint is destroyed.
   void on_closed(std::function<void(const std::string&)> handler) {
@@ -137,6 +132,10 @@ class QuicConnection : public std::enable_shared_from_this<QuicConnection> {
   std::string check_peer_name(std::string_view node) const;
   /// Written bytes not yet acknowledged by the peer.
   std::size_t queued_bytes() const noexcept { return queued_; }
+  /// Written bytes of `stream` not yet acknowledged by the peer.
+  std::size_t queued_bytes(QuicStreamId stream) const noexcept;
+  /// How many more bytes try_write takes now (Options::max_queued_bytes less what is queued).
+  std::size_t room() const noexcept;
   bool is_open() const noexcept { return conn_ != nullptr && handshake_done_ && !closed_; }
   udp::endpoint remote() const { return remote_; }
 
@@ -206,6 +205,7 @@ class QuicConnection : public std::enable_shared_from_this<QuicConnection> {
   std::size_t queued_ = 0;
   Reader default_reader_;
   std::function<void(const std::string&)> closed_handler_;
+  std::function<void()> room_handler_;
   std::function<void(std::expected<std::shared_ptr<QuicConnection>, std::string>)> dialed_;
   std::function<void(const udp::endpoint&, const std::string&)> refused_;
   std::string refusal_;  // why a callback failed the handshake
