@@ -696,15 +696,29 @@ void QuicConnection::flush() {
 }
 
 void QuicConnection::arm_timer() {
+  // Set again only when ngtcp2's expiry comes before the timer: a timer that fires early finds
+  // nothing expired and sets itself for the new expiry. Setting it on every flush (the expiry
+  // moves with each packet) made a timerfd_settime call per flush, a fifth of a bulk receiver's
+  // time.
   const ngtcp2_tstamp at = ngtcp2_conn_get_expiry(conn_);
-  if (at == timer_at_) return;
-  timer_at_ = at;
-  if (at == UINT64_MAX) {
-    timer_.cancel();
+  const ngtcp2_tstamp t = now();
+  if (at <= t) {
+    // Due already (an acknowledgement to send, the pacer's next packet): on the next turn,
+    // without a timer, which would cost a timerfd_settime and an epoll wake-up (half of a bulk
+    // receiver's arms were of these).
+    if (expiry_posted_) return;
+    expiry_posted_ = true;
+    asio::post(timer_.get_executor(), [w = weak_from_this()] {
+      if (auto c = w.lock()) {
+        c->expiry_posted_ = false;
+        c->expire();
+      }
+    });
     return;
   }
-  const ngtcp2_tstamp t = now();
-  timer_.expires_after(std::chrono::nanoseconds(at > t ? at - t : 0));
+  if (at >= timer_at_) return;
+  timer_at_ = at;
+  timer_.expires_after(std::chrono::nanoseconds(at - t));
   timer_.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
     if (ec) return;
     if (auto c = w.lock()) c->on_timer();
@@ -712,7 +726,11 @@ void QuicConnection::arm_timer() {
 }
 
 void QuicConnection::on_timer() {
-  timer_at_ = 0;
+  timer_at_ = UINT64_MAX;
+  expire();
+}
+
+void QuicConnection::expire() {
   if (!conn_ || closed_) return;
   in_ngtcp2_ = true;
   int rv = ngtcp2_conn_handle_expiry(conn_, now());

@@ -169,6 +169,7 @@ class QuicConnection : public std::enable_shared_from_this<QuicConnection> {
   void schedule_flush();
   void arm_timer();
   void on_timer();
+  void expire();  // ngtcp2's timers that are due, then a flush
   // An ngtcp2 error: why, in words, then fail().
   void failed(int rv);
   std::string tls_failure() const;
@@ -197,7 +198,7 @@ class QuicConnection : public std::enable_shared_from_this<QuicConnection> {
   ngtcp2_crypto_conn_ref conn_ref_{};
   std::vector<std::string> cids_;  // our connection ids, as the endpoint routes them
   asio::steady_timer timer_;
-  std::uint64_t timer_at_ = 0;
+  std::uint64_t timer_at_ = UINT64_MAX;  // when timer_ fires (UINT64_MAX: it is not set)
   asio::steady_timer room_;  // writers waiting for queue room: cancelled when room frees
   std::size_t waiting_ = 0;
   std::unordered_map<QuicStreamId, Stream> streams_;
@@ -215,8 +216,9 @@ class QuicConnection : public std::enable_shared_from_this<QuicConnection> {
   bool closed_ = false;
   bool first_datagram_ = true;  // a server's connection before its first datagram was read
   bool flush_posted_ = false;
-  bool flushing_ = false;   // inside flush(): what it puts back in turn schedules no other
-  bool in_ngtcp2_ = false;  // inside read_pkt/handle_expiry: close() waits until it returns
+  bool expiry_posted_ = false;  // expire() is posted: ngtcp2's expiry was due at the last arm
+  bool flushing_ = false;       // inside flush(): what it puts back in turn schedules no other
+  bool in_ngtcp2_ = false;      // inside read_pkt/handle_expiry: close() waits until it returns
 };
 
 /// One UDP socket with every QUIC connection on it, both roles. Owner only.

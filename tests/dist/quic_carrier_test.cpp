@@ -145,8 +145,8 @@ struct QuicCarrierTest : ::testing::Test {
   // Connections on both ends: b (the dialer) the initiator, a the acceptor; b's carrier
   // wrapped in a Holding one.
   void connect() {
-    auto holding = std::make_unique<Holding>(std::make_unique<QuicCarrier>(
-        io.get_executor(), dialed, QuicCarrier::Role::initiator));
+    auto holding = std::make_unique<Holding>(
+        std::make_unique<QuicCarrier>(io.get_executor(), dialed, QuicCarrier::Role::initiator));
     b_carrier = holding.get();
     HandshakeSettings bs{b_node, 7, default_flags, Cookie("secret"), a_node};
     HandshakeSettings as{a_node, 7, default_flags, Cookie("secret"), ""};
@@ -189,12 +189,12 @@ Pid local(std::uint32_t id) { return Pid(nodes::local, id, 0); }
 
 control::Send message(std::uint32_t from, std::int64_t n, std::size_t padding = 0) {
   return control::Send{local(from), local(99),
-                       Term::tuple(Term(n), Term::binary(std::string(padding, 'p'))),
-                       std::nullopt};
+                       Term::tuple(Term(n), Term::binary(std::string(padding, 'p'))), std::nullopt};
 }
 
 // Each sender's integers, in the order they arrived.
-std::map<std::uint32_t, std::vector<std::int64_t>> by_sender(const std::vector<ControlMessage>& got) {
+std::map<std::uint32_t, std::vector<std::int64_t>> by_sender(
+    const std::vector<ControlMessage>& got) {
   std::map<std::uint32_t, std::vector<std::int64_t>> out;
   for (const auto& m : got) {
     const auto& s = std::get<control::Send>(m);
