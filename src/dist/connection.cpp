@@ -205,7 +205,7 @@ awaitable<std::string> Connection::handshake() {
   if (length_size != 2) reader_.reframe(length_size, handshake::max_frame_body);
   if (handshake_.role() == Handshake::Role::initiator)
     if (std::string err = carrier_->check_peer_name(handshake_.peer()); !err.empty())
-      co_return refused_peer("refused: " + err);
+      co_return refused_peer(err);
   std::string refusal;  // the acceptor's own reason to refuse the name the peer gave
   add(handshake_.start());
   for (;;) {
@@ -232,14 +232,15 @@ awaitable<std::string> Connection::handshake() {
         carrier_->established();
         co_return std::string();
       } else if (auto* failed = std::get_if<handshake_action::Failed>(&a)) {
-        if (!refusal.empty()) co_return refused_peer("refused: " + refusal);
+        if (!refusal.empty()) co_return refused_peer(refusal);
         std::string why = "handshake failed: " + std::string(to_string(failed->reason)) +
                           (failed->detail.empty() ? "" : " (" + failed->detail + ")");
         // nok, not_allowed and alive-then-false settle simultaneous and repeated connects:
         // the ordinary way two nodes agree on one connection, not a peer to warn about.
         const bool settled = failed->reason == HandshakeFailure::refused ||
+                             failed->reason == HandshakeFailure::peer_connecting ||
                              failed->reason == HandshakeFailure::not_admitted;
-        refused_by_peer_ = failed->reason == HandshakeFailure::refused;
+        peer_connecting_ = failed->reason == HandshakeFailure::peer_connecting;
         co_return settled ? why : refused_peer(why);
       }
     }

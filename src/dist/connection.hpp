@@ -128,9 +128,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& peer() const noexcept { return handshake_.peer(); }
   /// True once the handshake succeeded, until the connection closes.
   bool established() const noexcept { return established_ && !closed_; }
-  /// The handshake failed because the peer said nok, not_allowed or false to alive: it settled
-  /// a simultaneous connect for its own connection to us, or refused us.
-  bool refused_by_peer() const noexcept { return refused_by_peer_; }
+  /// The handshake failed because the peer said nok: it settled a simultaneous connect for its
+  /// own connection to us.
+  bool peer_connecting() const noexcept { return peer_connecting_; }
   /// The flags both sides share (after the handshake).
   Flags flags() const noexcept { return flags_; }
   /// The peer's creation (after the handshake).
@@ -200,7 +200,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameReader reader_;
   PacketDecoder decoder_;
   asio::steady_timer setup_timer_, tick_timer_, wake_;
-  bool established_ = false, finished_ = false, tick_due_ = false, refused_by_peer_ = false;
+  bool established_ = false, finished_ = false, tick_due_ = false, peer_connecting_ = false;
   bool waiting_room_ = false;  // the writer waits for a stream's room (several streams)
   // The write side: the queue (direct_, spare_, writing_, lanes_, lane_of_, next_sequence_,
   // the byte counts), closed_ and writing_now_ change under write_mutex_ (closed_ only on the

@@ -42,6 +42,8 @@ std::string_view to_string(HandshakeFailure f) noexcept {
       return "unsupported handshake";
     case HandshakeFailure::not_admitted:
       return "not admitted";
+    case HandshakeFailure::peer_connecting:
+      return "the peer is connecting to us";
   }
   return "unknown handshake failure";
 }
@@ -103,7 +105,7 @@ std::vector<HandshakeAction> Handshake::on_status(std::span<const std::uint8_t> 
       state_ = State::await_challenge;
       return {};
     case hs::StatusCode::nok:
-      return fail(HandshakeFailure::refused,
+      return fail(HandshakeFailure::peer_connecting,
                   "nok: " + peer_ + " is connecting to us at the same time, and its attempt wins");
     case hs::StatusCode::not_allowed:
       return fail(HandshakeFailure::refused, "not_allowed: " + peer_ + " refuses this node");

@@ -633,11 +633,11 @@ struct Node::Impl final : detail::ConnectionOwner {
     auto it = peers.find(c.peer());
     if (it == peers.end() || it->second.conn.get() != &c) return;  // replaced, or never ours
     const bool was_up = c.flags() != 0;
-    if (!was_up && c.refused_by_peer() && !stopped) {
-      // The peer refused our dial, most often because its own dial to us won a simultaneous
-      // connect: what waits goes on its connection, as OTP keeps it in the node's one
-      // distribution entry, not dropped with the losing attempt. None within net_setuptime:
-      // dropped then.
+    if (!was_up && c.peer_connecting() && !stopped) {
+      // The peer refused our dial because its own dial to us won a simultaneous connect
+      // (nok; not_allowed refuses us, and fails what waits at once): what waits goes on its
+      // connection, as OTP keeps it in the node's one distribution entry, not dropped with the
+      // losing attempt. None within net_setuptime: dropped then.
       it->second.conn.reset();
       it->second.attempt = 0;
       expect_peer_connection(c.peer());

@@ -8,7 +8,9 @@
 //   serve NAME               -> serving NAME PID|REASON   (a test::Tally under global::via(NAME))
 //   call NAME N              -> called NAME TOTAL         (Tally::Add{N} to global::via(NAME))
 // and, unasked: `got PID TERM` for what a holder receives, `down PID REASON` when one ends.
-// Arguments: its node name, the epmd port, the cookie.
+// Arguments: its node name, the epmd port, the cookie; then, for TLS distribution, its CA, its
+// certificate and its key files (tls_test starts it so, with certificates it must refuse), and
+// `quic` to speak QUIC to peers that announce it.
 
 #include <chrono>
 #include <cstdio>
@@ -105,14 +107,18 @@ Task<> control(dist::Node& node) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: global_node NAME EPMD_PORT COOKIE\n");
+  const bool quic = argc == 8 && std::string(argv[7]) == "quic";
+  if (argc != 4 && argc != 7 && !quic) {
+    std::fprintf(stderr, "usage: global_node NAME EPMD_PORT COOKIE [CA CERT KEY [quic]]\n");
     return 2;
   }
   dist::NodeOptions o;
   o.name = argv[1];
   o.epmd_port = static_cast<std::uint16_t>(std::stoi(argv[2]));
   o.cookie = argv[3];
+  if (argc >= 7)
+    o.tls = dist::TlsOptions{.ca_file = argv[4], .cert_file = argv[5], .key_file = argv[6]};
+  if (quic) o.quic = dist::QuicDistOptions{};
   auto node = dist::Node::start(o);
   if (!node) {
     std::fprintf(stderr, "global_node: %s\n", node.error().detail.c_str());

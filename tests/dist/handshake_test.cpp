@@ -278,7 +278,7 @@ TEST(Handshake, simultaneous_connect_nok_refuses_the_attempt_that_loses) {
   auto* fa = find<Failed>(p.a);
   ASSERT_TRUE(fa && fb);
   EXPECT_EQ(fb->reason, HandshakeFailure::not_admitted);
-  EXPECT_EQ(fa->reason, HandshakeFailure::refused);
+  EXPECT_EQ(fa->reason, HandshakeFailure::peer_connecting);
   EXPECT_NE(fa->detail.find("nok"), std::string::npos);
 }
 

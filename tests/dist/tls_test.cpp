@@ -2,10 +2,11 @@
 // with the certificates scripts/cluster-certs.sh makes. Both directions carry traffic; a peer
 // whose certificate comes from another CA, names another node, has expired, or is missing is
 // refused in each direction it can be tried, nothing reaches the other side, and this node logs
-// the refusal once with why.
+// the refusal once with why. The same refusals between two ambitious nodes over QUIC.
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -34,8 +35,8 @@ namespace {
 const char* const cookie = "tls_cookie";
 const std::string a_node = "a@127.0.0.1";
 
-// The certificates of the suite, made once: the cluster CA's for a, x and w; x's from another
-// CA; x's, expired, from the cluster CA.
+// The certificates of the suite, made once: the cluster CA's for a, x, w and cpp; x's and cpp's
+// from another CA; x's and cpp's, expired, from the cluster CA.
 struct Certs {
   fs::path dir;
   bool made = false;
@@ -56,23 +57,71 @@ bool run_script(const std::string& args) {
 
 // Every report this node logs, from whichever thread logs it.
 struct Logged {
-  std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
-  std::shared_ptr<std::vector<LogReport>> reports = std::make_shared<std::vector<LogReport>>();
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable logged;
+    std::vector<LogReport> reports;
+  };
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
   Logged() {
-    set_logger([m = mutex, r = reports](const LogReport& report) {
-      std::lock_guard lock(*m);
-      r->push_back(LogReport{report.level, report.kind, report.who, report.text});
+    set_logger([s = shared](const LogReport& report) {
+      std::lock_guard lock(s->mutex);
+      s->reports.push_back(LogReport{report.level, report.kind, report.who, report.text});
+      s->logged.notify_all();
     });
   }
   ~Logged() { set_logger(nullptr); }
   // The texts of the refusals logged so far.
   std::vector<std::string> refusals() const {
-    std::lock_guard lock(*mutex);
+    std::lock_guard lock(shared->mutex);
+    return refusals_locked();
+  }
+  // The refusals, once there are at least `n` (or the patience ran out: then fewer).
+  std::vector<std::string> refusals(std::size_t n) const {
+    std::unique_lock lock(shared->mutex);
+    shared->logged.wait_for(lock, patience, [&] { return refusals_locked().size() >= n; });
+    return refusals_locked();
+  }
+
+ private:
+  std::vector<std::string> refusals_locked() const {
     std::vector<std::string> out;
-    for (const auto& r : *reports)
+    for (const auto& r : shared->reports)
       if (r.kind == "dist_handshake_refused") out.push_back(r.text);
     return out;
   }
+};
+
+// An ambitious node, cpp@127.0.0.1 (a global_node child), on TLS distribution and QUIC,
+// presenting the certificate of `cert_node` from `dir` and verifying its peers against the CA
+// of `dir`.
+class QuicPeer {
+ public:
+  QuicPeer(std::uint16_t epmd, const fs::path& dir, const std::string& cert_node)
+      : child_({GLOBAL_NODE_BINARY, name, std::to_string(epmd), cookie, (dir / "ca.pem").string(),
+                (dir / (cert_node + ".pem")).string(), (dir / (cert_node + "-key.pem")).string(),
+                "quic"}) {
+    ready_ = next("global_node ready").has_value();
+  }
+  static constexpr const char* name = "cpp@127.0.0.1";
+  bool ready() const { return ready_; }
+  const std::string& log() const { return child_.log(); }
+  // Whether its dial of `node` came up.
+  bool connect(const std::string& node) {
+    child_.write("connect " + node + "\n");
+    auto line = next("connected " + node + " ");
+    return line && line->ends_with(" true");
+  }
+
+ private:
+  std::optional<std::string> next(const std::string& prefix) {
+    for (;;) {
+      auto line = child_.read_line(patience);
+      if (!line || line->starts_with(prefix)) return line;
+    }
+  }
+  ChildProcess child_;
+  bool ready_ = false;
 };
 
 struct TlsTest : ::testing::Test {
@@ -83,13 +132,14 @@ struct TlsTest : ::testing::Test {
     c.dir = pattern;
     c.made =
         run_script(c.cluster().string() + " a@127.0.0.1 x@127.0.0.1 w@127.0.0.1 cpp@127.0.0.1") &&
-        run_script(c.other_ca().string() + " x@127.0.0.1");
+        run_script(c.other_ca().string() + " x@127.0.0.1 cpp@127.0.0.1");
     // The expired one is signed by the cluster's CA: the copy of it is what the script reuses.
     std::error_code ec;
     fs::create_directories(c.expired(), ec);
     for (const char* f : {"ca.pem", "ca-key.pem"})
       fs::copy_file(c.cluster() / f, c.expired() / f, ec);
-    c.made = c.made && !ec && run_script("--expired " + c.expired().string() + " x@127.0.0.1");
+    c.made = c.made && !ec &&
+             run_script("--expired " + c.expired().string() + " x@127.0.0.1 cpp@127.0.0.1");
   }
   static void TearDownTestSuite() {
     std::error_code ec;
@@ -117,6 +167,36 @@ struct TlsTest : ::testing::Test {
     auto n = Node::start(o);
     if (!n) ADD_FAILURE() << "the node did not start: " << n.error().detail;
     return n ? std::move(*n) : nullptr;
+  }
+
+  // The environment of the interop node cpp@127.0.0.1 on TLS distribution with the cluster's
+  // certificate for it, on this test's epmd; with QUIC as well when `quic`.
+  std::vector<std::pair<std::string, std::string>> interop_env(bool quic = false) const {
+    const fs::path c = certs().cluster();
+    std::vector<std::pair<std::string, std::string>> env{
+        {"INTEROP_NODE_NAME", "cpp@127.0.0.1"},
+        {"INTEROP_COOKIE", cookie},
+        {"ERL_EPMD_PORT", std::to_string(epmd)},
+        {"INTEROP_TLS_CA", (c / "ca.pem").string()},
+        {"INTEROP_TLS_CERT", (c / "cpp@127.0.0.1.pem").string()},
+        {"INTEROP_TLS_KEY", (c / "cpp@127.0.0.1-key.pem").string()}};
+    if (quic) env.emplace_back("INTEROP_QUIC", "0");
+    return env;
+  }
+
+  // This node and a QuicPeer presenting `cert_node`'s certificate from `dir` dial each other
+  // over QUIC, each in turn: both dials fail and neither node connects. Returns what this node
+  // logged as refused, once two refusals came (one per connection) or the patience ran out.
+  std::vector<std::string> refused_over_quic(const fs::path& dir, const std::string& cert_node) {
+    Logged logged;
+    auto node = start(/*quic=*/true);
+    if (!node) return {};
+    QuicPeer cpp(epmd, dir, cert_node);
+    EXPECT_TRUE(cpp.ready()) << cpp.log();
+    EXPECT_FALSE(node->connect(QuicPeer::name, patience));
+    EXPECT_FALSE(cpp.connect(a_node)) << cpp.log();
+    EXPECT_TRUE(node->connected().empty());
+    return logged.refusals(2);
   }
 
   // An Erlang node `name` on TLS distribution, presenting the certificate of `cert_node` from
@@ -284,12 +364,7 @@ TEST_F(TlsTest, a_node_whose_tls_files_do_not_load_does_not_start_and_says_which
 // every part of the contract over TLS distribution; an Erlang node on plain TCP cannot reach it.
 TEST_F(TlsTest, the_interop_node_serves_the_contract_over_tls_distribution) {
   const fs::path c = certs().cluster();
-  InteropNode cpp({}, {{"INTEROP_NODE_NAME", "cpp@127.0.0.1"},
-                       {"INTEROP_COOKIE", cookie},
-                       {"ERL_EPMD_PORT", std::to_string(epmd)},
-                       {"INTEROP_TLS_CA", (c / "ca.pem").string()},
-                       {"INTEROP_TLS_CERT", (c / "cpp@127.0.0.1.pem").string()},
-                       {"INTEROP_TLS_KEY", (c / "cpp@127.0.0.1-key.pem").string()}});
+  InteropNode cpp({}, interop_env());
   ASSERT_TRUE(cpp.ready()) << cpp.log();
   ErlNode x = erl("x@127.0.0.1", c, "x@127.0.0.1");
   ASSERT_TRUE(x.ready()) << x.log();
@@ -320,15 +395,9 @@ TEST_F(TlsTest, the_interop_node_serves_the_contract_over_tls_distribution) {
 
 // Two ambitious nodes over TLS (this one and the interop node): both verify, both are named.
 TEST_F(TlsTest, two_ambitious_nodes_talk_over_tls) {
-  const fs::path c = certs().cluster();
   auto node = start();  // its embedded epmd serves the interop node too
   ASSERT_TRUE(node);
-  InteropNode cpp({}, {{"INTEROP_NODE_NAME", "cpp@127.0.0.1"},
-                       {"INTEROP_COOKIE", cookie},
-                       {"ERL_EPMD_PORT", std::to_string(epmd)},
-                       {"INTEROP_TLS_CA", (c / "ca.pem").string()},
-                       {"INTEROP_TLS_CERT", (c / "cpp@127.0.0.1.pem").string()},
-                       {"INTEROP_TLS_KEY", (c / "cpp@127.0.0.1-key.pem").string()}});
+  InteropNode cpp({}, interop_env());
   ASSERT_TRUE(cpp.ready()) << cpp.log();
   Node* n = node.get();
   run_test([&]() -> Task<> {
@@ -346,13 +415,7 @@ TEST_F(TlsTest, a_node_speaks_quic_to_an_ambitious_peer_and_tls_to_an_erlang_one
   const fs::path c = certs().cluster();
   auto node = start(/*quic=*/true);
   ASSERT_TRUE(node);
-  InteropNode cpp({}, {{"INTEROP_NODE_NAME", "cpp@127.0.0.1"},
-                       {"INTEROP_COOKIE", cookie},
-                       {"ERL_EPMD_PORT", std::to_string(epmd)},
-                       {"INTEROP_TLS_CA", (c / "ca.pem").string()},
-                       {"INTEROP_TLS_CERT", (c / "cpp@127.0.0.1.pem").string()},
-                       {"INTEROP_TLS_KEY", (c / "cpp@127.0.0.1-key.pem").string()},
-                       {"INTEROP_QUIC", "0"}});
+  InteropNode cpp({}, interop_env(/*quic=*/true));
   ASSERT_TRUE(cpp.ready()) << cpp.log();
   ErlNode x = erl("x@127.0.0.1", c, "x@127.0.0.1");
   ASSERT_TRUE(x.ready()) << x.log();
@@ -374,6 +437,32 @@ TEST_F(TlsTest, a_node_speaks_quic_to_an_ambitious_peer_and_tls_to_an_erlang_one
   EXPECT_EQ(x.eval("{echo, 'cpp@127.0.0.1'} ! {self(), hi}, "
                    "receive {echo, T} -> T after 20000 -> none end."),
             "hi");
+}
+
+// Between two ambitious nodes over QUIC, the same refusals, each both ways (no certificate at all
+// is refused in quic_endpoint_test: a node with QUIC does not start without one).
+TEST_F(TlsTest, over_quic_a_certificate_from_another_ca_is_refused_both_ways) {
+  auto refusals = refused_over_quic(certs().other_ca(), QuicPeer::name);
+  ASSERT_EQ(refusals.size(), 2u) << "one line per refused connection";
+  for (const auto& r : refusals) {
+    EXPECT_NE(r.find("QUIC"), std::string::npos) << r;
+    EXPECT_NE(r.find("certificate"), std::string::npos) << r;
+    EXPECT_EQ(r.find(cookie), std::string::npos) << "never the cookie: " << r;
+  }
+}
+
+TEST_F(TlsTest, over_quic_a_valid_certificate_for_another_node_name_is_refused_both_ways) {
+  // cpp presents w's certificate: the right CA, in date, but it names w@127.0.0.1.
+  auto refusals = refused_over_quic(certs().cluster(), "w@127.0.0.1");
+  ASSERT_EQ(refusals.size(), 2u);
+  for (const auto& r : refusals)
+    EXPECT_NE(r.find("does not name cpp@127.0.0.1"), std::string::npos) << r;
+}
+
+TEST_F(TlsTest, over_quic_an_expired_certificate_is_refused_both_ways) {
+  auto refusals = refused_over_quic(certs().expired(), QuicPeer::name);
+  ASSERT_EQ(refusals.size(), 2u);
+  for (const auto& r : refusals) EXPECT_NE(r.find("expired"), std::string::npos) << r;
 }
 
 // QUIC authenticates with the TLS certificates: without them the node does not start, and says so.

@@ -57,13 +57,14 @@ enum class Admission : std::uint8_t {
 
 /// Why a handshake failed.
 enum class HandshakeFailure : std::uint8_t {
-  bad_frame,      ///< bytes that do not decode, or a message out of turn
-  wrong_cookie,   ///< the peer's digest does not match our cookie
-  refused,        ///< the peer answered nok or not_allowed (or false to alive)
-  missing_flags,  ///< the peer lacks mandatory flags
-  wrong_name,     ///< the peer is not the node dialed, or its name is not a node name
-  unsupported,    ///< a handshake this node does not speak (OTP 22's, or dynamic names)
-  not_admitted,   ///< our node refused the peer (nok, not_allowed, or alive then false)
+  bad_frame,        ///< bytes that do not decode, or a message out of turn
+  wrong_cookie,     ///< the peer's digest does not match our cookie
+  refused,          ///< the peer answered not_allowed (or false to alive)
+  missing_flags,    ///< the peer lacks mandatory flags
+  wrong_name,       ///< the peer is not the node dialed, or its name is not a node name
+  unsupported,      ///< a handshake this node does not speak (OTP 22's, or dynamic names)
+  not_admitted,     ///< our node refused the peer (nok, not_allowed, or alive then false)
+  peer_connecting,  ///< the peer answered nok: its own connection to us is being made, and wins
 };
 
 /// Text of a HandshakeFailure.
