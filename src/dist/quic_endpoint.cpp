@@ -1,6 +1,8 @@
 #include "quic_endpoint.hpp"
 
 #include <gnutls/crypto.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <sys/socket.h>
 
@@ -250,9 +252,10 @@ std::string QuicConnection::start(const ngtcp2_cid& dcid, const ngtcp2_cid& scid
     conn_ = nullptr;
     return std::string("QUIC connection: ") + ngtcp2_strerror(rv);
   }
-  // Keep-alive: a PING after a third of the idle timeout without traffic, so a live peer
-  // never reaches it.
-  ngtcp2_conn_set_keep_alive_timeout(conn_, nanos(o.idle_timeout) / 3);
+  // Keep-alive: a live peer never reaches the idle timeout, and a dead one's closed port
+  // answers with an ICMP error (port_unreachable) within a keep-alive period.
+  ngtcp2_conn_set_keep_alive_timeout(conn_,
+                                     std::min(nanos(o.keep_alive), nanos(o.idle_timeout) / 3));
 
   unsigned flags = (server_ ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_END_OF_EARLY_DATA;
   if (server_) flags |= GNUTLS_NO_AUTO_SEND_TICKET;
@@ -333,6 +336,27 @@ void QuicConnection::receive(std::span<std::uint8_t> datagram, const udp::endpoi
     return;
   }
   report_handshake();
+}
+
+void QuicConnection::port_unreachable(std::span<const std::uint8_t> quoted) {
+  if (!conn_ || closed_ || quoted.empty()) return;
+  // The destination connection id: after the first byte in a short header; after the
+  // version and its length in a long one (the handshake's packets).
+  std::size_t at = 1;
+  if (quoted[0] & 0x80) {
+    if (quoted.size() < 6) return;
+    at = 6;
+  }
+  const ngtcp2_cid* dcid = ngtcp2_conn_get_dcid(conn_);
+  // ICMP keeps at least 8 bytes of the datagram (its UDP header; Linux keeps far more): too
+  // little to tell whose it is, and it is left to the idle timeout.
+  if (dcid->datalen == 0 || quoted.size() < at + dcid->datalen ||
+      std::memcmp(quoted.data() + at, dcid->data, dcid->datalen) != 0)
+    return;
+  fail(
+      "the peer's UDP port is closed (an ICMP port unreachable answered a packet of this "
+      "connection): its node is gone",
+      nullptr);
 }
 
 void QuicConnection::report_handshake() {
@@ -765,10 +789,19 @@ std::expected<std::unique_ptr<QuicEndpoint>, std::string> QuicEndpoint::open(
   // Room for bursts: a window's worth of datagrams can arrive between two reads.
   e->socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
   e->socket_.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
+  // ICMP errors for the datagrams we send, in the socket's error queue: a peer whose process
+  // died answers with port unreachable (read_errors). Without it an unconnected UDP socket
+  // hears nothing of them.
+  const int on = 1;
+  if (at.address().is_v4())
+    ::setsockopt(e->socket_.native_handle(), IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+  else
+    ::setsockopt(e->socket_.native_handle(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
   e->local_ = e->socket_.local_endpoint(ec);
   e->buffers_.resize(batch * datagram_room);
   e->packet_.resize(e->options_.loopback_udp_payload);
   e->read();
+  e->watch_errors();
   return e;
 }
 
@@ -843,6 +876,13 @@ void QuicEndpoint::drain() {
       msgs[i].msg_hdr.msg_iovlen = 1;
     }
     int got = ::recvmmsg(socket_.native_handle(), msgs.data(), batch, MSG_DONTWAIT, nullptr);
+    if (got < 0 && errno == ECONNREFUSED && round == 0) {
+      // An ICMP error was pending (IP_RECVERR reports it once, to whichever call comes first):
+      // its report is in the error queue, and the datagrams are still there.
+      read_errors();
+      if (!*alive) return;
+      got = ::recvmmsg(socket_.native_handle(), msgs.data(), batch, MSG_DONTWAIT, nullptr);
+    }
     if (got <= 0) break;
     for (int i = 0; i < got; ++i) {
       udp::endpoint sender;
@@ -860,6 +900,59 @@ void QuicEndpoint::drain() {
   for (auto& c : touched) {
     c->flush();
     if (!*alive) return;
+  }
+}
+
+void QuicEndpoint::watch_errors() {
+  socket_.async_wait(udp::socket::wait_error, [this, alive = std::weak_ptr<bool>(alive_)](
+                                                  const boost::system::error_code& ec) {
+    auto a = alive.lock();
+    if (ec || !a || !*a) return;
+    read_errors();
+    if (*a) watch_errors();
+  });
+}
+
+void QuicEndpoint::read_errors() {
+  auto alive = alive_;
+  for (;;) {
+    sockaddr_storage to{};
+    std::array<std::uint8_t, 1500> quoted;  // what the ICMP message kept of our datagram
+    alignas(cmsghdr) std::array<char, 512> control;
+    iovec iov{quoted.data(), quoted.size()};
+    msghdr m{};
+    m.msg_name = &to;
+    m.msg_namelen = sizeof to;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control.data();
+    m.msg_controllen = control.size();
+    const ssize_t n = ::recvmsg(socket_.native_handle(), &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // empty (EAGAIN)
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+      const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!v4 && !v6) continue;
+      sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      const bool icmp = ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6;
+      if (!icmp || ee.ee_errno != ECONNREFUSED) continue;  // only a closed port says "gone"
+      // msg_name: where the datagram was going.
+      udp::endpoint peer;
+      const std::size_t length = std::min<std::size_t>(m.msg_namelen, peer.capacity());
+      std::memcpy(peer.data(), &to, length);
+      peer.resize(length);
+      std::vector<std::shared_ptr<QuicConnection>> to_peer;
+      for (auto& [raw, conn] : connections_)
+        if (conn->remote_ == peer) to_peer.push_back(conn);
+      for (auto& conn : to_peer) {
+        conn->port_unreachable({quoted.data(), static_cast<std::size_t>(n)});
+        if (!*alive) return;
+      }
+    }
   }
 }
 
@@ -902,11 +995,21 @@ void QuicEndpoint::dispatch(std::span<std::uint8_t> datagram, const udp::endpoin
 
 bool QuicEndpoint::send(std::span<const std::uint8_t> packet, const udp::endpoint& to) {
   if (write_blocked_) return false;
+  bool refused_retry = false;
   for (;;) {
     ssize_t n = ::sendto(socket_.native_handle(), packet.data(), packet.size(), MSG_DONTWAIT,
                          to.data(), static_cast<socklen_t>(to.size()));
     if (n >= 0) return true;
     if (errno == EINTR) continue;
+    if (errno == ECONNREFUSED && !refused_retry) {
+      // An ICMP error pending on the socket failed this send (it is reported once): the
+      // packet goes again, and the error queue is read on the next turn, not inside a flush.
+      refused_retry = true;
+      asio::post(executor_, [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (auto a = alive.lock(); a && *a) read_errors();
+      });
+      continue;
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       // The send buffer is full: this packet waits (ngtcp2 counts it sent) and every flush
       // stops until the socket can take it.

@@ -67,9 +67,12 @@ struct QuicOptions {
   gnutls_certificate_credentials_t credentials = nullptr;
   std::shared_ptr<const void> credentials_owner;
   bool accept = true;  ///< accept connections (server role)
-  /// Without any packet from the peer this long, the connection is lost; keep-alive PINGs go
-  /// out after a third of it, so an idle live connection stays up.
+  /// Without any packet from the peer this long, the connection is lost.
   std::chrono::milliseconds idle_timeout{30'000};
+  /// A PING after this much silence (at most a third of idle_timeout), so that an idle live
+  /// connection stays up, and a peer whose socket closed (its process died) is found out when
+  /// the PING comes back as an ICMP port unreachable, long before the idle timeout.
+  std::chrono::milliseconds keep_alive{1'000};
   std::chrono::milliseconds handshake_timeout{10'000};  ///< a dial fails after this
   std::size_t max_streams = 256;                        ///< bidirectional streams the peer may open
   std::size_t stream_window = 1 << 20;                  ///< per stream (flow control)
@@ -162,6 +165,11 @@ class QuicConnection : public std::enable_shared_from_this<QuicConnection> {
                     std::uint32_t version);
   // A datagram from the peer.
   void receive(std::span<std::uint8_t> datagram, const udp::endpoint& from);
+  // A datagram to the peer came back as an ICMP port unreachable; `quoted` is what the ICMP
+  // message kept of it. When it is one of this connection's packets (it carries the peer's
+  // connection id, which an off-path forger does not know), the peer's socket is closed: the
+  // connection is lost.
+  void port_unreachable(std::span<const std::uint8_t> quoted);
   // Hands the connection out once its handshake is done (after ngtcp2 has returned).
   void report_handshake();
   // Sends what ngtcp2 has to send (handshake, acks, stream data) and re-arms the timer.
@@ -254,8 +262,10 @@ class QuicEndpoint {
   friend class QuicConnection;
   friend struct QuicCallbacks;
   QuicEndpoint(asio::any_io_executor executor, QuicOptions options);
-  void read();   // waits for datagrams
-  void drain();  // reads them in batches, then flushes the connections they were for
+  void read();          // waits for datagrams
+  void drain();         // reads them in batches, then flushes the connections they were for
+  void watch_errors();  // waits for the socket's error queue (IP_RECVERR: ICMP errors)
+  void read_errors();   // reads it: a peer's closed port ends the connections to it
   void dispatch(std::span<std::uint8_t> datagram, const udp::endpoint& from,
                 std::vector<std::shared_ptr<QuicConnection>>& touched);
   bool send(std::span<const std::uint8_t> packet, const udp::endpoint& to);  // false: blocked

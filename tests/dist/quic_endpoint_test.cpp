@@ -434,7 +434,9 @@ TEST_F(QuicEndpointTest, a_closed_connection_is_reported_once_with_the_reason) {
   EXPECT_EQ(client_saw.size(), 1u);
 }
 
-TEST_F(QuicEndpointTest, a_destroyed_peer_is_reported_lost_by_the_idle_timeout) {
+// A peer gone without a word: as a crashed host (its datagrams vanish: a socket that reads
+// nothing holds its port), only the idle timeout tells.
+TEST_F(QuicEndpointTest, a_silent_peer_is_reported_lost_by_the_idle_timeout) {
   QuicOptions so = options(certs().cluster(), a_node);
   so.idle_timeout = std::chrono::milliseconds(300);
   serve(std::move(so));
@@ -453,11 +455,51 @@ TEST_F(QuicEndpointTest, a_destroyed_peer_is_reported_lost_by_the_idle_timeout) 
   ASSERT_TRUE(run_until([&] { return waited; }));
   EXPECT_FALSE(lost.has_value()) << *lost;
   EXPECT_TRUE(d.connection()->is_open());
-  // Gone without a word, as a crashed node: the idle timeout tells.
+  // Its port taken by a socket that never answers, before the client sends again (nothing
+  // runs on the loop in between).
+  const udp::endpoint at = server->local();
+  accepted.clear();
+  server.reset();
+  udp::socket hole(io, at);
+  ASSERT_TRUE(run_until([&] { return lost.has_value(); }));
+  EXPECT_NE(lost->find("idle timeout"), std::string::npos) << *lost;
+}
+
+// A peer whose process died: its port is closed, and the ICMP port unreachable that answers
+// the next keep-alive ends the connection (the idle timeout, a minute here, never comes).
+TEST_F(QuicEndpointTest, a_peer_whose_port_closed_is_reported_lost_at_its_next_packet) {
+  QuicOptions so = options(certs().cluster(), a_node);
+  so.idle_timeout = std::chrono::minutes(1);
+  serve(std::move(so));
+  QuicOptions co = options(certs().cluster(), b_node);
+  co.idle_timeout = std::chrono::minutes(1);
+  co.keep_alive = std::chrono::milliseconds(100);
+  auto client = endpoint(std::move(co));
+  Dial d = dial(*client, a_node);
+  ASSERT_TRUE(d.ok()) << d.error();
+  ASSERT_TRUE(run_until([&] { return !accepted.empty(); }));
+  std::optional<std::string> lost;
+  d.connection()->on_closed([&](const std::string& w) { lost = w; });
   accepted.clear();
   server.reset();
   ASSERT_TRUE(run_until([&] { return lost.has_value(); }));
-  EXPECT_NE(lost->find("idle timeout"), std::string::npos) << *lost;
+  EXPECT_NE(lost->find("UDP port is closed"), std::string::npos) << *lost;
+  EXPECT_EQ(client->connections(), 0u);
+}
+
+// A dial to a port where nothing listens fails at once, not after the handshake timeout.
+TEST_F(QuicEndpointTest, a_dial_to_a_closed_port_fails_at_its_first_packet) {
+  serve(options(certs().cluster(), a_node));
+  QuicOptions co = options(certs().cluster(), b_node);
+  co.handshake_timeout = std::chrono::minutes(1);
+  auto client = endpoint(std::move(co));
+  const udp::endpoint at = server->local();
+  server.reset();  // its port is closed now
+  std::optional<std::expected<std::shared_ptr<QuicConnection>, std::string>> result;
+  client->dial(at, a_node, [&](auto r) { result = std::move(r); });
+  ASSERT_TRUE(run_until([&] { return result.has_value(); }));
+  ASSERT_FALSE(result->has_value());
+  EXPECT_NE(result->error().find("UDP port is closed"), std::string::npos) << result->error();
 }
 
 }  // namespace
