@@ -32,7 +32,9 @@ sources=(src/core/atom.cpp src/core/node.cpp src/core/pid.cpp src/core/port.cpp 
          src/dist/cookie.cpp src/dist/handshake_codec.cpp src/dist/handshake.cpp
          src/dist/control.cpp src/dist/packet.cpp src/dist/frame_reader.cpp
          # TLS distribution's check of the peer's certificate (GnuTLS parses it)
-         src/dist/certificate_names.cpp)
+         src/dist/certificate_names.cpp
+         # QUIC's merge of the peer's streams into frames (QuicCarrier's reading)
+         src/dist/stream_merger.cpp)
 
 mkdir -p "$out/obj" "$out/artifacts"
 objects=()

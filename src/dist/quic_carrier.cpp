@@ -1,7 +1,6 @@
 #include "quic_carrier.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace ambitious::dist::detail {
 
@@ -10,6 +9,11 @@ QuicCarrier::QuicCarrier(asio::any_io_executor executor, std::shared_ptr<QuicCon
     : connection_(std::move(connection)),
       role_(role),
       out_(pool, -1),
+      // The peer may send as much again: credit goes back only for what was handed out.
+      in_(control, long_frame,
+          [this](QuicStreamId id, std::size_t n) {
+            if (failure_.empty()) connection_->consume(id, n);
+          }),
       arrival_(executor, asio::steady_timer::time_point::max()) {
   out_[0] = control;
   // Every stream reaches the one reader: the control stream and the peer's pool.
@@ -41,83 +45,18 @@ std::string QuicCarrier::check_peer_name(std::string_view node) const {
   return role_ == Role::acceptor ? connection_->check_peer_name(node) : std::string();
 }
 
-// Whether `in`'s next frame can go to the connection: it has arrived whole, or it is long and
-// some of it is here. Before the handshake is over, only the control stream's.
-bool QuicCarrier::servable(QuicStreamId id, const Incoming& in) const noexcept {
-  if (!established_ && id != control) return false;
-  const std::size_t have = in.bytes.size() - in.begin;
-  if (have < header_) return false;
-  std::size_t length = 0;
-  for (std::size_t i = 0; i < header_; ++i) length = length << 8 | in.bytes[in.begin + i];
-  return have >= header_ + length || header_ + length >= long_frame;
-}
-
-void QuicCarrier::list(QuicStreamId id, Incoming& in) {
-  if (in.listed || current_ == id || !servable(id, in)) return;
-  in.listed = true;
-  ready_.push_back(id);
-}
-
 void QuicCarrier::arrived(QuicStreamId id, std::span<const std::uint8_t> bytes, bool fin) {
   if (!failure_.empty()) return;
-  Incoming& in = in_[id];
-  // What was handed out goes once it is at least as long as what was not: the buffer stays
-  // within twice the stream window, at a copy per byte at most.
-  if (in.begin > 0 && in.begin >= in.bytes.size() - in.begin) {
-    in.bytes.erase(in.bytes.begin(), in.bytes.begin() + static_cast<std::ptrdiff_t>(in.begin));
-    in.begin = 0;
-  }
-  in.bytes.insert(in.bytes.end(), bytes.begin(), bytes.end());
+  in_.arrived(id, bytes);
   fin_ = fin_ || fin;
-  list(id, in);
   arrival_.cancel();
 }
 
-void QuicCarrier::established() {
-  established_ = true;
-  header_ = 4;
-  for (auto& [id, in] : in_) list(id, in);
-}
+void QuicCarrier::established() { in_.established(); }
 
 void QuicCarrier::ended(const std::string& why) {
   if (failure_.empty()) failure_ = why.empty() ? std::string("the QUIC connection closed") : why;
   arrival_.cancel();
-}
-
-// Hands out whole frames (and the part of a long one that is here) into `into`, streams in
-// turn; in the handshake one frame at most. How many bytes.
-std::size_t QuicCarrier::take(std::span<std::uint8_t> into) {
-  std::size_t total = 0;
-  while (total < into.size()) {
-    if (!current_) {
-      if (ready_.empty() || (!established_ && total > 0)) break;
-      const QuicStreamId id = ready_.front();
-      ready_.pop_front();
-      Incoming& in = in_[id];
-      in.listed = false;
-      if (!servable(id, in)) continue;
-      std::size_t length = 0;
-      for (std::size_t i = 0; i < header_; ++i) length = length << 8 | in.bytes[in.begin + i];
-      current_ = id;
-      current_left_ = header_ + length;
-    }
-    Incoming& in = in_[*current_];
-    const std::size_t n =
-        std::min({into.size() - total, in.bytes.size() - in.begin, current_left_});
-    if (n == 0) break;  // a long frame waits for more of its bytes
-    std::memcpy(into.data() + total, in.bytes.data() + in.begin, n);
-    in.begin += n;
-    total += n;
-    current_left_ -= n;
-    // The peer may send as much again: credit goes back only for what was handed out.
-    if (failure_.empty()) connection_->consume(*current_, n);
-    if (current_left_ == 0) {
-      const QuicStreamId done = *current_;
-      current_.reset();
-      list(done, in);
-    }
-  }
-  return total;
 }
 
 asio::awaitable<std::size_t> QuicCarrier::read_some(std::span<std::uint8_t> into,
@@ -125,7 +64,7 @@ asio::awaitable<std::size_t> QuicCarrier::read_some(std::span<std::uint8_t> into
   // Through the executor even when bytes are here already (the Carrier's promise).
   co_await asio::post(arrival_.get_executor(), asio::use_awaitable);
   for (;;) {
-    if (const std::size_t n = take(into); n > 0) co_return n;
+    if (const std::size_t n = in_.take(into); n > 0) co_return n;
     if (!failure_.empty()) {
       ec = asio::error::connection_reset;
       co_return 0;

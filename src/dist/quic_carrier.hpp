@@ -10,11 +10,9 @@
 // puts every frame of one sender on one pool stream, so that sender's order holds.
 //
 // Reading. The peer's streams are merged into one stream of whole frames for the connection
-// above, which frames, reassembles and decodes as on TCP: a stream's frame is handed out once
-// it has arrived whole (a frame longer than long_frame is handed out as it arrives, holding the
-// others back until it ends), and streams with a whole frame take turns. During the handshake
-// only stream 0 is read, one frame per read, so the read position of stream 0 is at a frame
-// boundary when 4-byte framing begins; what the peer's other streams send meanwhile waits.
+// above, which frames, reassembles and decodes as on TCP (StreamMerger, stream_merger.hpp: a
+// stream's frame goes out once it has arrived whole, streams in turn; in the handshake only
+// stream 0, a frame at a time).
 //
 // Bounds: flow-control credit goes back to the peer only as read_some hands bytes to the
 // connection, so what the peer can make us buffer is its streams' windows within the
@@ -23,15 +21,13 @@
 // streams meanwhile (a slow reader stalls the writers of what it does not read).
 
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "carrier.hpp"
 #include "quic_endpoint.hpp"
+#include "stream_merger.hpp"
 
 namespace ambitious::dist::detail {
 
@@ -73,19 +69,8 @@ class QuicCarrier final : public Carrier {
   std::string remote() const override;
 
  private:
-  // What arrived on one of the peer's streams and was not yet handed to the connection: at
-  // most that stream's window.
-  struct Incoming {
-    std::vector<std::uint8_t> bytes;
-    std::size_t begin = 0;
-    bool listed = false;  // in ready_
-  };
-
   void arrived(QuicStreamId stream, std::span<const std::uint8_t> bytes, bool fin);
   void ended(const std::string& why);
-  bool servable(QuicStreamId id, const Incoming& in) const noexcept;
-  void list(QuicStreamId id, Incoming& in);
-  std::size_t take(std::span<std::uint8_t> into);
   // The QUIC stream of pool stream `stream`, opened on first use (the control stream when the
   // peer allows no more).
   QuicStreamId stream_of(std::uint32_t stream);
@@ -95,15 +80,10 @@ class QuicCarrier final : public Carrier {
   std::shared_ptr<QuicConnection> connection_;
   Role role_;
   std::vector<QuicStreamId> out_;  // pool stream -> QUIC stream, -1 until opened
-  std::unordered_map<QuicStreamId, Incoming> in_;
-  std::deque<QuicStreamId> ready_;       // streams whose next frame can be handed out, in turn
-  std::optional<QuicStreamId> current_;  // the stream whose frame is being handed out
-  std::size_t current_left_ = 0;         // bytes of that frame not yet handed out
-  std::size_t header_ = 2;               // a frame's length bytes: 2 in the handshake, then 4
-  bool established_ = false;
-  bool fin_ = false;            // the peer ended a stream: the connection ends after its bytes
-  std::string failure_;         // why the connection ended, or why the peer was refused
-  asio::steady_timer arrival_;  // read_some waits on it; cancelled when bytes or the end come
+  StreamMerger in_;                // the peer's streams, as one stream of whole frames
+  bool fin_ = false;               // the peer ended a stream: the connection ends after its bytes
+  std::string failure_;            // why the connection ended, or why the peer was refused
+  asio::steady_timer arrival_;     // read_some waits on it; cancelled when bytes or the end come
 };
 
 }  // namespace ambitious::dist::detail
