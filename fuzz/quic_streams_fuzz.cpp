@@ -48,7 +48,8 @@ struct Source {
   std::size_t bound = 0;                // what the merger may hold for it (2x what waited)
 
   void frame(std::size_t header, std::size_t length, int s, std::size_t k) {
-    for (std::size_t i = header; i-- > 0;) bytes.push_back(static_cast<std::uint8_t>(length >> (8 * i)));
+    for (std::size_t i = header; i-- > 0;)
+      bytes.push_back(static_cast<std::uint8_t>(length >> (8 * i)));
     for (std::size_t i = 0; i < length; ++i)
       bytes.push_back(static_cast<std::uint8_t>(s * 61 + k * 17 + i * 3));
     frame_ends.push_back(bytes.size());
@@ -73,8 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The control stream's handshake frames (2-byte lengths), then everyone's 4-byte frames,
   // and at the end of some streams a short frame that never completes.
   const std::size_t handshake_frames = script.next() % 4;
-  for (std::size_t k = 0; k < handshake_frames; ++k)
-    sources[0].frame(2, script.next() % 40, 0, k);
+  for (std::size_t k = 0; k < handshake_frames; ++k) sources[0].frame(2, script.next() % 40, 0, k);
   const std::size_t handshake_end = sources[0].whole();
   for (int s = 0; s < stream_count; ++s) {
     const std::size_t frames = script.next() % 6;

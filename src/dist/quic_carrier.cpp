@@ -140,7 +140,7 @@ std::string QuicCarrier::describe(const boost::system::error_code& ec) const {
 
 std::string QuicCarrier::remote() const {
   auto at = connection_->remote();
-  return at.address().to_string() + ":" + std::to_string(at.port()) + " (QUIC)";
+  return "QUIC, " + at.address().to_string() + ":" + std::to_string(at.port());
 }
 
 }  // namespace ambitious::dist::detail

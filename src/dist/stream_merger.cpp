@@ -61,7 +61,8 @@ std::size_t StreamMerger::take(std::span<std::uint8_t> into) {
       current_left_ = header_ + length_at(in);
     }
     Incoming& in = in_[*current_];
-    const std::size_t n = std::min({into.size() - total, in.bytes.size() - in.begin, current_left_});
+    const std::size_t n =
+        std::min({into.size() - total, in.bytes.size() - in.begin, current_left_});
     if (n == 0) break;  // a long frame waits for more of its bytes
     std::memcpy(into.data() + total, in.bytes.data() + in.begin, n);
     in.begin += n;

@@ -15,6 +15,7 @@
 #include "ambitious/naming/via.hpp"
 #include "ambitious/process/monitor.hpp"
 #include "ambitious/process/spawn.hpp"
+#include "carrier_under_test.hpp"
 #include "child_process.hpp"
 #include "erl_node.hpp"
 #include "global_node.hpp"
@@ -23,7 +24,8 @@
 // (global_node.cpp) driven by lines on their stdin, so that the test reaches them while a
 // connection is cut. As OTP's global_SUITE: names seen everywhere, one winner among concurrent
 // registrations, names released when their process ends or their node goes down, and a
-// partition that heals with a name on each side.
+// partition that heals with a name on each side. One suite, run per carrier (TCP, TLS, QUIC:
+// carrier_under_test.hpp).
 
 using namespace ambitious;
 using namespace ambitious::test;
@@ -32,12 +34,19 @@ using namespace std::chrono_literals;
 namespace {
 
 const char* const cookie = "global_cookie";
+// The nodes of the tests (this one, and children), for their certificates over TLS and QUIC.
+const std::vector<std::string> cluster = {"a@127.0.0.1", "b@127.0.0.1", "c@127.0.0.1"};
+
+std::vector<std::string> child_argv(const std::string& name, std::uint16_t epmd) {
+  std::vector<std::string> argv{GLOBAL_NODE_BINARY, name, std::to_string(epmd), cookie};
+  for (auto& a : carrier_arguments(name, cluster)) argv.push_back(a);
+  return argv;
+}
 
 // A child node and its lines: answers to commands, and the holders' `got` and `down` events.
 class Child {
  public:
-  Child(std::string name, std::uint16_t epmd)
-      : name_(name), proc_({GLOBAL_NODE_BINARY, name, std::to_string(epmd), cookie}) {
+  Child(std::string name, std::uint16_t epmd) : name_(name), proc_(child_argv(name, epmd)) {
     auto line = next("global_node ready");
     ready_ = line.has_value();
   }
@@ -117,6 +126,8 @@ struct GlobalTest : ::testing::Test {
     o.name = "a@127.0.0.1";
     o.cookie = cookie;
     o.epmd_port = epmd;
+    ASSERT_TRUE(use_carrier_under_test(o, cluster))
+        << "scripts/cluster-certs.sh failed (is gnutls-bin installed?)";
     auto n = dist::Node::start(o);
     ASSERT_TRUE(n) << "the node did not start: " << n.error().detail;
     node = std::move(*n);
@@ -148,8 +159,11 @@ Task<> mesh(Child& b, Child& c) {
 TEST_F(GlobalTest, a_name_registered_on_one_node_is_seen_on_every_node_and_is_unique) {
   auto b = child("b@127.0.0.1");
   auto c = child("c@127.0.0.1");
+  dist::Node* n = node.get();
   run_test(two_workers, [&]() -> Task<> {
     co_await mesh(*b, *c);
+    // On the carrier of this run.
+    EXPECT_EQ(n->carrier("b@127.0.0.1"), std::optional<std::string>(carrier_under_test()));
     std::string yes = co_await ask(*b, "register n1", "registered n1");
     EXPECT_TRUE(yes.starts_with("registered n1 yes ")) << yes;
     std::string hb = last(yes);

@@ -34,9 +34,8 @@ Bytes concat(std::initializer_list<Bytes> parts) {
 
 struct Merged {
   std::vector<std::pair<StreamMerger::StreamId, std::size_t>> credits;
-  StreamMerger merger{0, 64, [this](StreamMerger::StreamId id, std::size_t n) {
-                        credits.emplace_back(id, n);
-                      }};
+  StreamMerger merger{
+      0, 64, [this](StreamMerger::StreamId id, std::size_t n) { credits.emplace_back(id, n); }};
   // One read of at most `room` bytes.
   Bytes take(std::size_t room = 1024) {
     Bytes out(room);

@@ -33,6 +33,7 @@
 #include "ambitious/process/runtime.hpp"
 #include "ambitious/process/send.hpp"
 #include "ambitious/process/spawn.hpp"
+#include "carrier_under_test.hpp"
 #include "erl_node.hpp"
 
 using namespace ambitious;
@@ -60,28 +61,16 @@ namespace fs = std::filesystem;
 
 const char* const cookie = "two_nodes_cookie";
 
-// What both nodes speak: tcp, tls or quic.
-std::string carrier() {
-  const char* c = std::getenv("AMBITIOUS_TEST_CARRIER");
-  return c ? c : "tcp";
-}
-bool secure() { return carrier() != "tcp"; }
+std::string carrier() { return carrier_under_test(); }
+bool secure() { return secure_carrier(); }
 // The net_ticktime of both nodes, in seconds: OTP's default, over every carrier (a killed peer
 // is noticed long before it: TCP's FIN, or over QUIC the ICMP port unreachable that answers
 // the next keep-alive).
 int ticktime_s() { return 60; }
 
-// The cluster's certificates for both nodes (TLS and QUIC), made once per run of the suite.
-const fs::path& certificates() {
-  static const fs::path dir = [] {
-    char pattern[] = "/tmp/ambitious-two-nodes-XXXXXX";
-    if (!::mkdtemp(pattern)) return fs::path();
-    const std::string command = std::string(CLUSTER_CERTS_SCRIPT) + " " + pattern +
-                                " a@127.0.0.1 cpp@127.0.0.1 >/dev/null 2>&1";
-    return std::system(command.c_str()) == 0 ? fs::path(pattern) : fs::path();
-  }();
-  return dir;
-}
+// The nodes of the cluster, and their certificates (TLS and QUIC).
+const std::vector<std::string> cluster = {"a@127.0.0.1", "cpp@127.0.0.1"};
+const fs::path& certificates() { return cluster_certificates(cluster); }
 
 // The environment that starts the interop node on the carrier of this run.
 std::vector<std::pair<std::string, std::string>> interop_env(std::uint16_t epmd) {
@@ -145,24 +134,14 @@ class InteropNode {
 };
 
 struct TwoNodesTest : ::testing::Test {
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    if (secure() && !certificates().empty()) fs::remove_all(certificates(), ec);
-  }
   void SetUp() override {
     NodeOptions o;
     o.name = "a@127.0.0.1";
     o.cookie = cookie;
     o.epmd_port = epmd;  // none answers there: the node starts the embedded epmd on it
     o.net_ticktime = std::chrono::seconds(ticktime_s());
-    if (secure()) {
-      const fs::path& c = certificates();
-      ASSERT_FALSE(c.empty()) << "scripts/cluster-certs.sh failed (is gnutls-bin installed?)";
-      o.tls = TlsOptions{.ca_file = (c / "ca.pem").string(),
-                         .cert_file = (c / "a@127.0.0.1.pem").string(),
-                         .key_file = (c / "a@127.0.0.1-key.pem").string()};
-    }
-    if (carrier() == "quic") o.quic = QuicDistOptions{};
+    ASSERT_TRUE(use_carrier_under_test(o, cluster))
+        << "scripts/cluster-certs.sh failed (is gnutls-bin installed?)";
     auto n = Node::start(o);
     ASSERT_TRUE(n) << "the node did not start: " << n.error().detail;
     node = std::move(*n);
