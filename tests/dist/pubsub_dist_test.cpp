@@ -14,6 +14,7 @@
 #include "ambitious/naming/pg.hpp"
 #include "ambitious/process/names.hpp"
 #include "ambitious/process/spawn.hpp"
+#include "carrier_under_test.hpp"
 #include "child_process.hpp"
 #include "erl_node.hpp"
 #include "pubsub_subscriber.hpp"
@@ -22,7 +23,8 @@
 // driven by lines on its stdin) run the PubSub `chat`; every subscriber, on any node, reports
 // what each round brought it to this process (tests/dist/pubsub_subscriber.hpp), so that the
 // test sees exactly once, in order, per subscriber; the nodes' counters of messages sent to and
-// fanned out from other nodes show one message per broadcast and remote node.
+// fanned out from other nodes show one message per broadcast and remote node. One suite, run per
+// carrier (TCP, TLS, QUIC: carrier_under_test.hpp).
 
 using namespace ambitious;
 using namespace ambitious::dist;
@@ -33,15 +35,22 @@ namespace {
 
 const char* const cookie = "ambitious_cookie";
 const Atom this_node("a@127.0.0.1");
+// The nodes of the tests, for their certificates over TLS and QUIC (carrier_under_test.hpp).
+const std::vector<std::string> cluster = {"a@127.0.0.1", "b@127.0.0.1", "c@127.0.0.1"};
+
+std::vector<std::string> child_argv(const std::string& name, std::uint16_t epmd) {
+  std::vector<std::string> argv{PUBSUB_NODE_BINARY, name, std::to_string(epmd), cookie,
+                                std::string(this_node.name())};
+  for (auto& a : carrier_arguments(name, cluster)) argv.push_back(a);
+  return argv;
+}
 const Atom chat("chat");
 
 // A pubsub_node child, ready once it printed so.
 class PubSubNode {
  public:
   PubSubNode(const std::string& name, std::uint16_t epmd)
-      : name_(name),
-        child_({PUBSUB_NODE_BINARY, name, std::to_string(epmd), cookie,
-                std::string(this_node.name())}) {
+      : name_(name), child_(child_argv(name, epmd)) {
     while (auto line = child_.read_line(patience))
       if (*line == "pubsub_node " + name + " ready") {
         ready_ = true;
@@ -79,6 +88,8 @@ struct PubSubDistTest : ::testing::Test {
     o.name = this_node.name();
     o.cookie = cookie;
     o.epmd_port = epmd;  // none answers there: the node starts the embedded epmd on it
+    ASSERT_TRUE(use_carrier_under_test(o, cluster))
+        << "scripts/cluster-certs.sh failed (is gnutls-bin installed?)";
     auto n = Node::start(o);
     ASSERT_TRUE(n) << "the node did not start: " << n.error().detail;
     node = std::move(*n);
@@ -317,6 +328,8 @@ Task<std::string> eval(ErlNode& n, std::string expr) {
 // each remote member): both sides' broadcasts reach the other.
 TEST_F(PubSubDistTest, an_erlang_node_in_phoenix_pubsubs_wire_form_shares_the_pubsub) {
   if (!have_erl()) GTEST_SKIP() << "erlang-base is not installed";
+  // Erlang over TLS is tls_test's; this test is about Phoenix.PubSub's wire form.
+  if (secure_carrier()) GTEST_SKIP() << "an Erlang peer on plain TCP: run over TCP only";
   ErlNode x({.name = "x@127.0.0.1", .cookie = cookie, .epmd_port = epmd});
   ASSERT_TRUE(x.ready()) << x.log();
   run_test([&]() -> Task<> {

@@ -50,14 +50,19 @@ Task<> wait_for_servers(const PubSub& ps, std::size_t k) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: pubsub_node NAME EPMD_PORT COOKIE REPORT_NODE\n");
+  const bool quic = argc == 9 && std::string(argv[8]) == "quic";
+  if (argc != 5 && argc != 8 && !quic) {
+    std::fprintf(stderr,
+                 "usage: pubsub_node NAME EPMD_PORT COOKIE REPORT_NODE [CA CERT KEY [quic]]\n");
     return 2;
   }
   dist::NodeOptions options;
   options.name = argv[1];
   options.epmd_port = static_cast<std::uint16_t>(std::stoi(argv[2]));
   options.cookie = argv[3];
+  if (argc >= 8)
+    options.tls = dist::TlsOptions{.ca_file = argv[5], .cert_file = argv[6], .key_file = argv[7]};
+  if (quic) options.quic = dist::QuicDistOptions{};
   const Atom report_to(argv[4]);
 
   return run([&]() -> Task<> {
