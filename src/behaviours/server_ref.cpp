@@ -1,6 +1,9 @@
 // ServerTarget: what does not depend on a ServerRef's server type.
 #include "ambitious/behaviours/server_ref.hpp"
 
+#include <new>
+#include <utility>
+
 #include "ambitious/process/detail/remote_nodes.hpp"
 #include "ambitious/process/names.hpp"
 
@@ -12,34 +15,76 @@ Task<bool> ViaName::claim(Pid* holder) const { co_return register_self(holder); 
 
 namespace ambitious::detail {
 
-ServerTarget::ServerTarget(const ServerName& name) {
-  if (auto* a = std::get_if<Atom>(&name))
-    target_ = *a;
-  else
-    target_ = std::get<1>(name);
+ServerTarget::ServerTarget(const ServerName& name) : kind_(Kind::pid), pid_() {
+  if (auto* a = std::get_if<Atom>(&name)) {
+    kind_ = Kind::name;
+    name_ = *a;
+  } else {
+    kind_ = Kind::via;
+    new (&via_) std::shared_ptr<const ViaName>(std::get<1>(name));
+  }
 }
 
-// A pid, the common case, is copied as it is, without the variant's visitation (half of the
-// instructions of a defaulted move: a call copies and moves its ServerRef).
-ServerTarget::ServerTarget(const ServerTarget& other)
-    : target_(other.target_.index() == 0
-                  ? decltype(target_)(std::in_place_index<0>, *std::get_if<0>(&other.target_))
-                  : other.target_) {}
-ServerTarget::ServerTarget(ServerTarget&& other) noexcept
-    : target_(other.target_.index() == 0
-                  ? decltype(target_)(std::in_place_index<0>, *std::get_if<0>(&other.target_))
-                  : std::move(other.target_)) {}
-ServerTarget& ServerTarget::operator=(const ServerTarget& other) = default;
-ServerTarget& ServerTarget::operator=(ServerTarget&& other) noexcept = default;
-ServerTarget::~ServerTarget() = default;
+// Pid, Atom and RegisteredName are trivially copyable: only a via name needs its constructor.
+void ServerTarget::copy_from(const ServerTarget& other) noexcept {
+  kind_ = other.kind_;
+  switch (kind_) {
+    case Kind::pid:
+      new (&pid_) Pid(other.pid_);
+      break;
+    case Kind::name:
+      new (&name_) Atom(other.name_);
+      break;
+    case Kind::via:
+      new (&via_) std::shared_ptr<const ViaName>(other.via_);
+      break;
+    case Kind::registered:
+      new (&registered_) RegisteredName(other.registered_);
+      break;
+  }
+}
+
+void ServerTarget::move_from(ServerTarget&& other) noexcept {
+  if (other.kind_ != Kind::via) return copy_from(other);
+  kind_ = Kind::via;
+  new (&via_) std::shared_ptr<const ViaName>(std::move(other.via_));
+}
+
+void ServerTarget::destroy() noexcept {
+  if (kind_ == Kind::via) via_.~shared_ptr();
+}
+
+ServerTarget::ServerTarget(const ServerTarget& other) { copy_from(other); }
+ServerTarget::ServerTarget(ServerTarget&& other) noexcept { move_from(std::move(other)); }
+ServerTarget& ServerTarget::operator=(const ServerTarget& other) {
+  if (this != &other) {
+    destroy();
+    copy_from(other);
+  }
+  return *this;
+}
+ServerTarget& ServerTarget::operator=(ServerTarget&& other) noexcept {
+  if (this != &other) {
+    destroy();
+    move_from(std::move(other));
+  }
+  return *this;
+}
+ServerTarget::~ServerTarget() { destroy(); }
 
 std::optional<Pid> ServerTarget::resolve_name() const {
-  if (auto* a = std::get_if<Atom>(&target_)) return whereis(*a);
-  if (auto* r = std::get_if<RegisteredName>(&target_)) {
-    if (is_local_node(r->node)) return whereis(r->name);
-    return std::nullopt;  // another node's name: remote() says so, call and cast go there
+  switch (kind_) {
+    case Kind::pid:
+      return pid_;
+    case Kind::name:
+      return whereis(name_);
+    case Kind::registered:
+      if (is_local_node(registered_.node)) return whereis(registered_.name);
+      return std::nullopt;  // another node's name: remote() says so, call and cast go there
+    case Kind::via:
+      return via_->whereis();
   }
-  return std::get<2>(target_)->whereis();
+  return std::nullopt;
 }
 
 bool ServerTarget::on_this_node(const RegisteredName& name) noexcept {
@@ -47,10 +92,17 @@ bool ServerTarget::on_this_node(const RegisteredName& name) noexcept {
 }
 
 Term ServerTarget::describe() const {
-  if (auto* p = std::get_if<Pid>(&target_)) return Term(*p);
-  if (auto* a = std::get_if<Atom>(&target_)) return Term(*a);
-  if (auto* r = std::get_if<RegisteredName>(&target_)) return Term::tuple(r->name, r->node);
-  return Term::tuple(atoms::via, std::get<2>(target_)->describe());
+  switch (kind_) {
+    case Kind::pid:
+      return Term(pid_);
+    case Kind::name:
+      return Term(name_);
+    case Kind::registered:
+      return Term::tuple(registered_.name, registered_.node);
+    case Kind::via:
+      return Term::tuple(atoms::via, via_->describe());
+  }
+  return Term();
 }
 
 }  // namespace ambitious::detail

@@ -9,6 +9,13 @@
 #include "supervisor_server.hpp"
 
 namespace ambitious {
+
+ChildStart::ChildStart(const ChildStart& other) = default;
+ChildStart::ChildStart(ChildStart&& other) noexcept = default;
+ChildStart& ChildStart::operator=(const ChildStart& other) = default;
+ChildStart& ChildStart::operator=(ChildStart&& other) noexcept = default;
+ChildStart::~ChildStart() = default;
+
 namespace detail {
 namespace {
 

@@ -97,6 +97,13 @@ class ChildStart {
   template <class F>
   ChildStart(detail::SelfContained, F f)
       : fn_([f = std::move(f)](std::span<const Term>) { return f(); }) {}
+  // Out of line (src/behaviours/supervisor.cpp): a spec is copied into every supervisor's
+  // child list, and the std::function's copy need not be compiled in each file that does it.
+  ChildStart(const ChildStart& other);
+  ChildStart(ChildStart&& other) noexcept;
+  ChildStart& operator=(const ChildStart& other);
+  ChildStart& operator=(ChildStart&& other) noexcept;
+  ~ChildStart();
 
   /// Runs the start; `extra` are the DynamicSupervisor's extra_arguments (else empty).
   Task<StartChildResult> operator()(std::span<const Term> extra = {}) const { return fn_(extra); }

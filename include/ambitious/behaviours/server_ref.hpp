@@ -1,6 +1,7 @@
 #pragma once
 // ServerRef: how a client names a server — a pid, a local name, a via name, or {Name, Node}.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,14 +43,15 @@ namespace detail {
 /// library's code that does not depend on the server type takes it (compiled once, in src/).
 class ServerTarget {
  public:
-  ServerTarget(Pid pid) noexcept : target_(pid) {}           // NOLINT: implicit, as ServerRef's
-  ServerTarget(Atom name) noexcept : target_(name) {}        // NOLINT
-  ServerTarget(std::shared_ptr<const ViaName> via) noexcept  // NOLINT
-      : target_(std::move(via)) {}
-  ServerTarget(const RegisteredName& name) noexcept : target_(name) {}  // NOLINT
-  ServerTarget(const ServerName& name);                                 // NOLINT
-  // Out of line (src/behaviours/server_ref.cpp): the variant's copy, move and destruction are
-  // compiled once, not in every file that passes a ServerRef around.
+  ServerTarget(Pid pid) noexcept : kind_(Kind::pid), pid_(pid) {}       // NOLINT: implicit
+  ServerTarget(Atom name) noexcept : kind_(Kind::name), name_(name) {}  // NOLINT
+  ServerTarget(std::shared_ptr<const ViaName> via) noexcept             // NOLINT
+      : kind_(Kind::via), via_(std::move(via)) {}
+  ServerTarget(const RegisteredName& name) noexcept  // NOLINT
+      : kind_(Kind::registered), registered_(name) {}
+  ServerTarget(const ServerName& name);  // NOLINT
+  // Out of line (src/behaviours/server_ref.cpp): copy, move and destruction are compiled once,
+  // not in every file that passes a ServerRef around.
   ServerTarget(const ServerTarget& other);
   ServerTarget(ServerTarget&& other) noexcept;
   ServerTarget& operator=(const ServerTarget& other);
@@ -58,22 +60,22 @@ class ServerTarget {
 
   /// The pid behind the name now, if any (a pid as it is). A pid needs no lookup.
   std::optional<Pid> resolve() const {
-    if (auto* p = std::get_if<Pid>(&target_)) return *p;
+    if (kind_ == Kind::pid) return pid_;
     return resolve_name();
   }
   std::optional<Pid> pid() const noexcept {
-    if (auto* p = std::get_if<Pid>(&target_)) return *p;
+    if (kind_ == Kind::pid) return pid_;
     return std::nullopt;
   }
   /// The {Name, Node}, if this target was made from one.
   const RegisteredName* registered_name() const noexcept {
-    return std::get_if<RegisteredName>(&target_);
+    return kind_ == Kind::registered ? &registered_ : nullptr;
   }
   /// True when the server is on another node: a pid of another node, or {Name, Node} with
   /// another node's name.
   bool remote() const noexcept {
-    if (auto* p = std::get_if<Pid>(&target_)) return !p->is_local();
-    if (auto* r = std::get_if<RegisteredName>(&target_)) return !on_this_node(*r);
+    if (kind_ == Kind::pid) return !pid_.is_local();
+    if (kind_ == Kind::registered) return !on_this_node(registered_);
     return false;  // a local or via name
   }
   /// The pid, the name, {via, Name}, or {Name, Node}.
@@ -82,7 +84,19 @@ class ServerTarget {
  private:
   std::optional<Pid> resolve_name() const;
   static bool on_this_node(const RegisteredName& name) noexcept;
-  std::variant<Pid, Atom, std::shared_ptr<const ViaName>, RegisteredName> target_;
+  void copy_from(const ServerTarget& other) noexcept;
+  void move_from(ServerTarget&& other) noexcept;
+  void destroy() noexcept;
+  // One of four, tagged by hand: a std::variant here cost every file that includes this header
+  // the variant's instantiation.
+  enum class Kind : std::uint8_t { pid, name, via, registered };
+  Kind kind_;
+  union {
+    Pid pid_;
+    Atom name_;
+    std::shared_ptr<const ViaName> via_;
+    RegisteredName registered_;
+  };
 };
 }  // namespace detail
 
