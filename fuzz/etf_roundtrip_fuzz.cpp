@@ -2,6 +2,7 @@
 // canonical (the second encoding equals the first); encode_append and encode_segments (every
 // binary by reference) write the same bytes.
 #include "ambitious/core/etf.hpp"
+#include "ambitious/core/etf_segments.hpp"
 
 #include <algorithm>
 #include <cstddef>

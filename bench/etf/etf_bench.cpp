@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ambitious/core/etf.hpp"
+#include "ambitious/core/etf_segments.hpp"
 #include "ambitious/core/term.hpp"
 
 using namespace ambitious;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "ambitious/core/etf.hpp"
+#include "ambitious/core/etf_segments.hpp"
 #include "etf_tags.hpp"
 #include "term_node.hpp"
 #include "work_stack.hpp"

@@ -1,4 +1,5 @@
 #include "ambitious/core/etf.hpp"
+#include "ambitious/core/etf_segments.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>

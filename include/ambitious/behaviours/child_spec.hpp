@@ -97,11 +97,16 @@ class ChildStart {
   template <class F>
   ChildStart(detail::SelfContained, F f)
       : fn_([f = std::move(f)](std::span<const Term>) { return f(); }) {}
-  // Out of line (src/behaviours/supervisor.cpp): a spec is copied into every supervisor's
-  // child list, and the std::function's copy need not be compiled in each file that does it.
+  // Copy, move and destruction are out of line (src/behaviours/supervisor.cpp): a spec is
+  // copied into every supervisor's child list, and the std::function's copy need not be
+  // compiled in each file that does it.
+  /// The same start.
   ChildStart(const ChildStart& other);
+  /// The same start; `other` is left without one.
   ChildStart(ChildStart&& other) noexcept;
+  /// The same start as `other`.
   ChildStart& operator=(const ChildStart& other);
+  /// The start of `other`, which is left without one.
   ChildStart& operator=(ChildStart&& other) noexcept;
   ~ChildStart();
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ambitious/core/etf.hpp"
+#include "ambitious/core/etf_segments.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/dist/control.hpp"
 #include "ambitious/dist/flags.hpp"
