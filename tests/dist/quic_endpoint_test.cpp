@@ -436,16 +436,26 @@ TEST_F(QuicEndpointTest, a_closed_connection_is_reported_once_with_the_reason) {
 
 // A peer gone without a word: as a crashed host (its datagrams vanish: a socket that reads
 // nothing holds its port), only the idle timeout tells.
+// A server for a and a client of it (`client`), both with `idle_timeout`, the client with
+// `keep_alive`; the client's dial, accepted by the server unless it failed.
+Dial idle_pair(std::chrono::milliseconds idle_timeout, std::chrono::milliseconds keep_alive,
+               std::unique_ptr<QuicEndpoint>& client, QuicEndpointTest& t) {
+  QuicOptions so = QuicEndpointTest::options(certs().cluster(), a_node);
+  so.idle_timeout = idle_timeout;
+  t.serve(std::move(so));
+  QuicOptions co = QuicEndpointTest::options(certs().cluster(), b_node);
+  co.idle_timeout = idle_timeout;
+  co.keep_alive = keep_alive;
+  client = t.endpoint(std::move(co));
+  Dial d = t.dial(*client, a_node);
+  if (d.ok()) EXPECT_TRUE(t.run_until([&] { return !t.accepted.empty(); }));
+  return d;
+}
+
 TEST_F(QuicEndpointTest, a_silent_peer_is_reported_lost_by_the_idle_timeout) {
-  QuicOptions so = options(certs().cluster(), a_node);
-  so.idle_timeout = std::chrono::milliseconds(300);
-  serve(std::move(so));
-  QuicOptions co = options(certs().cluster(), b_node);
-  co.idle_timeout = std::chrono::milliseconds(300);
-  auto client = endpoint(std::move(co));
-  Dial d = dial(*client, a_node);
+  std::unique_ptr<QuicEndpoint> client;
+  Dial d = idle_pair(std::chrono::milliseconds(300), QuicOptions{}.keep_alive, client, *this);
   ASSERT_TRUE(d.ok()) << d.error();
-  ASSERT_TRUE(run_until([&] { return !accepted.empty(); }));
   std::optional<std::string> lost;
   d.connection()->on_closed([&](const std::string& w) { lost = w; });
   // Idle but alive: keep-alive PINGs keep it up across several idle timeouts.
@@ -468,16 +478,9 @@ TEST_F(QuicEndpointTest, a_silent_peer_is_reported_lost_by_the_idle_timeout) {
 // A peer whose process died: its port is closed, and the ICMP port unreachable that answers
 // the next keep-alive ends the connection (the idle timeout, a minute here, never comes).
 TEST_F(QuicEndpointTest, a_peer_whose_port_closed_is_reported_lost_at_its_next_packet) {
-  QuicOptions so = options(certs().cluster(), a_node);
-  so.idle_timeout = std::chrono::minutes(1);
-  serve(std::move(so));
-  QuicOptions co = options(certs().cluster(), b_node);
-  co.idle_timeout = std::chrono::minutes(1);
-  co.keep_alive = std::chrono::milliseconds(100);
-  auto client = endpoint(std::move(co));
-  Dial d = dial(*client, a_node);
+  std::unique_ptr<QuicEndpoint> client;
+  Dial d = idle_pair(std::chrono::minutes(1), std::chrono::milliseconds(100), client, *this);
   ASSERT_TRUE(d.ok()) << d.error();
-  ASSERT_TRUE(run_until([&] { return !accepted.empty(); }));
   std::optional<std::string> lost;
   d.connection()->on_closed([&](const std::string& w) { lost = w; });
   accepted.clear();
