@@ -35,6 +35,20 @@ ExitReason already_started(Pid holder) {
 
 }  // namespace
 
+void DropLoopExtra::operator()(LoopExtra* extra) const noexcept { delete extra; }
+
+LoopExtra& LoopControl::more() {
+  if (!extra) extra.reset(new LoopExtra);
+  return *extra;
+}
+
+LoopControl stop_with(ExitReason reason) {
+  LoopControl stop;
+  stop.more().stop = true;
+  stop.extra->reason = std::move(reason);
+  return stop;
+}
+
 Task<> claim_server_name(Pid starter, Ref tag, const ServerName& name) {
   if (auto* atom = std::get_if<Atom>(&name)) {
     if (auto holder = whereis(*atom)) name_taken(starter, tag, already_started(*holder));

@@ -30,29 +30,13 @@ struct From {
 
 namespace detail {
 
-struct Continuation;
-
 /// A reply held back until terminate has run (stop(reason, value): OTP replies after terminate).
 struct HeldReply {
   virtual ~HeldReply() = default;
   virtual void send() = 0;
 };
 
-/// What the server loop does after a callback.
-struct LoopControl {
-  bool stop = false;
-  ExitReason reason;                   ///< with stop
-  Timeout timeout = infinity;          ///< no message for this long: handle_timeout()
-  std::unique_ptr<Continuation> next;  ///< handle_continue(X) to run before the next message
-  std::unique_ptr<HeldReply> held;     ///< with stop: the reply, sent once terminate has run
-
-  LoopControl() = default;
-  LoopControl(LoopControl&&) noexcept = default;
-  // Inlined always: every turn of a server's loop assigns and destroys one, and g++ 12 keeps
-  // them out of line once the loop is large (78 instructions per call in the call benchmark).
-  [[gnu::always_inline]] LoopControl& operator=(LoopControl&&) noexcept = default;
-  [[gnu::always_inline]] ~LoopControl();
-};
+struct LoopControl;
 
 /// A pending handle_continue(X), with X and the server bound.
 struct Continuation {
@@ -62,15 +46,35 @@ struct Continuation {
   virtual Task<LoopControl> run(LoopControl& control) = 0;
 };
 
-[[gnu::always_inline]] inline LoopControl::~LoopControl() = default;
+/// The rare part of what a callback returns: a stop (its reason, and a reply held until
+/// terminate has run) or a handle_continue to run.
+struct LoopExtra {
+  bool stop = false;
+  ExitReason reason;                   ///< with stop
+  std::unique_ptr<Continuation> next;  ///< handle_continue(X) to run before the next message
+  std::unique_ptr<HeldReply> held;     ///< with stop: the reply, sent once terminate has run
+};
+/// Deletes a LoopExtra out of line (src/behaviours/gen_server.cpp).
+struct DropLoopExtra {
+  void operator()(LoopExtra* extra) const noexcept;
+};
+
+/// What the server loop does after a callback. Most callbacks reply or go on with at most a
+/// timeout; only a stop or a continue has an extra part, so that destroying or assigning a
+/// control, which every handler's result does several times over in the user's code, is a
+/// null test and not the inlined destructors of a reason and two handlers.
+struct LoopControl {
+  Timeout timeout = infinity;  ///< no message for this long: handle_timeout()
+  std::unique_ptr<LoopExtra, DropLoopExtra> extra;
+
+  /// A stop was asked for.
+  bool stopping() const noexcept { return extra && extra->stop; }
+  /// The extra part, made on first use.
+  LoopExtra& more();
+};
 
 /// The control of a stop with `reason`.
-inline LoopControl stop_with(ExitReason reason) {
-  LoopControl stop;
-  stop.stop = true;
-  stop.reason = std::move(reason);
-  return stop;
-}
+LoopControl stop_with(ExitReason reason);
 
 }  // namespace detail
 
@@ -142,7 +146,7 @@ class ResultBuilder {
     static_assert(
         requires(S& s) { s.handle_continue(std::move(x)); },
         "then(x): the server has no handle_continue taking this type");
-    control_.next.reset(new ContinueWith<S, X>(server_, std::move(x)));
+    control_.more().next.reset(new ContinueWith<S, X>(server_, std::move(x)));
     return std::move(*this);
   }
 

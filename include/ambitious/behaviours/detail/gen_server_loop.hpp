@@ -64,8 +64,8 @@ struct HeldReplyOf final : HeldReply {
 template <class R>
 LoopControl finish_call(CallResult<R>&& r, const From& from) {
   if (r.reply) {
-    if (r.control.stop)
-      r.control.held.reset(new HeldReplyOf<R>(from, std::move(*r.reply)));
+    if (r.control.stopping())
+      r.control.extra->held.reset(new HeldReplyOf<R>(from, std::move(*r.reply)));
     else
       send_reply(from, std::move(*r.reply));
   }
@@ -310,7 +310,7 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
     ack_server_ignored(starter, tag);
     co_return;  // ends normal: a linked starter is not affected
   }
-  if (init.control.stop) fail_server_init(starter, tag, init.control.reason);
+  if (init.control.stopping()) fail_server_init(starter, tag, init.control.extra->reason);
   ack_server_started(starter, tag);
 
   S& s = *server;
@@ -319,8 +319,8 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
   std::string_view last = "none";
   for (;;) {
     try {
-      if (control.next) {
-        auto next = std::move(control.next);  // lives until its handler is done
+      if (control.extra && control.extra->next) {
+        auto next = std::move(control.extra->next);  // lives until its handler is done
         Pending pending = next->run(control);
         if (pending) control = co_await std::move(pending);
       } else {
@@ -332,9 +332,9 @@ Task<> server_process(Pid starter, bool linked, Ref tag, std::optional<ServerNam
     } catch (...) {
       crash = exit_reason_of(std::current_exception());
     }
-    if (crash || control.stop) {
-      ExitReason reason = crash ? std::move(*crash) : std::move(control.reason);
-      std::unique_ptr<HeldReply> held = crash ? nullptr : std::move(control.held);
+    if (crash || control.stopping()) {
+      ExitReason reason = crash ? std::move(*crash) : std::move(control.extra->reason);
+      std::unique_ptr<HeldReply> held = crash ? nullptr : std::move(control.extra->held);
       // Only a coroutine terminate costs a coroutine frame.
       ExitReason end = reason;
       if constexpr (terminate_awaits<S>)
