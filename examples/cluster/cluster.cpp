@@ -5,9 +5,13 @@
 //                                    members (this program, as `cluster member ...`), and
 //                                    watches what each one prints
 //   cluster member NAME EPMD_PORT [--partial] [--forget-after MS]
+//                  [--tls-ca CA --tls-cert CERT --tls-key KEY [--quic PORT]]
 //                                    one node: joins the cluster of AMBITIOUS_SEEDS and prints
 //                                    `members up=A,B known=A,B` after each change (--partial:
-//                                    connect_all false; --forget-after: forget_after)
+//                                    connect_all false; --forget-after: forget_after; the PEM
+//                                    files, e.g. from scripts/cluster-certs.sh: TLS distribution,
+//                                    and with --quic QUIC on that UDP port, 0 for any, to the
+//                                    members that speak it)
 //
 // The members are OS processes of their own, as nodes are; the demonstration kills one with
 // SIGKILL (no goodbye: its peers see the connection go) and starts it again under its name.
@@ -23,6 +27,7 @@
 #include <ambitious/dist/epmd_server.hpp>
 #include <ambitious/dist/node.hpp>
 #include <ambitious/dist/nodes.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -46,12 +51,13 @@ std::string joined(const std::vector<Atom>& nodes) {
   return out;
 }
 
-// One member of the cluster: this program's node, until it is killed.
-int member(const std::string& name, std::uint16_t epmd_port, dist::ClusterOptions cluster) {
+// One member of the cluster: this program's node, until it is killed. `options` holds its
+// carrier (TLS, QUIC) when it was given one.
+int member(dist::NodeOptions options, dist::ClusterOptions cluster) {
   // Ends with the program that started it (the demonstration, a test), even one that was killed.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1) return 1;  // that program is gone already
-  dist::NodeOptions options{.name = name, .cookie = "cluster-example", .epmd_port = epmd_port};
+  const std::string name = options.name;
   // A member started again right after it was killed may find its name still registered: epmd
   // lets it go once it sees the dead node's connection closed, a moment later.
   auto node = dist::Node::start(options);
@@ -79,6 +85,10 @@ int member(const std::string& name, std::uint16_t epmd_port, dist::ClusterOption
       auto changed = co_await receive<dist::MembersChanged>();
       std::printf("members up=%s known=%s\n", joined(changed.members.up).c_str(),
                   joined(changed.members.known).c_str());
+      // and what each connection travels on: tcp, tls or quic
+      for (Atom up : changed.members.up)
+        if (auto carrier = (*node)->carrier(up.name()))
+          std::printf("  %s: %s\n", std::string(up.name()).c_str(), carrier->c_str());
       std::fflush(stdout);
     }
     // [snippet join]
@@ -140,9 +150,19 @@ class Member {
   std::FILE* in_ = nullptr;
 };
 
+// A port number (0 to 65535), or nothing.
+std::optional<std::uint16_t> port_number(std::string_view text) {
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc() || end != text.data() + text.size() || port > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(port);
+}
+
 int usage() {
-  std::fprintf(stderr,
-               "usage: cluster | cluster member NAME EPMD_PORT [--partial] [--forget-after MS]\n");
+  std::fprintf(
+      stderr,
+      "usage: cluster | cluster member NAME EPMD_PORT [--partial] [--forget-after MS]\n"
+      "                 [--tls-ca CA.pem --tls-cert CERT.pem --tls-key KEY.pem [--quic PORT]]\n");
   return 2;
 }
 
@@ -178,16 +198,42 @@ int demonstrate() {
 int main(int argc, char** argv) {
   if (argc == 1) return demonstrate();
   if (argc >= 4 && std::strcmp(argv[1], "member") == 0) {
+    dist::NodeOptions options{.name = argv[2],
+                              .cookie = "cluster-example",
+                              .epmd_port = static_cast<std::uint16_t>(std::atoi(argv[3]))};
     dist::ClusterOptions cluster;
+    dist::TlsOptions tls;
+    std::optional<std::uint16_t> quic;
     for (int i = 4; i < argc; ++i) {
-      if (std::strcmp(argv[i], "--partial") == 0)
+      const std::string_view flag = argv[i];
+      const bool has_value = i + 1 < argc;
+      if (flag == "--partial")
         cluster.connect_all = false;
-      else if (std::strcmp(argv[i], "--forget-after") == 0 && i + 1 < argc)
+      else if (flag == "--forget-after" && has_value)
         cluster.forget_after = std::chrono::milliseconds(std::atoi(argv[++i]));
+      else if (flag == "--tls-ca" && has_value)
+        tls.ca_file = argv[++i];
+      else if (flag == "--tls-cert" && has_value)
+        tls.cert_file = argv[++i];
+      else if (flag == "--tls-key" && has_value)
+        tls.key_file = argv[++i];
+      else if (flag == "--quic" && has_value && port_number(argv[i + 1]))
+        quic = port_number(argv[++i]);
       else
         return usage();
     }
-    return member(argv[2], static_cast<std::uint16_t>(std::atoi(argv[3])), cluster);
+    const bool some_tls = !tls.ca_file.empty() || !tls.cert_file.empty() || !tls.key_file.empty();
+    if (some_tls && (tls.ca_file.empty() || tls.cert_file.empty() || tls.key_file.empty())) {
+      std::fprintf(stderr, "cluster: TLS needs all three of --tls-ca, --tls-cert, --tls-key\n");
+      return 2;
+    }
+    if (quic && !some_tls) {
+      std::fprintf(stderr, "cluster: --quic needs the three TLS files\n");
+      return 2;
+    }
+    if (some_tls) options.tls = tls;
+    if (quic) options.quic = dist::QuicDistOptions{.port = *quic};
+    return member(std::move(options), cluster);
   }
   return usage();
 }

@@ -75,4 +75,16 @@ inline std::vector<std::string> carrier_arguments(const std::string& node,
   return args;
 }
 
+/// The same for the programs that take them as flags (examples/cluster's members):
+/// `--tls-ca CA --tls-cert CERT --tls-key KEY`, and `--quic 0`; none for TCP.
+inline std::vector<std::string> carrier_flags(const std::string& node,
+                                              const std::vector<std::string>& cluster) {
+  std::vector<std::string> files = carrier_arguments(node, cluster);
+  if (files.size() < 3) return {};
+  std::vector<std::string> flags{"--tls-ca", files[0],    "--tls-cert",
+                                 files[1],   "--tls-key", files[2]};
+  if (carrier_under_test() == "quic") flags.insert(flags.end(), {"--quic", "0"});
+  return flags;
+}
+
 }  // namespace ambitious::test

@@ -1,6 +1,7 @@
 // Cluster membership (cluster.hpp) with three nodes, each an OS process of its own (the
 // examples/cluster program as `cluster member NAME EPMD_PORT`, which prints its members after
-// each change), on an epmd of this test's own on a free port.
+// each change), on an epmd of this test's own on a free port; the members talk over the carrier
+// under test (carrier_under_test.hpp).
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "../patience.hpp"
+#include "carrier_under_test.hpp"
 #include "child_process.hpp"
 #include "erl_node.hpp"
 
@@ -27,6 +29,8 @@ using test::ChildProcess;
 using test::patience;
 
 const std::string a = "a@127.0.0.1", b = "b@127.0.0.1", c = "c@127.0.0.1";
+// Every node of this suite, for the certificates of TLS and QUIC.
+const std::vector<std::string> cluster{a, b, c, "self@127.0.0.1"};
 
 // One member node, and the lines it printed.
 class Member {
@@ -44,6 +48,7 @@ class Member {
   void start() {
     std::vector<std::string> argv{CLUSTER_BINARY, "member", name_, std::to_string(port_)};
     argv.insert(argv.end(), options_.begin(), options_.end());
+    for (auto& flag : test::carrier_flags(name_, cluster)) argv.push_back(flag);
     process_ = std::make_unique<ChildProcess>(
         argv, std::vector<std::pair<std::string, std::string>>{{"AMBITIOUS_SEEDS", seeds_}});
   }
@@ -69,6 +74,19 @@ class Member {
     }
   }
 
+  // Waits for the line `line` exactly.
+  ::testing::AssertionResult wait_for_line(const std::string& line) {
+    for (;;) {
+      auto next = process_->read_line(patience);
+      if (!next)
+        return ::testing::AssertionFailure()
+               << name_ << " never printed \"" << line << "\"; it printed:\n"
+               << process_->log();
+      lines_.push_back(*next);
+      if (*next == line) return ::testing::AssertionSuccess();
+    }
+  }
+
   // Every line printed so far.
   const std::vector<std::string>& lines() const { return lines_; }
 
@@ -84,6 +102,10 @@ class Member {
 class MembershipTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (test::secure_carrier()) {
+      ASSERT_FALSE(test::cluster_certificates(cluster).empty())
+          << "no certificates for " << test::carrier_under_test() << " (is gnutls-bin installed?)";
+    }
     auto server = epmd::Server::start({.address = "127.0.0.1", .port = 0});
     ASSERT_TRUE(server) << server.error().detail;
     epmd_ = std::move(*server);
@@ -106,6 +128,9 @@ TEST_F(MembershipTest, ThreeNodesFromOneSeedFormAFullMesh) {
   Member mb(b, port(), a);
   Member mc(c, port(), a);
   expect_full_mesh(ma, mb, mc);
+  // Each connection is on the carrier under test (the members print it after their members).
+  EXPECT_TRUE(mc.wait_for_line("  " + a + ": " + test::carrier_under_test()));
+  EXPECT_TRUE(mc.wait_for_line("  " + b + ": " + test::carrier_under_test()));
 }
 
 TEST_F(MembershipTest, AKilledNodeIsSeenDownByBothOthersAndRejoinsWhenRestarted) {
@@ -181,6 +206,7 @@ TEST_F(MembershipTest, PartialModeKeepsTheMeshPartial) {
 // though it says no hello (it runs no ambitious_members).
 TEST_F(MembershipTest, AnErlangSeedIsConnectedToAndCountsAsAMember) {
   if (!test::have_erl()) GTEST_SKIP() << "erl is not installed";
+  if (test::secure_carrier()) GTEST_SKIP() << "the Erlang seed speaks plain TCP only";
   const std::string e = "e@127.0.0.1";
   test::ErlNode erl({.name = e, .cookie = "cluster-example", .epmd_port = port()});
   ASSERT_TRUE(erl.ready()) << erl.log();
@@ -191,8 +217,9 @@ TEST_F(MembershipTest, AnErlangSeedIsConnectedToAndCountsAsAMember) {
 
 // In this test's own process: one membership process per node, and leave_cluster ends it.
 TEST_F(MembershipTest, JoiningTwiceIsRefusedAndLeavingEndsMembership) {
-  auto node =
-      Node::start({.name = "self@127.0.0.1", .cookie = "cluster-example", .epmd_port = port()});
+  NodeOptions options{.name = "self@127.0.0.1", .cookie = "cluster-example", .epmd_port = port()};
+  ASSERT_TRUE(test::use_carrier_under_test(options, cluster));
+  auto node = Node::start(options);
   ASSERT_TRUE(node) << node.error().detail;
   std::optional<ClusterErrc> second;
   std::optional<Members> first_view;
