@@ -448,7 +448,9 @@ Dial idle_pair(std::chrono::milliseconds idle_timeout, std::chrono::milliseconds
   co.keep_alive = keep_alive;
   client = t.endpoint(std::move(co));
   Dial d = t.dial(*client, a_node);
-  if (d.ok()) EXPECT_TRUE(t.run_until([&] { return !t.accepted.empty(); }));
+  if (d.ok()) {
+    EXPECT_TRUE(t.run_until([&] { return !t.accepted.empty(); }));
+  }
   return d;
 }
 
