@@ -217,8 +217,8 @@ int main(int argc, char** argv) {
         tls.cert_file = argv[++i];
       else if (flag == "--tls-key" && has_value)
         tls.key_file = argv[++i];
-      else if (flag == "--quic" && has_value && port_number(argv[i + 1]))
-        quic = port_number(argv[++i]);
+      else if (flag == "--quic" && has_value && (quic = port_number(argv[i + 1])))
+        ++i;
       else
         return usage();
     }

@@ -62,6 +62,20 @@ class Member {
   // Waits for the line that says the members up are `up` (and, when given, known `known`).
   ::testing::AssertionResult wait_for(const std::string& up, const std::string& known = "") {
     const std::string want = "members up=" + up + " known=" + known;
+    return read_until(want, known.empty());
+  }
+
+  // Waits for the line `line` exactly.
+  ::testing::AssertionResult wait_for_line(const std::string& line) {
+    return read_until(line, false);
+  }
+
+  // Every line printed so far.
+  const std::vector<std::string>& lines() const { return lines_; }
+
+ private:
+  // Reads lines until one is `want` (or, with `prefix`, starts with it).
+  ::testing::AssertionResult read_until(const std::string& want, bool prefix) {
     for (;;) {
       auto line = process_->read_line(patience);
       if (!line)
@@ -69,28 +83,10 @@ class Member {
                << name_ << " never printed \"" << want << "\"; it printed:\n"
                << process_->log();
       lines_.push_back(*line);
-      if (known.empty() ? line->starts_with(want) : *line == want)
-        return ::testing::AssertionSuccess();
+      if (prefix ? line->starts_with(want) : *line == want) return ::testing::AssertionSuccess();
     }
   }
 
-  // Waits for the line `line` exactly.
-  ::testing::AssertionResult wait_for_line(const std::string& line) {
-    for (;;) {
-      auto next = process_->read_line(patience);
-      if (!next)
-        return ::testing::AssertionFailure()
-               << name_ << " never printed \"" << line << "\"; it printed:\n"
-               << process_->log();
-      lines_.push_back(*next);
-      if (*next == line) return ::testing::AssertionSuccess();
-    }
-  }
-
-  // Every line printed so far.
-  const std::vector<std::string>& lines() const { return lines_; }
-
- private:
   std::string name_;
   std::uint16_t port_;
   std::string seeds_;
