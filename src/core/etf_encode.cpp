@@ -1,6 +1,7 @@
 // ETF encoding: encode(), encode_append() and encode_segments() write in one pass to a buffer
 // that grows; encoded_size() and encode_into() size in one pass and write in another.
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <stdexcept>

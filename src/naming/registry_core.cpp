@@ -125,13 +125,18 @@ class Owner : public GenServer<Owner> {
 
 }  // namespace
 
+struct RegistryCore::Meta {
+  std::unordered_map<Term, Term> entries;
+};
+
 RegistryCore::RegistryCore(Atom name, Keys keys, unsigned partitions, std::type_index key_type,
                            std::type_index value_type)
     : name_(name),
       keys_(keys),
       partitions_(partitions),
       key_type_(key_type),
-      value_type_(value_type) {}
+      value_type_(value_type),
+      meta_(std::make_unique<Meta>()) {}
 
 RegistryCore::~RegistryCore() = default;
 
@@ -144,19 +149,19 @@ void RegistryCore::require_running() const {
 
 std::optional<Term> RegistryCore::meta(const Term& key) const {
   SharedLock lock(meta_mutex_);
-  auto it = meta_.find(key);
-  if (it == meta_.end()) return std::nullopt;
+  auto it = meta_->entries.find(key);
+  if (it == meta_->entries.end()) return std::nullopt;
   return it->second;
 }
 
 void RegistryCore::put_meta(Term key, Term value) {
   ExclusiveLock lock(meta_mutex_);
-  meta_.insert_or_assign(std::move(key), std::move(value));
+  meta_->entries.insert_or_assign(std::move(key), std::move(value));
 }
 
 bool RegistryCore::delete_meta(const Term& key) {
   ExclusiveLock lock(meta_mutex_);
-  return meta_.erase(key) > 0;
+  return meta_->entries.erase(key) > 0;
 }
 
 Task<std::expected<Pid, ExitReason>> start_registry(std::shared_ptr<RegistryCore> core,

@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/describe.hpp>
+#include <deque>
+#include <list>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <vector>
 
 #include "small_stack.hpp"
 
@@ -68,6 +74,28 @@ TEST(Codec, containers_optionals_tuples_and_variants_convert_both_ways) {
   EXPECT_EQ(std::get<std::string>(*from_term<V>(Term::binary("x"))), "x");
   EXPECT_EQ(std::get<int>(*from_term<V>(Term(3))), 3);
   EXPECT_FALSE(from_term<V>(Term(atoms::ok)).has_value());
+}
+
+TEST(Codec, any_sequence_or_map_container_converts_not_only_the_standard_ones_named) {
+  std::list<int> l{1, 2};
+  EXPECT_EQ(to_term(l), Term::list(1, 2));
+  EXPECT_EQ(*from_term<std::list<int>>(Term::list(1, 2)), l);
+  std::deque<std::string> d{"x", "y"};
+  EXPECT_EQ(to_term(d), Term::list(Term::binary("x"), Term::binary("y")));
+  EXPECT_EQ(*from_term<std::deque<std::string>>(to_term(d)), d);
+  EXPECT_EQ(from_term<std::deque<int>>(Term::list(1, atoms::ok)).error().to_string(),
+            "[1]: expected integer, got atom ok");
+  std::unordered_map<Atom, std::vector<int>> u{{atoms::ok, {1}}, {atoms::error, {}}};
+  EXPECT_EQ(to_term(u),
+            Term::map({{Term(atoms::ok), Term::list(1)}, {Term(atoms::error), Term::list()}}));
+  EXPECT_EQ((*from_term<std::unordered_map<Atom, std::vector<int>>>(to_term(u))), u);
+  // A string is a binary, not a list of characters; a multimap's keys repeat, which a map term
+  // cannot hold; a set is neither.
+  EXPECT_EQ(to_term(std::string("ab")), Term::binary("ab"));
+  static_assert(!Encodable<std::multimap<int, int>>);
+  static_assert(!Encodable<std::set<int>>);
+  static_assert(!Encodable<std::list<int*>>);
+  static_assert(!Encodable<std::unordered_map<int, int*>>);
 }
 
 TEST(Codec, a_described_struct_becomes_a_map_with_atom_keys) {

@@ -20,12 +20,12 @@
 
 #include <concepts>
 #include <expected>
-#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "ambitious/core/atom.hpp"
+#include "ambitious/core/functional.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/process/exit_reason.hpp"

@@ -1,9 +1,7 @@
 #pragma once
 // ChildSpec: what a supervisor needs to start, restart and stop one child.
 
-#include <chrono>
 #include <expected>
-#include <functional>
 #include <optional>
 #include <span>
 #include <type_traits>
@@ -11,6 +9,8 @@
 #include <vector>
 
 #include "ambitious/behaviours/start_options.hpp"
+#include "ambitious/core/chrono.hpp"
+#include "ambitious/core/functional.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/process/exit_reason.hpp"

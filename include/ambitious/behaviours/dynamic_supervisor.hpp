@@ -12,7 +12,6 @@
 // restarts it by its restart type (one_for_one). On shutdown every child is asked to stop at
 // once, each with its own shutdown time.
 
-#include <chrono>
 #include <cstddef>
 #include <expected>
 #include <limits>
@@ -22,6 +21,7 @@
 #include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
 #include "ambitious/behaviours/supervisor.hpp"
+#include "ambitious/core/chrono.hpp"
 
 namespace ambitious {
 

@@ -39,7 +39,6 @@
 // normal/shutdown/{shutdown, _} is reported, and an exception escaping terminate becomes the
 // server's exit reason.
 
-#include <chrono>
 #include <expected>
 #include <optional>
 #include <string_view>
@@ -52,6 +51,7 @@
 #include "ambitious/behaviours/server_ref.hpp"
 #include "ambitious/behaviours/start_options.hpp"
 #include "ambitious/behaviours/types.hpp"
+#include "ambitious/core/chrono.hpp"
 #include "ambitious/process/errors.hpp"
 #include "ambitious/process/exit_reason.hpp"
 #include "ambitious/process/monitor.hpp"

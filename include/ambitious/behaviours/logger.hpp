@@ -1,10 +1,10 @@
 #pragma once
 // The logger: where crash and supervisor reports go. Replaceable; quiet when set to `none`.
 
-#include <functional>
 #include <string>
 #include <string_view>
 
+#include "ambitious/core/functional.hpp"
 #include "ambitious/core/pid.hpp"
 
 namespace ambitious {

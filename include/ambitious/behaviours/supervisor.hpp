@@ -18,15 +18,15 @@
 // start fails is tried again after the messages already queued (OTP's try_again_restart), so the
 // supervisor answers calls meanwhile; every attempt counts toward the intensity.
 
-#include <chrono>
 #include <cstddef>
 #include <expected>
-#include <functional>
 #include <optional>
 #include <vector>
 
 #include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
+#include "ambitious/core/chrono.hpp"
+#include "ambitious/core/functional.hpp"
 
 namespace ambitious {
 

@@ -12,9 +12,7 @@
 // f returns a value, or Task<value> to co_await inside; a void f gives std::monostate. A reply
 // that arrives after the caller gave up waiting (await's timeout, shutdown) is dropped.
 
-#include <chrono>
 #include <expected>
-#include <functional>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -23,6 +21,8 @@
 
 #include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/behaviours/dynamic_supervisor.hpp"
+#include "ambitious/core/chrono.hpp"
+#include "ambitious/core/functional.hpp"
 #include "ambitious/process/detail/alias.hpp"
 #include "ambitious/process/link.hpp"
 #include "ambitious/process/monitor.hpp"

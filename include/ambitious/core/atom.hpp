@@ -4,11 +4,12 @@
 #include <compare>
 #include <cstdint>
 #include <expected>
-#include <functional>
 #include <iosfwd>
 #include <iterator>
 #include <optional>
 #include <string_view>
+
+#include "ambitious/core/functional.hpp"
 
 namespace ambitious {
 

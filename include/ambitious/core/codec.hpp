@@ -6,8 +6,8 @@
 //   bool                           true | false
 //   std::string                    binary (an Erlang string, a list of code points, is accepted)
 //   Atom, Term, Pid, Ref, Port     themselves
-//   std::vector<T>, std::list<T>   proper list
-//   std::map, std::unordered_map   map
+//   sequence containers            proper list (std::vector, std::list, std::deque, ...)
+//   map containers                 map (std::map, std::unordered_map, ...)
 //   std::optional<T>               undefined | T
 //   std::pair, std::tuple          tuple of the same arity
 //   std::variant<Ts...>            the first alternative whose codec accepts the term
@@ -26,14 +26,11 @@
 #include <cstdint>
 #include <expected>
 #include <limits>
-#include <list>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -279,15 +276,37 @@ struct MapCodec {
 };
 }  // namespace detail
 
-template <Encodable T, typename A>
-struct Codec<std::vector<T, A>> : detail::ListCodec<std::vector<T, A>> {};
-template <Encodable T, typename A>
-struct Codec<std::list<T, A>> : detail::ListCodec<std::list<T, A>> {};
-template <Encodable K, Encodable V, typename C, typename A>
-struct Codec<std::map<K, V, C, A>> : detail::MapCodec<std::map<K, V, C, A>> {};
-template <Encodable K, Encodable V, typename H, typename E, typename A>
-struct Codec<std::unordered_map<K, V, H, E, A>>
-    : detail::MapCodec<std::unordered_map<K, V, H, E, A>> {};
+namespace detail {
+/// A container of one element type that grows at its end (std::vector, std::list, std::deque,
+/// ...), other than a string (std::string has a Codec of its own: a binary).
+template <typename C>
+concept SequenceContainer = requires(C& c, typename C::value_type e) {
+  c.push_back(std::move(e));
+  c.begin();
+  c.end();
+  c.size();
+} && !requires { typename C::traits_type; };
+/// A container of unique keys, each with a value (std::map, std::unordered_map, ...); not a
+/// multimap, whose keys a map term could not hold.
+template <typename M>
+concept MapContainer = requires(M& m, typename M::key_type k, typename M::mapped_type v) {
+  m.try_emplace(std::move(k), std::move(v));
+  m.begin();
+  m.end();
+  m.size();
+};
+}  // namespace detail
+
+/// Sequence containers: a proper list of the elements' terms. (Named by a concept rather than
+/// by type, so this header needs no <list> or <deque>, and any such container works.)
+template <typename C>
+  requires(detail::SequenceContainer<C> && Encodable<typename C::value_type>)
+struct Codec<C> : detail::ListCodec<C> {};
+/// Map containers: a map of the keys' and values' terms.
+template <typename M>
+  requires(detail::MapContainer<M> && Encodable<typename M::key_type> &&
+           Encodable<typename M::mapped_type>)
+struct Codec<M> : detail::MapCodec<M> {};
 
 /// Optionals: `undefined` for an empty one, else the value's term.
 template <Encodable T>

@@ -3,10 +3,10 @@
 
 #include <compare>
 #include <cstdint>
-#include <functional>
 #include <iosfwd>
 #include <string>
 
+#include "ambitious/core/functional.hpp"
 #include "ambitious/core/node.hpp"
 
 namespace ambitious {

@@ -4,10 +4,10 @@
 #include <array>
 #include <compare>
 #include <cstdint>
-#include <functional>
 #include <iosfwd>
 #include <string>
 
+#include "ambitious/core/functional.hpp"
 #include "ambitious/core/node.hpp"
 
 namespace ambitious {

@@ -30,13 +30,13 @@
 // in the exchange (they have no `ambitious_members`: the hello is dropped), so they tell nobody of
 // other nodes. Nothing runs until join_cluster: a node without seeds behaves as before.
 
-#include <chrono>
 #include <expected>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ambitious/core/atom.hpp"
+#include "ambitious/core/chrono.hpp"
 #include "ambitious/core/pid.hpp"
 
 namespace ambitious::dist {

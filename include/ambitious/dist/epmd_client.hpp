@@ -3,13 +3,13 @@
 // Blocking calls with a timeout, for tools, tests and start-up; the node's I/O thread uses the
 // same conversations asynchronously.
 
-#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "ambitious/core/chrono.hpp"
 #include "ambitious/dist/epmd_codec.hpp"
 
 namespace ambitious::dist::epmd {

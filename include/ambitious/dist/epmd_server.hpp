@@ -4,13 +4,13 @@
 // ones included: `erl -name x@127.0.0.1` registers with it, net_adm:names() and `epmd -names`
 // list what it holds.
 
-#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "ambitious/core/chrono.hpp"
 #include "ambitious/dist/epmd_client.hpp"
 #include "ambitious/dist/epmd_codec.hpp"
 

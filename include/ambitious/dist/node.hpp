@@ -12,7 +12,6 @@
 // local processes go out as their control messages, those of peers reach the local processes, and a
 // lost connection fires every link and monitor over it with `noconnection`.
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -24,6 +23,7 @@
 #include <vector>
 
 #include "ambitious/core/atom.hpp"
+#include "ambitious/core/chrono.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/dist/flags.hpp"

@@ -46,7 +46,6 @@
 // here is not seen by Erlang's global:whereis_name/1 and the reverse. The mesh is assumed full
 // (the default): a node learns the names of the nodes it is connected to.
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -56,6 +55,7 @@
 #include "ambitious/behaviours/server_ref.hpp"
 #include "ambitious/core/atom.hpp"
 #include "ambitious/core/codec.hpp"
+#include "ambitious/core/functional.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/term.hpp"
 #include "ambitious/process/exit_reason.hpp"

@@ -45,6 +45,7 @@
 
 #include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/core/codec.hpp"
+#include "ambitious/core/functional.hpp"
 #include "ambitious/naming/detail/registry_core.hpp"
 #include "ambitious/naming/detail/registry_table.hpp"
 #include "ambitious/process/errors.hpp"
@@ -177,7 +178,7 @@ class Registry {
   template <std::predicate<const V&> Pred>
   std::vector<Entry> match(const K& key, Pred pred) const {
     std::vector<Entry> out = lookup(key);
-    std::erase_if(out, [&](const Entry& e) { return !std::invoke(pred, e.value); });
+    std::erase_if(out, [&](const Entry& e) { return !detail::invoke(pred, e.value); });
     return out;
   }
   /// How many entries under `key` have a value satisfying `pred`.
@@ -198,7 +199,7 @@ class Registry {
   std::vector<Selected> select(Pred pred) const {
     std::vector<Selected> out;
     table_->scan([&](const K& k, Pid p, const V& v) {
-      if (std::invoke(pred, k, p, v)) out.push_back(Selected{k, p, v});
+      if (detail::invoke(pred, k, p, v)) out.push_back(Selected{k, p, v});
     });
     return out;
   }
@@ -206,7 +207,8 @@ class Registry {
   template <std::predicate<const K&, Pid, const V&> Pred>
   std::size_t count_select(Pred pred) const {
     std::size_t n = 0;
-    table_->scan([&](const K& k, Pid p, const V& v) { n += std::invoke(pred, k, p, v) ? 1 : 0; });
+    table_->scan(
+        [&](const K& k, Pid p, const V& v) { n += detail::invoke(pred, k, p, v) ? 1 : 0; });
     return n;
   }
 
@@ -216,7 +218,7 @@ class Registry {
   bool dispatch(const K& key, F&& f) const {
     std::vector<Entry> entries = lookup(key);
     if (entries.empty()) return false;
-    std::invoke(f, std::span<const Entry>(entries));
+    detail::invoke(f, std::span<const Entry>(entries));
     return true;
   }
 

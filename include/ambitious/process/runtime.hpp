@@ -3,12 +3,12 @@
 
 #include <concepts>
 #include <exception>
-#include <functional>
 #include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
+#include "ambitious/core/functional.hpp"
 #include "ambitious/process/exit_reason.hpp"
 #include "ambitious/process/spawn.hpp"
 #include "ambitious/runtime/task.hpp"
@@ -81,9 +81,9 @@ class BlockingAwaiter final : public BlockingCall {
   void call() noexcept override {
     try {
       if constexpr (std::is_void_v<R>)
-        std::invoke(f_);
+        detail::invoke(f_);
       else
-        result_.emplace(std::invoke(f_));
+        result_.emplace(detail::invoke(f_));
     } catch (...) {
       error_ = std::current_exception();
     }

@@ -2,10 +2,10 @@
 // spawn, spawn_link, spawn_monitor: start a process running a coroutine.
 
 #include <concepts>
-#include <functional>
 #include <type_traits>
 #include <utility>
 
+#include "ambitious/core/functional.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/ref.hpp"
 #include "ambitious/runtime/task.hpp"
@@ -21,7 +21,7 @@ template <class F, class... A>
 Task<> bind_body(F f, A... args) {
   // `f` and `args` live in this frame for the whole process, so a lambda's captures and the
   // arguments outlive the coroutine they start.
-  co_await std::invoke(f, std::move(args)...);
+  co_await detail::invoke(f, std::move(args)...);
 }
 
 template <class Fn>

@@ -1,9 +1,10 @@
 #pragma once
 // Timeout: how long a receive (or a call) waits; `infinity` waits forever.
 
-#include <chrono>
 #include <cstdint>
 #include <limits>
+
+#include "ambitious/core/chrono.hpp"
 
 namespace ambitious {
 

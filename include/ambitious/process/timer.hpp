@@ -1,13 +1,13 @@
 #pragma once
 // Timers: send_after, start_timer, exit_after, cancel_timer, read_timer.
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
 #include "ambitious/core/atom.hpp"
+#include "ambitious/core/chrono.hpp"
 #include "ambitious/core/pid.hpp"
 #include "ambitious/core/ref.hpp"
 #include "ambitious/process/detail/message.hpp"

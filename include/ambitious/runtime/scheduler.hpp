@@ -7,12 +7,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "ambitious/core/functional.hpp"
 #include "ambitious/runtime/quiescence.hpp"
 #include "ambitious/runtime/run_queue.hpp"
 #include "ambitious/runtime/timer_wheel.hpp"

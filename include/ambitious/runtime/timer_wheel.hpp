@@ -3,12 +3,12 @@
 // Part of the runtime layer's interface to the process layer above; applications do not use it.
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "ambitious/core/chrono.hpp"
 #include "ambitious/core/pid.hpp"
 
 namespace ambitious::detail {

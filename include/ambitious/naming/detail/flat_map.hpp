@@ -10,12 +10,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <new>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+
+#include "ambitious/core/functional.hpp"
 
 namespace ambitious::detail {
 

@@ -9,7 +9,6 @@
 #include <optional>
 #include <string_view>
 #include <typeindex>
-#include <unordered_map>
 #include <vector>
 
 #include "ambitious/core/atom.hpp"
@@ -74,6 +73,8 @@ class RegistryCore {
   }
 
  private:
+  struct Meta;  // its table, in the source file: std::unordered_map stays out of this header
+
   Atom name_;
   Keys keys_;
   unsigned partitions_;
@@ -82,7 +83,7 @@ class RegistryCore {
   Pid owner_;
   std::vector<Pid> servers_;
   mutable SharedSpinMutex meta_mutex_;
-  std::unordered_map<Term, Term> meta_;
+  std::unique_ptr<Meta> meta_;
 };
 
 /// Starts the registry's processes for `core` (its owner, registered as core->name() and linked

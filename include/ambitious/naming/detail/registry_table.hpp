@@ -6,7 +6,6 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "ambitious/core/codec.hpp"
+#include "ambitious/core/functional.hpp"
 #include "ambitious/naming/detail/flat_map.hpp"
 #include "ambitious/naming/detail/registry_core.hpp"
 #include "ambitious/naming/detail/shared_spin_mutex.hpp"
@@ -193,7 +193,7 @@ class RegistryTable final : public RegistryCore {
       std::vector<V> values = values_of(key, self);
       if (values.empty()) return 0;
       drop.reserve(values.size());
-      for (const V& v : values) drop.push_back(std::invoke(remove, std::as_const(v)) ? 1 : 0);
+      for (const V& v : values) drop.push_back(detail::invoke(remove, std::as_const(v)) ? 1 : 0);
     }
     std::size_t removed = 0;
     {
@@ -231,7 +231,7 @@ class RegistryTable final : public RegistryCore {
     KeyShard& shard = key_shard(h);
     std::vector<V> old = values_of(key, self);
     if (old.empty()) return std::nullopt;
-    V fresh = std::invoke(f, std::as_const(old.front()));  // user code: outside any lock
+    V fresh = detail::invoke(f, std::as_const(old.front()));  // user code: outside any lock
     ExclusiveLock lock(shard.mutex);
     auto it = shard.map.find(KeyProbe<K>{&key, h});
     if (it == shard.map.end()) return std::nullopt;
@@ -328,7 +328,7 @@ class RegistryTable final : public RegistryCore {
         }
       }
       for (const Item& item : batch)
-        std::invoke(visit, std::as_const(keys[item.key]), item.entry.pid, item.entry.value);
+        detail::invoke(visit, std::as_const(keys[item.key]), item.entry.pid, item.entry.value);
     }
   }
 
