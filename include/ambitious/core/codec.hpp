@@ -298,7 +298,7 @@ concept MapContainer = requires(M& m, typename M::key_type k, typename M::mapped
 }  // namespace detail
 
 /// Sequence containers: a proper list of the elements' terms. (Named by a concept rather than
-/// by type, so this header needs no <list> or <deque>, and any such container works.)
+/// by type, so this header includes neither `<list>` nor `<deque>`, and any such container works.)
 template <typename C>
   requires(detail::SequenceContainer<C> && Encodable<typename C::value_type>)
 struct Codec<C> : detail::ListCodec<C> {};

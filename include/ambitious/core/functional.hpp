@@ -25,7 +25,7 @@ namespace ambitious::detail {
 
 /// std::invoke(f, args...): calls f with args, or, when f is a pointer to member, applies it to
 /// the first argument (an object, a pointer or a std::reference_wrapper: std::apply follows
-/// std::invoke's rule, and comes with <tuple>).
+/// std::invoke's rule, and comes with `<tuple>`).
 template <class F, class... Args>
 constexpr decltype(auto) invoke(F&& f, Args&&... args) {
   if constexpr (std::is_member_pointer_v<std::remove_cvref_t<F>>)
