@@ -17,6 +17,7 @@
 #include "ambitious/behaviours/child_spec.hpp"
 #include "ambitious/behaviours/gen_server.hpp"
 #include "ambitious/behaviours/logger.hpp"
+#include "ambitious/runtime/thread_name.hpp"
 #include "child_shutdown.hpp"
 
 namespace ambitious {
@@ -445,7 +446,10 @@ int run_application(std::vector<ApplicationSpec> applications, Atom main, Runtim
       sigaddset(&signals, SIGINT);
       sigaddset(&signals, SIGTERM);
       pthread_sigmask(SIG_UNBLOCK, &signals, &old_mask_);
-      watcher_ = std::thread([&watch] { watch_signals(watch); });
+      watcher_ = std::thread([&watch] {
+        detail::name_this_thread("ambitious-signal");
+        watch_signals(watch);
+      });
     }
     SignalScope(const SignalScope&) = delete;
     SignalScope& operator=(const SignalScope&) = delete;

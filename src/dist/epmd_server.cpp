@@ -7,6 +7,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "ambitious/runtime/thread_name.hpp"
 #include "asio_support.hpp"
 
 namespace ambitious::dist::epmd {
@@ -208,7 +209,10 @@ std::expected<std::unique_ptr<Server>, ServerError> Server::start(const ServerOp
   impl->port = a.local_endpoint().port();
   Impl* i = impl.get();
   asio::co_spawn(i->io, i->accept_loop(), asio::detached);
-  i->thread = std::thread([i] { i->io.run(); });
+  i->thread = std::thread([i] {
+    ambitious::detail::name_this_thread("ambitious-epmd");
+    i->io.run();
+  });
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

@@ -29,6 +29,7 @@
 #include "ambitious/process/process.hpp"
 #include "ambitious/process/send.hpp"
 #include "ambitious/runtime/scheduler.hpp"
+#include "ambitious/runtime/thread_name.hpp"
 #include "connection.hpp"
 #include "epmd_async.hpp"
 #include "net_kernel.hpp"
@@ -1209,7 +1210,10 @@ std::expected<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions options)
   asio::co_spawn(
       impl->io, [raw = impl.get()]() -> awaitable<void> { co_await raw->accept_loop(); },
       asio::detached);
-  impl->thread = std::thread([raw = impl.get()] { raw->io.run(); });
+  impl->thread = std::thread([raw = impl.get()] {
+    ambitious::detail::name_this_thread("ambitious-dist");
+    raw->io.run();
+  });
   busy.limit = static_cast<std::int64_t>(impl->options.busy_limit);
   {
     std::unique_lock lock(Impl::hook.mutex);

@@ -1,5 +1,7 @@
 #include "ambitious/runtime/blocking_pool.hpp"
 
+#include "ambitious/runtime/thread_name.hpp"
+
 namespace ambitious::detail {
 
 BlockingPool::~BlockingPool() {
@@ -22,7 +24,10 @@ void BlockingPool::submit(BlockingJob* job) {
   if (idle_ > 0)
     cv_.notify_one();
   else if (threads_.size() < max_threads_)
-    threads_.emplace_back([this] { loop(); });
+    threads_.emplace_back([this] {
+      name_this_thread("ambitious-block");
+      loop();
+    });
 }
 
 void BlockingPool::loop() {

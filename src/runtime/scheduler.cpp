@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 #include <utility>
+
+#include "ambitious/runtime/thread_name.hpp"
 
 namespace ambitious::detail {
 
@@ -238,7 +241,9 @@ void Scheduler::start() {
   pthread_attr_setstacksize(&attr, stack_size);
   for (auto& w : workers_) {
     auto entry = [](void* worker) -> void* {
-      static_cast<Worker*>(worker)->loop();
+      auto* self = static_cast<Worker*>(worker);
+      name_this_thread("ambitious-w" + std::to_string(self->index()));
+      self->loop();
       return nullptr;
     };
     int rc = pthread_create(&w->thread_, &attr, entry, w.get());
@@ -250,7 +255,11 @@ void Scheduler::start() {
     }
   }
   pthread_attr_destroy(&attr);
-  if (watchdog_enabled_) watchdog_ = std::thread([this] { watch(); });
+  if (watchdog_enabled_)
+    watchdog_ = std::thread([this] {
+      name_this_thread("ambitious-watch");
+      watch();
+    });
 }
 
 void Scheduler::begin_stepping() {
