@@ -3,6 +3,7 @@
 #include <gnutls/crypto.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <sys/socket.h>
 
@@ -27,6 +28,10 @@ constexpr int rounds = 2;
 // Packets one flush writes before it lets the loop run (ngtcp2's congestion window bounds it
 // first, in practice).
 constexpr int flush_packets = 32;
+// One send of several packets (UDP GSO): at most this many bytes (a UDP datagram's 65,507 less
+// room) and this many packets (the kernel's UDP_MAX_SEGMENTS).
+constexpr std::size_t gso_bytes = 65000;
+constexpr std::size_t gso_segments = 64;
 // A chunk of a stream's queue holds at least this much, so small writes share chunks.
 constexpr std::size_t chunk_size = 64 * 1024;
 constexpr std::size_t max_vecs = 16;
@@ -438,7 +443,10 @@ void QuicConnection::fail(const std::string& why, const ngtcp2_connection_close_
     ngtcp2_pkt_info pi;
     auto n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &pi, packet.data(), packet.size(),
                                                 &with_reason, now());
-    if (n > 0) endpoint_->send({packet.data(), static_cast<std::size_t>(n)}, remote_);
+    if (n > 0) {
+      const auto length = static_cast<std::size_t>(n);
+      endpoint_->send({packet.data(), length}, length, remote_);
+    }
   }
   // No closing period kept: the peer that loses our CONNECTION_CLOSE finds out by its idle
   // timeout, which is what it would do for a crashed node anyway.
@@ -643,9 +651,19 @@ void QuicConnection::flush() {
   if (!conn_ || closed_ || !endpoint_) return;
   if (endpoint_->write_blocked_) return;  // the endpoint flushes everyone once writable
   auto self = shared_from_this();
+  // Packets go out in batches of equal-sized ones, one system call per batch (UDP GSO): a
+  // batch ends with a shorter packet, a full buffer, or a packet to another address.
   std::vector<std::uint8_t>& packet = endpoint_->packet_;
   const std::size_t size =
       std::min(packet.size(), ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_));
+  const std::size_t batch_room =
+      std::max(size, std::min(packet.size(), gso_segments * size) / size * size);
+  std::size_t used = 0;  // bytes of whole packets in the batch
+  udp::endpoint batch_to;
+  auto send_batch = [&] {
+    const std::size_t n = std::exchange(used, 0);
+    return n == 0 || endpoint_->send({packet.data(), n}, size, batch_to);
+  };
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi;
@@ -656,7 +674,14 @@ void QuicConnection::flush() {
   // here instead turned a congestion-limited stream into a busy loop of flushes.
   flushing_ = true;
   int packets = 0;
+  bool blocked = false;
   for (; packets < flush_packets;) {
+    // Room for one more packet in the batch (unchanged while ngtcp2 asks for WRITE_MORE: the
+    // packet it is coalescing stays where it began).
+    if (used + size > batch_room && !send_batch()) {
+      blocked = true;
+      break;
+    }
     // The next stream with bytes to send, in turn, so that streams share the connection.
     Stream* s = nullptr;
     QuicStreamId id = -1;
@@ -683,8 +708,8 @@ void QuicConnection::flush() {
     }
     ngtcp2_ssize written = -1;
     const std::uint32_t flags = s ? NGTCP2_WRITE_STREAM_FLAG_MORE : NGTCP2_WRITE_STREAM_FLAG_NONE;
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, packet.data(), size, &written,
-                                               flags, id, vecs.data(), count, ts);
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, packet.data() + used, size,
+                                               &written, flags, id, vecs.data(), count, ts);
     if (s && written > 0) s->sent += static_cast<std::uint64_t>(written);
     if (s) {
       if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) s->blocked = true;
@@ -709,8 +734,25 @@ void QuicConnection::flush() {
       to.resize(ps.path.remote.addrlen);
       remote_ = to;
     }
-    if (!endpoint_->send({packet.data(), static_cast<std::size_t>(n)}, remote_)) break;
+    const auto length = static_cast<std::size_t>(n);
+    if (used > 0 && remote_ != batch_to) {
+      // The path moved: the batch goes to the old address, this packet starts the next one.
+      const std::size_t at = std::exchange(used, 0);
+      if (!endpoint_->send({packet.data(), at}, size, batch_to)) {
+        blocked = true;  // this packet is lost, as a dropped datagram (QUIC sends it again)
+        break;
+      }
+      std::memmove(packet.data(), packet.data() + at, length);
+    }
+    batch_to = remote_;
+    used += length;
+    // A shorter packet ends a batch (the kernel cuts every datagram but the last to one size).
+    if ((length < size || !endpoint_->gso_) && !send_batch()) {
+      blocked = true;
+      break;
+    }
   }
+  if (!blocked) send_batch();
   flushing_ = false;
   if (!conn_) return;
   ngtcp2_conn_update_pkt_tx_time(conn_, ts);
@@ -799,7 +841,8 @@ std::expected<std::unique_ptr<QuicEndpoint>, std::string> QuicEndpoint::open(
     ::setsockopt(e->socket_.native_handle(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
   e->local_ = e->socket_.local_endpoint(ec);
   e->buffers_.resize(batch * datagram_room);
-  e->packet_.resize(e->options_.loopback_udp_payload);
+  e->packet_.resize(
+      std::max({gso_bytes, e->options_.loopback_udp_payload, e->options_.max_udp_payload}));
   e->read();
   e->watch_errors();
   return e;
@@ -993,33 +1036,76 @@ void QuicEndpoint::dispatch(std::span<std::uint8_t> datagram, const udp::endpoin
   if (std::find(touched.begin(), touched.end(), c) == touched.end()) touched.push_back(c);
 }
 
-bool QuicEndpoint::send(std::span<const std::uint8_t> packet, const udp::endpoint& to) {
+bool QuicEndpoint::send(std::span<const std::uint8_t> packets, std::size_t segment,
+                        const udp::endpoint& to) {
   if (write_blocked_) return false;
+  for (std::size_t done = 0; done < packets.size();) {
+    const auto rest = packets.subspan(done);
+    // Together where the kernel splits them (GSO), else one datagram at a time.
+    const auto part = gso_ ? rest : rest.first(std::min(segment, rest.size()));
+    switch (transmit(part, segment, to)) {
+      case Sent::done:
+        done += part.size();
+        break;
+      case Sent::no_gso:
+        gso_ = false;  // this kernel or path refuses it: one datagram a call from now on
+        break;
+      case Sent::blocked:
+        // The send buffer is full: these packets wait (ngtcp2 counts them sent) and every
+        // flush stops until the socket can take them.
+        pending_.assign(rest.begin(), rest.end());
+        pending_segment_ = segment;
+        pending_to_ = to;
+        write_blocked_ = true;
+        wait_writable();
+        return false;
+    }
+  }
+  return true;
+}
+
+QuicEndpoint::Sent QuicEndpoint::transmit(std::span<const std::uint8_t> datagrams,
+                                          std::size_t segment, const udp::endpoint& to) {
+  const bool split = datagrams.size() > segment;
+  iovec iov{const_cast<std::uint8_t*>(datagrams.data()), datagrams.size()};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
+  msghdr m{};
+  m.msg_name = const_cast<sockaddr*>(to.data());
+  m.msg_namelen = static_cast<socklen_t>(to.size());
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  if (split) {
+    m.msg_control = control.data();
+    m.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+    const auto size = static_cast<std::uint16_t>(segment);
+    std::memcpy(CMSG_DATA(c), &size, sizeof size);
+  }
   bool refused_retry = false;
   for (;;) {
-    ssize_t n = ::sendto(socket_.native_handle(), packet.data(), packet.size(), MSG_DONTWAIT,
-                         to.data(), static_cast<socklen_t>(to.size()));
-    if (n >= 0) return true;
+    if (::sendmsg(socket_.native_handle(), &m, MSG_DONTWAIT) >= 0) {
+      ++sent_.calls;
+      sent_.datagrams += (datagrams.size() + segment - 1) / segment;
+      return Sent::done;
+    }
     if (errno == EINTR) continue;
     if (errno == ECONNREFUSED && !refused_retry) {
       // An ICMP error pending on the socket failed this send (it is reported once): the
-      // packet goes again, and the error queue is read on the next turn, not inside a flush.
+      // packets go again, and the error queue is read on the next turn, not inside a flush.
       refused_retry = true;
       asio::post(executor_, [this, alive = std::weak_ptr<bool>(alive_)] {
         if (auto a = alive.lock(); a && *a) read_errors();
       });
       continue;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      // The send buffer is full: this packet waits (ngtcp2 counts it sent) and every flush
-      // stops until the socket can take it.
-      pending_.assign(packet.begin(), packet.end());
-      pending_to_ = to;
-      write_blocked_ = true;
-      wait_writable();
-      return false;
-    }
-    return true;  // another error: as a lost datagram, which QUIC recovers from
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Sent::blocked;
+    // No GSO here: a kernel without UDP_SEGMENT, or a device that cannot offload it.
+    if (split && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP))
+      return Sent::no_gso;
+    return Sent::done;  // another error: as lost datagrams, which QUIC recovers from
   }
 }
 
@@ -1029,9 +1115,9 @@ void QuicEndpoint::wait_writable() {
     auto a = alive.lock();
     if (ec || !a || !*a) return;
     write_blocked_ = false;
-    std::vector<std::uint8_t> packet = std::move(pending_);
+    std::vector<std::uint8_t> packets = std::move(pending_);
     pending_.clear();
-    if (!send(packet, pending_to_)) return;  // waits again
+    if (!send(packets, pending_segment_, pending_to_)) return;  // waits again
     // Everyone may write again.
     std::vector<std::shared_ptr<QuicConnection>> all;
     for (auto& [raw, c] : connections_) all.push_back(c);

@@ -257,6 +257,12 @@ class QuicEndpoint {
   udp::endpoint local() const { return local_; }
   const QuicOptions& options() const noexcept { return options_; }
   std::size_t connections() const noexcept { return connections_.size(); }
+  /// What went out: system calls and the datagrams they carried (more datagrams than calls
+  /// where the kernel split batches, UDP GSO).
+  struct SendCounts {
+    std::uint64_t calls = 0, datagrams = 0;
+  };
+  SendCounts sent() const noexcept { return sent_; }
 
  private:
   friend class QuicConnection;
@@ -268,7 +274,14 @@ class QuicEndpoint {
   void read_errors();   // reads it: a peer's closed port ends the connections to it
   void dispatch(std::span<std::uint8_t> datagram, const udp::endpoint& from,
                 std::vector<std::shared_ptr<QuicConnection>>& touched);
-  bool send(std::span<const std::uint8_t> packet, const udp::endpoint& to);  // false: blocked
+  // Sends `packets` to `to`: one datagram, or several of `segment` bytes each back to back (the
+  // last may be shorter) in one system call, which the kernel splits (UDP GSO). False: the send
+  // buffer is full, and they wait in pending_ (ngtcp2 counts them sent).
+  bool send(std::span<const std::uint8_t> packets, std::size_t segment, const udp::endpoint& to);
+  enum class Sent { done, blocked, no_gso };
+  // One system call: `datagrams` as one, or (longer than `segment`) cut by the kernel.
+  Sent transmit(std::span<const std::uint8_t> datagrams, std::size_t segment,
+                const udp::endpoint& to);
   void wait_writable();
   void forget(QuicConnection* c);
 
@@ -281,9 +294,12 @@ class QuicEndpoint {
   Accepted accepted_;
   std::function<void(const udp::endpoint&, const std::string&)> refused_;
   std::vector<std::uint8_t> buffers_;  // the receive batch's datagrams
-  std::vector<std::uint8_t> packet_;   // the packet being written
-  std::vector<std::uint8_t> pending_;  // a packet the full send buffer did not take
+  std::vector<std::uint8_t> packet_;   // the packets being written, back to back (one GSO send)
+  std::vector<std::uint8_t> pending_;  // packets the full send buffer did not take
+  std::size_t pending_segment_ = 0;    // their size (one GSO send)
   udp::endpoint pending_to_;
+  bool gso_ = true;  // the kernel splits a send into datagrams (UDP_SEGMENT); off once it refuses
+  SendCounts sent_;
   bool write_blocked_ = false;  // until the socket takes pending_: no connection writes
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

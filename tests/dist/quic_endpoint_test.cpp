@@ -246,6 +246,55 @@ TEST_F(QuicEndpointTest, a_transfer_far_larger_than_the_windows_arrives_exact_in
   EXPECT_LE(most_queued, client->options().max_queued_bytes);
 }
 
+// Packets of one size go out several to a system call (UDP GSO), at the loopback's size and at
+// Ethernet's, and arrive exact.
+TEST_F(QuicEndpointTest, a_bulk_transfer_goes_out_in_batches_of_packets_and_arrives_exact) {
+  for (std::size_t payload : {std::size_t{16 * 1024}, std::size_t{1452}}) {
+    SCOPED_TRACE(payload);
+    accepted.clear();
+    QuicOptions server_options = options(certs().cluster(), a_node);
+    QuicOptions client_options = options(certs().cluster(), b_node);
+    server_options.loopback_udp_payload = client_options.loopback_udp_payload = payload;
+    serve(server_options);
+    auto client = endpoint(client_options);
+    Dial d = dial(*client, a_node);
+    ASSERT_TRUE(d.ok()) << d.error();
+    ASSERT_TRUE(run_until([&] { return !accepted.empty(); }));
+    constexpr std::uint64_t total = 8ull << 20;
+    std::uint64_t received = 0, wrong = 0;
+    accepted[0]->on_data([&](QuicStreamId, auto bytes, bool) {
+      for (auto b : bytes) wrong += b != pattern(2, received++);
+    });
+    auto conn = d.connection();
+    auto id = conn->open_stream();
+    ASSERT_TRUE(id.has_value());
+    std::string error = "unfinished";
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          constexpr std::size_t piece = 1 << 20;
+          for (std::uint64_t at = 0; at < total; at += piece) {
+            auto b = bytes_of(2, at, piece);
+            if (std::string why = co_await conn->write(*id, b); !why.empty()) {
+              error = why;
+              co_return;
+            }
+          }
+          error.clear();
+        },
+        asio::detached);
+    ASSERT_TRUE(run_until([&] { return received >= total; })) << received;
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(received, total);
+    EXPECT_EQ(wrong, 0u);
+    // Far fewer calls than datagrams: at least two packets a call on average.
+    const auto counts = client->sent();
+    EXPECT_GE(counts.datagrams, total / payload);
+    EXPECT_GE(counts.datagrams, 2 * counts.calls) << counts.calls << " calls";
+    conn->close();
+  }
+}
+
 TEST_F(QuicEndpointTest, a_reader_that_does_not_consume_stalls_the_writer) {
   QuicOptions o = options(certs().cluster(), a_node);
   o.auto_consume = false;
