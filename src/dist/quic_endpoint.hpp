@@ -263,6 +263,12 @@ class QuicEndpoint {
     std::uint64_t calls = 0, datagrams = 0;
   };
   SendCounts sent() const noexcept { return sent_; }
+  /// What came in: reads and the datagrams they held (more datagrams than reads where the
+  /// kernel coalesced them, UDP GRO).
+  struct ReadCounts {
+    std::uint64_t reads = 0, datagrams = 0;
+  };
+  ReadCounts received() const noexcept { return received_; }
 
  private:
   friend class QuicConnection;
@@ -300,6 +306,7 @@ class QuicEndpoint {
   udp::endpoint pending_to_;
   bool gso_ = true;  // the kernel splits a send into datagrams (UDP_SEGMENT); off once it refuses
   SendCounts sent_;
+  ReadCounts received_;
   bool write_blocked_ = false;  // until the socket takes pending_: no connection writes
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -246,8 +246,8 @@ TEST_F(QuicEndpointTest, a_transfer_far_larger_than_the_windows_arrives_exact_in
   EXPECT_LE(most_queued, client->options().max_queued_bytes);
 }
 
-// Packets of one size go out several to a system call (UDP GSO), at the loopback's size and at
-// Ethernet's, and arrive exact.
+// Packets of one size go out several to a system call (UDP GSO) and come in several to a read
+// (UDP GRO), at the loopback's size and at Ethernet's, and arrive exact.
 TEST_F(QuicEndpointTest, a_bulk_transfer_goes_out_in_batches_of_packets_and_arrives_exact) {
   for (std::size_t payload : {std::size_t{16 * 1024}, std::size_t{1452}}) {
     SCOPED_TRACE(payload);
@@ -291,6 +291,9 @@ TEST_F(QuicEndpointTest, a_bulk_transfer_goes_out_in_batches_of_packets_and_arri
     const auto counts = client->sent();
     EXPECT_GE(counts.datagrams, total / payload);
     EXPECT_GE(counts.datagrams, 2 * counts.calls) << counts.calls << " calls";
+    const auto in = server->received();
+    EXPECT_GE(in.datagrams, total / payload);
+    EXPECT_GT(in.datagrams, in.reads) << in.reads << " reads";
     conn->close();
   }
 }
