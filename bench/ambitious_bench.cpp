@@ -1,5 +1,5 @@
 // The anchor workloads (../shared/bench-anchors) written with ambitious. Usage:
-//   ambitious_bench WORKLOAD [ARGS...] [--workers=N]
+//   ambitious_bench WORKLOAD [ARGS...] [--workers=N] [--worker-slice-us=N]
 // Prints `bench=<name> impl=ambitious value=<number> unit=<unit>` per figure, and `# ...` notes.
 
 #include <sys/resource.h>
@@ -412,7 +412,7 @@ Task<> run_timers(std::int64_t n) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: ambitious_bench WORKLOAD [ARGS...] [--workers=N]\n"
+               "usage: ambitious_bench WORKLOAD [ARGS...] [--workers=N] [--worker-slice-us=N]\n"
                "workloads: skynet [leaves div] | pingpong [n] | ring [procs hops] |\n"
                "           spawn_idle [n] | fanin [producers per_producer] | call [n] |\n"
                "           restart [n] | dynsup_shutdown [n] | sup_restart_all [n] |\n"
@@ -430,18 +430,24 @@ int main(int argc, char** argv) {
   std::string workload = argv[1];
   std::vector<std::int64_t> a;
   RuntimeOptions options;
+  // The runtime's flags; false for an argument of the workload.
+  auto option = [&options](const char* arg) {
+    if (std::strncmp(arg, "--workers=", 10) == 0)
+      options.workers = std::atoi(arg + 10);
+    else if (std::strncmp(arg, "--worker-slice-us=", 18) == 0)
+      options.worker_slice = std::chrono::microseconds(std::atoi(arg + 18));
+    else
+      return false;
+    return true;
+  };
   if (workload == bench::dist_peer_flag) {  // node B of a dist_ workload
-    for (int i = 2; i < argc; ++i)
-      if (std::strncmp(argv[i], "--workers=", 10) == 0) options.workers = std::atoi(argv[i] + 10);
+    for (int i = 2; i < argc; ++i) option(argv[i]);
     return bench::dist_peer_main(argc - 2, argv + 2, options);
   }
-  for (int i = 2; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--workers=", 10) == 0)
-      options.workers = std::atoi(argv[i] + 10);
-    else
-      a.push_back(std::atoll(argv[i]));
-  }
-  std::printf("# ambitious workers=%u\n", options.workers);
+  for (int i = 2; i < argc; ++i)
+    if (!option(argv[i])) a.push_back(std::atoll(argv[i]));
+  std::printf("# ambitious workers=%u worker_slice_us=%lld\n", options.workers,
+              static_cast<long long>(options.worker_slice.count()));
   std::fflush(stdout);
   int rc;
   if (workload == "skynet")

@@ -568,9 +568,10 @@ int run_over(std::string_view workload, const std::vector<std::int64_t>& args,
   const std::uint16_t epmd = free_port();
   const std::string cookie = random_cookie();
   auto node = start_node(a_name, cookie, epmd, carrier);  // no epmd answers there: it embeds one
-  pid_t child = start_self({"ambitious_bench", std::string(dist_peer_flag), std::to_string(epmd),
-                            cookie, std::string(a_name.name()),
-                            "--workers=" + std::to_string(options.workers), carrier.arg()});
+  pid_t child = start_self(
+      {"ambitious_bench", std::string(dist_peer_flag), std::to_string(epmd), cookie,
+       std::string(a_name.name()), "--workers=" + std::to_string(options.workers),
+       "--worker-slice-us=" + std::to_string(options.worker_slice.count()), carrier.arg()});
   if (child < 0) fail("fork failed");
   std::printf("# dist %s over %s: node A %s, node B %s (pid %d), embedded epmd on port %u\n",
               std::string(workload).c_str(), carrier.name.c_str(),
@@ -585,7 +586,8 @@ int run_over(std::string_view workload, const std::vector<std::int64_t>& args,
 }  // namespace
 
 int dist_peer_main(int argc, char** argv, RuntimeOptions options) {
-  // argv: epmd port, cookie, node A's name, then the workers flag and the carrier (Carrier::arg).
+  // argv: epmd port, cookie, node A's name, then the runtime's flags and the carrier
+  // (Carrier::arg).
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() == 1 || argc < 3) return 1;  // A is gone already, or called by hand
   auto epmd = static_cast<std::uint16_t>(std::atoi(argv[0]));

@@ -64,7 +64,8 @@ Task<> after_remote_start(RemoteNodes* nodes, Task<> root) {
 }  // namespace
 
 int run_root(Task<> root, const RuntimeOptions& options, ExitReason* root_reason) {
-  auto rt = std::make_unique<RuntimeState>(options.workers, options.blocking_threads);
+  auto rt = std::make_unique<RuntimeState>(options.workers, options.blocking_threads,
+                                           options.worker_slice);
   publish_runtime(rt.get());
   if (RemoteNodes* nodes = remote_nodes()) root = after_remote_start(nodes, std::move(root));
 

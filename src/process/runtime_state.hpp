@@ -37,8 +37,9 @@ struct NodeWatch {
 };
 
 struct RuntimeState {
-  RuntimeState(unsigned workers, unsigned blocking_threads)
-      : scheduler(workers),
+  RuntimeState(unsigned workers, unsigned blocking_threads,
+               std::chrono::microseconds worker_slice = {})
+      : scheduler(workers, true, worker_slice),
         table(scheduler.worker_count()),
         pool(std::make_unique<BlockingPool>(blocking_threads)) {}
 

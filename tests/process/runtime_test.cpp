@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "ambitious/runtime/time_slice.hpp"
 #include "support.hpp"
 
 using namespace ambitious;
@@ -105,6 +106,23 @@ TEST(Runtime, a_ring_passes_a_token_on_four_workers) {
 }
 
 TEST(Runtime, zero_workers_means_one) { EXPECT_EQ(ring(RuntimeOptions{.workers = 0}, 10, 100), 0); }
+
+TEST(Runtime, processes_run_on_workers_with_the_slice_the_options_ask_for) {
+  // Where the kernel takes no slice request (before Linux 6.6), there is nothing to see.
+  bool takes = false;
+  std::thread([&] { takes = detail::request_time_slice(std::chrono::microseconds(300)); }).join();
+  if (!takes) GTEST_SKIP() << "this kernel takes no time-slice requests";
+  std::chrono::microseconds seen{};
+  RuntimeOptions options{.workers = 2};
+  options.worker_slice = std::chrono::microseconds(700);
+  EXPECT_EQ(run(options,
+                [&]() -> Task<> {
+                  seen = detail::time_slice();
+                  co_return;
+                }),
+            0);
+  EXPECT_EQ(seen, std::chrono::microseconds(700));
+}
 
 TEST(Runtime, shutdown_ends_run_with_its_code_while_processes_still_run) {
   std::atomic<int> destroyed{0};

@@ -10,9 +10,12 @@
 // <chrono>). Other standard libraries get <chrono>. A file that formats or parses times
 // includes <chrono> itself.
 
+// <version> tells which standard library this is (it defines __GLIBCXX__ for libstdc++) and
+// brings nothing else.
+#include <version>
+
 #if defined(__GLIBCXX__) && __has_include(<bits/chrono.h>)
 #include <bits/chrono.h>
-
-#include "ambitious/core/chrono.hpp"
 #else
+#include <chrono>
 #endif

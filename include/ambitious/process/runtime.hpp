@@ -8,6 +8,7 @@
 #include <utility>
 #include <variant>
 
+#include "ambitious/core/chrono.hpp"
 #include "ambitious/core/functional.hpp"
 #include "ambitious/process/exit_reason.hpp"
 #include "ambitious/process/spawn.hpp"
@@ -24,6 +25,10 @@ unsigned hardware_concurrency() noexcept;
 struct RuntimeOptions {
   unsigned workers = detail::hardware_concurrency();  ///< scheduler threads (0 = 1)
   unsigned blocking_threads = 64;                     ///< most threads the blocking pool grows to
+  /// The time slice the workers ask the kernel for (runtime/time_slice.hpp): short, so that a
+  /// process woken while the CPUs are busy runs at once rather than a scheduler tick later.
+  /// Zero keeps the kernel's default; where the kernel has no such request, nothing changes.
+  std::chrono::microseconds worker_slice{100};
 };
 
 namespace detail {

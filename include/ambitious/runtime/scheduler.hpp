@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "ambitious/core/chrono.hpp"
 #include "ambitious/core/functional.hpp"
 #include "ambitious/runtime/quiescence.hpp"
 #include "ambitious/runtime/run_queue.hpp"
@@ -108,8 +109,10 @@ class Worker {
 class Scheduler {
  public:
   /// `watchdog`: false for a scheduler whose runs are never moved off a busy worker (tests of
-  /// the exact run order).
-  explicit Scheduler(unsigned workers, bool watchdog = true);
+  /// the exact run order). `worker_slice`: the time slice each worker asks the kernel for as
+  /// it starts (request_time_slice); zero asks for none.
+  explicit Scheduler(unsigned workers, bool watchdog = true,
+                     std::chrono::microseconds worker_slice = {});
   ~Scheduler();
 
   /// Starts the worker threads and the watchdog.
@@ -201,6 +204,7 @@ class Scheduler {
   std::vector<Worker*> idle_;  // guarded by idle_mutex_
   std::atomic<int> idle_count_{0};
   bool watchdog_enabled_;
+  std::chrono::microseconds worker_slice_;
 
   // The watchdog: a thread that, while any worker is awake, looks every `watch_period` for a
   // worker still running the process it ran at the last look, moves that worker's LIFO slot to
