@@ -19,6 +19,15 @@ namespace {
 constexpr unsigned global_check_interval = 61;  // check the global queue first every N runs
 constexpr unsigned housekeeping_interval = 64;  // timers and reclamation every N runs
 constexpr unsigned search_rounds = 64;          // steal attempts before a worker parks
+// A searcher not heard from for this long is off its CPU (the kernel ran another thread in its
+// sched_yield): it stops searching and parks, and wake_one stops counting on it. A round of
+// stealing takes a microsecond or two, and a yield to no one less.
+constexpr std::int64_t searcher_gone_ns = 50'000;
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 // See Scheduler::watch. A process woken or spawned behind a busy one waits one to two periods;
 // the watchdog costs a wake-up per period, and none while every worker is parked.
 constexpr auto watch_period = std::chrono::milliseconds(2);
@@ -103,6 +112,7 @@ Runnable* Worker::search() noexcept {
   };
   if (Runnable* r = from_global()) return r;
 
+  s.search_beat_.store(now_ns(), std::memory_order_relaxed);
   s.searching_.fetch_add(1, std::memory_order_seq_cst);
   Runnable* found = nullptr;
   unsigned n = s.worker_count();
@@ -118,7 +128,17 @@ Runnable* Worker::search() noexcept {
       found = queue_.pop();
       if (!found) found = next_.exchange(nullptr, std::memory_order_acquire);
     }
-    if (!found) std::this_thread::yield();
+    if (!found) {
+      const std::int64_t before = now_ns();
+      s.search_beat_.store(before, std::memory_order_relaxed);
+      std::this_thread::yield();
+      const std::int64_t after = now_ns();
+      s.search_beat_.store(after, std::memory_order_relaxed);
+      // The CPUs are busy: searching on means being off them again, while pushes count on this
+      // search and wake no one. Parked, this worker is woken for real (and, its slice short,
+      // runs at once).
+      if (after - before > searcher_gone_ns) break;
+    }
   }
   // The last searcher to find work wakes another: there may be more where this came from.
   if (s.searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 && found) s.wake_one();
@@ -382,7 +402,10 @@ void Scheduler::wake_one() noexcept {
   // work we queued before this fence.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (idle_count_.load(std::memory_order_relaxed) == 0) return;
-  if (searching_.load(std::memory_order_relaxed) > 0) return;
+  // A searcher will find the work, unless it is off its CPU: then a parked worker takes it.
+  if (searching_.load(std::memory_order_relaxed) > 0 &&
+      now_ns() - search_beat_.load(std::memory_order_relaxed) < searcher_gone_ns)
+    return;
   Worker* w = nullptr;
   {
     std::lock_guard lock(idle_mutex_);

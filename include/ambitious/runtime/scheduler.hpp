@@ -200,6 +200,9 @@ class Scheduler {
   Quiescence quiescence_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> searching_{0};
+  // When a searcher last went into or came out of a sched_yield (steady clock, ns): a searcher
+  // not heard from lately is off its CPU, and wake_one wakes a parked worker instead.
+  std::atomic<std::int64_t> search_beat_{0};
   std::mutex idle_mutex_;
   std::vector<Worker*> idle_;  // guarded by idle_mutex_
   std::atomic<int> idle_count_{0};
